@@ -1,0 +1,133 @@
+package io.pivotpool.coordinator;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The service provider interface of a coordination backend: what lets the instances of one
+ * application share membership, a leader, queues, state and pools' global capacity.
+ *
+ * <p>Every key a backend writes lives under the namespace it was configured with, so several
+ * applications can share one server. Values cross the network as bytes (callers choose JSON or
+ * plain text); a backend never Java-deserializes what it reads, and skips garbage with a warning.
+ *
+ * <p>Every method may block for at most the backend's operation timeout and reports a backend
+ * failure as {@link CoordinatorException}. Coordinators are called from a background scheduler,
+ * never from a pool's borrow path. Implementations must be thread-safe.
+ *
+ * <p>The seed's {@code CoordinatorInterface} maps onto this one as: {@code connect} →
+ * {@link #connect()}, {@code isConnected} → {@link #isConnected()}, {@code registerInstance} →
+ * {@link #register}, {@code updateInstance} → {@link #heartbeat}, {@code unregisterInstance} →
+ * {@link #unregister}, {@code getActiveInstances} → {@link #liveInstances()}, {@code push} /
+ * {@code pop} → {@link #push} / {@link #pop(String)} / {@link #pop(String, Duration)},
+ * {@code acquireLeadership} → {@link #tryAcquireLeadership}, {@code releaseLeadership} →
+ * {@link #releaseLeadership}, {@code getCurrentLeader} → {@link #currentLeader()},
+ * {@code getGlobalPoolSize} → {@link #capacity(String)}, {@code set} / {@code get} /
+ * {@code delete} → {@link #set} / {@link #get} / {@link #delete}.
+ */
+public interface Coordinator extends AutoCloseable {
+
+    // ---- lifecycle -------------------------------------------------------------------------
+
+    /** The backend's name as {@code distributed.coordination} spells it: {@code noop}, {@code redis}, ... */
+    String name();
+
+    /**
+     * Connects to the backend, verifying that it answers. Idempotent.
+     *
+     * @throws CoordinatorException naming the backend and the reason (never a password)
+     */
+    void connect();
+
+    /** Whether the last operation reached the backend. */
+    boolean isConnected();
+
+    /** Releases connections and threads; does not unregister or resign (the manager does). */
+    @Override
+    void close();
+
+    // ---- membership ------------------------------------------------------------------------
+
+    /** Registers an instance that stays live for {@code ttl} unless {@link #heartbeat renewed}. */
+    void register(InstanceInfo instance, Duration ttl);
+
+    /**
+     * Renews an instance's registration for another {@code ttl}, registering it again if it had
+     * expired (after a backend outage, for instance).
+     */
+    void heartbeat(InstanceInfo instance, Duration ttl);
+
+    /** Removes an instance at once; unknown ids are ignored. */
+    void unregister(String instanceId);
+
+    /** The live instances, ordered by id; never a keyspace scan. */
+    List<InstanceInfo> liveInstances();
+
+    // ---- leadership ------------------------------------------------------------------------
+
+    /**
+     * Acquires leadership for {@code ttl} if nobody holds it, or renews it if
+     * {@code instanceId} holds it. A new term gets a fencing token strictly greater than every
+     * token granted before; a renewal keeps its token.
+     *
+     * @return the lease if {@code instanceId} leads now, empty if another instance does
+     */
+    Optional<LeaderLease> tryAcquireLeadership(String instanceId, Duration ttl);
+
+    /**
+     * Gives up leadership if {@code instanceId} still holds the term of {@code fencingToken}.
+     *
+     * @return whether a lease was released
+     */
+    boolean releaseLeadership(String instanceId, long fencingToken);
+
+    /** The current leader's lease, if any instance leads. */
+    Optional<LeaderLease> currentLeader();
+
+    // ---- queues (FIFO, at-least-once) --------------------------------------------------------
+
+    /** Appends a message to the named queue. */
+    void push(String queue, byte[] message);
+
+    /** Takes the oldest message, if any, without waiting. */
+    Optional<byte[]> pop(String queue);
+
+    /** Takes the oldest message, waiting up to {@code timeout} for one to arrive. */
+    Optional<byte[]> pop(String queue, Duration timeout);
+
+    // ---- shared state ----------------------------------------------------------------------
+
+    /** Stores a value, expiring after {@code ttl} unless it is {@code null}. */
+    void set(String key, byte[] value, Duration ttl);
+
+    Optional<byte[]> get(String key);
+
+    /** @return whether the key existed */
+    boolean delete(String key);
+
+    /**
+     * Atomically replaces the value if it equals {@code expected} ({@code null}: the key is absent).
+     * A {@code null} {@code newValue} deletes the key.
+     *
+     * @return whether the value was replaced
+     */
+    boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl);
+
+    // ---- capacity --------------------------------------------------------------------------
+
+    /**
+     * Atomically grants {@code instanceId} up to {@code requested} of the pool's
+     * {@code globalMaxSize}, never letting the grants of live holders sum above it. A grant lives
+     * for {@code ttl} unless requested again; an expired grant frees its share.
+     *
+     * @return the grant as recorded, which may be smaller than requested (even zero)
+     */
+    CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize, Duration ttl);
+
+    /** Returns {@code instanceId}'s share of the pool's capacity at once. */
+    void releaseCapacity(String pool, String instanceId);
+
+    /** The live grants of a pool and their sum (the seed's global pool size). */
+    CapacityView capacity(String pool);
+}

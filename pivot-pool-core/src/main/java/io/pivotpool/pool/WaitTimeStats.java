@@ -1,0 +1,16 @@
+package io.pivotpool.pool;
+
+/**
+ * How long borrows waited, from a fixed-bucket histogram: borrows served at once count as zero
+ * waits without reading the clock, so the recorder costs nothing on the fast path.
+ *
+ * @param count borrows measured (successful or timed out)
+ * @param totalNanos sum of all waits
+ * @param maxNanos the longest wait
+ * @param p50Nanos median wait, as the upper bound of its histogram bucket
+ * @param p95Nanos 95th percentile wait, likewise
+ * @param p99Nanos 99th percentile wait, likewise
+ */
+public record WaitTimeStats(long count, long totalNanos, long maxNanos, long p50Nanos, long p95Nanos,
+        long p99Nanos) {
+}
