@@ -15,7 +15,7 @@ import org.springframework.boot.test.context.FilteredClassLoader;
  * holds nothing but its {@code AutoConfiguration.imports}, so the extension is discovered only when
  * a test puts that entry on the context's class path, exactly as when its jar is added.
  */
-final class TestExtension {
+public final class TestExtension {
 
     private static final Path LOCATION = Path.of("src/test/extension");
 
@@ -23,7 +23,7 @@ final class TestExtension {
     }
 
     /** A class loader that sees the extension jar. */
-    static ClassLoader onClassPath() {
+    public static ClassLoader onClassPath() {
         if (!Files.isRegularFile(LOCATION
             .resolve("META-INF/spring/org.springframework.boot.autoconfigure.AutoConfiguration.imports"))) {
             throw new IllegalStateException("The test extension is missing from " + LOCATION.toAbsolutePath());
@@ -37,7 +37,7 @@ final class TestExtension {
     }
 
     /** The extension's jar is there, but the backend class it needs is not. */
-    static ClassLoader withoutBackendClass() {
+    public static ClassLoader withoutBackendClass() {
         return new FilteredClassLoader(onClassPath(), CustomCoordinator.class);
     }
 }

@@ -10,24 +10,24 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /** Pooled types and spec beans shared by the auto-configuration tests. */
-final class TestPools {
+public final class TestPools {
 
     private TestPools() {
     }
 
-    static final class Renderer {
+    public static final class Renderer {
 
         private static final AtomicInteger created = new AtomicInteger();
 
         final int id = created.incrementAndGet();
     }
 
-    static final class Parser {
+    public static final class Parser {
     }
 
     /** Two pools of different types, so that injection by generic type has to tell them apart. */
     @Configuration(proxyBeanMethods = false)
-    static class TwoSpecs {
+    public static class TwoSpecs {
 
         @Bean
         PoolSpec<Renderer> rendererSpec() {
@@ -41,7 +41,7 @@ final class TestPools {
     }
 
     @Configuration(proxyBeanMethods = false)
-    static class RendererSpec {
+    public static class RendererSpec {
 
         @Bean
         PoolSpec<Renderer> rendererSpec() {
