@@ -15,8 +15,13 @@ final class LogCapture implements AutoCloseable {
 
     private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
 
+    private final Level previousLevel;
+
+    /** Captures everything {@code source} logs at INFO and above, whatever the configured level. */
     LogCapture(Class<?> source) {
         this.logger = (Logger) LoggerFactory.getLogger(source);
+        this.previousLevel = this.logger.getLevel();
+        this.logger.setLevel(Level.INFO);
         this.appender.start();
         this.logger.addAppender(this.appender);
     }
@@ -37,6 +42,7 @@ final class LogCapture implements AutoCloseable {
     @Override
     public void close() {
         this.logger.detachAppender(this.appender);
+        this.logger.setLevel(this.previousLevel);
         this.appender.stop();
     }
 }
