@@ -58,8 +58,9 @@ public final class CoordinatorSelection {
         }
         if (named.isEmpty()) {
             available.sort(null);
-            return fallBack(settings, requested, "no coordinator named '" + requested + "' is on the classpath; "
-                    + "available: " + (available.isEmpty() ? "none" : String.join(", ", available)));
+            return fallBack(settings, requested, "is not available: no coordinator named '" + requested
+                    + "' is on the classpath; available: "
+                    + (available.isEmpty() ? "none" : String.join(", ", available)));
         }
         if (named.size() > 1) {
             throw new IllegalStateException("Coordination backend '" + requested + "' is provided " + named.size()

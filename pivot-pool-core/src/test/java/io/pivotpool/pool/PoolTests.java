@@ -1,5 +1,6 @@
 package io.pivotpool.pool;
 
+import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -360,6 +361,10 @@ class PoolTests {
         assertThat(pool.stats().leaks()).isZero();
     }
 
+    private static Runnable borrowAndReturn(Pool<Resource> pool) {
+        return () -> pool.borrow().close();
+    }
+
     private static Lease<Resource> borrowInANamedMethod(Pool<Resource> pool) {
         return pool.borrow();
     }
@@ -549,6 +554,21 @@ class PoolTests {
         assertThat(this.factory.live).hasValue(0);
     }
 
+    @Test
+    void aDroppedPoolIsNotPinnedByTheThreadLocalsOfThreadsThatBorrowedFromIt() throws Exception {
+        Pool<Resource> pool = Pool.create(this.factory.spec("dropped"), settings(2).build());
+        pool.borrow().close();
+        this.executor.submit(borrowAndReturn(pool)).get(5, TimeUnit.SECONDS);
+        WeakReference<Pool<Resource>> reference = new WeakReference<>(pool);
+        pool.close();
+        pool = null;
+        for (int i = 0; i < 100 && reference.get() != null; i++) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertThat(reference.get()).as("pool still reachable from a thread-local").isNull();
+    }
+
     // ---- stats --------------------------------------------------------------------------------
 
     @Test
@@ -635,7 +655,7 @@ class PoolTests {
     // ---- helpers ------------------------------------------------------------------------------
 
     private static ListAppender<ILoggingEvent> captureLogs() {
-        Logger logger = (Logger) LoggerFactory.getLogger(LocalPool.class);
+        Logger logger = (Logger) LoggerFactory.getLogger(Pool.class);
         ListAppender<ILoggingEvent> appender = new ListAppender<>();
         appender.start();
         logger.addAppender(appender);
@@ -643,7 +663,7 @@ class PoolTests {
     }
 
     private static void releaseLogs(ListAppender<ILoggingEvent> appender) {
-        ((Logger) LoggerFactory.getLogger(LocalPool.class)).detachAppender(appender);
+        ((Logger) LoggerFactory.getLogger(Pool.class)).detachAppender(appender);
     }
 
     private static void sleep(long millis) {
