@@ -111,19 +111,28 @@ public final class PartnerSimulator implements AutoCloseable {
                         + ")");
                 return;
             }
+            // The call ends before its answer is sent: a client that has read the answer may call
+            // again at once, and must find its permit free.
+            boolean answered;
             try {
                 this.maxInFlight.accumulateAndGet(this.inFlight.incrementAndGet(), Math::max);
                 Thread.sleep(this.latencyMillis);
-                this.served.incrementAndGet();
-                respond(exchange, 200, "EUR " + price(sku).toPlainString());
+                answered = true;
             }
             catch (InterruptedException ex) {
                 Thread.currentThread().interrupt();
-                respond(exchange, 503, "shutting down");
+                answered = false;
             }
             finally {
                 this.inFlight.decrementAndGet();
                 this.permits.release();
+            }
+            if (answered) {
+                this.served.incrementAndGet();
+                respond(exchange, 200, "EUR " + price(sku).toPlainString());
+            }
+            else {
+                respond(exchange, 503, "shutting down");
             }
         }
         finally {
