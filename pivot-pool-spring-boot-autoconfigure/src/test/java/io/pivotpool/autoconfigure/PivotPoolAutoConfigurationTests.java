@@ -198,6 +198,24 @@ class PivotPoolAutoConfigurationTests {
     }
 
     @Test
+    void closingTheContextShouldGiveUpLeadershipAndLeaveTheCluster() {
+        CustomCoordinator outlivesContext = new CustomCoordinator("shared", false);
+        this.contextRunner
+            .withBean("sharedCoordinator", Coordinator.class, () -> outlivesContext,
+                    (definition) -> definition.setDestroyMethodName(""))
+            .run((context) -> {
+                String instance = context.getBean(DistributedPoolManager.class).instanceId();
+                assertThat(outlivesContext.liveInstances()).extracting((member) -> member.id())
+                    .containsExactly(instance);
+                assertThat(outlivesContext.currentLeader()).hasValueSatisfying(
+                        (lease) -> assertThat(lease.holderId()).isEqualTo(instance));
+            });
+        assertThat(outlivesContext.liveInstances()).isEmpty();
+        assertThat(outlivesContext.currentLeader()).isEmpty();
+        assertThat(outlivesContext.isClosed()).as("a user's coordinator is closed by its own definition").isFalse();
+    }
+
+    @Test
     void extensionOnTheClassPathShouldBeSelectedByItsName() {
         this.discoveringRunner.withClassLoader(TestExtension.onClassPath())
             .withPropertyValues("distributed.enabled=true", "distributed.coordination=custom",
