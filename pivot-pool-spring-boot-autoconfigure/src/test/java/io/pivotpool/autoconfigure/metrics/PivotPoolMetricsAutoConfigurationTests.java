@@ -59,6 +59,7 @@ class PivotPoolMetricsAutoConfigurationTests {
             @SuppressWarnings("unchecked")
             Pool<Renderer> renderers = context.getBean("renderers", Pool.class);
             try (Lease<Renderer> lease = renderers.borrow()) {
+                assertThat(lease.get()).isNotNull();
                 assertThat(registry.get("pivot.pool.active").tag("pool", "renderers").gauge().value()).isEqualTo(1);
             }
             for (String gauge : POOL_GAUGES) {
