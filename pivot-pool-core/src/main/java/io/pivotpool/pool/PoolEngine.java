@@ -463,6 +463,11 @@ final class PoolEngine<T> {
             if (handOff(slot)) {
                 return;
             }
+            if (this.size > this.maxSize) {
+                // nobody to hand it to and the pool is over its limit (elastic overflow or a shrink)
+                destroy(slot);
+                return;
+            }
             slot.setIdleFenced();
             if (!this.closed && (this.waiters == 0 || attempt >= MAX_PUBLISH_ATTEMPTS)) {
                 return;
