@@ -2,20 +2,74 @@ package io.pivotpool.pool;
 
 import java.time.Duration;
 
-/** The pool engine. Placeholder while the engine is written; replaced in the next commit. */
+/**
+ * The pool users hold: the {@link PoolEngine} plus this pool's per-thread slot caches.
+ *
+ * <p>The split keeps thread-local values from pinning the pool. A thread's cache refers to a slot,
+ * and a slot to its engine, but nothing the engine reaches refers back to the {@link ThreadLocal}
+ * (which only this wrapper holds). So once the application drops a pool, its thread-local key
+ * becomes unreachable and every thread's entry is expunged in time, as the JDK intends; a slot
+ * that pointed at this wrapper would keep the key, and with it the pool and its class loader,
+ * alive in every thread that ever borrowed (the concern of HikariCP's weak thread-locals).
+ */
 final class LocalPool<T> implements Pool<T> {
 
+    private final PoolEngine<T> engine;
+
+    private final ThreadLocal<SlotCache<T>> cache = ThreadLocal.withInitial(SlotCache::new);
+
     LocalPool(PoolSpec<T> spec, PoolSettings settings) {
-        throw new UnsupportedOperationException("engine not written yet");
+        this.engine = new PoolEngine<>(spec, settings);
     }
 
-    @Override public String name() { throw new UnsupportedOperationException(); }
-    @Override public Lease<T> borrow() { throw new UnsupportedOperationException(); }
-    @Override public Lease<T> borrow(Duration timeout) { throw new UnsupportedOperationException(); }
-    @Override public Lease<T> tryBorrow() { throw new UnsupportedOperationException(); }
-    @Override public int maxSize() { throw new UnsupportedOperationException(); }
-    @Override public void setMaxSize(int maxSize) { throw new UnsupportedOperationException(); }
-    @Override public PoolStats stats() { throw new UnsupportedOperationException(); }
-    @Override public PoolSettings settings() { throw new UnsupportedOperationException(); }
-    @Override public void close() { }
+    @Override
+    public String name() {
+        return this.engine.name();
+    }
+
+    @Override
+    public Lease<T> borrow() {
+        return this.engine.borrow(this.cache.get());
+    }
+
+    @Override
+    public Lease<T> borrow(Duration timeout) {
+        return this.engine.borrow(this.cache.get(), timeout);
+    }
+
+    @Override
+    public Lease<T> tryBorrow() {
+        return this.engine.tryBorrow(this.cache.get());
+    }
+
+    @Override
+    public int maxSize() {
+        return this.engine.maxSize();
+    }
+
+    @Override
+    public void setMaxSize(int maxSize) {
+        this.engine.setMaxSize(maxSize);
+    }
+
+    @Override
+    public PoolStats stats() {
+        return this.engine.stats();
+    }
+
+    @Override
+    public PoolSettings settings() {
+        return this.engine.settings();
+    }
+
+    @Override
+    public void close() {
+        this.engine.close();
+        this.cache.remove();
+    }
+
+    @Override
+    public String toString() {
+        return this.engine.toString();
+    }
 }
