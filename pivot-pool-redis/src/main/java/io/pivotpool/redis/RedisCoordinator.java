@@ -204,6 +204,16 @@ public final class RedisCoordinator implements Coordinator {
 
     @Override
     public void register(InstanceInfo instance, Duration ttl) {
+        register("register", instance, ttl);
+    }
+
+    @Override
+    public void heartbeat(InstanceInfo instance, Duration ttl) {
+        // Writing the registration again renews it, and brings it back if it had expired.
+        register("send a heartbeat", instance, ttl);
+    }
+
+    private void register(String operation, InstanceInfo instance, Duration ttl) {
         Objects.requireNonNull(instance, "instance must not be null");
         long ttlMillis = ttlMillis(ttl);
         Map<String, String> fields = instance.toFields();
@@ -214,18 +224,12 @@ public final class RedisCoordinator implements Coordinator {
             args.add(bytes(field));
             args.add(bytes(value));
         });
-        List<?> result = script("register", RedisScripts.REGISTER,
+        List<?> result = script(operation, RedisScripts.REGISTER,
                 List.of(this.keys.members(), this.keys.member(instance.id())), args.toArray(byte[][]::new));
         String garbage = text(result.get(0));
         if (!garbage.isEmpty()) {
             reportGarbage(this.keys.members(), garbage + ", not a sorted set of members; it was rebuilt");
         }
-    }
-
-    @Override
-    public void heartbeat(InstanceInfo instance, Duration ttl) {
-        // Writing the registration again renews it, and brings it back if it had expired.
-        register(instance, ttl);
     }
 
     @Override
