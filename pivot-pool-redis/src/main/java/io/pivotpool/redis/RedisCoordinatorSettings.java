@@ -49,6 +49,18 @@ public final class RedisCoordinatorSettings {
         return new Builder();
     }
 
+    /** A builder holding these settings, to derive others (another namespace, for instance). */
+    public Builder toBuilder() {
+        return builder().host(this.host)
+            .port(this.port)
+            .username(this.username)
+            .password(this.password)
+            .database(this.database)
+            .ssl(this.ssl)
+            .timeout(this.timeout)
+            .namespace(this.namespace);
+    }
+
     public String host() {
         return this.host;
     }
