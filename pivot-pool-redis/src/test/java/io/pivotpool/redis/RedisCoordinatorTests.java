@@ -23,6 +23,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import org.springframework.data.redis.connection.RedisConnection;
+import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
@@ -113,6 +117,42 @@ class RedisCoordinatorTests {
         assertThat(other.get("k")).isEmpty();
         assertThat(other.liveInstances()).isEmpty();
         assertThat(other.tryAcquireLeadership("b", Duration.ofSeconds(5))).isPresent();
+    }
+
+    @Test
+    void coordinatorShouldUseTheConfiguredDatabase() {
+        RedisCoordinator onDatabase2 = RedisCoordinator.create(RedisCoordinatorSettings.builder()
+            .host(server.host())
+            .port(server.port())
+            .database(2)
+            .namespace(this.namespace)
+            .build());
+        this.coordinators.add(onDatabase2);
+        onDatabase2.set("k", bytes("v"), null);
+        onDatabase2.push("q", bytes("m"));
+        assertThat(this.coordinator.get("k")).isEmpty();
+        assertThat(onDatabase2.pop("q", Duration.ofMillis(100))).isPresent();
+        assertThat(onDatabase2.get("k")).isPresent();
+    }
+
+    @Test
+    void closingACoordinatorOnASharedFactoryShouldLeaveTheFactoryWorking() {
+        LettuceConnectionFactory applicationFactory = new LettuceConnectionFactory(
+                new RedisStandaloneConfiguration(server.host(), server.port()));
+        applicationFactory.afterPropertiesSet();
+        try {
+            RedisCoordinator shared = RedisCoordinator.create(applicationFactory, this.namespace);
+            shared.connect();
+            shared.set("k", bytes("v"), null);
+            assertThat(shared.pop("q", Duration.ofMillis(50))).isEmpty();
+            shared.close();
+            try (RedisConnection connection = applicationFactory.getConnection()) {
+                assertThat(connection.stringCommands().get(bytes("{" + this.namespace + "}:kv:k"))).isEqualTo(bytes("v"));
+            }
+        }
+        finally {
+            applicationFactory.destroy();
+        }
     }
 
     @Test
