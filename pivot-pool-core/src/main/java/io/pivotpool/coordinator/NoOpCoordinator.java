@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
@@ -70,6 +69,9 @@ public final class NoOpCoordinator implements Coordinator {
 
     private volatile boolean connected;
 
+    /** Set by {@link #close()}; blocked pops give up. Guarded by the lock. */
+    private boolean closed;
+
     public NoOpCoordinator() {
         this(System::nanoTime);
     }
@@ -86,9 +88,17 @@ public final class NoOpCoordinator implements Coordinator {
         return NAME;
     }
 
+    /** Nothing to reach: it is connected until {@link #close() closed}, and connecting again reopens it. */
     @Override
     public void connect() {
-        this.connected = true;
+        this.lock.lock();
+        try {
+            this.closed = false;
+            this.connected = true;
+        }
+        finally {
+            this.lock.unlock();
+        }
     }
 
     @Override
@@ -101,6 +111,7 @@ public final class NoOpCoordinator implements Coordinator {
     public void close() {
         this.lock.lock();
         try {
+            this.closed = true;
             this.connected = false;
             this.messagePushed.signalAll();
         }
@@ -262,7 +273,7 @@ public final class NoOpCoordinator implements Coordinator {
         this.lock.lock();
         try {
             byte[] message = takeFirst(queue);
-            while (message == null && remaining > 0 && this.connected) {
+            while (message == null && remaining > 0 && !this.closed) {
                 try {
                     remaining = this.messagePushed.awaitNanos(remaining);
                 }
@@ -400,7 +411,8 @@ public final class NoOpCoordinator implements Coordinator {
         this.lock.lock();
         try {
             long now = this.nanoClock.getAsLong();
-            Map<String, Expiring<Integer>> grants = liveGrants(pool, now);
+            Map<String, Expiring<Integer>> grants = this.capacity.computeIfAbsent(pool, name -> new HashMap<>());
+            grants.values().removeIf(grant -> grant.isExpired(now));
             grants.remove(instanceId);
             int others = 0;
             for (Expiring<Integer> grant : grants.values()) {
@@ -441,22 +453,23 @@ public final class NoOpCoordinator implements Coordinator {
         int total = 0;
         this.lock.lock();
         try {
-            for (Map.Entry<String, Expiring<Integer>> grant : liveGrants(pool, this.nanoClock.getAsLong()).entrySet()) {
-                view.put(grant.getKey(), grant.getValue().value());
-                total += grant.getValue().value();
+            Map<String, Expiring<Integer>> grants = this.capacity.get(pool);
+            if (grants != null) {
+                long now = this.nanoClock.getAsLong();
+                grants.values().removeIf(grant -> grant.isExpired(now));
+                for (Map.Entry<String, Expiring<Integer>> grant : grants.entrySet()) {
+                    view.put(grant.getKey(), grant.getValue().value());
+                    total += grant.getValue().value();
+                }
+                if (grants.isEmpty()) {
+                    this.capacity.remove(pool);
+                }
             }
         }
         finally {
             this.lock.unlock();
         }
         return new CapacityView(pool, view, total);
-    }
-
-    /** The pool's grants with the expired ones dropped. Call with the lock held. */
-    private Map<String, Expiring<Integer>> liveGrants(String pool, long now) {
-        Map<String, Expiring<Integer>> grants = this.capacity.computeIfAbsent(pool, name -> new HashMap<>());
-        grants.values().removeIf(grant -> grant.isExpired(now));
-        return grants;
     }
 
     // ---- time ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
@@ -145,7 +146,7 @@ public final class HighPerformanceMode implements AutoCloseable {
         this.profile = profile;
         this.active = active;
         this.manager = new DistributedPoolManager(active, settings, DistributedPoolManager.localInstance(
-                Map.of("profile", profile.name().toLowerCase(java.util.Locale.ROOT))));
+                Map.of("profile", profile.name().toLowerCase(Locale.ROOT))));
     }
 
     /** The profile's defaults, single-instance (the no-op coordinator). */

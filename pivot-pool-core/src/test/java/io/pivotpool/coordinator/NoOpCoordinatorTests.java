@@ -71,6 +71,17 @@ class NoOpCoordinatorTests extends CoordinatorContract {
     }
 
     @Test
+    void blockingPopWaitsOnlyUntilClosedNotUntilConnected() {
+        NoOpCoordinator neverConnected = new NoOpCoordinator();
+        long start = System.nanoTime();
+        assertThat(neverConnected.pop("q", Duration.ofMillis(200))).isEmpty();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(150));
+        neverConnected.close();
+        neverConnected.connect();
+        assertThat(neverConnected.isConnected()).as("reopened by connect").isTrue();
+    }
+
+    @Test
     void storedBytesAreCopiesSoCallersCannotChangeThem() {
         byte[] value = "value".getBytes(StandardCharsets.UTF_8);
         coordinator().set("k", value, null);
