@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.data.redis.connection.RedisConnection;
 import org.springframework.data.redis.connection.RedisPassword;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
-import org.springframework.data.redis.connection.RedisStringCommands.SetOption;
+import org.springframework.data.redis.connection.SetCondition;
 import org.springframework.data.redis.connection.lettuce.LettuceClientConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.data.redis.core.RedisCallback;
@@ -405,7 +405,7 @@ public final class RedisCoordinator implements Coordinator {
         Expiration expiration = (ttl != null) ? Expiration.milliseconds(ttlMillis(ttl)) : Expiration.persistent();
         String stateKey = this.keys.state(key);
         execute("set '" + key + "'",
-                connection -> connection.stringCommands().set(bytes(stateKey), value, expiration, SetOption.upsert()));
+                connection -> connection.stringCommands().set(bytes(stateKey), value, SetCondition.upsert(), expiration));
     }
 
     @Override

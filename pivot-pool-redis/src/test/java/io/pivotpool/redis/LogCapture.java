@@ -16,9 +16,24 @@ final class LogCapture implements AutoCloseable {
 
     private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
 
+    private final Logger driver = (Logger) LoggerFactory.getLogger("io.lettuce");
+
+    private final Level driverLevel = this.driver.getLevel();
+
     LogCapture() {
+        this(false);
+    }
+
+    /**
+     * @param driverDebug whether to record Lettuce's debug output too (connection set-up, URIs),
+     *     where a careless driver would show credentials
+     */
+    LogCapture(boolean driverDebug) {
         this.appender.start();
         this.root.addAppender(this.appender);
+        if (driverDebug) {
+            this.driver.setLevel(Level.DEBUG);
+        }
     }
 
     /** Formatted messages (with throwable text) of the events at {@code level} or above. */
@@ -33,7 +48,7 @@ final class LogCapture implements AutoCloseable {
 
     /** Everything logged, throwables included, as one text. */
     String all() {
-        return String.join("\n", messages(Level.ALL));
+        return String.join("\n", messages(Level.TRACE));
     }
 
     private static String render(ILoggingEvent event) {
@@ -46,6 +61,7 @@ final class LogCapture implements AutoCloseable {
 
     @Override
     public void close() {
+        this.driver.setLevel(this.driverLevel);
         this.root.detachAppender(this.appender);
         this.appender.stop();
     }

@@ -53,12 +53,13 @@ class RedisAuthenticationTests {
 
     @Test
     void wrongPasswordShouldFailConnectNamingRedisButNeverThePasswords() {
-        try (LogCapture logs = new LogCapture(); RedisCoordinator coordinator = coordinator(WRONG_PASSWORD)) {
+        try (LogCapture logs = new LogCapture(true); RedisCoordinator coordinator = coordinator(WRONG_PASSWORD)) {
             CoordinatorException failure = catchThrowableOfType(CoordinatorException.class, coordinator::connect);
             assertThat(failure).isNotNull();
             assertThat(failure.getMessage()).contains("Redis coordinator (127.0.0.1:" + server.port())
                 .contains("could not connect");
             assertThat(coordinator.isConnected()).isFalse();
+            assertThat(logs.all()).as("Lettuce's debug output was recorded").contains("io.lettuce");
             String everything = stackTrace(failure) + "\n" + coordinator + "\n" + logs.all();
             assertThat(everything).doesNotContain(WRONG_PASSWORD).doesNotContain(PASSWORD);
             System.out.println("Wrong password: " + failure.getMessage());

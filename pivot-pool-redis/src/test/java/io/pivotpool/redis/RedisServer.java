@@ -16,7 +16,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 
 import org.slf4j.Logger;
@@ -45,7 +48,7 @@ public final class RedisServer implements AutoCloseable {
 
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(10);
 
-    private static final List<RedisServer> running = new ArrayList<>();
+    private static final Set<RedisServer> running = ConcurrentHashMap.newKeySet();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(RedisServer::killAll, "redis-server-reaper"));
@@ -57,9 +60,13 @@ public final class RedisServer implements AutoCloseable {
 
     private final Path directory;
 
+    /** Guards the process: starting, signalling and stopping it block, so no monitor is held. */
+    private final ReentrantLock lock = new ReentrantLock();
+
     private int port;
 
-    private Process process;
+    /** Volatile for the shutdown hook, which reads it without the lock. */
+    private volatile Process process;
 
     private boolean paused;
 
@@ -112,75 +119,109 @@ public final class RedisServer implements AutoCloseable {
     }
 
     /** Whether the process is alive (a paused one is). */
-    public synchronized boolean isRunning() {
-        return this.process != null && this.process.isAlive();
+    public boolean isRunning() {
+        this.lock.lock();
+        try {
+            return this.process != null && this.process.isAlive();
+        }
+        finally {
+            this.lock.unlock();
+        }
     }
 
     /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
-    public synchronized void pause() {
-        signal("STOP");
-        this.paused = true;
+    public void pause() {
+        this.lock.lock();
+        try {
+            signal("STOP");
+            this.paused = true;
+        }
+        finally {
+            this.lock.unlock();
+        }
     }
 
     /** Lets a paused server go on (SIGCONT); it then answers everything that waited. */
-    public synchronized void resume() {
-        signal("CONT");
-        this.paused = false;
+    public void resume() {
+        this.lock.lock();
+        try {
+            signal("CONT");
+            this.paused = false;
+        }
+        finally {
+            this.lock.unlock();
+        }
     }
 
     /** Kills the server at once (SIGKILL); all its data is lost, as it never persists. */
-    public synchronized void kill9() {
-        if (this.process != null) {
-            this.process.destroyForcibly();
-            waitFor(this.process);
-            this.process = null;
-            this.paused = false;
+    public void kill9() {
+        this.lock.lock();
+        try {
+            if (this.process != null) {
+                this.process.destroyForcibly();
+                waitFor(this.process);
+                this.process = null;
+                this.paused = false;
+            }
+        }
+        finally {
+            this.lock.unlock();
         }
     }
 
     /** Starts a new, empty server on the port of the old one, killing the old one if it still runs. */
-    public synchronized void restartOnSamePort() {
-        kill9();
-        long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
-        while (true) {
-            try {
-                launch();
-                return;
-            }
-            catch (IllegalStateException ex) {
-                // The old socket may linger for a moment after a kill.
-                if (System.nanoTime() > deadline) {
-                    throw ex;
+    public void restartOnSamePort() {
+        this.lock.lock();
+        try {
+            kill9();
+            long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
+            while (true) {
+                try {
+                    launch();
+                    return;
                 }
-                sleep(100);
+                catch (IllegalStateException ex) {
+                    // The old socket may linger for a moment after a kill.
+                    if (System.nanoTime() > deadline) {
+                        throw ex;
+                    }
+                    sleep(100);
+                }
             }
+        }
+        finally {
+            this.lock.unlock();
         }
     }
 
     /** Stops the server (SIGTERM, then SIGKILL if it lingers) and deletes its directory. */
     @Override
-    public synchronized void close() {
-        if (this.process != null) {
-            if (this.paused) {
-                resume();
-            }
-            this.process.destroy();
-            try {
-                if (!this.process.waitFor(5, TimeUnit.SECONDS)) {
-                    this.process.destroyForcibly();
-                    waitFor(this.process);
+    public void close() {
+        this.lock.lock();
+        try {
+            if (this.process != null) {
+                if (this.paused) {
+                    resume();
                 }
+                this.process.destroy();
+                try {
+                    if (!this.process.waitFor(5, TimeUnit.SECONDS)) {
+                        this.process.destroyForcibly();
+                        waitFor(this.process);
+                    }
+                }
+                catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    this.process.destroyForcibly();
+                }
+                this.process = null;
             }
-            catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                this.process.destroyForcibly();
-            }
-            this.process = null;
-        }
-        synchronized (running) {
             running.remove(this);
+            deleteDirectory();
         }
-        deleteDirectory();
+        finally {
+            this.lock.unlock();
+        }
     }
 
     @Override
@@ -188,39 +229,41 @@ public final class RedisServer implements AutoCloseable {
         return "redis-server on " + HOST + ":" + this.port;
     }
 
-    private synchronized void launch() {
-        List<String> command = new ArrayList<>(List.of(this.binary, "--port", Integer.toString(this.port), "--bind",
-                HOST, "--save", "", "--appendonly", "no", "--dir", this.directory.toString()));
-        if (this.password != null) {
-            command.add("--requirepass");
-            command.add(this.password);
-        }
-        File log = this.directory.resolve("redis.log").toFile();
+    private void launch() {
+        this.lock.lock();
         try {
-            this.process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log))
-                .start();
-        }
-        catch (IOException ex) {
-            throw new IllegalStateException("Could not run " + this.binary + ": " + ex.getMessage(), ex);
-        }
-        synchronized (running) {
-            if (!running.contains(this)) {
-                running.add(this);
+            List<String> command = new ArrayList<>(List.of(this.binary, "--port", Integer.toString(this.port), "--bind",
+                    HOST, "--save", "", "--appendonly", "no", "--dir", this.directory.toString()));
+            if (this.password != null) {
+                command.add("--requirepass");
+                command.add(this.password);
             }
-        }
-        long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
-        while (!answersPing()) {
-            if (!this.process.isAlive() || System.nanoTime() > deadline) {
-                this.process.destroyForcibly();
-                waitFor(this.process);
-                this.process = null;
-                throw new IllegalStateException("redis-server did not start on port " + this.port + "; its log:\n"
-                        + tail(log));
+            File log = this.directory.resolve("redis.log").toFile();
+            try {
+                this.process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log))
+                    .start();
             }
-            sleep(20);
+            catch (IOException ex) {
+                throw new IllegalStateException("Could not run " + this.binary + ": " + ex.getMessage(), ex);
+            }
+            running.add(this);
+            long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
+            while (!answersPing()) {
+                if (!this.process.isAlive() || System.nanoTime() > deadline) {
+                    this.process.destroyForcibly();
+                    waitFor(this.process);
+                    this.process = null;
+                    throw new IllegalStateException("redis-server did not start on port " + this.port + "; its log:\n"
+                            + tail(log));
+                }
+                sleep(20);
+            }
+            logger.info("Started {} (pid {})", this, this.process.pid());
         }
-        logger.info("Started {} (pid {})", this, this.process.pid());
+        finally {
+            this.lock.unlock();
+        }
     }
 
     /** Whether something on the port speaks Redis (a NOAUTH error counts: the server is up). */
@@ -335,12 +378,10 @@ public final class RedisServer implements AutoCloseable {
     }
 
     private static void killAll() {
-        synchronized (running) {
-            for (RedisServer server : running) {
-                Process process = server.process;
-                if (process != null) {
-                    process.destroyForcibly();
-                }
+        for (RedisServer server : running) {
+            Process process = server.process;
+            if (process != null) {
+                process.destroyForcibly();
             }
         }
     }

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.UUID;
 
 import io.pivotpool.autoconfigure.PivotPoolAutoConfiguration;
@@ -117,7 +119,12 @@ class RedisCoordinatorAutoConfigurationTests {
                 CoordinationStatus status = status(context);
                 assertThat(status.activeBackend()).isEqualTo("redis");
                 assertThat(status.connected()).isTrue();
-                assertThat(context.getBean(Coordinator.class).toString()).contains("127.0.0.1:" + server.port());
+                Coordinator coordinator = context.getBean(Coordinator.class);
+                assertThat(coordinator.toString()).contains("127.0.0.1:" + server.port());
+                // A blocking pop opens its own connection through the application's client, password included.
+                coordinator.push("q", "m".getBytes(StandardCharsets.UTF_8));
+                assertThat(coordinator.pop("q", Duration.ofMillis(100))).isPresent();
+                assertThat(coordinator.pop("q", Duration.ofMillis(100))).isEmpty();
                 // The coordinator is closed with the context; the application's factory keeps working until then.
                 context.getBean(Coordinator.class).close();
                 try (RedisConnection connection = context.getBean(RedisConnectionFactory.class).getConnection()) {
