@@ -40,8 +40,8 @@ abstract class CoordinatorConfigurations {
         @Bean
         ManagedCoordinator pivotPoolManagedCoordinator(DistributedSettings settings,
                 ObjectProvider<CoordinatorProvider> providers, ObjectProvider<CoordinatorObserver> observers) {
-            return ManagedCoordinator.selected(CoordinatorSelection.select(settings, providers.orderedStream().toList()),
-                    observers);
+            return ManagedCoordinator.selected(
+                    CoordinatorSelection.select(settings, providers.orderedStream().toList()), observers);
         }
 
         /**

@@ -21,19 +21,19 @@ public class DistributedProperties {
     /** Prefix of every key the coordinator writes: 1 to 128 letters, digits, ':', '.', '-' or '_'. */
     private String namespace = "pivot:pools";
 
-    /** How often an instance heartbeats, refreshes members and renews leadership. Default: from the profile (standard: 2s). */
+    /** How often an instance heartbeats and renews leadership. Default: the profile's (standard: 2s). */
     private Duration syncInterval;
 
     /** Whether the instances elect a leader. */
     private boolean leaderElection = true;
 
-    /** How long a leader's term lasts without renewal; must be longer than sync-interval. Default: from the profile (standard: 10s). */
+    /** A leader's term without renewal; longer than sync-interval. Default: the profile's (standard: 10s). */
     private Duration leaderTtl;
 
-    /** How often the leader redistributes the pools' global capacity. Default: from the profile (standard: 10s). */
+    /** How often the leader shares out global capacity. Default: the profile's (standard: 10s). */
     private Duration rebalanceInterval;
 
-    /** How long an instance stays a member without a heartbeat; must be longer than sync-interval. Default: three sync intervals. */
+    /** Membership without a heartbeat; longer than sync-interval. Default: three sync intervals. */
     private Duration instanceTtl;
 
     /** Whether a missing or failing backend stops start-up instead of falling back to the no-op coordinator. */

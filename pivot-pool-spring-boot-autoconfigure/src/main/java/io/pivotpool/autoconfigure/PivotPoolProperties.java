@@ -21,7 +21,7 @@ public class PivotPoolProperties {
     /** Whether to create a pool for every PoolSpec bean and run coordination. */
     private boolean enabled = true;
 
-    /** Performance profile whose defaults apply to every pool and to coordination: standard, high, extreme or test. */
+    /** Profile whose defaults apply to every pool and to coordination: standard, high, extreme or test. */
     private HighPerformanceMode.Profile profile = HighPerformanceMode.Profile.STANDARD;
 
     /** Settings of each pool by its name; every name must match a PoolSpec bean's pool name. */
@@ -63,37 +63,37 @@ public class PivotPoolProperties {
     /** One pool's settings; unset ones come from the profile. */
     public static class PoolProperties {
 
-        /** Objects created at start and kept ready, 0 to max-size. Default: from the profile (standard: 0). */
+        /** Objects created at start and kept ready, 0 to max-size. Default: the profile's (standard: 0). */
         private Integer minIdle;
 
-        /** Objects this instance may hold, at least 1 (its share of global-max-size when coordinated). Default: from the profile (standard: 10). */
+        /** Objects this instance may hold, at least 1. Default: the profile's (standard: 10). */
         private Integer maxSize;
 
-        /** What a borrow does when the pool is exhausted: wait, elastic, fallback or fail. Default: from the profile (standard: wait). */
+        /** When exhausted: wait, elastic, fallback or fail. Default: the profile's (standard: wait). */
         private Overflow overflow;
 
-        /** Ceiling of pooled plus overflow objects under elastic overflow, at least max-size. Default: the profile's, or twice max-size when max-size is set. */
+        /** Elastic ceiling, at least max-size. Default: the profile's, or twice max-size if max-size is set. */
         private Integer emergencyLimit;
 
-        /** How long a borrow waits for an object when the pool is exhausted; not negative. Default: from the profile (standard: 5s). */
+        /** How long a borrow waits when exhausted; not negative. Default: the profile's (standard: 5s). */
         private Duration borrowTimeout;
 
-        /** How long an object above min-idle may stay idle before it is destroyed; 0 keeps it. Default: from the profile (standard: 10m). */
+        /** Idle time that closes objects above min-idle; 0 keeps them. Default: the profile's (standard: 10m). */
         private Duration idleTimeout;
 
-        /** How long an object may live before it is retired; 0 keeps it forever. Default: from the profile (standard: 0). */
+        /** Age at which an object is retired; 0 keeps it forever. Default: the profile's (standard: 0). */
         private Duration maxLifetime;
 
-        /** Whether each borrow also checks max-lifetime (one clock read) instead of leaving it to the housekeeper. Default: from the profile (standard: false). */
+        /** Whether each borrow checks max-lifetime (a clock read). Default: the profile's (standard: false). */
         private Boolean checkLifetimeOnBorrow;
 
-        /** A lease held longer than this logs a warning with the borrower's stack; 0 turns it off. Default: from the profile (standard: 0). */
+        /** Lease age that logs the borrower's stack; 0 is off. Default: the profile's (standard: 0). */
         private Duration leakDetectionThreshold;
 
-        /** How often the housekeeper evicts, replenishes and looks for leaks; positive. Default: from the profile (standard: 5s). */
+        /** How often idle objects are evicted and min-idle restored. Default: the profile's (standard: 5s). */
         private Duration housekeepingInterval;
 
-        /** Cluster-wide cap shared by all instances when coordinated, at least 1; unset caps each instance at its own max-size. */
+        /** Cluster-wide cap shared by all instances when coordinated, at least 1. Default: none (no cap). */
         private Integer globalMaxSize;
 
         public Integer getMinIdle() {

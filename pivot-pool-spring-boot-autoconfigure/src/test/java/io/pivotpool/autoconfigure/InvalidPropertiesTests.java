@@ -91,8 +91,8 @@ class InvalidPropertiesTests {
     void unknownOverflowShouldFailStartupNamingTheProperty() {
         this.contextRunner.withPropertyValues("pivot.pool.pools.renderers.overflow=explode")
             .run((context) -> assertThat(context).getFailure()
-                .hasStackTraceContaining(
-                        "Failed to bind properties under 'pivot.pool.pools.renderers.overflow' to io.pivotpool.pool.Overflow")
+                .hasStackTraceContaining("Failed to bind properties under 'pivot.pool.pools.renderers.overflow' to "
+                        + "io.pivotpool.pool.Overflow")
                 .hasStackTraceContaining("for value [explode]"));
     }
 

@@ -118,7 +118,8 @@ class PivotPoolAutoConfigurationTests {
                 assertThat(settings.overflow()).isEqualTo(Overflow.FAIL);
                 assertThat(settings.borrowTimeout()).isEqualTo(Duration.ofMillis(750));
                 assertThat(settings.minIdle()).as("from the high profile").isEqualTo(4);
-                assertThat(settings.housekeepingInterval()).as("from the high profile").isEqualTo(Duration.ofSeconds(2));
+                assertThat(settings.housekeepingInterval()).as("from the high profile")
+                    .isEqualTo(Duration.ofSeconds(2));
                 assertThat(settings.emergencyLimit()).as("twice the overridden max-size").isEqualTo(80);
             });
     }

@@ -108,8 +108,8 @@ public class PoolsEndpoint {
     public record MemberDescriptor(String id, String host, Instant startedAt, Map<String, String> metadata) {
 
         static MemberDescriptor of(InstanceInfo instance) {
-            return new MemberDescriptor(instance.id(), instance.host(), Instant.ofEpochMilli(instance.startedAtMillis()),
-                    new TreeMap<>(instance.metadata()));
+            return new MemberDescriptor(instance.id(), instance.host(),
+                    Instant.ofEpochMilli(instance.startedAtMillis()), new TreeMap<>(instance.metadata()));
         }
     }
 

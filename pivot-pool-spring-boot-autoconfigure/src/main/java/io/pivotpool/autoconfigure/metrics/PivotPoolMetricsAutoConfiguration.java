@@ -20,10 +20,10 @@ import org.springframework.context.annotation.Bean;
  * auto-configurations, named as strings because they live in an optional module, so that the
  * {@link MeterRegistry} bean it requires is already defined.
  */
-@AutoConfiguration(after = PivotPoolAutoConfiguration.class,
-        afterName = { "org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration",
-                "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration",
-                "org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration" })
+@AutoConfiguration(after = PivotPoolAutoConfiguration.class, afterName = {
+        "org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration",
+        "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration",
+        "org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration" })
 @ConditionalOnClass({ MeterRegistry.class, MeterBinder.class })
 @ConditionalOnBean({ MeterRegistry.class, DistributedPoolManager.class })
 @ConditionalOnProperty(prefix = "pivot.pool.metrics", name = "enabled", matchIfMissing = true)
