@@ -54,7 +54,7 @@ final class Slot<T> extends SlotPadAfter implements Lease<T> {
         }
     }
 
-    final LocalPool<T> pool;
+    final PoolEngine<T> pool;
 
     final T object;
 
@@ -78,7 +78,7 @@ final class Slot<T> extends SlotPadAfter implements Lease<T> {
 
     int idleTicks;
 
-    Slot(LocalPool<T> pool, T object, int initialState, boolean unpooled) {
+    Slot(PoolEngine<T> pool, T object, int initialState, boolean unpooled) {
         this.pool = pool;
         this.object = object;
         this.unpooled = unpooled;
@@ -98,7 +98,7 @@ final class Slot<T> extends SlotPadAfter implements Lease<T> {
      * A release store is enough to publish the object's state to the next claimer, whose CAS reads
      * it with acquire semantics. There is deliberately no StoreLoad fence here: a borrower that
      * starts waiting at the same instant may miss this slot, and waiters rescan on a short,
-     * growing timer to pick it up (see LocalPool.await).
+     * growing timer to pick it up (see PoolEngine.await).
      */
     void setIdle() {
         STATE.setRelease(this, IDLE);

@@ -1,0 +1,819 @@
+package io.pivotpool.pool;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pool engine, behind {@link LocalPool}, which holds the per-thread caches.
+ *
+ * <h2>Hot path</h2> A borrow looks at the slot its thread used last (a {@link ThreadLocal}) and
+ * claims it with one CAS; a return checks a few read-mostly volatile fields and publishes the slot
+ * as idle with a release store. Nothing is allocated, no lock is taken and no clock is read unless
+ * the settings ask for per-borrow checks. Borrow counts live in the slots, written by their
+ * claimers, so statistics cost no shared write.
+ *
+ * <h2>Slow path</h2> A borrower whose cached slot is taken scans the slot array from a per-thread
+ * starting point, then creates an object if the pool is below its limit, then applies the overflow
+ * strategy. Waiters queue in FIFO order; a returning thread that sees waiters hands its slot to the
+ * head of the queue without making it idle. Structural changes (adding or removing a slot) copy the
+ * slot array under a {@link ReentrantLock}, never a monitor, so virtual threads do not pin.
+ *
+ * <h2>Accounting</h2> {@code size} counts pooled objects that exist or are being created; it is
+ * raised by CAS before the factory runs (so concurrent creators cannot overshoot the limit) and
+ * lowered when an object is destroyed or its creation fails. Every path that destroys a slot goes
+ * through {@link #destroy}, which is also where waiters are told to retry.
+ */
+final class PoolEngine<T> {
+
+    private static final Logger logger = LoggerFactory.getLogger(Pool.class);
+
+    /** A waiter rescans after this long at first, doubling up to the maximum (see {@link Slot#setIdle}). */
+    private static final long FIRST_RESCAN_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
+
+    private static final long MAX_RESCAN_NANOS = TimeUnit.MILLISECONDS.toNanos(16);
+
+    private static final VarHandle SIZE;
+
+    private static final VarHandle WAITERS;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            SIZE = lookup.findVarHandle(PoolEngine.class, "size", int.class);
+            WAITERS = lookup.findVarHandle(PoolEngine.class, "waiters", int.class);
+        }
+        catch (ReflectiveOperationException ex) {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
+
+    private final String name;
+
+    private final PoolSettings settings;
+
+    private final Supplier<? extends T> factory;
+
+    private final Predicate<? super T> validator;
+
+    private final Consumer<? super T> resetter;
+
+    private final Consumer<? super T> destroyer;
+
+    private final boolean resets;
+
+    /** No validation, lifetime check or leak tracking on borrow: the fast path is a bare CAS. */
+    private final boolean plainBorrow;
+
+    private final boolean validates;
+
+    private final boolean checksLifetimeOnBorrow;
+
+    private final boolean tracksLeaks;
+
+    private final long borrowTimeoutNanos;
+
+    private final long maxLifetimeNanos;
+
+    private final long idleTimeoutNanos;
+
+    private final long leakThresholdNanos;
+
+    private final long housekeepingNanos;
+
+    private final Overflow overflow;
+
+    private final int emergencyLimit;
+
+    private final ReentrantLock structureLock = new ReentrantLock();
+
+    @SuppressWarnings("unchecked")
+    private volatile Slot<T>[] slots = new Slot[0];
+
+    private volatile int size;
+
+    private volatile int maxSize;
+
+    private volatile int waiters;
+
+    private volatile boolean closed;
+
+    private final ConcurrentLinkedQueue<Waiter<T>> waitQueue = new ConcurrentLinkedQueue<>();
+
+    private final ScheduledThreadPoolExecutor housekeeper;
+
+    private final LongAdder created = new LongAdder();
+
+    private final LongAdder destroyed = new LongAdder();
+
+    private final LongAdder timeouts = new LongAdder();
+
+    private final LongAdder overflowCreated = new LongAdder();
+
+    private final LongAdder creationFailures = new LongAdder();
+
+    private final LongAdder leaks = new LongAdder();
+
+    /** Borrows counted by slots that have since been destroyed, and by unpooled objects. */
+    private final LongAdder retiredBorrows = new LongAdder();
+
+    private final WaitTimeRecorder waitTimes = new WaitTimeRecorder();
+
+    private volatile boolean replenishFailureLogged;
+
+    PoolEngine(PoolSpec<T> spec, PoolSettings settings) {
+        Objects.requireNonNull(spec, "spec must not be null");
+        this.settings = Objects.requireNonNull(settings, "settings must not be null");
+        this.name = spec.name();
+        this.factory = spec.create();
+        this.validator = spec.validate();
+        this.resetter = spec.reset();
+        this.destroyer = spec.destroy();
+        this.resets = spec.resets();
+        this.validates = spec.validates();
+        this.maxLifetimeNanos = settings.maxLifetime().toNanos();
+        this.checksLifetimeOnBorrow = settings.checkLifetimeOnBorrow() && this.maxLifetimeNanos > 0;
+        this.leakThresholdNanos = settings.leakDetectionThreshold().toNanos();
+        this.tracksLeaks = this.leakThresholdNanos > 0;
+        this.plainBorrow = !this.validates && !this.checksLifetimeOnBorrow && !this.tracksLeaks;
+        this.borrowTimeoutNanos = settings.borrowTimeout().toNanos();
+        this.idleTimeoutNanos = settings.idleTimeout().toNanos();
+        this.housekeepingNanos = settings.housekeepingInterval().toNanos();
+        this.overflow = settings.overflow();
+        this.emergencyLimit = settings.emergencyLimit();
+        this.maxSize = settings.maxSize();
+        this.housekeeper = new ScheduledThreadPoolExecutor(1, (runnable) -> {
+            Thread thread = new Thread(runnable, "pivot-pool-housekeeper-" + this.name);
+            thread.setDaemon(true);
+            return thread;
+        });
+        this.housekeeper.setRemoveOnCancelPolicy(true);
+        replenish();
+        this.housekeeper.scheduleWithFixedDelay(this::housekeep, this.housekeepingNanos, this.housekeepingNanos,
+                TimeUnit.NANOSECONDS);
+    }
+
+    public String name() {
+        return this.name;
+    }
+
+    public PoolSettings settings() {
+        return this.settings;
+    }
+
+    // ---- borrow ------------------------------------------------------------------------------
+
+    Lease<T> borrow(SlotCache<T> cache) {
+        Slot<T> slot = cache.slot;
+        if (slot != null && slot.tryClaim() && (this.plainBorrow || admit(slot))) {
+            slot.countBorrow();
+            return slot;
+        }
+        return borrowSlow(cache, this.borrowTimeoutNanos, true);
+    }
+
+    Lease<T> borrow(SlotCache<T> cache, Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout must not be null");
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
+        }
+        Slot<T> slot = cache.slot;
+        if (slot != null && slot.tryClaim() && (this.plainBorrow || admit(slot))) {
+            slot.countBorrow();
+            return slot;
+        }
+        return borrowSlow(cache, saturatedNanos(timeout), true);
+    }
+
+    Lease<T> tryBorrow(SlotCache<T> cache) {
+        Slot<T> slot = cache.slot;
+        if (slot != null && slot.tryClaim() && (this.plainBorrow || admit(slot))) {
+            slot.countBorrow();
+            return slot;
+        }
+        return borrowSlow(cache, 0, false);
+    }
+
+    /**
+     * Checks a freshly claimed idle slot: max-lifetime (when checked per borrow) and validation; an
+     * object that fails is destroyed. Records the borrow site when leak detection is on.
+     */
+    private boolean admit(Slot<T> slot) {
+        if (this.checksLifetimeOnBorrow && System.nanoTime() - slot.createdAtNanos > this.maxLifetimeNanos) {
+            destroy(slot);
+            return false;
+        }
+        if (this.validates && !isValid(slot)) {
+            destroy(slot);
+            return false;
+        }
+        trackBorrow(slot);
+        return true;
+    }
+
+    private void trackBorrow(Slot<T> slot) {
+        if (this.tracksLeaks) {
+            // borrowedAt before the site: the housekeeper reads the site first (see inspect)
+            slot.borrowedAtNanos = System.nanoTime();
+            slot.leakReported = false;
+            slot.borrowSite = new Throwable("Lease of pool '" + this.name + "' borrowed here");
+        }
+    }
+
+    private boolean isValid(Slot<T> slot) {
+        try {
+            return this.validator.test(slot.object);
+        }
+        catch (RuntimeException ex) {
+            logger.debug("Pool '{}': validation of {} threw; destroying it", this.name, slot.object, ex);
+            return false;
+        }
+    }
+
+    private Lease<T> borrowSlow(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
+        if (this.closed) {
+            throw closedException();
+        }
+        Slot<T> slot = claimIdleOrCreate(cache);
+        if (slot == null) {
+            slot = overflow(cache, timeoutNanos, throwWhenExhausted);
+            if (slot == null) {
+                return null;
+            }
+        }
+        slot.countBorrow();
+        return slot;
+    }
+
+    /** An idle slot claimed by scanning, or a new one if the pool is below its limit, or null. */
+    private Slot<T> claimIdleOrCreate(SlotCache<T> cache) {
+        Slot<T> slot = claimIdle(cache);
+        return (slot != null) ? slot : create(cache, this.maxSize);
+    }
+
+    private Slot<T> claimIdle(SlotCache<T> cache) {
+        Slot<T>[] slots = this.slots;
+        int length = slots.length;
+        if (length == 0) {
+            return null;
+        }
+        int start = cache.scanStart;
+        for (int i = 0; i < length; i++) {
+            Slot<T> slot = slots[(int) ((start + (long) i) % length)];
+            if (slot.tryClaim() && admit(slot)) {
+                cache.slot = slot;
+                cache.scanStart = start + i + 1;
+                return slot;
+            }
+        }
+        return null;
+    }
+
+    private Slot<T> overflow(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
+        switch (this.overflow) {
+            case FAIL:
+                return exhausted(0, throwWhenExhausted);
+            case FALLBACK:
+                return createUnpooled();
+            case ELASTIC: {
+                Slot<T> slot = create(cache, elasticCeiling());
+                if (slot != null) {
+                    return slot;
+                }
+                break;
+            }
+            default:
+                break;
+        }
+        if (timeoutNanos <= 0) {
+            return exhausted(0, throwWhenExhausted);
+        }
+        return await(cache, timeoutNanos, throwWhenExhausted);
+    }
+
+    private int elasticCeiling() {
+        return Math.max(this.maxSize, this.emergencyLimit);
+    }
+
+    private Slot<T> exhausted(long waitedNanos, boolean throwWhenExhausted) {
+        if (!throwWhenExhausted) {
+            return null;
+        }
+        this.timeouts.increment();
+        throw new PoolExhaustedException(this.name, this.size, this.maxSize, Duration.ofNanos(waitedNanos));
+    }
+
+    /*
+     * Waiting. The waiter is queued before it rescans, so a returning thread either sees it (and
+     * hands over its slot) or published its slot as idle before the rescan... except in the one
+     * window a release store without a StoreLoad fence leaves open: the returning thread read
+     * waiters == 0 just before this waiter counted itself, and its idle store became visible just
+     * after this waiter's rescan. Rather than pay a fence on every return, the waiter parks in short,
+     * growing intervals and rescans, so such a slot is found within about 100 microseconds, and
+     * at worst within MAX_RESCAN_NANOS. Those wake-ups also let waiters create an object when a
+     * destroyed one made room, and see a close.
+     */
+    private Slot<T> await(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
+        long start = System.nanoTime();
+        boolean measured = false;
+        Waiter<T> waiter = new Waiter<>(Thread.currentThread());
+        WAITERS.getAndAdd(this, 1);
+        this.waitQueue.add(waiter);
+        long parkNanos = FIRST_RESCAN_NANOS;
+        try {
+            for (;;) {
+                if (waiter.isGranted()) {
+                    measured = true;
+                    return taken(cache, waiter);
+                }
+                Slot<T> slot;
+                try {
+                    slot = claimIdleOrCreate(cache);
+                    if (slot == null && this.overflow == Overflow.ELASTIC) {
+                        slot = create(cache, elasticCeiling());
+                    }
+                }
+                catch (RuntimeException ex) {
+                    if (!waiter.cancel()) {
+                        giveBack(waiter.grantedSlot());
+                    }
+                    throw ex;
+                }
+                if (slot != null) {
+                    measured = true;
+                    if (waiter.cancel()) {
+                        return slot;
+                    }
+                    giveBack(slot);
+                    return taken(cache, waiter);
+                }
+                if (this.closed) {
+                    if (waiter.cancel()) {
+                        throw closedException();
+                    }
+                    return taken(cache, waiter);
+                }
+                long remaining = timeoutNanos - (System.nanoTime() - start);
+                if (remaining <= 0) {
+                    measured = true;
+                    if (waiter.cancel()) {
+                        return exhausted(System.nanoTime() - start, throwWhenExhausted);
+                    }
+                    return taken(cache, waiter);
+                }
+                LockSupport.parkNanos(this, Math.min(remaining, parkNanos));
+                parkNanos = Math.min(parkNanos << 1, MAX_RESCAN_NANOS);
+                if (Thread.currentThread().isInterrupted()) {
+                    if (waiter.cancel()) {
+                        throw new PoolException(this.name, "interrupted while waiting for an object",
+                                new InterruptedException());
+                    }
+                    return taken(cache, waiter);
+                }
+            }
+        }
+        finally {
+            WAITERS.getAndAdd(this, -1);
+            if (waiter.isCancelled()) {
+                this.waitQueue.remove(waiter);
+            }
+            if (measured) {
+                this.waitTimes.record(System.nanoTime() - start);
+            }
+        }
+    }
+
+    private Slot<T> taken(SlotCache<T> cache, Waiter<T> waiter) {
+        Slot<T> slot = waiter.grantedSlot();
+        trackBorrow(slot);
+        cache.slot = slot;
+        return slot;
+    }
+
+    /** Returns a claimed slot that was never handed to a user (no reset needed). */
+    private void giveBack(Slot<T> slot) {
+        if (!handOff(slot)) {
+            slot.setIdle();
+        }
+    }
+
+    // ---- creation ----------------------------------------------------------------------------
+
+    /**
+     * Creates a claimed slot if {@code size < limit}, or returns null. The size is reserved by CAS
+     * first, so concurrent creators never overshoot the limit.
+     */
+    private Slot<T> create(SlotCache<T> cache, int limit) {
+        int current;
+        for (;;) {
+            current = this.size;
+            if (current >= limit) {
+                return null;
+            }
+            if (SIZE.compareAndSet(this, current, current + 1)) {
+                break;
+            }
+        }
+        T object = newObject();
+        Slot<T> slot = new Slot<>(this, object, SlotHotFields.CLAIMED, false);
+        if (current >= this.maxSize) {
+            this.overflowCreated.increment();
+        }
+        if (!addSlot(slot)) {
+            destroy(slot);
+            throw closedException();
+        }
+        trackBorrow(slot);
+        cache.slot = slot;
+        return slot;
+    }
+
+    /** Calls the factory for a slot whose size is already reserved; undoes the reservation on failure. */
+    private T newObject() {
+        T object;
+        try {
+            object = this.factory.get();
+            if (object == null) {
+                throw new NullPointerException("the factory returned null");
+            }
+        }
+        catch (Throwable ex) {
+            SIZE.getAndAdd(this, -1);
+            this.creationFailures.increment();
+            signalWaiter();
+            if (ex instanceof Error error) {
+                throw error;
+            }
+            throw new PoolException(this.name, "could not create an object: " + ex.getMessage(), ex);
+        }
+        this.created.increment();
+        return object;
+    }
+
+    private Slot<T> createUnpooled() {
+        T object;
+        try {
+            object = this.factory.get();
+            if (object == null) {
+                throw new NullPointerException("the factory returned null");
+            }
+        }
+        catch (RuntimeException ex) {
+            this.creationFailures.increment();
+            throw new PoolException(this.name, "could not create a fallback object: " + ex.getMessage(), ex);
+        }
+        this.created.increment();
+        this.overflowCreated.increment();
+        Slot<T> slot = new Slot<>(this, object, SlotHotFields.CLAIMED, true);
+        trackBorrow(slot);
+        return slot;
+    }
+
+    private boolean addSlot(Slot<T> slot) {
+        this.structureLock.lock();
+        try {
+            if (this.closed) {
+                return false;
+            }
+            Slot<T>[] current = this.slots;
+            Slot<T>[] next = Arrays.copyOf(current, current.length + 1);
+            next[current.length] = slot;
+            this.slots = next;
+            return true;
+        }
+        finally {
+            this.structureLock.unlock();
+        }
+    }
+
+    private void removeSlot(Slot<T> slot) {
+        this.structureLock.lock();
+        try {
+            Slot<T>[] current = this.slots;
+            for (int i = 0; i < current.length; i++) {
+                if (current[i] == slot) {
+                    @SuppressWarnings("unchecked")
+                    Slot<T>[] next = new Slot[current.length - 1];
+                    System.arraycopy(current, 0, next, 0, i);
+                    System.arraycopy(current, i + 1, next, i, current.length - i - 1);
+                    this.slots = next;
+                    return;
+                }
+            }
+        }
+        finally {
+            this.structureLock.unlock();
+        }
+    }
+
+    // ---- return ------------------------------------------------------------------------------
+
+    void release(Slot<T> slot) {
+        if (slot.state != SlotHotFields.CLAIMED) {
+            throw alreadyReturned(slot);
+        }
+        if (this.tracksLeaks) {
+            slot.borrowSite = null;
+        }
+        if (slot.unpooled) {
+            destroyUnpooled(slot);
+            return;
+        }
+        if (this.resets && !reset(slot)) {
+            return;
+        }
+        if (this.waiters != 0 || this.size > this.maxSize || this.closed || slot.retire) {
+            releaseSlow(slot);
+            return;
+        }
+        slot.setIdle();
+    }
+
+    private void releaseSlow(Slot<T> slot) {
+        boolean overLimit = this.size > this.maxSize
+                && !(this.overflow == Overflow.ELASTIC && this.waiters != 0 && this.size <= elasticCeiling());
+        if (this.closed || slot.retire || overLimit) {
+            destroy(slot);
+            return;
+        }
+        giveBack(slot);
+    }
+
+    /** Hands a claimed slot to the longest waiter, if any; false if nobody waits. */
+    private boolean handOff(Slot<T> slot) {
+        if (this.waiters == 0) {
+            return false;
+        }
+        Waiter<T> waiter;
+        while ((waiter = this.waitQueue.poll()) != null) {
+            if (waiter.grant(slot)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean reset(Slot<T> slot) {
+        try {
+            this.resetter.accept(slot.object);
+            return true;
+        }
+        catch (RuntimeException ex) {
+            logger.warn("Pool '{}': reset of {} threw {}; destroying it", this.name, slot.object, ex.toString());
+            destroy(slot);
+            return false;
+        }
+    }
+
+    void invalidate(Slot<T> slot) {
+        if (slot.state != SlotHotFields.CLAIMED) {
+            throw alreadyReturned(slot);
+        }
+        if (slot.unpooled) {
+            destroyUnpooled(slot);
+            return;
+        }
+        destroy(slot);
+    }
+
+    private IllegalStateException alreadyReturned(Slot<T> slot) {
+        return new IllegalStateException("Lease of pool '" + this.name + "' was already returned");
+    }
+
+    // ---- destruction -------------------------------------------------------------------------
+
+    /** Destroys a pooled slot that the caller holds (claimed or reserved). */
+    private void destroy(Slot<T> slot) {
+        slot.setDead();
+        removeSlot(slot);
+        SIZE.getAndAdd(this, -1);
+        this.retiredBorrows.add(slot.borrowCount());
+        this.destroyed.increment();
+        callDestroy(slot.object);
+        signalWaiter();
+    }
+
+    private void destroyUnpooled(Slot<T> slot) {
+        slot.setDead();
+        this.retiredBorrows.add(slot.borrowCount());
+        this.destroyed.increment();
+        callDestroy(slot.object);
+    }
+
+    private void callDestroy(T object) {
+        try {
+            this.destroyer.accept(object);
+        }
+        catch (RuntimeException ex) {
+            logger.warn("Pool '{}': destroying {} threw {}", this.name, object, ex.toString());
+        }
+    }
+
+    /** Wakes the longest waiter so that it rescans: room to create was made, or the pool closed. */
+    private void signalWaiter() {
+        if (this.waiters != 0) {
+            Waiter<T> head = this.waitQueue.peek();
+            if (head != null) {
+                LockSupport.unpark(head.thread);
+            }
+        }
+    }
+
+    // ---- sizing ------------------------------------------------------------------------------
+
+    public int maxSize() {
+        return this.maxSize;
+    }
+
+    public void setMaxSize(int maxSize) {
+        if (maxSize < 0) {
+            throw new IllegalArgumentException("max-size must not be negative, was " + maxSize);
+        }
+        int previous = this.maxSize;
+        this.maxSize = maxSize;
+        if (maxSize < previous) {
+            evictIdleWhileOverLimit();
+        }
+        else if (maxSize > previous) {
+            for (Waiter<T> waiter : this.waitQueue) {
+                LockSupport.unpark(waiter.thread);
+            }
+        }
+    }
+
+    private void evictIdleWhileOverLimit() {
+        for (Slot<T> slot : this.slots) {
+            if (this.size <= this.maxSize) {
+                return;
+            }
+            if (slot.tryReserve()) {
+                destroy(slot);
+            }
+        }
+    }
+
+    // ---- housekeeping ------------------------------------------------------------------------
+
+    /*
+     * Runs on the housekeeper thread every housekeeping-interval. Idle time is measured without
+     * clocks on the hot path: a slot that is idle at a tick and has not been borrowed since the
+     * previous tick has been idle for at least one more interval.
+     */
+    void housekeep() {
+        try {
+            if (this.closed) {
+                return;
+            }
+            long now = System.nanoTime();
+            for (Slot<T> slot : this.slots) {
+                inspect(slot, now);
+            }
+            evictIdleWhileOverLimit();
+            replenish();
+        }
+        catch (Throwable ex) {
+            logger.warn("Pool '{}': housekeeping failed", this.name, ex);
+        }
+    }
+
+    private void inspect(Slot<T> slot, long now) {
+        long borrows = slot.borrowCount();
+        boolean unused = borrows == slot.borrowsSeenByHousekeeper;
+        slot.borrowsSeenByHousekeeper = borrows;
+        int state = slot.state;
+        boolean expired = this.maxLifetimeNanos > 0 && now - slot.createdAtNanos > this.maxLifetimeNanos;
+        if (state == SlotHotFields.IDLE) {
+            slot.idleTicks = unused ? slot.idleTicks + 1 : 0;
+            boolean idleTooLong = this.idleTimeoutNanos > 0
+                    && slot.idleTicks * this.housekeepingNanos >= this.idleTimeoutNanos
+                    && this.size > this.settings.minIdle();
+            if ((expired || idleTooLong) && slot.tryReserve()) {
+                destroy(slot);
+            }
+        }
+        else if (state == SlotHotFields.CLAIMED) {
+            slot.idleTicks = 0;
+            if (expired) {
+                slot.retire = true;
+            }
+            // The site is cleared on return and written after borrowedAt on borrow, so a site read
+            // first pairs with its own borrow time or a later one: never a false alarm.
+            Throwable site = slot.borrowSite;
+            if (this.tracksLeaks && site != null && !slot.leakReported
+                    && now - slot.borrowedAtNanos > this.leakThresholdNanos) {
+                slot.leakReported = true;
+                this.leaks.increment();
+                logger.warn("Pool '{}': a lease has been held for more than {} ms; possible leak", this.name,
+                        TimeUnit.NANOSECONDS.toMillis(this.leakThresholdNanos), site);
+            }
+        }
+    }
+
+    /** Creates idle objects up to min-idle (within max-size); a failing factory is logged once. */
+    private void replenish() {
+        while (!this.closed) {
+            int target = Math.min(this.settings.minIdle(), this.maxSize);
+            int current = this.size;
+            if (current >= target) {
+                return;
+            }
+            if (!SIZE.compareAndSet(this, current, current + 1)) {
+                continue;
+            }
+            T object;
+            try {
+                object = newObject();
+            }
+            catch (PoolException ex) {
+                if (!this.replenishFailureLogged) {
+                    this.replenishFailureLogged = true;
+                    logger.warn("Pool '{}': could not create min-idle objects; retrying every {} ms", this.name,
+                            TimeUnit.NANOSECONDS.toMillis(this.housekeepingNanos), ex.getCause());
+                }
+                return;
+            }
+            this.replenishFailureLogged = false;
+            Slot<T> slot = new Slot<>(this, object, SlotHotFields.CLAIMED, false);
+            if (!addSlot(slot)) {
+                destroy(slot);
+                return;
+            }
+            giveBack(slot);
+        }
+    }
+
+    // ---- stats and close ---------------------------------------------------------------------
+
+    public PoolStats stats() {
+        int idle = 0;
+        int active = 0;
+        long borrows = this.retiredBorrows.sum();
+        for (Slot<T> slot : this.slots) {
+            int state = slot.state;
+            if (state == SlotHotFields.IDLE) {
+                idle++;
+            }
+            else if (state == SlotHotFields.CLAIMED) {
+                active++;
+            }
+            borrows += slot.borrowCount();
+        }
+        long timeouts = this.timeouts.sum();
+        return new PoolStats(this.name, this.size, idle, active, this.waiters, this.maxSize, this.created.sum(),
+                this.destroyed.sum(), borrows, timeouts, this.overflowCreated.sum(), this.creationFailures.sum(),
+                this.leaks.sum(), this.waitTimes.snapshot(borrows + timeouts));
+    }
+
+    public void close() {
+        this.structureLock.lock();
+        try {
+            if (this.closed) {
+                return;
+            }
+            this.closed = true;
+        }
+        finally {
+            this.structureLock.unlock();
+        }
+        this.housekeeper.shutdownNow();
+        for (Slot<T> slot : this.slots) {
+            if (slot.tryReserve()) {
+                destroy(slot);
+            }
+        }
+        for (Waiter<T> waiter : this.waitQueue) {
+            LockSupport.unpark(waiter.thread);
+        }
+    }
+
+    private IllegalStateException closedException() {
+        return new IllegalStateException("Pool '" + this.name + "' is closed");
+    }
+
+    private static long saturatedNanos(Duration duration) {
+        try {
+            return duration.toNanos();
+        }
+        catch (ArithmeticException ex) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    public String toString() {
+        return "Pool[" + this.name + ", size=" + this.size + ", max-size=" + this.maxSize + "]";
+    }
+}
