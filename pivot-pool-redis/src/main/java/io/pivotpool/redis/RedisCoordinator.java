@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisCommandExecutionException;
@@ -92,7 +93,7 @@ public final class RedisCoordinator implements Coordinator {
 
     private volatile boolean connected;
 
-    private volatile boolean closed;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private RedisCoordinator(LettuceConnectionFactory connectionFactory, ClientResources ownedResources,
             String namespace, String secret) {
@@ -183,16 +184,15 @@ public final class RedisCoordinator implements Coordinator {
 
     @Override
     public boolean isConnected() {
-        return this.connected && !this.closed;
+        return this.connected && !this.closed.get();
     }
 
     /** Closes the connections this coordinator opened; blocked pops return empty. Idempotent. */
     @Override
     public void close() {
-        if (this.closed) {
+        if (!this.closed.compareAndSet(false, true)) {
             return;
         }
-        this.closed = true;
         this.blockingPops.close();
         if (this.ownedResources != null) {
             this.connectionFactory.destroy();
@@ -389,7 +389,7 @@ public final class RedisCoordinator implements Coordinator {
             throw failed(operation, ex.getCause());
         }
         catch (TimeoutException | RuntimeException ex) {
-            if (this.closed) {
+            if (this.closed.get()) {
                 return Optional.empty();
             }
             throw failed(operation, ex);
@@ -553,7 +553,7 @@ public final class RedisCoordinator implements Coordinator {
     }
 
     private void ensureOpen(String operation) {
-        if (this.closed) {
+        if (this.closed.get()) {
             throw new CoordinatorException(describe(operation) + ": the coordinator is closed");
         }
     }
