@@ -1,0 +1,154 @@
+package io.pivotpool.benchmarks;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.TimeUnit;
+
+import com.zaxxer.hikari.util.ConcurrentBag;
+import com.zaxxer.hikari.util.ConcurrentBag.IConcurrentBagEntry;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * HikariCP 7.1's {@code ConcurrentBag}, the data structure under its connection pool, used
+ * directly with {@code borrow(timeout, unit)} / {@code requite(entry)} and a minimal entry (a
+ * state word, as HikariCP's {@code PoolEntry} has). This is the bag alone: none of HikariCP's
+ * connection handling, statistics or leak tracking. The listener adds nothing, as HikariCP's pool
+ * does once it is at its maximum size. Run from {@code benchmarks.jar} the bag is loaded by the
+ * system class loader, so it keeps strong thread-local references (no {@code WeakReference} per
+ * return). The cases are those of {@link PivotPoolBenchmark}.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(Cases.FORKS)
+@Warmup(iterations = Cases.WARMUP_ITERATIONS, time = 1)
+@Measurement(iterations = Cases.MEASUREMENT_ITERATIONS, time = 1)
+public class HikariBagBenchmark {
+
+    @Benchmark
+    @Threads(1)
+    public int borrowReturn1Thread(FullBag state) throws InterruptedException {
+        return cycle(state.bag);
+    }
+
+    @Benchmark
+    @Threads(2)
+    public int borrowReturn2Threads(FullBag state) throws InterruptedException {
+        return cycle(state.bag);
+    }
+
+    @Benchmark
+    @Threads(2)
+    public int handOff2Threads(BagOfOne state, HandOffCounter counter) throws InterruptedException {
+        PayloadEntry entry = state.bag.borrow(Cases.BORROW_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        try {
+            return counter.borrowed(entry.payload);
+        }
+        finally {
+            state.bag.requite(entry);
+        }
+    }
+
+    private static int cycle(ConcurrentBag<PayloadEntry> bag) throws InterruptedException {
+        PayloadEntry entry = bag.borrow(Cases.BORROW_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        try {
+            return entry.payload.value;
+        }
+        finally {
+            bag.requite(entry);
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class FullBag {
+
+        ConcurrentBag<PayloadEntry> bag;
+
+        @Setup(Level.Trial)
+        public void start() {
+            this.bag = newBag(Cases.POOL_SIZE);
+        }
+
+        @TearDown(Level.Trial)
+        public void stop() {
+            stopAndCheck(this.bag, Cases.POOL_SIZE);
+        }
+    }
+
+    @State(Scope.Benchmark)
+    public static class BagOfOne {
+
+        ConcurrentBag<PayloadEntry> bag;
+
+        @Setup(Level.Trial)
+        public void start() {
+            this.bag = newBag(1);
+        }
+
+        @TearDown(Level.Trial)
+        public void stop() {
+            stopAndCheck(this.bag, 1);
+        }
+    }
+
+    static ConcurrentBag<PayloadEntry> newBag(int size) {
+        ConcurrentBag<PayloadEntry> bag = new ConcurrentBag<>((waiting) -> {
+        });
+        for (int i = 0; i < size; i++) {
+            bag.add(new PayloadEntry());
+        }
+        return bag;
+    }
+
+    static void stopAndCheck(ConcurrentBag<PayloadEntry> bag, int size) {
+        int idle = bag.getCount(IConcurrentBagEntry.STATE_NOT_IN_USE);
+        int waiting = bag.getWaitingThreadCount();
+        bag.close();
+        Cases.check(idle == size && bag.size() == size, "entries were lost: " + idle + " idle of " + bag.size());
+        Cases.check(waiting == 0, waiting + " borrowers still wait");
+    }
+
+    static final class PayloadEntry implements IConcurrentBagEntry {
+
+        private static final VarHandle STATE;
+
+        static {
+            try {
+                STATE = MethodHandles.lookup().findVarHandle(PayloadEntry.class, "state", int.class);
+            }
+            catch (ReflectiveOperationException ex) {
+                throw new ExceptionInInitializerError(ex);
+            }
+        }
+
+        final Payload payload = new Payload(42);
+
+        private volatile int state;
+
+        @Override
+        public boolean compareAndSet(int expectState, int newState) {
+            return STATE.compareAndSet(this, expectState, newState);
+        }
+
+        @Override
+        public void setState(int newState) {
+            this.state = newState;
+        }
+
+        @Override
+        public int getState() {
+            return this.state;
+        }
+    }
+}
