@@ -1,12 +1,14 @@
 package io.pivotpool.redis;
 
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.Collectors;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
+import ch.qos.logback.core.AppenderBase;
 import org.slf4j.LoggerFactory;
 
 /** Records every log event of the JVM while open, to check what was (and was not) logged. */
@@ -14,7 +16,16 @@ final class LogCapture implements AutoCloseable {
 
     private final Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
 
-    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    /** Driver threads log while a test reads, so events go to a concurrent queue. */
+    private final Queue<ILoggingEvent> events = new ConcurrentLinkedQueue<>();
+
+    private final AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
+
+        @Override
+        protected void append(ILoggingEvent event) {
+            LogCapture.this.events.add(event);
+        }
+    };
 
     private final Logger driver = (Logger) LoggerFactory.getLogger("io.lettuce");
 
@@ -38,12 +49,10 @@ final class LogCapture implements AutoCloseable {
 
     /** Formatted messages (with throwable text) of the events at {@code level} or above. */
     List<String> messages(Level level) {
-        synchronized (this.appender.list) {
-            return this.appender.list.stream()
-                .filter(event -> event.getLevel().isGreaterOrEqual(level))
-                .map(LogCapture::render)
-                .collect(Collectors.toList());
-        }
+        return this.events.stream()
+            .filter(event -> event.getLevel().isGreaterOrEqual(level))
+            .map(LogCapture::render)
+            .collect(Collectors.toList());
     }
 
     /** Everything logged, throwables included, as one text. */
