@@ -50,17 +50,31 @@ final class PoolEngine<T> {
 
     private static final int MAX_PUBLISH_ATTEMPTS = 3;
 
+    private static final int SPINS_BEFORE_PARKING = (Runtime.getRuntime().availableProcessors() > 1) ? 128 : 0;
+
     private static final long REAP_INTERVAL_MILLIS = 10;
 
     private static final VarHandle SIZE;
 
-    private static final VarHandle WAITERS;
+    private static final VarHandle ATTENTION;
+
+    /** {@link #attention}: the number of waiters, in the low bits. */
+    private static final int WAITER_MASK = (1 << 28) - 1;
+
+    /** {@link #attention}: every return must clear its slot's borrow site. */
+    private static final int TRACKING_LEAKS = 1 << 28;
+
+    /** {@link #attention}: size may exceed max-size (elastic overflow or a shrink). */
+    private static final int MAYBE_OVER_LIMIT = 1 << 29;
+
+    /** {@link #attention}: the pool is closed. */
+    private static final int CLOSING = 1 << 30;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             SIZE = lookup.findVarHandle(PoolEngine.class, "size", int.class);
-            WAITERS = lookup.findVarHandle(PoolEngine.class, "waiters", int.class);
+            ATTENTION = lookup.findVarHandle(PoolEngine.class, "attention", int.class);
         }
         catch (ReflectiveOperationException ex) {
             throw new ExceptionInInitializerError(ex);
@@ -113,7 +127,16 @@ final class PoolEngine<T> {
 
     private volatile int maxSize;
 
-    private volatile int waiters;
+    /*
+     * Everything a return on the hot path must not miss, in one word, so that the fast path reads
+     * one field instead of five: the waiter count and three flags. MAYBE_OVER_LIMIT is set by
+     * whoever may have pushed size above max-size (a creator after its size CAS, a shrink after
+     * writing max-size) and cleared only by the housekeeper, which clears first and then re-checks
+     * the sizes: so either the housekeeper sees the new size and sets the flag again, or the
+     * setter's write lands after the clear. A stale flag only sends returns down the slow path,
+     * which checks the real sizes.
+     */
+    private volatile int attention;
 
     private volatile boolean closed;
 
@@ -167,6 +190,7 @@ final class PoolEngine<T> {
         this.overflow = settings.overflow();
         this.emergencyLimit = settings.emergencyLimit();
         this.maxSize = settings.maxSize();
+        this.attention = this.tracksLeaks ? TRACKING_LEAKS : 0;
         this.housekeeper = new ScheduledThreadPoolExecutor(1, (runnable) -> {
             Thread thread = new Thread(runnable, "pivot-pool-housekeeper-" + this.name);
             thread.setDaemon(true);
@@ -368,7 +392,7 @@ final class PoolEngine<T> {
         Waiter<T> waiter = new Waiter<>(Thread.currentThread());
         // Queued before counted: a returning thread that sees the count finds the waiter queued.
         this.waitQueue.add(waiter);
-        WAITERS.getAndAdd(this, 1);
+        ATTENTION.getAndAdd(this, 1);
         long parkNanos = FIRST_RESCAN_NANOS;
         try {
             for (;;) {
@@ -411,6 +435,10 @@ final class PoolEngine<T> {
                     }
                     return taken(cache, waiter);
                 }
+                if (parkNanos == FIRST_RESCAN_NANOS && spinUntilGranted(waiter)) {
+                    measured = true;
+                    return taken(cache, waiter);
+                }
                 LockSupport.parkNanos(this, Math.min(remaining, parkNanos));
                 parkNanos = Math.min(parkNanos << 1, MAX_RESCAN_NANOS);
                 if (Thread.currentThread().isInterrupted()) {
@@ -423,7 +451,7 @@ final class PoolEngine<T> {
             }
         }
         finally {
-            WAITERS.getAndAdd(this, -1);
+            ATTENTION.getAndAdd(this, -1);
             if (waiter.isCancelled()) {
                 this.waitQueue.remove(waiter);
             }
@@ -431,6 +459,22 @@ final class PoolEngine<T> {
                 this.waitTimes.record(System.nanoTime() - start);
             }
         }
+    }
+
+    /*
+     * Before its first park a waiter spins for a few microseconds: objects in an exhausted pool are
+     * often returned within that time, and a grant seen while spinning costs a cache-line transfer
+     * instead of an operating-system wake-up (tens of microseconds). Only with more than one CPU,
+     * where the returning thread can run meanwhile.
+     */
+    private static boolean spinUntilGranted(Waiter<?> waiter) {
+        for (int i = 0; i < SPINS_BEFORE_PARKING; i++) {
+            if (waiter.isGranted()) {
+                return true;
+            }
+            Thread.onSpinWait();
+        }
+        return waiter.isGranted();
     }
 
     private Slot<T> taken(SlotCache<T> cache, Waiter<T> waiter) {
@@ -469,7 +513,7 @@ final class PoolEngine<T> {
                 return;
             }
             slot.setIdleFenced();
-            if (!this.closed && (this.waiters == 0 || attempt >= MAX_PUBLISH_ATTEMPTS)) {
+            if (!this.closed && (waiterCount() == 0 || attempt >= MAX_PUBLISH_ATTEMPTS)) {
                 return;
             }
             if (!slot.tryClaim()) {
@@ -497,6 +541,9 @@ final class PoolEngine<T> {
             if (SIZE.compareAndSet(this, current, current + 1)) {
                 break;
             }
+        }
+        if (current >= this.maxSize) {
+            markMaybeOverLimit();
         }
         T object = newObject();
         Slot<T> slot = new Slot<>(this, object, SlotHotFields.CLAIMED, false);
@@ -603,7 +650,7 @@ final class PoolEngine<T> {
         if (this.resets && !reset(slot)) {
             return;
         }
-        if (this.waiters != 0 || this.size > this.maxSize || this.closed || slot.retire || this.tracksLeaks) {
+        if (this.attention != 0 || slot.retire) {
             releaseSlow(slot);
             return;
         }
@@ -612,7 +659,7 @@ final class PoolEngine<T> {
 
     private void releaseSlow(Slot<T> slot) {
         boolean overLimit = this.size > this.maxSize
-                && !(this.overflow == Overflow.ELASTIC && this.waiters != 0 && this.size <= elasticCeiling());
+                && !(this.overflow == Overflow.ELASTIC && waiterCount() != 0 && this.size <= elasticCeiling());
         if (this.closed || slot.retire || overLimit) {
             destroy(slot);
             return;
@@ -622,7 +669,7 @@ final class PoolEngine<T> {
 
     /** Hands a claimed slot to the longest waiter, if any; false if nobody waits. */
     private boolean handOff(Slot<T> slot) {
-        if (this.waiters == 0) {
+        if (waiterCount() == 0) {
             return false;
         }
         Waiter<T> waiter;
@@ -695,7 +742,7 @@ final class PoolEngine<T> {
 
     /** Wakes the longest waiter so that it rescans: room to create was made, or the pool closed. */
     private void signalWaiter() {
-        if (this.waiters != 0) {
+        if (waiterCount() != 0) {
             Waiter<T> head = this.waitQueue.peek();
             if (head != null) {
                 LockSupport.unpark(head.thread);
@@ -715,6 +762,9 @@ final class PoolEngine<T> {
         }
         int previous = this.maxSize;
         this.maxSize = maxSize;
+        if (this.size > maxSize) {
+            markMaybeOverLimit();
+        }
         if (maxSize < previous) {
             evictIdleWhileOverLimit();
         }
@@ -732,6 +782,26 @@ final class PoolEngine<T> {
             }
             if (slot.tryReserve()) {
                 destroy(slot);
+            }
+        }
+    }
+
+    private int waiterCount() {
+        return this.attention & WAITER_MASK;
+    }
+
+    private void markMaybeOverLimit() {
+        if ((this.attention & MAYBE_OVER_LIMIT) == 0) {
+            ATTENTION.getAndBitwiseOr(this, MAYBE_OVER_LIMIT);
+        }
+    }
+
+    /** Housekeeper only: clear first, then re-check (see {@link #attention}). */
+    private void refreshOverLimitFlag() {
+        if ((this.attention & MAYBE_OVER_LIMIT) != 0) {
+            ATTENTION.getAndBitwiseAnd(this, ~MAYBE_OVER_LIMIT);
+            if (this.size > this.maxSize) {
+                markMaybeOverLimit();
             }
         }
     }
@@ -754,6 +824,7 @@ final class PoolEngine<T> {
                 inspect(slot, now);
             }
             evictIdleWhileOverLimit();
+            refreshOverLimitFlag();
             replenish();
         }
         catch (Throwable ex) {
@@ -808,6 +879,9 @@ final class PoolEngine<T> {
             if (!SIZE.compareAndSet(this, current, current + 1)) {
                 continue;
             }
+            if (current >= this.maxSize) {
+                markMaybeOverLimit();
+            }
             T object;
             try {
                 object = newObject();
@@ -847,7 +921,7 @@ final class PoolEngine<T> {
             borrows += slot.borrowCount();
         }
         long timeouts = this.timeouts.sum();
-        return new PoolStats(this.name, this.size, idle, active, this.waiters, this.maxSize, this.created.sum(),
+        return new PoolStats(this.name, this.size, idle, active, waiterCount(), this.maxSize, this.created.sum(),
                 this.destroyed.sum(), borrows, timeouts, this.overflowCreated.sum(), this.creationFailures.sum(),
                 this.leaks.sum(), this.waitTimes.snapshot(borrows + timeouts));
     }
@@ -859,6 +933,7 @@ final class PoolEngine<T> {
                 return;
             }
             this.closed = true;
+            ATTENTION.getAndBitwiseOr(this, CLOSING);
         }
         finally {
             this.structureLock.unlock();
