@@ -16,6 +16,13 @@ import java.util.Optional;
  * failure as {@link CoordinatorException}. Coordinators are called from a background scheduler,
  * never from a pool's borrow path. Implementations must be thread-safe.
  *
+ * <p>Arguments: ids, keys, queue and pool names are any non-empty strings (spaces, {@code :},
+ * {@code *}, braces and non-ASCII letters included), which a backend stores under its namespace
+ * without interpreting them. Values and messages are any byte arrays, empty ones included. A TTL
+ * must be positive, except that {@link #set} and {@link #compareAndSet} take {@code null} for
+ * "never expires"; a zero or negative TTL is rejected with {@link IllegalArgumentException}.
+ * The {@code CoordinatorContract} test suite checks all of this for every backend.
+ *
  * <p>The seed's {@code CoordinatorInterface} maps onto this one as: {@code connect} →
  * {@link #connect()}, {@code isConnected} → {@link #isConnected()}, {@code registerInstance} →
  * {@link #register}, {@code updateInstance} → {@link #heartbeat}, {@code unregisterInstance} →
@@ -43,7 +50,7 @@ public interface Coordinator extends AutoCloseable {
     /** Whether the last operation reached the backend. */
     boolean isConnected();
 
-    /** Releases connections and threads; does not unregister or resign (the manager does). */
+    /** Releases connections and threads; does not unregister or resign (the manager does). Idempotent. */
     @Override
     void close();
 
@@ -93,7 +100,10 @@ public interface Coordinator extends AutoCloseable {
     /** Takes the oldest message, if any, without waiting. */
     Optional<byte[]> pop(String queue);
 
-    /** Takes the oldest message, waiting up to {@code timeout} for one to arrive. */
+    /**
+     * Takes the oldest message, waiting up to {@code timeout} for one to arrive. {@link Duration#ZERO}
+     * does not wait at all (unlike Redis {@code BLPOP 0}, which would wait forever).
+     */
     Optional<byte[]> pop(String queue, Duration timeout);
 
     // ---- shared state ----------------------------------------------------------------------

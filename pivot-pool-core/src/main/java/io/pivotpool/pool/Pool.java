@@ -11,9 +11,13 @@ import java.time.Duration;
  * }
  * }</pre>
  *
- * <p>Borrowing and returning never allocate, never take a monitor and never touch the
- * network: objects are created, validated after idling, evicted and destroyed by the
- * borrowing thread on the slow path or by a background housekeeper.
+ * <p>Borrowing and returning never take a monitor and never touch the network, and a thread that
+ * borrows repeatedly allocates nothing: the lease is the pooled slot itself, and each thread
+ * remembers the slot it used last. Objects are created on the slow path by the borrowing thread,
+ * and evicted, replenished and checked for leaks by a background housekeeper. Two settings trade
+ * that for diagnostics: leak detection records a stack trace per borrow, and max-lifetime checked
+ * on borrow reads the clock. A virtual thread that borrows once and ends allocates its small
+ * per-thread cache entry, like any thread-local.
  *
  * @param <T> the pooled type
  */

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -46,6 +47,10 @@ final class PoolEngine<T> {
     private static final long FIRST_RESCAN_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
 
     private static final long MAX_RESCAN_NANOS = TimeUnit.MILLISECONDS.toNanos(16);
+
+    private static final int MAX_PUBLISH_ATTEMPTS = 3;
+
+    private static final long REAP_INTERVAL_MILLIS = 10;
 
     private static final VarHandle SIZE;
 
@@ -135,6 +140,12 @@ final class PoolEngine<T> {
 
     private volatile boolean replenishFailureLogged;
 
+    private volatile Thread housekeeperThread;
+
+    private final ReentrantLock housekeepingLock = new ReentrantLock();
+
+    private ScheduledFuture<?> housekeepingTask;
+
     PoolEngine(PoolSpec<T> spec, PoolSettings settings) {
         Objects.requireNonNull(spec, "spec must not be null");
         this.settings = Objects.requireNonNull(settings, "settings must not be null");
@@ -159,12 +170,13 @@ final class PoolEngine<T> {
         this.housekeeper = new ScheduledThreadPoolExecutor(1, (runnable) -> {
             Thread thread = new Thread(runnable, "pivot-pool-housekeeper-" + this.name);
             thread.setDaemon(true);
+            this.housekeeperThread = thread;
             return thread;
         });
         this.housekeeper.setRemoveOnCancelPolicy(true);
         replenish();
-        this.housekeeper.scheduleWithFixedDelay(this::housekeep, this.housekeepingNanos, this.housekeepingNanos,
-                TimeUnit.NANOSECONDS);
+        this.housekeepingTask = this.housekeeper.scheduleWithFixedDelay(this::housekeep, this.housekeepingNanos,
+                this.housekeepingNanos, TimeUnit.NANOSECONDS);
     }
 
     public String name() {
@@ -178,12 +190,8 @@ final class PoolEngine<T> {
     // ---- borrow ------------------------------------------------------------------------------
 
     Lease<T> borrow(SlotCache<T> cache) {
-        Slot<T> slot = cache.slot;
-        if (slot != null && slot.tryClaim() && (this.plainBorrow || admit(slot))) {
-            slot.countBorrow();
-            return slot;
-        }
-        return borrowSlow(cache, this.borrowTimeoutNanos, true);
+        Slot<T> slot = claimCached(cache);
+        return (slot != null) ? slot : borrowSlow(cache, this.borrowTimeoutNanos, true);
     }
 
     Lease<T> borrow(SlotCache<T> cache, Duration timeout) {
@@ -191,21 +199,33 @@ final class PoolEngine<T> {
         if (timeout.isNegative()) {
             throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
         }
-        Slot<T> slot = cache.slot;
-        if (slot != null && slot.tryClaim() && (this.plainBorrow || admit(slot))) {
-            slot.countBorrow();
-            return slot;
-        }
-        return borrowSlow(cache, saturatedNanos(timeout), true);
+        Slot<T> slot = claimCached(cache);
+        return (slot != null) ? slot : borrowSlow(cache, saturatedNanos(timeout), true);
     }
 
     Lease<T> tryBorrow(SlotCache<T> cache) {
+        Slot<T> slot = claimCached(cache);
+        return (slot != null) ? slot : borrowSlow(cache, 0, false);
+    }
+
+    /**
+     * The fast path: one CAS on the slot this thread used last. A claim that races a close gives
+     * the object up, so no borrow succeeds once close() has returned.
+     */
+    private Slot<T> claimCached(SlotCache<T> cache) {
         Slot<T> slot = cache.slot;
-        if (slot != null && slot.tryClaim() && (this.plainBorrow || admit(slot))) {
-            slot.countBorrow();
-            return slot;
+        if (slot == null || !slot.tryClaim()) {
+            return null;
         }
-        return borrowSlow(cache, 0, false);
+        if (this.closed) {
+            destroy(slot);
+            return null;
+        }
+        if (!this.plainBorrow && !admit(slot)) {
+            return null;
+        }
+        slot.countBorrow();
+        return slot;
     }
 
     /**
@@ -218,7 +238,6 @@ final class PoolEngine<T> {
             return false;
         }
         if (this.validates && !isValid(slot)) {
-            destroy(slot);
             return false;
         }
         trackBorrow(slot);
@@ -234,14 +253,24 @@ final class PoolEngine<T> {
         }
     }
 
+    /** Validates a claimed slot, destroying it when it fails (an Error is rethrown after that). */
     private boolean isValid(Slot<T> slot) {
+        boolean valid;
         try {
-            return this.validator.test(slot.object);
+            valid = this.validator.test(slot.object);
         }
-        catch (RuntimeException ex) {
+        catch (Throwable ex) {
+            destroy(slot);
+            if (ex instanceof Error error) {
+                throw error;
+            }
             logger.debug("Pool '{}': validation of {} threw; destroying it", this.name, slot.object, ex);
             return false;
         }
+        if (!valid) {
+            destroy(slot);
+        }
+        return valid;
     }
 
     private Lease<T> borrowSlow(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
@@ -305,8 +334,15 @@ final class PoolEngine<T> {
         return await(cache, timeoutNanos, throwWhenExhausted);
     }
 
+    /**
+     * The emergency limit scales with run-time changes of max-size (a coordinator shrinking this
+     * instance's share shrinks its emergency headroom in proportion), rounded up.
+     */
     private int elasticCeiling() {
-        return Math.max(this.maxSize, this.emergencyLimit);
+        int max = this.maxSize;
+        int configuredMax = this.settings.maxSize();
+        long scaled = ((long) max * this.emergencyLimit + configuredMax - 1) / configuredMax;
+        return (int) Math.max(max, Math.min(Integer.MAX_VALUE, scaled));
     }
 
     private Slot<T> exhausted(long waitedNanos, boolean throwWhenExhausted) {
@@ -318,21 +354,21 @@ final class PoolEngine<T> {
     }
 
     /*
-     * Waiting. The waiter is queued before it rescans, so a returning thread either sees it (and
-     * hands over its slot) or published its slot as idle before the rescan... except in the one
-     * window a release store without a StoreLoad fence leaves open: the returning thread read
-     * waiters == 0 just before this waiter counted itself, and its idle store became visible just
-     * after this waiter's rescan. Rather than pay a fence on every return, the waiter parks in short,
-     * growing intervals and rescans, so such a slot is found within about 100 microseconds, and
-     * at worst within MAX_RESCAN_NANOS. Those wake-ups also let waiters create an object when a
-     * destroyed one made room, and see a close.
+     * Waiting. The waiter queues, then counts itself (a full fence), then rescans. A thread
+     * returning on the slow path (publish) stores its slot idle with a full fence and then reads the
+     * count, so one of the two sees the other. A thread returning on the hot path read the count as
+     * zero before its release store, which has no StoreLoad fence: if this waiter counted itself in
+     * between, its rescan may miss the slot. So the waiter parks in short, growing intervals (100 us
+     * doubling to 16 ms) and rescans; the missed slot is found on the next rescan. The same wake-ups
+     * let waiters create an object when a destroyed one made room, and see a close.
      */
     private Slot<T> await(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
         long start = System.nanoTime();
         boolean measured = false;
         Waiter<T> waiter = new Waiter<>(Thread.currentThread());
-        WAITERS.getAndAdd(this, 1);
+        // Queued before counted: a returning thread that sees the count finds the waiter queued.
         this.waitQueue.add(waiter);
+        WAITERS.getAndAdd(this, 1);
         long parkNanos = FIRST_RESCAN_NANOS;
         try {
             for (;;) {
@@ -347,9 +383,9 @@ final class PoolEngine<T> {
                         slot = create(cache, elasticCeiling());
                     }
                 }
-                catch (RuntimeException ex) {
+                catch (Throwable ex) {
                     if (!waiter.cancel()) {
-                        giveBack(waiter.grantedSlot());
+                        publish(waiter.grantedSlot());
                     }
                     throw ex;
                 }
@@ -358,7 +394,7 @@ final class PoolEngine<T> {
                     if (waiter.cancel()) {
                         return slot;
                     }
-                    giveBack(slot);
+                    publish(slot);
                     return taken(cache, waiter);
                 }
                 if (this.closed) {
@@ -404,10 +440,41 @@ final class PoolEngine<T> {
         return slot;
     }
 
-    /** Returns a claimed slot that was never handed to a user (no reset needed). */
-    private void giveBack(Slot<T> slot) {
-        if (!handOff(slot)) {
-            slot.setIdle();
+    /*
+     * Makes a claimed slot that is fit for reuse available again: to the longest waiter, else as
+     * idle. The idle store is a full fence followed by reads of the waiter count and the closed
+     * flag; a waiter queues, then counts itself, and close sets its flag, each with a full fence
+     * before reading slot states. By Dekker's argument at least one side sees the other: if this
+     * thread sees nobody, the waiter's rescan or close's sweep sees the idle slot; if it sees a
+     * waiter, that waiter is already queued, so taking the slot back and handing it over finds it
+     * (unless it was served or gave up meanwhile). The retry bound only stops a ping-pong with
+     * waiters that keep arriving and leaving; their timed rescans cover the rest. A slot taken back
+     * after a close is destroyed.
+     */
+    private void publish(Slot<T> slot) {
+        if (this.tracksLeaks) {
+            slot.borrowSite = null;
+        }
+        for (int attempt = 0;; attempt++) {
+            if (this.closed) {
+                destroy(slot);
+                return;
+            }
+            if (handOff(slot)) {
+                return;
+            }
+            if (this.size > this.maxSize) {
+                // nobody to hand it to and the pool is over its limit (elastic overflow or a shrink)
+                destroy(slot);
+                return;
+            }
+            slot.setIdleFenced();
+            if (!this.closed && (this.waiters == 0 || attempt >= MAX_PUBLISH_ATTEMPTS)) {
+                return;
+            }
+            if (!slot.tryClaim()) {
+                return;
+            }
         }
     }
 
@@ -420,6 +487,9 @@ final class PoolEngine<T> {
     private Slot<T> create(SlotCache<T> cache, int limit) {
         int current;
         for (;;) {
+            if (this.closed) {
+                throw closedException();
+            }
             current = this.size;
             if (current >= limit) {
                 return null;
@@ -526,9 +596,6 @@ final class PoolEngine<T> {
         if (slot.state != SlotHotFields.CLAIMED) {
             throw alreadyReturned(slot);
         }
-        if (this.tracksLeaks) {
-            slot.borrowSite = null;
-        }
         if (slot.unpooled) {
             destroyUnpooled(slot);
             return;
@@ -536,7 +603,7 @@ final class PoolEngine<T> {
         if (this.resets && !reset(slot)) {
             return;
         }
-        if (this.waiters != 0 || this.size > this.maxSize || this.closed || slot.retire) {
+        if (this.waiters != 0 || this.size > this.maxSize || this.closed || slot.retire || this.tracksLeaks) {
             releaseSlow(slot);
             return;
         }
@@ -550,7 +617,7 @@ final class PoolEngine<T> {
             destroy(slot);
             return;
         }
-        giveBack(slot);
+        publish(slot);
     }
 
     /** Hands a claimed slot to the longest waiter, if any; false if nobody waits. */
@@ -572,9 +639,12 @@ final class PoolEngine<T> {
             this.resetter.accept(slot.object);
             return true;
         }
-        catch (RuntimeException ex) {
-            logger.warn("Pool '{}': reset of {} threw {}; destroying it", this.name, slot.object, ex.toString());
+        catch (Throwable ex) {
             destroy(slot);
+            if (ex instanceof Error error) {
+                throw error;
+            }
+            logger.warn("Pool '{}': reset of {} threw {}; destroyed it", this.name, slot.object, ex.toString());
             return false;
         }
     }
@@ -674,6 +744,7 @@ final class PoolEngine<T> {
      * previous tick has been idle for at least one more interval.
      */
     void housekeep() {
+        this.housekeepingLock.lock();
         try {
             if (this.closed) {
                 return;
@@ -687,6 +758,9 @@ final class PoolEngine<T> {
         }
         catch (Throwable ex) {
             logger.warn("Pool '{}': housekeeping failed", this.name, ex);
+        }
+        finally {
+            this.housekeepingLock.unlock();
         }
     }
 
@@ -752,7 +826,7 @@ final class PoolEngine<T> {
                 destroy(slot);
                 return;
             }
-            giveBack(slot);
+            publish(slot);
         }
     }
 
@@ -789,14 +863,41 @@ final class PoolEngine<T> {
         finally {
             this.structureLock.unlock();
         }
-        this.housekeeper.shutdownNow();
+        this.housekeepingTask.cancel(false);
+        // A tick in progress finishes before we go on, so close() returns only once the
+        // housekeeper stopped calling the factory (ticks check closed under the same lock).
+        if (Thread.currentThread() != this.housekeeperThread) {
+            this.housekeepingLock.lock();
+            this.housekeepingLock.unlock();
+        }
+        reap();
+        for (Waiter<T> waiter : this.waitQueue) {
+            LockSupport.unpark(waiter.thread);
+        }
+        if (this.size > 0) {
+            this.housekeeper.scheduleWithFixedDelay(this::reap, REAP_INTERVAL_MILLIS, REAP_INTERVAL_MILLIS,
+                    TimeUnit.MILLISECONDS);
+        }
+        else {
+            this.housekeeper.shutdown();
+        }
+    }
+
+    /*
+     * After close: destroys every idle object. Borrowed objects are destroyed as they return,
+     * but a return racing close can, without a fence on the hot path, publish its object idle just
+     * after close's own sweep; this reaper keeps sweeping until the pool is empty, then stops its
+     * thread. A lease that is never returned keeps the reaper (one daemon thread, one cheap sweep
+     * per interval) alive.
+     */
+    private void reap() {
         for (Slot<T> slot : this.slots) {
             if (slot.tryReserve()) {
                 destroy(slot);
             }
         }
-        for (Waiter<T> waiter : this.waitQueue) {
-            LockSupport.unpark(waiter.thread);
+        if (this.size == 0 && Thread.currentThread() == this.housekeeperThread) {
+            this.housekeeper.shutdown();
         }
     }
 

@@ -37,7 +37,7 @@ public final class PoolSettings {
         this.minIdle = builder.minIdle;
         this.maxSize = builder.maxSize;
         this.overflow = builder.overflow;
-        this.emergencyLimit = (builder.emergencyLimit > 0) ? builder.emergencyLimit : 2 * builder.maxSize;
+        this.emergencyLimit = builder.emergencyLimit;
         this.borrowTimeout = builder.borrowTimeout;
         this.idleTimeout = builder.idleTimeout;
         this.maxLifetime = builder.maxLifetime;
@@ -79,9 +79,12 @@ public final class PoolSettings {
         return this.overflow;
     }
 
-    /** The ceiling of {@link Overflow#ELASTIC}: pooled plus overflow objects; twice max-size unless set. */
+    /**
+     * The ceiling of {@link Overflow#ELASTIC}: pooled plus overflow objects; twice max-size unless
+     * set. It scales with run-time changes of max-size, in proportion.
+     */
     public int emergencyLimit() {
-        return this.emergencyLimit;
+        return (this.emergencyLimit > 0) ? this.emergencyLimit : 2 * this.maxSize;
     }
 
     public Duration borrowTimeout() {
@@ -119,7 +122,7 @@ public final class PoolSettings {
     @Override
     public String toString() {
         return "PoolSettings[min-idle=" + this.minIdle + ", max-size=" + this.maxSize + ", overflow=" + this.overflow
-                + ", emergency-limit=" + this.emergencyLimit + ", borrow-timeout=" + this.borrowTimeout
+                + ", emergency-limit=" + emergencyLimit() + ", borrow-timeout=" + this.borrowTimeout
                 + ", idle-timeout=" + this.idleTimeout + ", max-lifetime=" + this.maxLifetime
                 + ", check-lifetime-on-borrow=" + this.checkLifetimeOnBorrow + ", leak-detection-threshold="
                 + this.leakDetectionThreshold + ", housekeeping-interval=" + this.housekeepingInterval + "]";

@@ -17,9 +17,11 @@ abstract class SlotPadBefore {
 
 abstract class SlotHotFields extends SlotPadBefore {
 
-    static final int IDLE = 0;
+    // CLAIMED is the zero value so that a slot seen before its constructor's store can never be
+    // claimed: even a racy publication would show it as taken, not as idle.
+    static final int CLAIMED = 0;
 
-    static final int CLAIMED = 1;
+    static final int IDLE = 1;
 
     /** Held by the housekeeper, a shrink or close while it decides to destroy the object. */
     static final int RESERVED = 2;
@@ -28,7 +30,7 @@ abstract class SlotHotFields extends SlotPadBefore {
 
     volatile int state;
 
-    /** Written only by the claimer (the claim CAS orders it), read racily by stats. */
+    /** Written only by the claimer (the claim CAS orders it), read by stats with opaque reads. */
     long borrows;
 }
 
@@ -95,13 +97,19 @@ final class Slot<T> extends SlotPadAfter implements Lease<T> {
     }
 
     /*
-     * A release store is enough to publish the object's state to the next claimer, whose CAS reads
-     * it with acquire semantics. There is deliberately no StoreLoad fence here: a borrower that
-     * starts waiting at the same instant may miss this slot, and waiters rescan on a short,
-     * growing timer to pick it up (see PoolEngine.await).
+     * The hot path's return: a release store publishes the object's state to the next claimer,
+     * whose CAS reads it with acquire semantics. There is deliberately no StoreLoad fence (it would
+     * cost about as much as the rest of the cycle): a waiter or a close that starts at the same
+     * instant may miss this slot; waiters rescan on a short timer and close leaves a reaper
+     * running, so either finds it moments later (see PoolEngine.await and PoolEngine.close).
      */
     void setIdle() {
         STATE.setRelease(this, IDLE);
+    }
+
+    /** The slow path's return: a full fence, so the reads that follow pair with a waiter or close. */
+    void setIdleFenced() {
+        STATE.setVolatile(this, IDLE);
     }
 
     void setDead() {
@@ -109,7 +117,7 @@ final class Slot<T> extends SlotPadAfter implements Lease<T> {
     }
 
     void countBorrow() {
-        this.borrows++;
+        BORROWS.setOpaque(this, this.borrows + 1);
     }
 
     long borrowCount() {

@@ -86,6 +86,47 @@ class PoolStressTests {
     }
 
     @Test
+    void closeUnderLoadDestroysEveryObjectAndNoBorrowSucceedsAfterIt() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            Factory factory = new Factory();
+            Pool<Resource> pool = Pool.create(factory.spec("closing"), settings(4, Overflow.WAIT).build());
+            ExecutorService executor = Executors.newFixedThreadPool(6);
+            AtomicInteger violations = new AtomicInteger();
+            java.util.concurrent.atomic.AtomicBoolean closeReturned = new java.util.concurrent.atomic.AtomicBoolean();
+            List<Future<?>> workers = new ArrayList<>();
+            for (int t = 0; t < 6; t++) {
+                workers.add(executor.submit(() -> {
+                    for (;;) {
+                        boolean closedBefore = closeReturned.get();
+                        Lease<Resource> lease;
+                        try {
+                            lease = pool.borrow();
+                        }
+                        catch (IllegalStateException | PoolExhaustedException ex) {
+                            return null;
+                        }
+                        if (closedBefore) {
+                            violations.incrementAndGet();
+                        }
+                        lease.close();
+                    }
+                }));
+            }
+            Thread.sleep(5 + round % 7);
+            pool.close();
+            closeReturned.set(true);
+            for (Future<?> worker : workers) {
+                worker.get(10, TimeUnit.SECONDS);
+            }
+            executor.shutdown();
+            assertThat(violations).as("borrows that began after close() returned and succeeded").hasValue(0);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(2)).untilAsserted(
+                    () -> assertThat(factory.live).as("objects still alive after close").hasValue(0));
+            assertThat(pool.stats().size()).isZero();
+        }
+    }
+
+    @Test
     void timeoutsAreHonouredUnderContention() throws Exception {
         Pool<Resource> pool = Pool.create(new Factory().spec("timeouts"), settings(1, Overflow.WAIT).build());
         Lease<Resource> held = pool.borrow();

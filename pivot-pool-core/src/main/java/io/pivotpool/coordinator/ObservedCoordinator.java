@@ -1,0 +1,179 @@
+package io.pivotpool.coordinator;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link Coordinator} that reports the duration and outcome of every call of its delegate to a
+ * {@link CoordinatorObserver}. This decorator is the one way coordination is measured: wrap the
+ * active coordinator once, before anything (the distributed pool manager, application code using
+ * queues or state) calls it, and every call is timed alike.
+ *
+ * <p>{@link #name()} and {@link #isConnected()} are local reads and are not reported;
+ * {@link #close()} is not reported either. Every other method is reported under its own name.
+ */
+public final class ObservedCoordinator implements Coordinator {
+
+    private static final Logger logger = LoggerFactory.getLogger(ObservedCoordinator.class);
+
+    private final Coordinator delegate;
+
+    private final CoordinatorObserver observer;
+
+    public ObservedCoordinator(Coordinator delegate, CoordinatorObserver observer) {
+        this.delegate = Objects.requireNonNull(delegate, "delegate must not be null");
+        this.observer = Objects.requireNonNull(observer, "observer must not be null");
+    }
+
+    /** The coordinator whose calls are observed. */
+    public Coordinator delegate() {
+        return this.delegate;
+    }
+
+    @Override
+    public String name() {
+        return this.delegate.name();
+    }
+
+    @Override
+    public void connect() {
+        run("connect", this.delegate::connect);
+    }
+
+    @Override
+    public boolean isConnected() {
+        return this.delegate.isConnected();
+    }
+
+    @Override
+    public void close() {
+        this.delegate.close();
+    }
+
+    @Override
+    public void register(InstanceInfo instance, Duration ttl) {
+        run("register", () -> this.delegate.register(instance, ttl));
+    }
+
+    @Override
+    public void heartbeat(InstanceInfo instance, Duration ttl) {
+        run("heartbeat", () -> this.delegate.heartbeat(instance, ttl));
+    }
+
+    @Override
+    public void unregister(String instanceId) {
+        run("unregister", () -> this.delegate.unregister(instanceId));
+    }
+
+    @Override
+    public List<InstanceInfo> liveInstances() {
+        return call("liveInstances", this.delegate::liveInstances);
+    }
+
+    @Override
+    public Optional<LeaderLease> tryAcquireLeadership(String instanceId, Duration ttl) {
+        return call("tryAcquireLeadership", () -> this.delegate.tryAcquireLeadership(instanceId, ttl));
+    }
+
+    @Override
+    public boolean releaseLeadership(String instanceId, long fencingToken) {
+        return call("releaseLeadership", () -> this.delegate.releaseLeadership(instanceId, fencingToken));
+    }
+
+    @Override
+    public Optional<LeaderLease> currentLeader() {
+        return call("currentLeader", this.delegate::currentLeader);
+    }
+
+    @Override
+    public void push(String queue, byte[] message) {
+        run("push", () -> this.delegate.push(queue, message));
+    }
+
+    @Override
+    public Optional<byte[]> pop(String queue) {
+        return call("pop", () -> this.delegate.pop(queue));
+    }
+
+    @Override
+    public Optional<byte[]> pop(String queue, Duration timeout) {
+        return call("pop", () -> this.delegate.pop(queue, timeout));
+    }
+
+    @Override
+    public void set(String key, byte[] value, Duration ttl) {
+        run("set", () -> this.delegate.set(key, value, ttl));
+    }
+
+    @Override
+    public Optional<byte[]> get(String key) {
+        return call("get", () -> this.delegate.get(key));
+    }
+
+    @Override
+    public boolean delete(String key) {
+        return call("delete", () -> this.delegate.delete(key));
+    }
+
+    @Override
+    public boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl) {
+        return call("compareAndSet", () -> this.delegate.compareAndSet(key, expected, newValue, ttl));
+    }
+
+    @Override
+    public CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
+            Duration ttl) {
+        return call("requestCapacity",
+                () -> this.delegate.requestCapacity(pool, instanceId, requested, globalMaxSize, ttl));
+    }
+
+    @Override
+    public void releaseCapacity(String pool, String instanceId) {
+        run("releaseCapacity", () -> this.delegate.releaseCapacity(pool, instanceId));
+    }
+
+    @Override
+    public CapacityView capacity(String pool) {
+        return call("capacity", () -> this.delegate.capacity(pool));
+    }
+
+    @Override
+    public String toString() {
+        return "ObservedCoordinator[" + this.delegate + "]";
+    }
+
+    private void run(String operation, Runnable call) {
+        call(operation, () -> {
+            call.run();
+            return null;
+        });
+    }
+
+    private <T> T call(String operation, Supplier<T> call) {
+        long start = System.nanoTime();
+        boolean success = false;
+        try {
+            T result = call.get();
+            success = true;
+            return result;
+        }
+        finally {
+            report(operation, System.nanoTime() - start, success);
+        }
+    }
+
+    private void report(String operation, long nanos, boolean success) {
+        try {
+            this.observer.onOperation(operation, this.delegate.name(), nanos, success);
+        }
+        catch (RuntimeException ex) {
+            logger.debug("Coordinator observer failed on {}; ignored", operation, ex);
+        }
+    }
+}

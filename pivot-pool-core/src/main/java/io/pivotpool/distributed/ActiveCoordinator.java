@@ -1,0 +1,51 @@
+package io.pivotpool.distributed;
+
+import java.util.Objects;
+
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.CoordinatorObserver;
+import io.pivotpool.coordinator.ObservedCoordinator;
+
+/**
+ * The outcome of {@link CoordinatorSelection}: the backend that was asked for and the connected
+ * coordinator that runs, which is the no-op one after a fallback.
+ *
+ * @param requestedBackend the name asked for by {@code distributed.coordination} ({@code none}
+ *     when coordination is disabled), or the name of a coordinator supplied directly
+ * @param coordinator the coordinator in use, already connected
+ * @param fallbackReason why the requested backend is not the one in use (the text of the one
+ *     warning that was logged), or {@code null} when it is
+ */
+public record ActiveCoordinator(String requestedBackend, Coordinator coordinator, String fallbackReason)
+        implements AutoCloseable {
+
+    public ActiveCoordinator {
+        Objects.requireNonNull(requestedBackend, "requestedBackend must not be null");
+        Objects.requireNonNull(coordinator, "coordinator must not be null");
+    }
+
+    /** The name of the backend in use: the coordinator's own name. */
+    public String activeBackend() {
+        return this.coordinator.name();
+    }
+
+    /** Whether the requested backend could not be used and the no-op coordinator runs instead. */
+    public boolean fellBack() {
+        return this.fallbackReason != null;
+    }
+
+    /**
+     * The same selection with every call of the coordinator reported to {@code observer}; see
+     * {@link ObservedCoordinator}. Call it once, before the coordinator is handed out.
+     */
+    public ActiveCoordinator observedBy(CoordinatorObserver observer) {
+        return new ActiveCoordinator(this.requestedBackend, new ObservedCoordinator(this.coordinator, observer),
+                this.fallbackReason);
+    }
+
+    /** Closes the coordinator (its connections and threads). */
+    @Override
+    public void close() {
+        this.coordinator.close();
+    }
+}

@@ -1,0 +1,37 @@
+package io.pivotpool.distributed;
+
+import java.time.Instant;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+import io.pivotpool.coordinator.InstanceInfo;
+
+/**
+ * A snapshot of this instance's coordination, for the actuator endpoint, health and metrics.
+ *
+ * @param instanceId this instance
+ * @param requestedBackend the backend asked for ({@code none} when coordination is disabled)
+ * @param activeBackend the backend in use ({@code noop} after a fallback)
+ * @param connected whether the last synchronisation reached the backend
+ * @param fallbackReason why the requested backend is not in use, or {@code null}
+ * @param leaderId the leading instance as last seen, or {@code null} if none
+ * @param leader whether this instance leads now (false once its lease may have run out)
+ * @param fencingToken the current term's fencing token as last seen, or 0 if nobody leads
+ * @param members the live instances as last seen, ordered by id
+ * @param lastSync when a synchronisation last succeeded, or {@code null} if none has yet
+ * @param lastError why the last synchronisation failed, or {@code null} if it succeeded
+ * @param pools the global maximum size of each registered pool, by pool name (sorted)
+ */
+public record CoordinationStatus(String instanceId, String requestedBackend, String activeBackend, boolean connected,
+        String fallbackReason, String leaderId, boolean leader, long fencingToken, List<InstanceInfo> members,
+        Instant lastSync, String lastError, Map<String, Integer> pools) {
+
+    public CoordinationStatus {
+        Objects.requireNonNull(instanceId, "instanceId must not be null");
+        members = List.copyOf(members);
+        pools = Collections.unmodifiableMap(new TreeMap<>(pools));
+    }
+}

@@ -1,0 +1,231 @@
+package io.pivotpool.distributed;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How an instance takes part in cluster-wide coordination: the {@code distributed.*} settings of
+ * the seed. Immutable; start from {@link #builder()} or from a copy with {@link #toBuilder()}. The
+ * rules are checked by {@link Builder#build()}, whose messages name the setting by its property
+ * name ({@code sync-interval}, ...).
+ */
+public final class DistributedSettings {
+
+    /** The name of {@link #coordination()} that asks for no backend: single-instance mode. */
+    public static final String NO_COORDINATION = "none";
+
+    /** The defaults: disabled, {@code none}, namespace {@code pivot:pools}, sync every 2 s, leader TTL 10 s. */
+    public static final DistributedSettings DEFAULTS = builder().build();
+
+    private final boolean enabled;
+
+    private final String coordination;
+
+    private final String namespace;
+
+    private final Duration syncInterval;
+
+    private final boolean leaderElection;
+
+    private final Duration leaderTtl;
+
+    private final Duration rebalanceInterval;
+
+    private final Duration instanceTtl;
+
+    /** Whether instance-ttl was set explicitly rather than derived from sync-interval. */
+    private final boolean instanceTtlSet;
+
+    private final boolean failFast;
+
+    private DistributedSettings(Builder builder) {
+        this.enabled = builder.enabled;
+        this.coordination = builder.coordination;
+        this.namespace = builder.namespace;
+        this.syncInterval = builder.syncInterval;
+        this.leaderElection = builder.leaderElection;
+        this.leaderTtl = builder.leaderTtl;
+        this.rebalanceInterval = builder.rebalanceInterval;
+        this.instanceTtlSet = builder.instanceTtl != null;
+        this.instanceTtl = this.instanceTtlSet ? builder.instanceTtl : builder.syncInterval.multipliedBy(3);
+        this.failFast = builder.failFast;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding these settings; instance-ttl stays derived from sync-interval unless it was set. */
+    public Builder toBuilder() {
+        Builder builder = new Builder();
+        builder.enabled = this.enabled;
+        builder.coordination = this.coordination;
+        builder.namespace = this.namespace;
+        builder.syncInterval = this.syncInterval;
+        builder.leaderElection = this.leaderElection;
+        builder.leaderTtl = this.leaderTtl;
+        builder.rebalanceInterval = this.rebalanceInterval;
+        builder.instanceTtl = this.instanceTtlSet ? this.instanceTtl : null;
+        builder.failFast = this.failFast;
+        return builder;
+    }
+
+    /** Whether coordination is on at all; when off the instance runs alone on the no-op coordinator. */
+    public boolean enabled() {
+        return this.enabled;
+    }
+
+    /** The requested backend by name: {@code none}, {@code redis}, {@code etcd} or a custom extension's name. */
+    public String coordination() {
+        return this.coordination;
+    }
+
+    /** The prefix of every key the coordinator writes, so that several applications can share one server. */
+    public String namespace() {
+        return this.namespace;
+    }
+
+    /** How often the instance heartbeats, refreshes the members and renews or seeks leadership. */
+    public Duration syncInterval() {
+        return this.syncInterval;
+    }
+
+    /** Whether the instances elect a leader. */
+    public boolean leaderElection() {
+        return this.leaderElection;
+    }
+
+    /** How long a leader's term lasts without renewal; longer than sync-interval. */
+    public Duration leaderTtl() {
+        return this.leaderTtl;
+    }
+
+    /** How often the leader redistributes the pools' global capacity. */
+    public Duration rebalanceInterval() {
+        return this.rebalanceInterval;
+    }
+
+    /** How long an instance stays a member without a heartbeat; three sync intervals unless set. */
+    public Duration instanceTtl() {
+        return this.instanceTtl;
+    }
+
+    /** Whether a missing or failing backend stops start-up instead of falling back to the no-op coordinator. */
+    public boolean failFast() {
+        return this.failFast;
+    }
+
+    @Override
+    public String toString() {
+        return "DistributedSettings[enabled=" + this.enabled + ", coordination=" + this.coordination
+                + ", namespace=" + this.namespace + ", sync-interval=" + this.syncInterval + ", leader-election="
+                + this.leaderElection + ", leader-ttl=" + this.leaderTtl + ", rebalance-interval="
+                + this.rebalanceInterval + ", instance-ttl=" + this.instanceTtl + ", fail-fast=" + this.failFast
+                + "]";
+    }
+
+    /** Collects settings; {@link #build()} checks them. */
+    public static final class Builder {
+
+        private boolean enabled = false;
+
+        private String coordination = NO_COORDINATION;
+
+        private String namespace = "pivot:pools";
+
+        private Duration syncInterval = Duration.ofSeconds(2);
+
+        private boolean leaderElection = true;
+
+        private Duration leaderTtl = Duration.ofSeconds(10);
+
+        private Duration rebalanceInterval = Duration.ofSeconds(10);
+
+        /** {@code null}: three sync intervals. */
+        private Duration instanceTtl;
+
+        private boolean failFast = false;
+
+        private Builder() {
+        }
+
+        public Builder enabled(boolean enabled) {
+            this.enabled = enabled;
+            return this;
+        }
+
+        public Builder coordination(String coordination) {
+            this.coordination = Objects.requireNonNull(coordination, "coordination must not be null");
+            return this;
+        }
+
+        public Builder namespace(String namespace) {
+            this.namespace = Objects.requireNonNull(namespace, "namespace must not be null");
+            return this;
+        }
+
+        public Builder syncInterval(Duration syncInterval) {
+            this.syncInterval = Objects.requireNonNull(syncInterval, "sync-interval must not be null");
+            return this;
+        }
+
+        public Builder leaderElection(boolean leaderElection) {
+            this.leaderElection = leaderElection;
+            return this;
+        }
+
+        public Builder leaderTtl(Duration leaderTtl) {
+            this.leaderTtl = Objects.requireNonNull(leaderTtl, "leader-ttl must not be null");
+            return this;
+        }
+
+        public Builder rebalanceInterval(Duration rebalanceInterval) {
+            this.rebalanceInterval = Objects.requireNonNull(rebalanceInterval, "rebalance-interval must not be null");
+            return this;
+        }
+
+        /** {@code null} derives it again from sync-interval (three intervals). */
+        public Builder instanceTtl(Duration instanceTtl) {
+            this.instanceTtl = instanceTtl;
+            return this;
+        }
+
+        public Builder failFast(boolean failFast) {
+            this.failFast = failFast;
+            return this;
+        }
+
+        /**
+         * Checks the rules and builds the settings.
+         *
+         * @throws IllegalArgumentException naming the first broken rule by its property name
+         */
+        public DistributedSettings build() {
+            require(this.coordination.matches("[A-Za-z0-9._-]+"), "coordination must be a backend name of letters, "
+                    + "digits, '.', '-' or '_', was '" + this.coordination + "'");
+            require(this.namespace.matches("[A-Za-z0-9:._-]{1,128}"), "namespace must be 1 to 128 letters, digits, "
+                    + "':', '.', '-' or '_', was '" + this.namespace + "'");
+            requirePositive(this.syncInterval, "sync-interval");
+            requirePositive(this.leaderTtl, "leader-ttl");
+            require(this.leaderTtl.compareTo(this.syncInterval) > 0, "leader-ttl (" + this.leaderTtl
+                    + ") must be longer than sync-interval (" + this.syncInterval + ")");
+            requirePositive(this.rebalanceInterval, "rebalance-interval");
+            if (this.instanceTtl != null) {
+                requirePositive(this.instanceTtl, "instance-ttl");
+                require(this.instanceTtl.compareTo(this.syncInterval) > 0, "instance-ttl (" + this.instanceTtl
+                        + ") must be longer than sync-interval (" + this.syncInterval + ")");
+            }
+            return new DistributedSettings(this);
+        }
+
+        private static void requirePositive(Duration duration, String property) {
+            require(!duration.isNegative() && !duration.isZero(), property + " must be positive, was " + duration);
+        }
+
+        private static void require(boolean rule, String message) {
+            if (!rule) {
+                throw new IllegalArgumentException(message);
+            }
+        }
+    }
+}

@@ -1,0 +1,412 @@
+package io.pivotpool.distributed;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import ch.qos.logback.classic.Level;
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.CoordinatorException;
+import io.pivotpool.coordinator.InstanceInfo;
+import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.coordinator.NoOpCoordinator;
+import io.pivotpool.pool.Pool;
+import io.pivotpool.pool.PoolSettings;
+import io.pivotpool.pool.PoolSpec;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+import static org.awaitility.Awaitility.await;
+
+class DistributedPoolManagerTests {
+
+    /** Fast enough for tests; the step-down margin is then one sync interval (100 ms). */
+    private static final DistributedSettings FAST = DistributedSettings.builder()
+        .syncInterval(Duration.ofMillis(100))
+        .leaderTtl(Duration.ofSeconds(1))
+        .build();
+
+    /**
+     * For the step-down tests: the margin is one sync interval (250 ms), so the backend's lease
+     * visibly outlives the leader's own trust in it even on a loaded machine.
+     */
+    private static final DistributedSettings STEP_DOWN = DistributedSettings.builder()
+        .syncInterval(Duration.ofMillis(250))
+        .leaderTtl(Duration.ofSeconds(1))
+        .build();
+
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+
+    private final NoOpCoordinator backend = new NoOpCoordinator();
+
+    @AfterEach
+    void closeEverything() throws Exception {
+        for (int i = this.toClose.size() - 1; i >= 0; i--) {
+            this.toClose.get(i).close();
+        }
+    }
+
+    @Test
+    void statusBeforeStartShowsTheSelectionButNoSynchronisation() {
+        DistributedPoolManager manager = manager(this.backend, FAST, "a");
+        CoordinationStatus status = manager.status();
+        assertThat(status.instanceId()).isEqualTo("a");
+        assertThat(status.requestedBackend()).isEqualTo("noop");
+        assertThat(status.activeBackend()).isEqualTo("noop");
+        assertThat(status.connected()).isFalse();
+        assertThat(status.members()).isEmpty();
+        assertThat(status.leader()).isFalse();
+        assertThat(status.lastSync()).isNull();
+        assertThat(status.lastError()).isNull();
+    }
+
+    @Test
+    void startOnNoOpShouldRegisterAndLeadAtOnce() {
+        ActiveCoordinator selected = CoordinatorSelection.select(DistributedSettings.DEFAULTS, List.of());
+        this.toClose.add(selected);
+        InstanceInfo self = DistributedPoolManager.localInstance(Map.of("application", "test"));
+        DistributedPoolManager manager = new DistributedPoolManager(selected, DistributedSettings.DEFAULTS, self);
+        this.toClose.add(manager);
+        Instant before = Instant.now();
+        manager.start();
+        CoordinationStatus status = manager.status();
+        assertThat(status.instanceId()).isEqualTo(self.id()).isEqualTo(manager.instanceId());
+        assertThat(status.requestedBackend()).isEqualTo("none");
+        assertThat(status.activeBackend()).isEqualTo("noop");
+        assertThat(status.fallbackReason()).isNull();
+        assertThat(status.connected()).isTrue();
+        assertThat(status.members()).containsExactly(self);
+        assertThat(status.leader()).isTrue();
+        assertThat(manager.isLeader()).isTrue();
+        assertThat(status.leaderId()).isEqualTo(self.id());
+        assertThat(status.fencingToken()).isPositive();
+        assertThat(status.lastSync()).isAfterOrEqualTo(before.minusMillis(1));
+        assertThat(status.lastError()).isNull();
+        assertThat(selected.coordinator().liveInstances()).containsExactly(self);
+    }
+
+    @Test
+    void statusShowsTheFallbackReasonOfTheSelection() {
+        DistributedSettings settings = DistributedSettings.builder().enabled(true).coordination("etcd").build();
+        ActiveCoordinator selected = CoordinatorSelection.select(settings, List.of());
+        this.toClose.add(selected);
+        DistributedPoolManager manager = new DistributedPoolManager(selected, settings, instance("a"));
+        this.toClose.add(manager);
+        manager.start();
+        CoordinationStatus status = manager.status();
+        assertThat(status.requestedBackend()).isEqualTo("etcd");
+        assertThat(status.activeBackend()).isEqualTo("noop");
+        assertThat(status.fallbackReason()).contains("no coordinator named 'etcd'");
+        assertThat(status.leader()).isTrue();
+    }
+
+    @Test
+    void closeShouldReleaseLeadershipAndUnregisterAndBeIdempotent() {
+        DistributedPoolManager manager = manager(this.backend, FAST, "a");
+        manager.start();
+        assertThat(this.backend.currentLeader()).map(LeaderLease::holderId).contains("a");
+        manager.close();
+        assertThat(this.backend.liveInstances()).isEmpty();
+        assertThat(this.backend.currentLeader()).as("leadership released, not left to lapse").isEmpty();
+        assertThat(manager.isLeader()).isFalse();
+        manager.close();
+        assertThatIllegalStateException().isThrownBy(manager::start).withMessageContaining("is closed");
+    }
+
+    @Test
+    void closeShouldStopTheSchedulerThread() {
+        DistributedPoolManager manager = manager(this.backend, FAST, "a");
+        manager.start();
+        assertThat(coordinationThreads()).isPositive();
+        manager.close();
+        await().atMost(Duration.ofSeconds(2)).until(() -> coordinationThreads() == 0);
+    }
+
+    @Test
+    void closeWithoutStartDoesNothing() {
+        DistributedPoolManager manager = manager(this.backend, FAST, "a");
+        manager.close();
+        assertThat(this.backend.liveInstances()).isEmpty();
+    }
+
+    @Test
+    void startTwiceStartsOnce() {
+        DistributedPoolManager manager = manager(this.backend, FAST, "a");
+        manager.start();
+        manager.start();
+        manager.close();
+        await().atMost(Duration.ofSeconds(2)).until(() -> coordinationThreads() == 0);
+    }
+
+    @Test
+    void heartbeatsKeepTheInstanceRegisteredBeyondItsTtl() {
+        DistributedPoolManager manager = manager(this.backend, FAST, "a");
+        manager.start();
+        sleep(FAST.instanceTtl().multipliedBy(2));
+        assertThat(this.backend.liveInstances()).extracting(InstanceInfo::id).containsExactly("a");
+        assertThat(manager.isLeader()).isTrue();
+    }
+
+    @Test
+    void anotherInstancesLeadershipShowsInTheStatusUntilItEnds() {
+        LeaderLease other = this.backend.tryAcquireLeadership("other", Duration.ofMinutes(1)).orElseThrow();
+        DistributedPoolManager manager = manager(this.backend, FAST, "a");
+        manager.start();
+        CoordinationStatus status = manager.status();
+        assertThat(status.leader()).isFalse();
+        assertThat(status.leaderId()).isEqualTo("other");
+        assertThat(status.fencingToken()).isEqualTo(other.fencingToken());
+        this.backend.releaseLeadership("other", other.fencingToken());
+        await().atMost(Duration.ofSeconds(2)).until(manager::isLeader);
+        assertThat(manager.status().fencingToken()).isGreaterThan(other.fencingToken());
+        assertThat(manager.status().leaderId()).isEqualTo("a");
+    }
+
+    @Test
+    void withoutLeaderElectionTheInstanceNeverLeads() {
+        DistributedSettings settings = FAST.toBuilder().leaderElection(false).build();
+        DistributedPoolManager manager = manager(this.backend, settings, "a");
+        manager.start();
+        sleep(Duration.ofMillis(300));
+        assertThat(manager.status().leader()).isFalse();
+        assertThat(manager.status().leaderId()).isNull();
+        assertThat(manager.status().fencingToken()).isZero();
+        assertThat(this.backend.currentLeader()).isEmpty();
+    }
+
+    @Test
+    void twoInstancesSeeEachOtherAndOnlyOneLeadsUntilItLeaves() {
+        DistributedPoolManager first = manager(this.backend, FAST, "a");
+        DistributedPoolManager second = manager(this.backend, FAST, "b");
+        first.start();
+        second.start();
+        await().atMost(Duration.ofSeconds(2))
+            .untilAsserted(() -> assertThat(first.status().members()).extracting(InstanceInfo::id)
+                .containsExactly("a", "b"));
+        assertThat(first.isLeader()).isTrue();
+        assertThat(second.isLeader()).isFalse();
+        assertThat(second.status().leaderId()).isEqualTo("a");
+        long firstTerm = first.status().fencingToken();
+        first.close();
+        await().atMost(Duration.ofSeconds(2)).until(second::isLeader);
+        assertThat(second.status().fencingToken()).isGreaterThan(firstTerm);
+        await().atMost(Duration.ofSeconds(2))
+            .untilAsserted(() -> assertThat(second.status().members()).extracting(InstanceInfo::id)
+                .containsExactly("b"));
+    }
+
+    @Test
+    void failingBackendNeverStopsTheSchedulerAndTheInstanceRejoinsWhenItReturns() {
+        FlakyCoordinator flaky = new FlakyCoordinator(this.backend);
+        DistributedPoolManager manager = manager(flaky, FAST, "a");
+        try (LogCapture log = new LogCapture(DistributedPoolManager.class)) {
+            manager.start();
+            Instant firstSync = manager.status().lastSync();
+            assertThat(manager.status().connected()).isTrue();
+
+            flaky.failing.set(true);
+            await().atMost(Duration.ofSeconds(2)).until(() -> !manager.status().connected());
+            int failedCalls = flaky.failedCalls.get();
+            await().atMost(Duration.ofSeconds(2)).until(() -> flaky.failedCalls.get() >= failedCalls + 3);
+            CoordinationStatus down = manager.status();
+            assertThat(down.lastError()).isEqualTo("test backend is down (CoordinatorException)");
+            assertThat(down.lastSync()).as("last successful sync kept").isAfterOrEqualTo(firstSync);
+            assertThat(down.members()).as("last members seen kept").extracting(InstanceInfo::id).containsExactly("a");
+            assertThat(log.messages(Level.WARN)).as("one warning for the whole outage").singleElement()
+                .asString()
+                .contains("could not synchronise with coordinator 'noop'")
+                .contains("test backend is down");
+
+            // The outage also lost this instance's registration, as a restarted server would.
+            this.backend.unregister("a");
+            flaky.failing.set(false);
+            await().atMost(Duration.ofSeconds(2)).until(() -> manager.status().connected());
+            CoordinationStatus back = manager.status();
+            assertThat(back.lastError()).isNull();
+            assertThat(back.lastSync()).isAfter(down.lastSync());
+            assertThat(this.backend.liveInstances()).extracting(InstanceInfo::id).containsExactly("a");
+            assertThat(back.members()).extracting(InstanceInfo::id).containsExactly("a");
+            await().atMost(Duration.ofSeconds(2)).until(manager::isLeader);
+            assertThat(log.messages(Level.INFO)).anyMatch(message -> message.contains("coordinating through 'noop' again"));
+        }
+    }
+
+    @Test
+    void startWithAFailingBackendRecordsTheErrorInsteadOfThrowing() {
+        FlakyCoordinator flaky = new FlakyCoordinator(this.backend);
+        flaky.failing.set(true);
+        DistributedPoolManager manager = manager(flaky, FAST, "a");
+        manager.start();
+        assertThat(manager.status().connected()).isFalse();
+        assertThat(manager.status().lastError()).contains("test backend is down");
+        assertThat(manager.status().lastSync()).isNull();
+        flaky.failing.set(false);
+        await().atMost(Duration.ofSeconds(2)).until(manager::isLeader);
+        assertThat(this.backend.liveInstances()).extracting(InstanceInfo::id).containsExactly("a");
+    }
+
+    @Test
+    void leaderStepsDownBeforeItsLeaseEndsWhenRenewalsFail() {
+        FlakyCoordinator flaky = new FlakyCoordinator(this.backend);
+        DistributedPoolManager manager = manager(flaky, STEP_DOWN, "a");
+        manager.start();
+        await().atMost(Duration.ofSeconds(2)).until(manager::isLeader);
+        flaky.failing.set(true);
+        long lastRenewalSent = awaitStepDown(manager, flaky);
+        assertThat(this.backend.currentLeader()).as("the lease still held by the backend when stepping down")
+            .map(LeaderLease::holderId)
+            .contains("a");
+        assertSteppedDownInTime(lastRenewalSent);
+    }
+
+    @Test
+    void leaderStepsDownBeforeItsLeaseEndsWhileARenewalHangs() {
+        FlakyCoordinator flaky = new FlakyCoordinator(this.backend);
+        DistributedPoolManager manager = manager(flaky, STEP_DOWN, "a");
+        manager.start();
+        await().atMost(Duration.ofSeconds(2)).until(manager::isLeader);
+        flaky.hanging.set(true);
+        long lastRenewalSent = awaitStepDown(manager, flaky);
+        assertThat(flaky.hangingCalls.get()).as("a call is stuck right now").isPositive();
+        assertThat(this.backend.currentLeader()).map(LeaderLease::holderId).contains("a");
+        assertSteppedDownInTime(lastRenewalSent);
+        assertThat(manager.status().leader()).isFalse();
+        flaky.hanging.set(false);
+    }
+
+    /** Polls until the manager stops calling itself leader; returns when the last good renewal was sent. */
+    private long awaitStepDown(DistributedPoolManager manager, FlakyCoordinator flaky) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        while (manager.isLeader()) {
+            assertThat(System.nanoTime() - deadline).as("still leader after 3 s").isNegative();
+            Thread.onSpinWait();
+        }
+        return flaky.lastGoodRenewalSentAt.get();
+    }
+
+    private void assertSteppedDownInTime(long lastRenewalSent) {
+        Duration sinceRenewal = Duration.ofNanos(System.nanoTime() - lastRenewalSent);
+        assertThat(sinceRenewal).as("stepped down before leader-ttl ran out").isLessThan(STEP_DOWN.leaderTtl());
+        assertThat(sinceRenewal).as("kept leading while the lease was safe")
+            .isGreaterThanOrEqualTo(STEP_DOWN.leaderTtl().minus(STEP_DOWN.syncInterval()).minusMillis(20));
+    }
+
+    @Test
+    void addPoolRecordsTheGlobalMaximumInTheStatus() {
+        DistributedPoolManager manager = manager(this.backend, FAST, "a");
+        Pool<Object> renderers = pool("renderers");
+        Pool<Object> clients = pool("clients");
+        manager.addPool(renderers, 100);
+        manager.addPool(clients, 8);
+        manager.addPool(renderers, 120);
+        assertThat(manager.status().pools()).containsExactly(Map.entry("clients", 8), Map.entry("renderers", 120));
+    }
+
+    @Test
+    void addPoolRejectsANonPositiveMaximumAndASecondPoolOfTheSameName() {
+        DistributedPoolManager manager = manager(this.backend, FAST, "a");
+        manager.addPool(pool("renderers"), 10);
+        assertThatIllegalArgumentException().isThrownBy(() -> manager.addPool(pool("other"), 0))
+            .withMessage("global-max-size of pool 'other' must be at least 1, was 0");
+        assertThatIllegalArgumentException().isThrownBy(() -> manager.addPool(pool("renderers"), 10))
+            .withMessage("Another pool named 'renderers' is already registered");
+    }
+
+    @Test
+    void localInstancesHaveUniqueIdsPrefixedByTheHost() {
+        InstanceInfo first = DistributedPoolManager.localInstance(Map.of("application", "x"));
+        InstanceInfo second = DistributedPoolManager.localInstance(Map.of());
+        assertThat(first.id()).isNotEqualTo(second.id()).startsWith(first.host() + "-");
+        assertThat(first.metadata()).containsEntry("application", "x");
+        assertThat(first.startedAtMillis()).isPositive();
+    }
+
+    private DistributedPoolManager manager(Coordinator coordinator, DistributedSettings settings, String id) {
+        DistributedPoolManager manager = new DistributedPoolManager(new ActiveCoordinator(coordinator.name(),
+                coordinator, null), settings, instance(id));
+        this.toClose.add(manager);
+        return manager;
+    }
+
+    private Pool<Object> pool(String name) {
+        Pool<Object> pool = Pool.create(PoolSpec.of(name, Object::new), PoolSettings.DEFAULTS);
+        this.toClose.add(pool);
+        return pool;
+    }
+
+    private static InstanceInfo instance(String id) {
+        return new InstanceInfo(id, "test-host", 1L, Map.of());
+    }
+
+    private static long coordinationThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+            .filter(thread -> thread.getName().equals("pivot-pool-coordination") && thread.isAlive())
+            .count();
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A backend that can be made to fail every call, or to hang in it, and back. */
+    private static final class FlakyCoordinator extends ForwardingCoordinator {
+
+        final AtomicBoolean failing = new AtomicBoolean();
+
+        final AtomicBoolean hanging = new AtomicBoolean();
+
+        final AtomicInteger failedCalls = new AtomicInteger();
+
+        final AtomicInteger hangingCalls = new AtomicInteger();
+
+        final AtomicLong lastGoodRenewalSentAt = new AtomicLong();
+
+        FlakyCoordinator(Coordinator delegate) {
+            super(delegate);
+        }
+
+        @Override
+        protected void before(String operation) {
+            if (this.failing.get()) {
+                this.failedCalls.incrementAndGet();
+                throw new CoordinatorException("test backend is down");
+            }
+            if (this.hanging.get()) {
+                this.hangingCalls.incrementAndGet();
+                try {
+                    while (this.hanging.get()) {
+                        Thread.sleep(10);
+                    }
+                }
+                catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    throw new CoordinatorException("interrupted");
+                }
+                finally {
+                    this.hangingCalls.decrementAndGet();
+                }
+            }
+        }
+
+        @Override
+        public java.util.Optional<LeaderLease> tryAcquireLeadership(String instanceId, Duration ttl) {
+            long sentAt = System.nanoTime();
+            java.util.Optional<LeaderLease> lease = super.tryAcquireLeadership(instanceId, ttl);
+            this.lastGoodRenewalSentAt.set(sentAt);
+            return lease;
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package io.pivotpool.sample;
+
+import java.time.Duration;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/** The (simulated) partner API. */
+@ConfigurationProperties("partner")
+public class PartnerProperties {
+
+    /** The API key the partner knows this application by. */
+    private String apiKey = "sample-app";
+
+    /** The API secret requests are signed with; never logged. */
+    private String apiSecret;
+
+    /** Concurrent calls the partner allows per API key. */
+    private int maxConcurrentCalls = 4;
+
+    /** How long the simulated partner takes to answer. */
+    private Duration latency = Duration.ofMillis(50);
+
+    /** Port of the simulated partner on 127.0.0.1; 0 picks a free one. */
+    private int port;
+
+    public String getApiKey() {
+        return this.apiKey;
+    }
+
+    public void setApiKey(String apiKey) {
+        this.apiKey = apiKey;
+    }
+
+    public String getApiSecret() {
+        return this.apiSecret;
+    }
+
+    public void setApiSecret(String apiSecret) {
+        this.apiSecret = apiSecret;
+    }
+
+    public int getMaxConcurrentCalls() {
+        return this.maxConcurrentCalls;
+    }
+
+    public void setMaxConcurrentCalls(int maxConcurrentCalls) {
+        this.maxConcurrentCalls = maxConcurrentCalls;
+    }
+
+    public Duration getLatency() {
+        return this.latency;
+    }
+
+    public void setLatency(Duration latency) {
+        this.latency = latency;
+    }
+
+    public int getPort() {
+        return this.port;
+    }
+
+    public void setPort(int port) {
+        this.port = port;
+    }
+}

@@ -1,0 +1,162 @@
+package io.pivotpool.autoconfigure;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.pivotpool.autoconfigure.PivotPoolProperties.PoolProperties;
+import io.pivotpool.distributed.DistributedSettings;
+import io.pivotpool.mode.HighPerformanceMode.Profile;
+import io.pivotpool.pool.PoolSettings;
+
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+
+/**
+ * Turns the bound properties into core settings: the profile's defaults, overridden by every
+ * property that is set. The rules themselves live in one place, the core builders; this class
+ * only translates a broken rule into Boot's {@link InvalidConfigurationPropertyValueException},
+ * so that start-up fails with the full property name, its value and where it came from.
+ */
+final class ConfiguredSettings {
+
+    /** The core builders start every message with the setting's property name. */
+    private static final Pattern LEADING_PROPERTY = Pattern.compile("^([a-z]+(?:-[a-z]+)*)\\b");
+
+    private ConfiguredSettings() {
+    }
+
+    /**
+     * The settings of pool {@code name}: the profile's, overridden by {@code properties} (which may
+     * be {@code null} when the pool has no entry).
+     *
+     * @throws InvalidConfigurationPropertyValueException naming the first broken rule
+     */
+    static PoolSettings pool(String name, PoolProperties properties, Profile profile) {
+        PoolSettings defaults = profile.poolSettings();
+        if (properties == null) {
+            return defaults;
+        }
+        Map<String, Object> set = new LinkedHashMap<>();
+        PoolSettings.Builder builder = defaults.toBuilder();
+        apply(set, "min-idle", properties.getMinIdle(), builder::minIdle);
+        apply(set, "max-size", properties.getMaxSize(), builder::maxSize);
+        if (properties.getMaxSize() != null && properties.getEmergencyLimit() == null) {
+            // The profile's emergency limit was sized for the profile's max-size; a new max-size
+            // gets the rule's own default (twice max-size) rather than a ceiling below it.
+            builder.emergencyLimit(0);
+        }
+        apply(set, "overflow", properties.getOverflow(), builder::overflow);
+        apply(set, "emergency-limit", properties.getEmergencyLimit(), builder::emergencyLimit);
+        apply(set, "borrow-timeout", properties.getBorrowTimeout(), builder::borrowTimeout);
+        apply(set, "idle-timeout", properties.getIdleTimeout(), builder::idleTimeout);
+        apply(set, "max-lifetime", properties.getMaxLifetime(), builder::maxLifetime);
+        apply(set, "check-lifetime-on-borrow", properties.getCheckLifetimeOnBorrow(), builder::checkLifetimeOnBorrow);
+        apply(set, "leak-detection-threshold", properties.getLeakDetectionThreshold(),
+                builder::leakDetectionThreshold);
+        apply(set, "housekeeping-interval", properties.getHousekeepingInterval(), builder::housekeepingInterval);
+        Integer globalMaxSize = properties.getGlobalMaxSize();
+        if (globalMaxSize != null && globalMaxSize < 1) {
+            throw new InvalidConfigurationPropertyValueException(poolPrefix(name) + "global-max-size", globalMaxSize,
+                    "global-max-size must be at least 1, was " + globalMaxSize);
+        }
+        try {
+            return builder.build();
+        }
+        catch (IllegalArgumentException ex) {
+            throw invalid(poolPrefix(name), set, ex, profile);
+        }
+    }
+
+    /** The pool's cluster-wide cap, or 0 when it has none. */
+    static int globalMaxSize(PoolProperties properties) {
+        return (properties != null && properties.getGlobalMaxSize() != null) ? properties.getGlobalMaxSize() : 0;
+    }
+
+    /**
+     * The coordination settings: the profile's timing, overridden by {@code properties}.
+     *
+     * @throws InvalidConfigurationPropertyValueException naming the first broken rule
+     */
+    static DistributedSettings distributed(DistributedProperties properties, Profile profile) {
+        Map<String, Object> set = new LinkedHashMap<>();
+        DistributedSettings.Builder builder = profile.distributedSettings().toBuilder();
+        builder.enabled(properties.isEnabled());
+        builder.leaderElection(properties.isLeaderElection());
+        builder.failFast(properties.isFailFast());
+        apply(set, "coordination", requireText("distributed.coordination", properties.getCoordination()),
+                builder::coordination);
+        apply(set, "namespace", requireText("distributed.namespace", properties.getNamespace()), builder::namespace);
+        apply(set, "sync-interval", properties.getSyncInterval(), builder::syncInterval);
+        apply(set, "leader-ttl", properties.getLeaderTtl(), builder::leaderTtl);
+        apply(set, "rebalance-interval", properties.getRebalanceInterval(), builder::rebalanceInterval);
+        apply(set, "instance-ttl", properties.getInstanceTtl(), builder::instanceTtl);
+        checkRedis(properties.getRedis());
+        try {
+            return builder.build();
+        }
+        catch (IllegalArgumentException ex) {
+            throw invalid("distributed.", set, ex, profile);
+        }
+    }
+
+    /** The Redis connection's own rules; the password is never part of a message. */
+    private static void checkRedis(DistributedProperties.Redis redis) {
+        requireText("distributed.redis.host", redis.getHost());
+        if (redis.getPort() < 1 || redis.getPort() > 65535) {
+            throw new InvalidConfigurationPropertyValueException("distributed.redis.port", redis.getPort(),
+                    "port must be between 1 and 65535");
+        }
+        if (redis.getDatabase() < 0) {
+            throw new InvalidConfigurationPropertyValueException("distributed.redis.database", redis.getDatabase(),
+                    "database must not be negative");
+        }
+        Duration timeout = redis.getTimeout();
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            throw new InvalidConfigurationPropertyValueException("distributed.redis.timeout", timeout,
+                    "timeout must be positive");
+        }
+    }
+
+    private static String requireText(String property, String value) {
+        if (value == null || value.isBlank()) {
+            throw new InvalidConfigurationPropertyValueException(property, value, "must not be empty");
+        }
+        return value;
+    }
+
+    private static <V> void apply(Map<String, Object> set, String property, V value, Consumer<V> setter) {
+        if (value != null) {
+            set.put(property, value);
+            setter.accept(value);
+        }
+    }
+
+    private static String poolPrefix(String name) {
+        return "pivot.pool.pools." + name + ".";
+    }
+
+    /**
+     * Names the property the core rule names. When that property was not set here its value came
+     * from the profile, which the reason then says, so that a user who only changed max-size
+     * learns why min-idle is suddenly too large.
+     */
+    private static InvalidConfigurationPropertyValueException invalid(String prefix, Map<String, Object> set,
+            IllegalArgumentException ex, Profile profile) {
+        String reason = ex.getMessage();
+        Matcher matcher = LEADING_PROPERTY.matcher(reason);
+        String property = matcher.find() ? matcher.group(1) : null;
+        if (property == null) {
+            return new InvalidConfigurationPropertyValueException(prefix.substring(0, prefix.length() - 1), null,
+                    reason);
+        }
+        if (!set.containsKey(property)) {
+            reason = reason + " (" + property + " is not set, so it comes from pivot.pool.profile="
+                    + profile.name().toLowerCase(Locale.ROOT) + ")";
+        }
+        return new InvalidConfigurationPropertyValueException(prefix + property, set.get(property), reason);
+    }
+}

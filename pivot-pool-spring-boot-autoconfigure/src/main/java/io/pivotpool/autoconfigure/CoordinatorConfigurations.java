@@ -1,0 +1,56 @@
+package io.pivotpool.autoconfigure;
+
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.CoordinatorObserver;
+import io.pivotpool.coordinator.CoordinatorProvider;
+import io.pivotpool.distributed.CoordinatorSelection;
+import io.pivotpool.distributed.DistributedSettings;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * The two ways to get a coordinator, imported in this order by {@link PivotPoolAutoConfiguration}:
+ * a user's {@code Coordinator} bean wins; otherwise {@code distributed.coordination} picks a
+ * {@link CoordinatorProvider} bean by name.
+ */
+abstract class CoordinatorConfigurations {
+
+    private CoordinatorConfigurations() {
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnBean(Coordinator.class)
+    static class SuppliedCoordinatorConfiguration {
+
+        @Bean
+        ManagedCoordinator pivotPoolManagedCoordinator(Coordinator coordinator, DistributedSettings settings,
+                ObjectProvider<CoordinatorObserver> observers) {
+            return ManagedCoordinator.supplied(CoordinatorSelection.use(coordinator, settings), observers);
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnMissingBean(Coordinator.class)
+    static class SelectedCoordinatorConfiguration {
+
+        @Bean
+        ManagedCoordinator pivotPoolManagedCoordinator(DistributedSettings settings,
+                ObjectProvider<CoordinatorProvider> providers, ObjectProvider<CoordinatorObserver> observers) {
+            return ManagedCoordinator.selected(
+                    CoordinatorSelection.select(settings, providers.orderedStream().toList()), observers);
+        }
+
+        /**
+         * The selected coordinator (timed, when metrics are on), for applications that also use its
+         * queues and shared state. Closed by {@link ManagedCoordinator}, not here.
+         */
+        @Bean(destroyMethod = "")
+        Coordinator pivotPoolCoordinator(ManagedCoordinator managed) {
+            return managed.active().coordinator();
+        }
+    }
+}

@@ -1,0 +1,218 @@
+package io.pivotpool.autoconfigure;
+
+import java.time.Duration;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * Cluster-wide coordination, under the seed's {@code distributed.*} keys. Durations left unset
+ * take the {@code pivot.pool.profile}'s defaults; the rules are checked at start-up, and a broken
+ * one stops the application with a message naming the property.
+ */
+@ConfigurationProperties("distributed")
+public class DistributedProperties {
+
+    /** Whether instances coordinate through a backend; when false each instance runs alone. */
+    private boolean enabled;
+
+    /** The coordination backend by name: none, redis, etcd or an extension's name. */
+    private String coordination = "none";
+
+    /** Prefix of every key the coordinator writes: 1 to 128 letters, digits, ':', '.', '-' or '_'. */
+    private String namespace = "pivot:pools";
+
+    /** How often an instance heartbeats and renews leadership. Default: the profile's (standard: 2s). */
+    private Duration syncInterval;
+
+    /** Whether the instances elect a leader. */
+    private boolean leaderElection = true;
+
+    /** A leader's term without renewal; longer than sync-interval. Default: the profile's (standard: 10s). */
+    private Duration leaderTtl;
+
+    /** How often the leader shares out global capacity. Default: the profile's (standard: 10s). */
+    private Duration rebalanceInterval;
+
+    /** Membership without a heartbeat; longer than sync-interval. Default: three sync intervals. */
+    private Duration instanceTtl;
+
+    /** Whether a missing or failing backend stops start-up instead of falling back to the no-op coordinator. */
+    private boolean failFast;
+
+    /** Connection to the Redis backend, used when coordination is redis. */
+    private final Redis redis = new Redis();
+
+    public boolean isEnabled() {
+        return this.enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+        this.enabled = enabled;
+    }
+
+    public String getCoordination() {
+        return this.coordination;
+    }
+
+    public void setCoordination(String coordination) {
+        this.coordination = coordination;
+    }
+
+    public String getNamespace() {
+        return this.namespace;
+    }
+
+    public void setNamespace(String namespace) {
+        this.namespace = namespace;
+    }
+
+    public Duration getSyncInterval() {
+        return this.syncInterval;
+    }
+
+    public void setSyncInterval(Duration syncInterval) {
+        this.syncInterval = syncInterval;
+    }
+
+    public boolean isLeaderElection() {
+        return this.leaderElection;
+    }
+
+    public void setLeaderElection(boolean leaderElection) {
+        this.leaderElection = leaderElection;
+    }
+
+    public Duration getLeaderTtl() {
+        return this.leaderTtl;
+    }
+
+    public void setLeaderTtl(Duration leaderTtl) {
+        this.leaderTtl = leaderTtl;
+    }
+
+    public Duration getRebalanceInterval() {
+        return this.rebalanceInterval;
+    }
+
+    public void setRebalanceInterval(Duration rebalanceInterval) {
+        this.rebalanceInterval = rebalanceInterval;
+    }
+
+    public Duration getInstanceTtl() {
+        return this.instanceTtl;
+    }
+
+    public void setInstanceTtl(Duration instanceTtl) {
+        this.instanceTtl = instanceTtl;
+    }
+
+    public boolean isFailFast() {
+        return this.failFast;
+    }
+
+    public void setFailFast(boolean failFast) {
+        this.failFast = failFast;
+    }
+
+    public Redis getRedis() {
+        return this.redis;
+    }
+
+    @Override
+    public String toString() {
+        return "DistributedProperties[enabled=" + this.enabled + ", coordination=" + this.coordination
+                + ", namespace=" + this.namespace + ", sync-interval=" + this.syncInterval + ", leader-election="
+                + this.leaderElection + ", leader-ttl=" + this.leaderTtl + ", rebalance-interval="
+                + this.rebalanceInterval + ", instance-ttl=" + this.instanceTtl + ", fail-fast=" + this.failFast
+                + ", redis=" + this.redis + "]";
+    }
+
+    /** The seed's {@code distributed.redis.*} connection settings. */
+    public static class Redis {
+
+        /** Redis server host. */
+        private String host = "localhost";
+
+        /** Redis server port, 1 to 65535. */
+        private int port = 6379;
+
+        /** Login user (Redis 6 ACL); unset logs in as the default user. */
+        private String username;
+
+        /** Login password; never logged nor shown by the actuator. */
+        private String password;
+
+        /** Database index, 0 or more. */
+        private int database;
+
+        /** Whether to connect with TLS. */
+        private boolean ssl;
+
+        /** How long one Redis command may take before it fails. */
+        private Duration timeout = Duration.ofSeconds(2);
+
+        public String getHost() {
+            return this.host;
+        }
+
+        public void setHost(String host) {
+            this.host = host;
+        }
+
+        public int getPort() {
+            return this.port;
+        }
+
+        public void setPort(int port) {
+            this.port = port;
+        }
+
+        public String getUsername() {
+            return this.username;
+        }
+
+        public void setUsername(String username) {
+            this.username = username;
+        }
+
+        public String getPassword() {
+            return this.password;
+        }
+
+        public void setPassword(String password) {
+            this.password = password;
+        }
+
+        public int getDatabase() {
+            return this.database;
+        }
+
+        public void setDatabase(int database) {
+            this.database = database;
+        }
+
+        public boolean isSsl() {
+            return this.ssl;
+        }
+
+        public void setSsl(boolean ssl) {
+            this.ssl = ssl;
+        }
+
+        public Duration getTimeout() {
+            return this.timeout;
+        }
+
+        public void setTimeout(Duration timeout) {
+            this.timeout = timeout;
+        }
+
+        /** Says whether a password is set, never what it is. */
+        @Override
+        public String toString() {
+            return "Redis[host=" + this.host + ", port=" + this.port + ", username=" + this.username + ", password="
+                    + ((this.password != null) ? "******" : null) + ", database=" + this.database + ", ssl=" + this.ssl
+                    + ", timeout=" + this.timeout + "]";
+        }
+    }
+}

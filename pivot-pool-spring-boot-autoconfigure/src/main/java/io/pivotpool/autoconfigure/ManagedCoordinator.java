@@ -1,0 +1,69 @@
+package io.pivotpool.autoconfigure;
+
+import java.util.List;
+
+import io.pivotpool.coordinator.CoordinatorObserver;
+import io.pivotpool.distributed.ActiveCoordinator;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.ObjectProvider;
+
+/**
+ * The coordinator the {@code DistributedPoolManager} runs on, and whether this context must close
+ * it: a coordinator that the selection created (or the no-op one it fell back to) belongs to us,
+ * while a user's {@code Coordinator} bean is closed by the container that made it.
+ */
+final class ManagedCoordinator implements DisposableBean {
+
+    private static final Log logger = LogFactory.getLog(ManagedCoordinator.class);
+
+    private final ActiveCoordinator active;
+
+    private final boolean owned;
+
+    private ManagedCoordinator(ActiveCoordinator active, boolean owned) {
+        this.active = active;
+        this.owned = owned;
+    }
+
+    /** A coordinator selected by name; closed with the context. */
+    static ManagedCoordinator selected(ActiveCoordinator active, ObjectProvider<CoordinatorObserver> observers) {
+        return new ManagedCoordinator(observe(active, observers), true);
+    }
+
+    /** A user's coordinator; only the no-op stand-in of a fallback is ours to close. */
+    static ManagedCoordinator supplied(ActiveCoordinator active, ObjectProvider<CoordinatorObserver> observers) {
+        return new ManagedCoordinator(observe(active, observers), active.fellBack());
+    }
+
+    /** Every observer (the Micrometer timer, when present) sees every call the manager makes. */
+    private static ActiveCoordinator observe(ActiveCoordinator active, ObjectProvider<CoordinatorObserver> observers) {
+        List<CoordinatorObserver> all = observers.orderedStream().toList();
+        if (all.isEmpty()) {
+            return active;
+        }
+        CoordinatorObserver observer = (all.size() == 1) ? all.get(0)
+                : (operation, backend, nanos, success) -> all
+                    .forEach((each) -> each.onOperation(operation, backend, nanos, success));
+        return active.observedBy(observer);
+    }
+
+    ActiveCoordinator active() {
+        return this.active;
+    }
+
+    @Override
+    public void destroy() {
+        if (this.owned) {
+            try {
+                this.active.close();
+            }
+            catch (RuntimeException ex) {
+                logger.warn("Closing coordinator '" + this.active.activeBackend() + "' failed: " + ex.getMessage());
+            }
+        }
+    }
+}

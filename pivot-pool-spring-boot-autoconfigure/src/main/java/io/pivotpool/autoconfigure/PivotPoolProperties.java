@@ -1,0 +1,217 @@
+package io.pivotpool.autoconfigure;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import io.pivotpool.mode.HighPerformanceMode;
+import io.pivotpool.pool.Overflow;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * Pools and their profile, under {@code pivot.pool.*}. Each entry of {@code pools} overrides the
+ * profile's defaults for the pool of that name; a setting left unset keeps the profile's value.
+ * The rules are checked at start-up, and a broken one stops the application with a message naming
+ * the property.
+ */
+@ConfigurationProperties("pivot.pool")
+public class PivotPoolProperties {
+
+    /** Whether to create a pool for every PoolSpec bean and run coordination. */
+    private boolean enabled = true;
+
+    /** Profile whose defaults apply to every pool and to coordination: standard, high, extreme or test. */
+    private HighPerformanceMode.Profile profile = HighPerformanceMode.Profile.STANDARD;
+
+    /** Settings of each pool by its name; every name must match a PoolSpec bean's pool name. */
+    private final Map<String, PoolProperties> pools = new LinkedHashMap<>();
+
+    /** Micrometer meters of the pools and the coordinator. */
+    private final Metrics metrics = new Metrics();
+
+    public boolean isEnabled() {
+        return this.enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+        this.enabled = enabled;
+    }
+
+    public HighPerformanceMode.Profile getProfile() {
+        return this.profile;
+    }
+
+    public void setProfile(HighPerformanceMode.Profile profile) {
+        this.profile = profile;
+    }
+
+    public Map<String, PoolProperties> getPools() {
+        return this.pools;
+    }
+
+    public Metrics getMetrics() {
+        return this.metrics;
+    }
+
+    @Override
+    public String toString() {
+        return "PivotPoolProperties[enabled=" + this.enabled + ", profile=" + this.profile + ", pools=" + this.pools
+                + ", metrics=" + this.metrics + "]";
+    }
+
+    /** One pool's settings; unset ones come from the profile. */
+    public static class PoolProperties {
+
+        /** Objects created at start and kept ready, 0 to max-size. Default: the profile's (standard: 0). */
+        private Integer minIdle;
+
+        /** Objects this instance may hold, at least 1. Default: the profile's (standard: 10). */
+        private Integer maxSize;
+
+        /** When exhausted: wait, elastic, fallback or fail. Default: the profile's (standard: wait). */
+        private Overflow overflow;
+
+        /** Elastic ceiling, at least max-size. Default: the profile's, or twice max-size if max-size is set. */
+        private Integer emergencyLimit;
+
+        /** How long a borrow waits when exhausted; not negative. Default: the profile's (standard: 5s). */
+        private Duration borrowTimeout;
+
+        /** Idle time that closes objects above min-idle; 0 keeps them. Default: the profile's (standard: 10m). */
+        private Duration idleTimeout;
+
+        /** Age at which an object is retired; 0 keeps it forever. Default: the profile's (standard: 0). */
+        private Duration maxLifetime;
+
+        /** Whether each borrow checks max-lifetime (a clock read). Default: the profile's (standard: false). */
+        private Boolean checkLifetimeOnBorrow;
+
+        /** Lease age that logs the borrower's stack; 0 is off. Default: the profile's (standard: 0). */
+        private Duration leakDetectionThreshold;
+
+        /** How often idle objects are evicted and min-idle restored. Default: the profile's (standard: 5s). */
+        private Duration housekeepingInterval;
+
+        /** Cluster-wide cap shared by all instances when coordinated, at least 1. Default: none (no cap). */
+        private Integer globalMaxSize;
+
+        public Integer getMinIdle() {
+            return this.minIdle;
+        }
+
+        public void setMinIdle(Integer minIdle) {
+            this.minIdle = minIdle;
+        }
+
+        public Integer getMaxSize() {
+            return this.maxSize;
+        }
+
+        public void setMaxSize(Integer maxSize) {
+            this.maxSize = maxSize;
+        }
+
+        public Overflow getOverflow() {
+            return this.overflow;
+        }
+
+        public void setOverflow(Overflow overflow) {
+            this.overflow = overflow;
+        }
+
+        public Integer getEmergencyLimit() {
+            return this.emergencyLimit;
+        }
+
+        public void setEmergencyLimit(Integer emergencyLimit) {
+            this.emergencyLimit = emergencyLimit;
+        }
+
+        public Duration getBorrowTimeout() {
+            return this.borrowTimeout;
+        }
+
+        public void setBorrowTimeout(Duration borrowTimeout) {
+            this.borrowTimeout = borrowTimeout;
+        }
+
+        public Duration getIdleTimeout() {
+            return this.idleTimeout;
+        }
+
+        public void setIdleTimeout(Duration idleTimeout) {
+            this.idleTimeout = idleTimeout;
+        }
+
+        public Duration getMaxLifetime() {
+            return this.maxLifetime;
+        }
+
+        public void setMaxLifetime(Duration maxLifetime) {
+            this.maxLifetime = maxLifetime;
+        }
+
+        public Boolean getCheckLifetimeOnBorrow() {
+            return this.checkLifetimeOnBorrow;
+        }
+
+        public void setCheckLifetimeOnBorrow(Boolean checkLifetimeOnBorrow) {
+            this.checkLifetimeOnBorrow = checkLifetimeOnBorrow;
+        }
+
+        public Duration getLeakDetectionThreshold() {
+            return this.leakDetectionThreshold;
+        }
+
+        public void setLeakDetectionThreshold(Duration leakDetectionThreshold) {
+            this.leakDetectionThreshold = leakDetectionThreshold;
+        }
+
+        public Duration getHousekeepingInterval() {
+            return this.housekeepingInterval;
+        }
+
+        public void setHousekeepingInterval(Duration housekeepingInterval) {
+            this.housekeepingInterval = housekeepingInterval;
+        }
+
+        public Integer getGlobalMaxSize() {
+            return this.globalMaxSize;
+        }
+
+        public void setGlobalMaxSize(Integer globalMaxSize) {
+            this.globalMaxSize = globalMaxSize;
+        }
+
+        @Override
+        public String toString() {
+            return "PoolProperties[min-idle=" + this.minIdle + ", max-size=" + this.maxSize + ", overflow="
+                    + this.overflow + ", emergency-limit=" + this.emergencyLimit + ", borrow-timeout="
+                    + this.borrowTimeout + ", idle-timeout=" + this.idleTimeout + ", max-lifetime=" + this.maxLifetime
+                    + ", check-lifetime-on-borrow=" + this.checkLifetimeOnBorrow + ", leak-detection-threshold="
+                    + this.leakDetectionThreshold + ", housekeeping-interval=" + this.housekeepingInterval
+                    + ", global-max-size=" + this.globalMaxSize + "]";
+        }
+    }
+
+    /** Switches for the Micrometer meters. */
+    public static class Metrics {
+
+        /** Whether to publish pivot.pool.* and pivot.coordinator.* meters when Micrometer is present. */
+        private boolean enabled = true;
+
+        public boolean isEnabled() {
+            return this.enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        @Override
+        public String toString() {
+            return "Metrics[enabled=" + this.enabled + "]";
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package io.pivotpool.autoconfigure.actuate;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+
+import io.pivotpool.coordinator.InstanceInfo;
+import io.pivotpool.distributed.CoordinationStatus;
+import io.pivotpool.distributed.DistributedPoolManager;
+import io.pivotpool.pool.Pool;
+import io.pivotpool.pool.PoolStats;
+import io.pivotpool.pool.WaitTimeStats;
+
+import org.springframework.boot.actuate.endpoint.OperationResponseBody;
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
+import org.springframework.boot.actuate.endpoint.annotation.Selector;
+
+/**
+ * {@code /actuator/pools}: this instance, its coordinator and every pool's sizes, counters and
+ * wait times; {@code /actuator/pools/{name}} one pool. Read-only. Nothing secret is reachable from
+ * here: the coordinator is described by its backend's name and state, never by its connection.
+ */
+@Endpoint(id = "pools")
+public class PoolsEndpoint {
+
+    private final DistributedPoolManager manager;
+
+    private final Supplier<? extends Iterable<? extends Pool<?>>> pools;
+
+    /**
+     * @param manager this instance's coordination
+     * @param pools the pools to show, read on every request (pool beans are created after this)
+     */
+    public PoolsEndpoint(DistributedPoolManager manager, Supplier<? extends Iterable<? extends Pool<?>>> pools) {
+        this.manager = manager;
+        this.pools = pools;
+    }
+
+    @ReadOperation
+    public PoolsDescriptor pools() {
+        CoordinationStatus status = this.manager.status();
+        Map<String, PoolDescriptor> pools = new TreeMap<>();
+        for (Pool<?> pool : this.pools.get()) {
+            pools.put(pool.name(), PoolDescriptor.of(pool.stats(), status.pools().get(pool.name())));
+        }
+        return new PoolsDescriptor(status.instanceId(), CoordinatorDescriptor.of(status), pools);
+    }
+
+    /** One pool, or {@code null} (404) when no pool has that name. */
+    @ReadOperation
+    public PoolDescriptor pool(@Selector String name) {
+        for (Pool<?> pool : this.pools.get()) {
+            if (pool.name().equals(name)) {
+                return PoolDescriptor.of(pool.stats(), this.manager.status().pools().get(name));
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Everything the endpoint shows.
+     *
+     * @param instance this instance's id
+     * @param coordinator the coordination seen from this instance
+     * @param pools every pool by name
+     */
+    public record PoolsDescriptor(String instance, CoordinatorDescriptor coordinator,
+            Map<String, PoolDescriptor> pools) implements OperationResponseBody {
+    }
+
+    /**
+     * The coordination as this instance last saw it.
+     *
+     * @param requestedBackend the backend asked for by {@code distributed.coordination}
+     * @param activeBackend the backend in use ({@code noop} after a fallback)
+     * @param connected whether the last synchronisation reached the backend
+     * @param fallbackReason why the requested backend is not in use, or {@code null}
+     * @param leader the leading instance's id, or {@code null} if none
+     * @param isLeader whether this instance leads
+     * @param fencingToken the current leadership term, 0 if nobody leads
+     * @param members the live instances
+     * @param lastSync when a synchronisation last succeeded, or {@code null}
+     * @param lastError why the last synchronisation failed, or {@code null}
+     */
+    public record CoordinatorDescriptor(String requestedBackend, String activeBackend, boolean connected,
+            String fallbackReason, String leader, boolean isLeader, long fencingToken, List<MemberDescriptor> members,
+            Instant lastSync, String lastError) {
+
+        static CoordinatorDescriptor of(CoordinationStatus status) {
+            return new CoordinatorDescriptor(status.requestedBackend(), status.activeBackend(), status.connected(),
+                    status.fallbackReason(), status.leaderId(), status.leader(), status.fencingToken(),
+                    status.members().stream().map(MemberDescriptor::of).toList(), status.lastSync(),
+                    status.lastError());
+        }
+    }
+
+    /**
+     * One live instance.
+     *
+     * @param id its id
+     * @param host where it runs
+     * @param startedAt when it started
+     * @param metadata its attributes (application name, profile)
+     */
+    public record MemberDescriptor(String id, String host, Instant startedAt, Map<String, String> metadata) {
+
+        static MemberDescriptor of(InstanceInfo instance) {
+            return new MemberDescriptor(instance.id(), instance.host(),
+                    Instant.ofEpochMilli(instance.startedAtMillis()), new TreeMap<>(instance.metadata()));
+        }
+    }
+
+    /**
+     * One pool.
+     *
+     * @param size live pooled objects (idle and active)
+     * @param idle objects ready to be borrowed
+     * @param active objects borrowed now
+     * @param waiting borrowers waiting for an object
+     * @param maxSize this instance's size limit
+     * @param globalMaxSize the cluster-wide cap, or {@code null} when the pool has none
+     * @param created objects created since start
+     * @param destroyed objects destroyed since start
+     * @param borrows successful borrows
+     * @param timeouts borrows that gave up
+     * @param overflow objects created beyond max-size by the overflow strategy
+     * @param creationFailures factory calls that threw
+     * @param leaks leases held past the leak detection threshold
+     * @param waitTime how long borrows waited
+     */
+    public record PoolDescriptor(int size, int idle, int active, int waiting, int maxSize, Integer globalMaxSize,
+            long created, long destroyed, long borrows, long timeouts, long overflow, long creationFailures,
+            long leaks, WaitTimeDescriptor waitTime) implements OperationResponseBody {
+
+        static PoolDescriptor of(PoolStats stats, Integer globalMaxSize) {
+            return new PoolDescriptor(stats.size(), stats.idle(), stats.active(), stats.waiting(), stats.maxSize(),
+                    globalMaxSize, stats.created(), stats.destroyed(), stats.borrows(), stats.timeouts(),
+                    stats.overflowCreated(), stats.creationFailures(), stats.leaks(),
+                    WaitTimeDescriptor.of(stats.waitTime()));
+        }
+    }
+
+    /**
+     * How long borrows waited, in milliseconds; percentiles are histogram bucket bounds.
+     *
+     * @param count borrows measured
+     * @param maxMs the longest wait
+     * @param p50Ms the median wait
+     * @param p95Ms the 95th percentile
+     * @param p99Ms the 99th percentile
+     */
+    public record WaitTimeDescriptor(long count, double maxMs, double p50Ms, double p95Ms, double p99Ms) {
+
+        static WaitTimeDescriptor of(WaitTimeStats stats) {
+            return new WaitTimeDescriptor(stats.count(), millis(stats.maxNanos()), millis(stats.p50Nanos()),
+                    millis(stats.p95Nanos()), millis(stats.p99Nanos()));
+        }
+
+        private static double millis(long nanos) {
+            return nanos / 1_000_000.0;
+        }
+    }
+}

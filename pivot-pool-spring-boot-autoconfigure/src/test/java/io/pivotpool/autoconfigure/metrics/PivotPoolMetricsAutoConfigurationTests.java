@@ -1,0 +1,135 @@
+package io.pivotpool.autoconfigure.metrics;
+
+import java.util.Arrays;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.FunctionTimer;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.pivotpool.autoconfigure.PivotPoolAutoConfiguration;
+import io.pivotpool.autoconfigure.TestPools.Renderer;
+import io.pivotpool.autoconfigure.TestPools.RendererSpec;
+import io.pivotpool.pool.Lease;
+import io.pivotpool.pool.Pool;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration;
+import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
+import org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.util.ClassUtils;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Tests for {@link PivotPoolMetricsAutoConfiguration}. */
+class PivotPoolMetricsAutoConfigurationTests {
+
+    private static final String[] POOL_GAUGES = { "active", "idle", "waiting", "size", "max" };
+
+    private static final String[] POOL_COUNTERS = { "created", "destroyed", "timeouts", "overflow", "borrows",
+            "creation.failures", "leaks" };
+
+    /**
+     * Ours first, Boot's after: the sorter must honour the afterName strings for the
+     * {@code @ConditionalOnBean(MeterRegistry.class)} to see the registry.
+     */
+    private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(PivotPoolMetricsAutoConfiguration.class,
+                PivotPoolAutoConfiguration.class, SimpleMetricsExportAutoConfiguration.class,
+                CompositeMeterRegistryAutoConfiguration.class, MetricsAutoConfiguration.class))
+        .withUserConfiguration(RendererSpec.class);
+
+    @Test
+    void afterNamesShouldNameClassesThatExist() {
+        String[] afterNames = PivotPoolMetricsAutoConfiguration.class.getAnnotation(AutoConfiguration.class)
+            .afterName();
+        assertThat(afterNames).isNotEmpty();
+        assertThat(Arrays.stream(afterNames).filter((name) -> !ClassUtils.isPresent(name, null)))
+            .as("auto-configurations named in afterName that no longer exist")
+            .isEmpty();
+    }
+
+    @Test
+    void poolMetersShouldBePresentPerPool() {
+        this.contextRunner.run((context) -> {
+            MeterRegistry registry = context.getBean(MeterRegistry.class);
+            @SuppressWarnings("unchecked")
+            Pool<Renderer> renderers = context.getBean("renderers", Pool.class);
+            try (Lease<Renderer> lease = renderers.borrow()) {
+                assertThat(lease.get()).isNotNull();
+                assertThat(registry.get("pivot.pool.active").tag("pool", "renderers").gauge().value()).isEqualTo(1);
+            }
+            for (String gauge : POOL_GAUGES) {
+                assertThat(registry.find("pivot.pool." + gauge).tag("pool", "renderers").gauge()).as(gauge)
+                    .isNotNull();
+            }
+            for (String counter : POOL_COUNTERS) {
+                assertThat(registry.find("pivot.pool." + counter).tag("pool", "renderers").functionCounter())
+                    .as(counter)
+                    .isNotNull();
+            }
+            assertThat(registry.get("pivot.pool.idle").tag("pool", "renderers").gauge().value()).isEqualTo(1);
+            assertThat(registry.get("pivot.pool.max").tag("pool", "renderers").gauge().value()).isEqualTo(10);
+            FunctionCounter borrows = registry.get("pivot.pool.borrows").tag("pool", "renderers").functionCounter();
+            assertThat(borrows.count()).isEqualTo(1);
+            FunctionTimer wait = registry.get("pivot.pool.wait").tag("pool", "renderers").functionTimer();
+            assertThat(wait.count()).isEqualTo(1);
+        });
+    }
+
+    @Test
+    void coordinatorMetersShouldBePresent() {
+        this.contextRunner.run((context) -> {
+            MeterRegistry registry = context.getBean(MeterRegistry.class);
+            assertThat(registry.get("pivot.coordinator.connected").tag("backend", "noop").gauge().value()).isEqualTo(1);
+            assertThat(registry.get("pivot.coordinator.leader").tag("backend", "noop").gauge().value()).isEqualTo(1);
+            assertThat(registry.get("pivot.coordinator.members").tag("backend", "noop").gauge().value()).isEqualTo(1);
+            assertThat(registry.get("pivot.coordinator.fallback").tag("requested", "none").functionCounter().count())
+                .isZero();
+            Timer register = registry.get("pivot.coordinator.operation")
+                .tags("operation", "register", "backend", "noop", "outcome", "success")
+                .timer();
+            assertThat(register.count()).as("the manager registered this instance once, timed").isEqualTo(1);
+            assertThat(registry.find("pivot.coordinator.operation").tag("operation", "liveInstances").timer())
+                .isNotNull();
+        });
+    }
+
+    @Test
+    void fallbackShouldBeCounted() {
+        this.contextRunner.withPropertyValues("distributed.enabled=true", "distributed.coordination=redis")
+            .run((context) -> assertThat(context.getBean(MeterRegistry.class)
+                .get("pivot.coordinator.fallback")
+                .tags("requested", "redis", "backend", "noop")
+                .functionCounter()
+                .count()).isEqualTo(1));
+    }
+
+    @Test
+    void runWhenDisabledShouldNotBindMeters() {
+        this.contextRunner.withPropertyValues("pivot.pool.metrics.enabled=false").run((context) -> {
+            assertThat(context).doesNotHaveBean(PoolMeterBinder.class).doesNotHaveBean(CoordinatorOperationTimer.class);
+            assertThat(context.getBean(MeterRegistry.class).find("pivot.pool.active").gauges()).isEmpty();
+        });
+    }
+
+    @Test
+    void runWithoutMeterRegistryShouldNotCreateBinders() {
+        new ApplicationContextRunner()
+            .withConfiguration(
+                    AutoConfigurations.of(PivotPoolMetricsAutoConfiguration.class, PivotPoolAutoConfiguration.class))
+            .run((context) -> assertThat(context).hasNotFailed().doesNotHaveBean(PoolMeterBinder.class));
+    }
+
+    @Test
+    void runWithoutMicrometerShouldNotCreateBinders() {
+        new ApplicationContextRunner()
+            .withConfiguration(
+                    AutoConfigurations.of(PivotPoolMetricsAutoConfiguration.class, PivotPoolAutoConfiguration.class))
+            .withClassLoader(new FilteredClassLoader(MeterRegistry.class))
+            .run((context) -> assertThat(context).hasNotFailed().doesNotHaveBean(PoolMeterBinder.class));
+    }
+}

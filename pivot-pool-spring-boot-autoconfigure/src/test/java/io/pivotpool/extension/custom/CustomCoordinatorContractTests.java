@@ -1,0 +1,16 @@
+package io.pivotpool.extension.custom;
+
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.CoordinatorContract;
+
+/**
+ * The extension author's own check (part of step 1): the custom coordinator keeps the contract
+ * every backend keeps, through the suite that {@code pivot-pool-core}'s test-jar publishes.
+ */
+class CustomCoordinatorContractTests extends CoordinatorContract {
+
+    @Override
+    protected Coordinator createCoordinator(String namespace) {
+        return new CustomCoordinator(namespace, false);
+    }
+}
