@@ -1,11 +1,13 @@
 package io.pivotpool.distributed;
 
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
+import ch.qos.logback.core.AppenderBase;
 import org.slf4j.LoggerFactory;
 
 /** Records what one class logs, for tests that assert a log line. */
@@ -13,7 +15,16 @@ final class LogCapture implements AutoCloseable {
 
     private final Logger logger;
 
-    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    /** Background threads log while a test reads, so events go to a concurrent queue. */
+    private final Queue<ILoggingEvent> events = new ConcurrentLinkedQueue<>();
+
+    private final AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
+
+        @Override
+        protected void append(ILoggingEvent event) {
+            LogCapture.this.events.add(event);
+        }
+    };
 
     private final Level previousLevel;
 
@@ -28,7 +39,7 @@ final class LogCapture implements AutoCloseable {
 
     /** The formatted messages logged at {@code level}. */
     List<String> messages(Level level) {
-        return this.appender.list.stream()
+        return this.events.stream()
             .filter(event -> event.getLevel() == level)
             .map(ILoggingEvent::getFormattedMessage)
             .toList();
@@ -36,7 +47,7 @@ final class LogCapture implements AutoCloseable {
 
     /** Everything logged, at any level, formatted. */
     List<String> all() {
-        return this.appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        return this.events.stream().map(ILoggingEvent::getFormattedMessage).toList();
     }
 
     @Override

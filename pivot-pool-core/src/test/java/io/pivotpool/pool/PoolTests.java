@@ -4,7 +4,9 @@ import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -13,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
+import ch.qos.logback.core.AppenderBase;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
@@ -329,14 +331,14 @@ class PoolTests {
 
     @Test
     void aLeaseHeldPastTheThresholdLogsOneWarningWithTheBorrowersStack() {
-        ListAppender<ILoggingEvent> appender = captureLogs();
+        CapturedLogs appender = captureLogs();
         try {
             Pool<Resource> pool = pool(settings(2).leakDetectionThreshold(Duration.ofMillis(50))
                     .housekeepingInterval(Duration.ofMillis(20)));
             Lease<Resource> leaked = borrowInANamedMethod(pool);
             await().atMost(Duration.ofSeconds(3)).until(() -> pool.stats().leaks() == 1);
             sleep(100);
-            List<ILoggingEvent> warnings = appender.list.stream()
+            List<ILoggingEvent> warnings = appender.events.stream()
                     .filter((event) -> event.getFormattedMessage().contains("possible leak")).toList();
             assertThat(warnings).hasSize(1);
             assertThat(warnings.get(0).getThrowableProxy().getStackTraceElementProxyArray())
@@ -654,15 +656,25 @@ class PoolTests {
 
     // ---- helpers ------------------------------------------------------------------------------
 
-    private static ListAppender<ILoggingEvent> captureLogs() {
-        Logger logger = (Logger) LoggerFactory.getLogger(Pool.class);
-        ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    /** The housekeeper logs while the test reads, so events go to a concurrent queue. */
+    private static final class CapturedLogs extends AppenderBase<ILoggingEvent> {
+
+        final Queue<ILoggingEvent> events = new ConcurrentLinkedQueue<>();
+
+        @Override
+        protected void append(ILoggingEvent event) {
+            this.events.add(event);
+        }
+    }
+
+    private static CapturedLogs captureLogs() {
+        CapturedLogs appender = new CapturedLogs();
         appender.start();
-        logger.addAppender(appender);
+        ((Logger) LoggerFactory.getLogger(Pool.class)).addAppender(appender);
         return appender;
     }
 
-    private static void releaseLogs(ListAppender<ILoggingEvent> appender) {
+    private static void releaseLogs(CapturedLogs appender) {
         ((Logger) LoggerFactory.getLogger(Pool.class)).detachAppender(appender);
     }
 

@@ -1,0 +1,192 @@
+package io.pivotpool.redis;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Where a {@link RedisCoordinator} finds its Redis server and how long it waits for it: the
+ * framework-neutral form of the {@code distributed.redis.*} properties.
+ *
+ * <p>Immutable; build one with {@link #builder()}. {@link #toString()} never shows the password.
+ */
+public final class RedisCoordinatorSettings {
+
+    /** The namespace used when none is given, as {@code distributed.namespace} defaults to it. */
+    public static final String DEFAULT_NAMESPACE = "pivot:pools";
+
+    /** How long one operation may take when no timeout is given. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(2);
+
+    private final String host;
+
+    private final int port;
+
+    private final String username;
+
+    private final String password;
+
+    private final int database;
+
+    private final boolean ssl;
+
+    private final Duration timeout;
+
+    private final String namespace;
+
+    private RedisCoordinatorSettings(Builder builder) {
+        this.host = builder.host;
+        this.port = builder.port;
+        this.username = builder.username;
+        this.password = builder.password;
+        this.database = builder.database;
+        this.ssl = builder.ssl;
+        this.timeout = builder.timeout;
+        this.namespace = builder.namespace;
+    }
+
+    /** A builder starting from {@code localhost:6379}, database 0, no credentials, 2 s timeout. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding these settings, to derive others (another namespace, for instance). */
+    public Builder toBuilder() {
+        return builder().host(this.host)
+            .port(this.port)
+            .username(this.username)
+            .password(this.password)
+            .database(this.database)
+            .ssl(this.ssl)
+            .timeout(this.timeout)
+            .namespace(this.namespace);
+    }
+
+    public String host() {
+        return this.host;
+    }
+
+    public int port() {
+        return this.port;
+    }
+
+    /** The ACL user name, or {@code null} for the default user. */
+    public String username() {
+        return this.username;
+    }
+
+    /** The password, or {@code null} if the server needs none. Never log it. */
+    public String password() {
+        return this.password;
+    }
+
+    public int database() {
+        return this.database;
+    }
+
+    public boolean ssl() {
+        return this.ssl;
+    }
+
+    /** The most one operation (a connect, a command, a script) may take before it fails. */
+    public Duration timeout() {
+        return this.timeout;
+    }
+
+    /** The prefix every key lives under, shared by all instances of one application. */
+    public String namespace() {
+        return this.namespace;
+    }
+
+    @Override
+    public String toString() {
+        return "RedisCoordinatorSettings[host=" + this.host + ", port=" + this.port + ", username=" + this.username
+                + ", password=" + ((this.password != null) ? "******" : null) + ", database=" + this.database
+                + ", ssl=" + this.ssl + ", timeout=" + this.timeout + ", namespace=" + this.namespace + "]";
+    }
+
+    /** Builds {@link RedisCoordinatorSettings}; {@link #build()} rejects values Redis could not use. */
+    public static final class Builder {
+
+        private String host = "localhost";
+
+        private int port = 6379;
+
+        private String username;
+
+        private String password;
+
+        private int database;
+
+        private boolean ssl;
+
+        private Duration timeout = DEFAULT_TIMEOUT;
+
+        private String namespace = DEFAULT_NAMESPACE;
+
+        private Builder() {
+        }
+
+        public Builder host(String host) {
+            this.host = host;
+            return this;
+        }
+
+        public Builder port(int port) {
+            this.port = port;
+            return this;
+        }
+
+        /** The ACL user name; {@code null} or empty for the default user. */
+        public Builder username(String username) {
+            this.username = (username != null && !username.isEmpty()) ? username : null;
+            return this;
+        }
+
+        /** The password; {@code null} or empty for none. */
+        public Builder password(String password) {
+            this.password = (password != null && !password.isEmpty()) ? password : null;
+            return this;
+        }
+
+        public Builder database(int database) {
+            this.database = database;
+            return this;
+        }
+
+        public Builder ssl(boolean ssl) {
+            this.ssl = ssl;
+            return this;
+        }
+
+        public Builder timeout(Duration timeout) {
+            this.timeout = timeout;
+            return this;
+        }
+
+        public Builder namespace(String namespace) {
+            this.namespace = namespace;
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException naming the setting and the rule it breaks
+         */
+        public RedisCoordinatorSettings build() {
+            if (this.host == null || this.host.isBlank()) {
+                throw new IllegalArgumentException("host must not be empty");
+            }
+            if (this.port < 1 || this.port > 65535) {
+                throw new IllegalArgumentException("port must be between 1 and 65535, was " + this.port);
+            }
+            if (this.database < 0) {
+                throw new IllegalArgumentException("database must not be negative, was " + this.database);
+            }
+            Objects.requireNonNull(this.timeout, "timeout must not be null");
+            if (this.timeout.isNegative() || this.timeout.isZero()) {
+                throw new IllegalArgumentException("timeout must be positive, was " + this.timeout);
+            }
+            RedisKeys.validateNamespace(this.namespace);
+            return new RedisCoordinatorSettings(this);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.pivotpool.redis;
+
+/**
+ * The names of every key a {@link RedisCoordinator} touches, all under one namespace.
+ *
+ * <p>The namespace is wrapped in braces, {@code {pivot:pools}:leader}, which makes it a Redis
+ * Cluster hash tag: all keys of one namespace hash to one slot, so a script may touch several of
+ * them. Caller-supplied names (queues, state keys, pools, instance ids) come after a fixed
+ * per-concern prefix, so no name can reach outside the namespace or into another concern.
+ */
+final class RedisKeys {
+
+    private final String prefix;
+
+    RedisKeys(String namespace) {
+        validateNamespace(namespace);
+        this.prefix = "{" + namespace + "}:";
+    }
+
+    static void validateNamespace(String namespace) {
+        if (namespace == null || namespace.isBlank()) {
+            throw new IllegalArgumentException("namespace must not be empty");
+        }
+        if (namespace.indexOf('{') >= 0 || namespace.indexOf('}') >= 0) {
+            throw new IllegalArgumentException(
+                    "namespace must not contain '{' or '}' (it becomes a Redis hash tag), was '" + namespace + "'");
+        }
+    }
+
+    /** Sorted set: instance id scored by the server time (ms) its registration expires at. */
+    String members() {
+        return this.prefix + "members";
+    }
+
+    /** Hash: one instance's {@code InstanceInfo.toFields()}, expiring with its registration. */
+    String member(String instanceId) {
+        return memberPrefix() + instanceId;
+    }
+
+    String memberPrefix() {
+        return this.prefix + "member:";
+    }
+
+    /** Hash {@code holder, token, ttl}, expiring with the term unless renewed. */
+    String leader() {
+        return this.prefix + "leader";
+    }
+
+    /** String: the last fencing token granted. */
+    String term() {
+        return this.prefix + "term";
+    }
+
+    /** List: LPUSH in, RPOP out. */
+    String queue(String name) {
+        return this.prefix + "q:" + name;
+    }
+
+    /** String: one shared-state value. */
+    String state(String key) {
+        return this.prefix + "kv:" + key;
+    }
+
+    /** Hash: instance id to {@code granted:expiresAtMillis}. */
+    String capacity(String pool) {
+        return this.prefix + "cap:" + pool;
+    }
+
+    @Override
+    public String toString() {
+        return this.prefix;
+    }
+}

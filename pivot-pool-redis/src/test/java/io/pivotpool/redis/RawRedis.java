@@ -1,0 +1,36 @@
+package io.pivotpool.redis;
+
+import java.time.Duration;
+
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+
+/** A plain Lettuce connection to a test server, to look at keys or plant garbage behind a coordinator's back. */
+final class RawRedis implements AutoCloseable {
+
+    private final RedisClient client;
+
+    private final StatefulRedisConnection<String, String> connection;
+
+    RawRedis(RedisServer server) {
+        RedisURI.Builder uri = RedisURI.builder().withHost(server.host()).withPort(server.port())
+            .withTimeout(Duration.ofSeconds(2));
+        if (server.password() != null) {
+            uri.withPassword(server.password().toCharArray());
+        }
+        this.client = RedisClient.create(uri.build());
+        this.connection = this.client.connect();
+    }
+
+    RedisCommands<String, String> commands() {
+        return this.connection.sync();
+    }
+
+    @Override
+    public void close() {
+        this.connection.close();
+        this.client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+    }
+}

@@ -1,0 +1,449 @@
+package io.pivotpool.redis;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import ch.qos.logback.classic.Level;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanIterator;
+import io.pivotpool.coordinator.CapacityGrant;
+import io.pivotpool.coordinator.CoordinatorException;
+import io.pivotpool.coordinator.InstanceInfo;
+import io.pivotpool.coordinator.LeaderLease;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.data.redis.connection.RedisConnection;
+import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.awaitility.Awaitility.await;
+
+/** What RedisCoordinator adds to the contract: its key layout, scripts, garbage handling and blocking pops. */
+class RedisCoordinatorTests {
+
+    private static final AtomicInteger namespaces = new AtomicInteger();
+
+    private static RedisServer server;
+
+    private static RawRedis raw;
+
+    private final List<RedisCoordinator> coordinators = new ArrayList<>();
+
+    private String namespace;
+
+    private RedisCoordinator coordinator;
+
+    @BeforeAll
+    static void startServer() {
+        server = RedisServer.start();
+        raw = new RawRedis(server);
+    }
+
+    @AfterAll
+    static void stopServer() {
+        raw.close();
+        server.close();
+    }
+
+    @BeforeEach
+    void createCoordinator() {
+        this.namespace = "test" + namespaces.incrementAndGet();
+        this.coordinator = newCoordinator(this.namespace);
+        this.coordinator.connect();
+    }
+
+    @AfterEach
+    void closeCoordinators() {
+        this.coordinators.forEach(RedisCoordinator::close);
+    }
+
+    private RedisCoordinator newCoordinator(String namespace) {
+        RedisCoordinator created = RedisCoordinator.create(RedisCoordinatorSettings.builder()
+            .host(server.host())
+            .port(server.port())
+            .namespace(namespace)
+            .timeout(Duration.ofSeconds(1))
+            .build());
+        this.coordinators.add(created);
+        return created;
+    }
+
+    // ---- lifecycle ---------------------------------------------------------------------------
+
+    @Test
+    void connectShouldMarkTheCoordinatorConnectedAndCloseShouldNot() {
+        assertThat(this.coordinator.name()).isEqualTo("redis");
+        assertThat(this.coordinator.isConnected()).isTrue();
+        this.coordinator.close();
+        assertThat(this.coordinator.isConnected()).isFalse();
+        assertThatExceptionOfType(CoordinatorException.class).isThrownBy(() -> this.coordinator.get("k"))
+            .withMessageContaining("closed");
+    }
+
+    @Test
+    void keysShouldAllLiveUnderTheNamespaceHashTag() {
+        this.coordinator.register(instance("a"), Duration.ofSeconds(5));
+        this.coordinator.tryAcquireLeadership("a", Duration.ofSeconds(5));
+        this.coordinator.push("jobs", bytes("x"));
+        this.coordinator.set("config", bytes("y"), null);
+        this.coordinator.requestCapacity("renderers", "a", 3, 10, Duration.ofSeconds(5));
+        List<String> keys = keysOf(this.namespace);
+        assertThat(keys).containsExactlyInAnyOrder("{" + this.namespace + "}:members",
+                "{" + this.namespace + "}:member:a", "{" + this.namespace + "}:leader", "{" + this.namespace + "}:term",
+                "{" + this.namespace + "}:q:jobs", "{" + this.namespace + "}:kv:config",
+                "{" + this.namespace + "}:cap:renderers");
+    }
+
+    @Test
+    void namespacesShouldNotSeeEachOther() {
+        RedisCoordinator other = newCoordinator(this.namespace + "-other");
+        this.coordinator.set("k", bytes("mine"), null);
+        this.coordinator.register(instance("a"), Duration.ofSeconds(5));
+        this.coordinator.tryAcquireLeadership("a", Duration.ofSeconds(5));
+        assertThat(other.get("k")).isEmpty();
+        assertThat(other.liveInstances()).isEmpty();
+        assertThat(other.tryAcquireLeadership("b", Duration.ofSeconds(5))).isPresent();
+    }
+
+    @Test
+    void coordinatorShouldUseTheConfiguredDatabase() {
+        RedisCoordinator onDatabase2 = RedisCoordinator.create(RedisCoordinatorSettings.builder()
+            .host(server.host())
+            .port(server.port())
+            .database(2)
+            .namespace(this.namespace)
+            .build());
+        this.coordinators.add(onDatabase2);
+        onDatabase2.set("k", bytes("v"), null);
+        onDatabase2.push("q", bytes("m"));
+        assertThat(this.coordinator.get("k")).isEmpty();
+        assertThat(onDatabase2.pop("q", Duration.ofMillis(100))).isPresent();
+        assertThat(onDatabase2.get("k")).isPresent();
+    }
+
+    @Test
+    void closingACoordinatorOnASharedFactoryShouldLeaveTheFactoryWorking() {
+        LettuceConnectionFactory applicationFactory = new LettuceConnectionFactory(
+                new RedisStandaloneConfiguration(server.host(), server.port()));
+        applicationFactory.afterPropertiesSet();
+        try {
+            RedisCoordinator shared = RedisCoordinator.create(applicationFactory, this.namespace);
+            shared.connect();
+            shared.set("k", bytes("v"), null);
+            assertThat(shared.pop("q", Duration.ofMillis(50))).isEmpty();
+            shared.close();
+            try (RedisConnection connection = applicationFactory.getConnection()) {
+                assertThat(connection.stringCommands().get(bytes("{" + this.namespace + "}:kv:k"))).isEqualTo(bytes("v"));
+            }
+        }
+        finally {
+            applicationFactory.destroy();
+        }
+    }
+
+    @Test
+    void namespaceWithBracesShouldBeRejected() {
+        assertThatIllegalArgumentException()
+            .isThrownBy(() -> RedisCoordinatorSettings.builder().namespace("a{b}").build())
+            .withMessageContaining("namespace");
+    }
+
+    @Test
+    void settingsToStringShouldNotShowThePassword() {
+        RedisCoordinatorSettings settings = RedisCoordinatorSettings.builder().password("s3cret-pw").build();
+        assertThat(settings.toString()).doesNotContain("s3cret-pw").contains("password=******");
+    }
+
+    // ---- leadership --------------------------------------------------------------------------
+
+    @Test
+    void renewalShouldKeepTheTokenAndANewTermShouldRaiseIt() {
+        LeaderLease first = this.coordinator.tryAcquireLeadership("a", Duration.ofSeconds(5)).orElseThrow();
+        LeaderLease renewed = this.coordinator.tryAcquireLeadership("a", Duration.ofSeconds(5)).orElseThrow();
+        assertThat(renewed.fencingToken()).isEqualTo(first.fencingToken());
+        assertThat(this.coordinator.tryAcquireLeadership("b", Duration.ofSeconds(5))).isEmpty();
+        assertThat(this.coordinator.releaseLeadership("a", first.fencingToken() + 1)).isFalse();
+        assertThat(this.coordinator.releaseLeadership("b", first.fencingToken())).isFalse();
+        assertThat(this.coordinator.releaseLeadership("a", first.fencingToken())).isTrue();
+        LeaderLease next = this.coordinator.tryAcquireLeadership("b", Duration.ofSeconds(5)).orElseThrow();
+        assertThat(next.fencingToken()).isGreaterThan(first.fencingToken());
+        assertThat(this.coordinator.currentLeader()).contains(next);
+    }
+
+    @Test
+    void leaseShouldExpireOnTheServerAfterItsTtl() {
+        LeaderLease first = this.coordinator.tryAcquireLeadership("a", Duration.ofMillis(200)).orElseThrow();
+        assertThat(raw.commands().pttl("{" + this.namespace + "}:leader")).isBetween(1L, 200L);
+        await().atMost(Duration.ofSeconds(2)).until(() -> this.coordinator.currentLeader().isEmpty());
+        LeaderLease next = this.coordinator.tryAcquireLeadership("b", Duration.ofSeconds(5)).orElseThrow();
+        assertThat(next.fencingToken()).isGreaterThan(first.fencingToken());
+    }
+
+    @Test
+    void tokensShouldKeepIncreasingWhenTheTermCounterIsLost() {
+        LeaderLease first = this.coordinator.tryAcquireLeadership("a", Duration.ofSeconds(5)).orElseThrow();
+        // As after a restart without persistence: the counter and the lease are gone.
+        raw.commands().del("{" + this.namespace + "}:term", "{" + this.namespace + "}:leader");
+        LeaderLease next = this.coordinator.tryAcquireLeadership("b", Duration.ofSeconds(5)).orElseThrow();
+        assertThat(next.fencingToken()).isGreaterThan(first.fencingToken());
+    }
+
+    // ---- membership --------------------------------------------------------------------------
+
+    @Test
+    void liveInstancesShouldListRegisteredInstancesByIdWithTheirFields() {
+        InstanceInfo b = new InstanceInfo("b", "host-b", 2000L, Map.of("version", "1.2", "zone", "eu"));
+        this.coordinator.register(b, Duration.ofSeconds(5));
+        this.coordinator.register(instance("a"), Duration.ofSeconds(5));
+        assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"), b);
+        this.coordinator.unregister("a");
+        this.coordinator.unregister("never-registered");
+        assertThat(this.coordinator.liveInstances()).containsExactly(b);
+    }
+
+    @Test
+    void registrationShouldExpireUnlessRenewedAndBothIndexAndDataShouldGo() {
+        this.coordinator.register(instance("a"), Duration.ofMillis(300));
+        this.coordinator.register(instance("b"), Duration.ofMillis(300));
+        for (int i = 0; i < 6; i++) {
+            sleep(100);
+            this.coordinator.heartbeat(instance("b"), Duration.ofMillis(300));
+        }
+        assertThat(this.coordinator.liveInstances()).extracting(InstanceInfo::id).containsExactly("b");
+        assertThat(raw.commands().exists("{" + this.namespace + "}:member:a")).isZero();
+        assertThat(raw.commands().zrange("{" + this.namespace + "}:members", 0, -1)).containsExactly("b");
+    }
+
+    @Test
+    void heartbeatShouldRegisterAnInstanceAgainAfterItsEntryWasLost() {
+        this.coordinator.register(instance("a"), Duration.ofSeconds(5));
+        raw.commands().flushall();
+        this.coordinator.heartbeat(instance("a"), Duration.ofSeconds(5));
+        assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"));
+    }
+
+    @Test
+    void membersIndexShouldExpireWhenItsLastMemberDoes() {
+        this.coordinator.register(instance("a"), Duration.ofMillis(500));
+        assertThat(raw.commands().pttl("{" + this.namespace + "}:members")).isBetween(1L, 500L);
+    }
+
+    // ---- queues ------------------------------------------------------------------------------
+
+    @Test
+    void queueShouldBeFifoAndBinarySafe() {
+        byte[] binary = { 0, (byte) 0xff, '\r', '\n', 0, 42 };
+        this.coordinator.push("q", bytes("first"));
+        this.coordinator.push("q", binary);
+        this.coordinator.push("q", new byte[0]);
+        assertThat(this.coordinator.pop("q")).hasValueSatisfying(m -> assertThat(m).isEqualTo(bytes("first")));
+        assertThat(this.coordinator.pop("q", Duration.ofSeconds(1))).hasValueSatisfying(m -> assertThat(m).isEqualTo(binary));
+        assertThat(this.coordinator.pop("q")).hasValueSatisfying(m -> assertThat(m).isEmpty());
+        assertThat(this.coordinator.pop("q")).isEmpty();
+    }
+
+    @Test
+    void blockingPopShouldReturnAMessagePushedWhileItWaits() throws Exception {
+        CompletableFuture<Optional<byte[]>> popped = CompletableFuture
+            .supplyAsync(() -> this.coordinator.pop("q", Duration.ofSeconds(5)));
+        sleep(300);
+        assertThat(popped).isNotDone();
+        long pushedAt = System.nanoTime();
+        this.coordinator.push("q", bytes("late"));
+        assertThat(popped.get(2, TimeUnit.SECONDS)).hasValueSatisfying(m -> assertThat(m).isEqualTo(bytes("late")));
+        assertThat(Duration.ofNanos(System.nanoTime() - pushedAt)).isLessThan(Duration.ofMillis(500));
+    }
+
+    @Test
+    void blockingPopShouldWaitItsTimeoutEvenBeyondTheOperationTimeoutThenReturnEmpty() {
+        long start = System.nanoTime();
+        assertThat(this.coordinator.pop("empty", Duration.ofMillis(1500))).isEmpty();
+        Duration waited = Duration.ofNanos(System.nanoTime() - start);
+        assertThat(waited).isBetween(Duration.ofMillis(1450), Duration.ofMillis(2500));
+        start = System.nanoTime();
+        assertThat(this.coordinator.pop("empty", Duration.ofMillis(150))).isEmpty();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(100), Duration.ofMillis(900));
+    }
+
+    @Test
+    void blockingPopShouldNotHoldUpOtherOperations() throws Exception {
+        CompletableFuture<Optional<byte[]>> popped = CompletableFuture
+            .supplyAsync(() -> this.coordinator.pop("q", Duration.ofSeconds(3)));
+        sleep(200);
+        long start = System.nanoTime();
+        for (int i = 0; i < 20; i++) {
+            this.coordinator.set("k", bytes("v" + i), null);
+            this.coordinator.get("k");
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(500));
+        assertThat(popped).isNotDone();
+        this.coordinator.push("q", bytes("done"));
+        assertThat(popped.get(2, TimeUnit.SECONDS)).isPresent();
+    }
+
+    @Test
+    void closeShouldWakeABlockedPopWithNothing() throws Exception {
+        CompletableFuture<Optional<byte[]>> popped = CompletableFuture
+            .supplyAsync(() -> this.coordinator.pop("q", Duration.ofSeconds(10)));
+        sleep(300);
+        this.coordinator.close();
+        assertThat(popped.get(2, TimeUnit.SECONDS)).isEmpty();
+    }
+
+    // ---- shared state ------------------------------------------------------------------------
+
+    @Test
+    void stateShouldExpireOnTheServerAfterItsTtl() {
+        this.coordinator.set("k", bytes("v"), Duration.ofMillis(200));
+        this.coordinator.set("forever", bytes("v"), null);
+        assertThat(raw.commands().pttl("{" + this.namespace + "}:kv:k")).isBetween(1L, 200L);
+        assertThat(raw.commands().pttl("{" + this.namespace + "}:kv:forever")).isEqualTo(-1L);
+        await().atMost(Duration.ofSeconds(2)).until(() -> this.coordinator.get("k").isEmpty());
+        assertThat(this.coordinator.delete("forever")).isTrue();
+        assertThat(this.coordinator.delete("forever")).isFalse();
+    }
+
+    @Test
+    void compareAndSetShouldCompareBytesExactly() {
+        byte[] binary = { 0, 1, (byte) 0x80 };
+        assertThat(this.coordinator.compareAndSet("k", bytes("x"), binary, null)).isFalse();
+        assertThat(this.coordinator.compareAndSet("k", null, binary, null)).isTrue();
+        assertThat(this.coordinator.compareAndSet("k", null, bytes("y"), null)).isFalse();
+        assertThat(this.coordinator.compareAndSet("k", new byte[] { 0, 1 }, bytes("y"), null)).isFalse();
+        assertThat(this.coordinator.compareAndSet("k", binary, bytes("y"), Duration.ofMillis(300))).isTrue();
+        assertThat(raw.commands().pttl("{" + this.namespace + "}:kv:k")).isBetween(1L, 300L);
+        assertThat(this.coordinator.compareAndSet("k", bytes("y"), null, null)).isTrue();
+        assertThat(this.coordinator.get("k")).isEmpty();
+    }
+
+    // ---- capacity ----------------------------------------------------------------------------
+
+    @Test
+    void grantsShouldNeverSumAboveTheCapAndExpiredGrantsShouldFreeTheirShare() {
+        CapacityGrant a = this.coordinator.requestCapacity("p", "a", 6, 10, Duration.ofMillis(300));
+        CapacityGrant b = this.coordinator.requestCapacity("p", "b", 6, 10, Duration.ofSeconds(5));
+        assertThat(a.granted()).isEqualTo(6);
+        assertThat(b.granted()).isEqualTo(4);
+        assertThat(b.totalGranted()).isEqualTo(10);
+        assertThat(this.coordinator.requestCapacity("p", "c", 1, 10, Duration.ofSeconds(5)).granted()).isZero();
+        assertThat(this.coordinator.capacity("p").grants()).containsEntry("a", 6).containsEntry("b", 4);
+        sleep(400);
+        assertThat(this.coordinator.capacity("p").grants()).doesNotContainKey("a").containsEntry("b", 4);
+        assertThat(this.coordinator.requestCapacity("p", "b", 8, 10, Duration.ofSeconds(5)).granted()).isEqualTo(8);
+        this.coordinator.releaseCapacity("p", "b");
+        assertThat(this.coordinator.capacity("p").total()).isZero();
+    }
+
+    // ---- garbage -----------------------------------------------------------------------------
+
+    @Test
+    void garbageInTheCoordinatorsOwnKeysShouldBeSkippedWithOneWarningEach() {
+        String prefix = "{" + this.namespace + "}:";
+        raw.commands().set(prefix + "leader", "not a lease");
+        raw.commands().set(prefix + "members", "not an index");
+        raw.commands().sadd(prefix + "q:jobs", "a set");
+        raw.commands().hset(prefix + "kv:k", "a", "hash");
+        raw.commands().hset(prefix + "cap:p", Map.of("x", "lots", "y", "2:99999999999999"));
+        try (LogCapture logs = new LogCapture()) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(this.coordinator.currentLeader()).isEmpty();
+                assertThat(this.coordinator.liveInstances()).isEmpty();
+                assertThat(this.coordinator.pop("jobs")).isEmpty();
+                assertThat(this.coordinator.pop("jobs", Duration.ofMillis(50))).isEmpty();
+                assertThat(this.coordinator.get("k")).isEmpty();
+                assertThat(this.coordinator.compareAndSet("k", null, bytes("v"), null)).isFalse();
+            }
+            assertThat(this.coordinator.capacity("p").grants()).containsOnlyKeys("y");
+            assertThatExceptionOfType(CoordinatorException.class)
+                .isThrownBy(() -> this.coordinator.push("jobs", bytes("x")))
+                .withMessageContaining(prefix + "q:jobs")
+                .withMessageContaining("not a queue");
+            List<String> warnings = logs.messages(Level.WARN);
+            assertThat(warnings).hasSize(5);
+            assertThat(warnings).anyMatch(w -> w.contains(prefix + "leader"))
+                .anyMatch(w -> w.contains(prefix + "members"))
+                .anyMatch(w -> w.contains(prefix + "q:jobs"))
+                .anyMatch(w -> w.contains(prefix + "kv:k"))
+                .anyMatch(w -> w.contains(prefix + "cap:p field x"));
+        }
+        // The bookkeeping keys are rebuilt by the next write.
+        assertThat(this.coordinator.tryAcquireLeadership("a", Duration.ofSeconds(5))).isPresent();
+        this.coordinator.register(instance("a"), Duration.ofSeconds(5));
+        assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"));
+    }
+
+    @Test
+    void garbageMemberEntriesShouldBeSkippedAndOthersListed() {
+        String prefix = "{" + this.namespace + "}:";
+        this.coordinator.register(instance("a"), Duration.ofSeconds(5));
+        this.coordinator.register(instance("b"), Duration.ofSeconds(5));
+        this.coordinator.register(instance("c"), Duration.ofSeconds(5));
+        raw.commands().del(prefix + "member:b");
+        raw.commands().set(prefix + "member:b", "not a hash");
+        raw.commands().hset(prefix + "member:c", "startedAt", "yesterday");
+        try (LogCapture logs = new LogCapture()) {
+            assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"));
+            assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"));
+            assertThat(logs.messages(Level.WARN)).hasSize(2);
+        }
+    }
+
+    @Test
+    void garbageTermCounterShouldStillYieldAGreaterToken() {
+        LeaderLease first = this.coordinator.tryAcquireLeadership("a", Duration.ofSeconds(5)).orElseThrow();
+        this.coordinator.releaseLeadership("a", first.fencingToken());
+        raw.commands().set("{" + this.namespace + "}:term", "garbage");
+        LeaderLease next = this.coordinator.tryAcquireLeadership("b", Duration.ofSeconds(5)).orElseThrow();
+        assertThat(next.fencingToken()).isGreaterThan(first.fencingToken());
+    }
+
+    // ---- argument checks ---------------------------------------------------------------------
+
+    @Test
+    void invalidArgumentsShouldBeRejectedBeforeAnyCall() {
+        assertThatIllegalArgumentException().isThrownBy(() -> this.coordinator.set("k", bytes("v"), Duration.ZERO));
+        assertThatIllegalArgumentException()
+            .isThrownBy(() -> this.coordinator.register(instance("a"), Duration.ofMillis(-1)));
+        assertThatIllegalArgumentException().isThrownBy(() -> this.coordinator.pop("q", Duration.ofMillis(-1)));
+        assertThatIllegalArgumentException()
+            .isThrownBy(() -> this.coordinator.requestCapacity("p", "a", -1, 10, Duration.ofSeconds(1)));
+    }
+
+    private static List<String> keysOf(String namespace) {
+        List<String> keys = new ArrayList<>();
+        ScanIterator.scan(raw.commands(), ScanArgs.Builder.matches("*")).forEachRemaining(keys::add);
+        return keys.stream().filter(key -> key.startsWith("{" + namespace + "}")).toList();
+    }
+
+    static InstanceInfo instance(String id) {
+        return new InstanceInfo(id, "host-" + id, 1000L, Map.of("app", "test"));
+    }
+
+    static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(ex);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+package io.pivotpool.redis;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import io.pivotpool.coordinator.CoordinatorException;
+import io.pivotpool.coordinator.InstanceInfo;
+import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.distributed.CoordinationStatus;
+import io.pivotpool.distributed.CoordinatorSelection;
+import io.pivotpool.distributed.DistributedPoolManager;
+import io.pivotpool.distributed.DistributedSettings;
+import io.pivotpool.pool.Lease;
+import io.pivotpool.pool.Pool;
+import io.pivotpool.pool.PoolSettings;
+import io.pivotpool.pool.PoolSpec;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static io.pivotpool.redis.RedisCoordinatorTests.bytes;
+import static io.pivotpool.redis.RedisCoordinatorTests.instance;
+import static io.pivotpool.redis.RedisFailoverTests.await;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * What happens to coordinators and managers when the server hangs (SIGSTOP longer than the
+ * leader TTL) or crashes and comes back empty on the same port (kill -9): calls fail within
+ * the timeout, nothing is thrown at borrowers, and the same objects work again afterwards.
+ * Each test owns its server.
+ */
+class RedisFaultTests {
+
+    private static final Duration TIMEOUT = Duration.ofMillis(500);
+
+    private static final Duration LEADER_TTL = Duration.ofSeconds(1);
+
+    private static final Duration SYNC_INTERVAL = Duration.ofMillis(200);
+
+    private RedisServer server;
+
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    @BeforeEach
+    void startServer() {
+        this.server = RedisServer.start();
+    }
+
+    @AfterEach
+    void stopAll() throws Exception {
+        for (int i = this.closeables.size() - 1; i >= 0; i--) {
+            this.closeables.get(i).close();
+        }
+        this.server.close();
+    }
+
+    @Test
+    void pausedServerShouldFailCallsWithinTheTimeoutAndTheSameCoordinatorShouldWorkAfterResume() throws Exception {
+        RedisCoordinator coordinator = coordinator("paused");
+        LeaderLease before = coordinator.tryAcquireLeadership("a", LEADER_TTL).orElseThrow();
+        this.server.pause();
+        try {
+            long start = System.nanoTime();
+            assertThatExceptionOfType(CoordinatorException.class).isThrownBy(() -> coordinator.get("k"))
+                .withMessageContaining("Redis coordinator (127.0.0.1:" + this.server.port())
+                .withMessageContaining("could not get 'k'");
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertThat(took).as("a call to a hung server").isBetween(TIMEOUT.minusMillis(50), TIMEOUT.plusMillis(400));
+            assertThat(coordinator.isConnected()).isFalse();
+            assertThatExceptionOfType(CoordinatorException.class)
+                .isThrownBy(() -> coordinator.pop("q", Duration.ofMillis(200)));
+            Thread.sleep(LEADER_TTL.toMillis());
+        }
+        finally {
+            this.server.resume();
+        }
+        long resumedAt = System.nanoTime();
+        await(() -> succeeds(() -> coordinator.set("k", bytes("v"), null)), Duration.ofSeconds(3));
+        System.out.printf("Pause: calls succeed again %d ms after SIGCONT%n",
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - resumedAt));
+        assertThat(coordinator.isConnected()).isTrue();
+        // The server's clock ran on while it was stopped, so the lease is over.
+        assertThat(coordinator.currentLeader()).isEmpty();
+        LeaderLease after = coordinator.tryAcquireLeadership("b", LEADER_TTL).orElseThrow();
+        assertThat(after.fencingToken()).isGreaterThan(before.fencingToken());
+        coordinator.push("q", bytes("m"));
+        assertThat(coordinator.pop("q", Duration.ofSeconds(1))).isPresent();
+    }
+
+    @Test
+    void killedServerRestartedOnTheSamePortShouldServeTheSameCoordinatorAgain() throws Exception {
+        RedisCoordinator coordinator = coordinator("killed");
+        coordinator.register(instance("a"), Duration.ofSeconds(10));
+        LeaderLease before = coordinator.tryAcquireLeadership("a", LEADER_TTL).orElseThrow();
+        // A blocking pop opens its own connection, which must come back too.
+        assertThat(coordinator.pop("q", Duration.ofMillis(50))).isEmpty();
+        this.server.kill9();
+        long start = System.nanoTime();
+        assertThatExceptionOfType(CoordinatorException.class).isThrownBy(coordinator::liveInstances);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThanOrEqualTo(TIMEOUT.plusMillis(400));
+        assertThat(coordinator.isConnected()).isFalse();
+
+        this.server.restartOnSamePort();
+        long restartedAt = System.nanoTime();
+        await(() -> succeeds(coordinator::liveInstances), Duration.ofSeconds(3));
+        System.out.printf("Restart: calls succeed again %d ms after the new server answered PING%n",
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt));
+        assertThat(coordinator.isConnected()).isTrue();
+        // The new server is empty: the scripts are loaded again, the instance re-registers.
+        assertThat(coordinator.liveInstances()).isEmpty();
+        coordinator.heartbeat(instance("a"), Duration.ofSeconds(10));
+        assertThat(coordinator.liveInstances()).containsExactly(instance("a"));
+        LeaderLease after = coordinator.tryAcquireLeadership("a", LEADER_TTL).orElseThrow();
+        assertThat(after.fencingToken()).as("a term after the server lost every key").isGreaterThan(before.fencingToken());
+        coordinator.push("q", bytes("m"));
+        assertThat(coordinator.pop("q")).isPresent();
+        new Thread(() -> {
+            RedisCoordinatorTests.sleep(200);
+            coordinator.push("q", bytes("late"));
+        }).start();
+        assertThat(coordinator.pop("q", Duration.ofSeconds(2))).isPresent();
+    }
+
+    @Test
+    void managersShouldRideOutAPauseLongerThanTheLeaderTtlAndRejoin() throws Exception {
+        DistributedPoolManager first = manager(coordinator("managers-pause"), "a");
+        DistributedPoolManager second = manager(coordinator("managers-pause"), "b");
+        Pool<Object> pool = pool(first);
+        first.start();
+        second.start();
+        await(() -> first.isLeader() && second.status().members().size() == 2, Duration.ofSeconds(3));
+        long term = first.status().fencingToken();
+
+        this.server.pause();
+        long pausedAt = System.nanoTime();
+        try {
+            long steppedDownAt = 0;
+            while (System.nanoTime() - pausedAt < LEADER_TTL.plusMillis(500).toNanos()) {
+                borrowAndReturn(pool);
+                if (steppedDownAt == 0 && !first.isLeader()) {
+                    steppedDownAt = System.nanoTime();
+                }
+                Thread.sleep(5);
+            }
+            assertThat(steppedDownAt).as("the leader stepped down during the pause").isPositive();
+            assertThat(steppedDownAt - pausedAt).as("stepped down before its lease could end")
+                .isLessThan(LEADER_TTL.toNanos());
+            CoordinationStatus status = first.status();
+            assertThat(status.connected()).isFalse();
+            assertThat(status.lastError()).contains("Redis coordinator");
+            assertThat(second.isLeader()).isFalse();
+        }
+        finally {
+            this.server.resume();
+        }
+        await(() -> first.status().connected() && second.status().connected()
+                && (first.isLeader() ^ second.isLeader()) && first.status().members().size() == 2,
+                Duration.ofSeconds(3));
+        assertThat(first.status().lastError()).isNull();
+        assertThat(Math.max(first.status().fencingToken(), second.status().fencingToken())).isGreaterThan(term);
+        borrowAndReturn(pool);
+    }
+
+    @Test
+    void managersShouldRejoinANewServerOnTheSamePortWithoutARestart() throws Exception {
+        DistributedPoolManager first = manager(coordinator("managers-kill"), "a");
+        DistributedPoolManager second = manager(coordinator("managers-kill"), "b");
+        Pool<Object> pool = pool(first);
+        first.start();
+        second.start();
+        await(() -> first.isLeader() && second.status().members().size() == 2, Duration.ofSeconds(3));
+        long term = first.status().fencingToken();
+
+        this.server.kill9();
+        long killedAt = System.nanoTime();
+        while (System.nanoTime() - killedAt < LEADER_TTL.toNanos()) {
+            borrowAndReturn(pool);
+            Thread.sleep(5);
+        }
+        assertThat(first.isLeader()).isFalse();
+        assertThat(first.status().connected()).isFalse();
+        assertThat(first.status().lastError()).contains("Redis coordinator");
+
+        this.server.restartOnSamePort();
+        long restartedAt = System.nanoTime();
+        await(() -> first.status().connected() && second.status().connected()
+                && (first.isLeader() ^ second.isLeader()) && first.status().members().size() == 2
+                && second.status().members().size() == 2, Duration.ofSeconds(3));
+        System.out.printf("Restart: both managers registered again and one leads %d ms after the new server "
+                + "answered PING%n", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt));
+        assertThat(Math.max(first.status().fencingToken(), second.status().fencingToken())).isGreaterThan(term);
+        borrowAndReturn(pool);
+    }
+
+    private RedisCoordinator coordinator(String namespace) {
+        RedisCoordinator coordinator = RedisCoordinator.create(RedisCoordinatorSettings.builder()
+            .host(this.server.host())
+            .port(this.server.port())
+            .namespace(namespace)
+            .timeout(TIMEOUT)
+            .build());
+        this.closeables.add(coordinator);
+        coordinator.connect();
+        return coordinator;
+    }
+
+    private DistributedPoolManager manager(RedisCoordinator coordinator, String name) {
+        DistributedSettings settings = DistributedSettings.builder()
+            .enabled(true)
+            .coordination("redis")
+            .syncInterval(SYNC_INTERVAL)
+            .leaderTtl(LEADER_TTL)
+            .build();
+        DistributedPoolManager manager = new DistributedPoolManager(CoordinatorSelection.use(coordinator, settings),
+                settings, new InstanceInfo(name, "localhost", System.currentTimeMillis(), Map.of()));
+        this.closeables.add(manager);
+        return manager;
+    }
+
+    private Pool<Object> pool(DistributedPoolManager manager) {
+        Pool<Object> pool = Pool.create(PoolSpec.of("objects", Object::new), PoolSettings.builder().maxSize(2).build());
+        this.closeables.add(pool);
+        manager.addPool(pool, 4);
+        return pool;
+    }
+
+    private static void borrowAndReturn(Pool<Object> pool) {
+        try (Lease<Object> lease = pool.borrow()) {
+            assertThat(lease.get()).isNotNull();
+        }
+    }
+
+    private static boolean succeeds(Runnable call) {
+        try {
+            call.run();
+            return true;
+        }
+        catch (CoordinatorException ex) {
+            return false;
+        }
+    }
+}
