@@ -111,7 +111,9 @@ def main(path):
             if hand_off:
                 if e["handOffs"]:
                     h, eh = e["handOffs"]
-                    line += f" {h:.3g} ± {eh:.2g} | {100 * h / score:.2g}% |"
+                    share = 100 * h / score
+                    share_text = "< 0.01%" if share < 0.01 else f"{share:.2g}%"
+                    line += f" {h:.2g} ± {eh:.2g} | {share_text} |"
                 else:
                     line += " | |"
             print(line)
