@@ -21,6 +21,8 @@ CASES = [
 
 OURS = "PivotPoolBenchmark"
 
+COORDINATED = "CoordinatedBorrowBenchmark"
+
 
 def label(benchmark_class, params):
     if benchmark_class == OURS:
@@ -78,7 +80,8 @@ def main(path):
         secondary = result.get("secondaryMetrics", {})
         alloc = secondary.get("gc.alloc.rate.norm", {}).get("score")
         hand_offs = secondary.get("handOffs")
-        rows.setdefault(method, []).append({
+        key = COORDINATED if benchmark_class == COORDINATED else method
+        rows.setdefault(key, []).append({
             "class": benchmark_class,
             "params": params,
             "score": (primary["score"], float(primary["scoreError"])),
@@ -118,6 +121,23 @@ def main(path):
                     line += " | |"
             print(line)
         print()
+    coordinated(rows.get(COORDINATED, []))
+
+
+def coordinated(entries):
+    """Borrow + return with a Redis-coordinated manager next to the no-op one (issue 4's ratio)."""
+    by_backend = {e["params"].get("coordination"): e for e in entries}
+    if "noop" not in by_backend or "redis" not in by_backend:
+        return
+    print("### Borrow + return while coordinating, 1 thread, pool of 10 (`CoordinatedBorrowBenchmark`)\n")
+    print("| coordination | ops/µs ± 99.9% CI | B/op |")
+    print("|---|---:|---:|")
+    for backend in ("noop", "redis"):
+        e = by_backend[backend]
+        score, error = e["score"]
+        print(f"| `{backend}` | {fmt(score)} ± {fmt(error)} | {fmt(e['alloc'], 2)} |")
+    r, err = ratio(by_backend["redis"]["score"], by_backend["noop"]["score"])
+    print(f"\nredis ÷ noop: **{fmt(r, 3)} ± {fmt(err, 3)}** (target ≥ 0.98)\n")
 
 
 if __name__ == "__main__":
