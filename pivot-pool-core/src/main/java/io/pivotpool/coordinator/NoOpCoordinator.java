@@ -265,10 +265,7 @@ public final class NoOpCoordinator implements Coordinator {
     @Override
     public Optional<byte[]> pop(String queue, Duration timeout) {
         Objects.requireNonNull(queue, "queue must not be null");
-        Objects.requireNonNull(timeout, "timeout must not be null");
-        if (timeout.isNegative()) {
-            throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
-        }
+        CoordinatorArguments.requireWaitTimeout(timeout);
         long remaining = saturatedNanos(timeout);
         this.lock.lock();
         try {
@@ -399,14 +396,7 @@ public final class NoOpCoordinator implements Coordinator {
     @Override
     public CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
             Duration ttl) {
-        Objects.requireNonNull(pool, "pool must not be null");
-        Objects.requireNonNull(instanceId, "instanceId must not be null");
-        if (requested < 0) {
-            throw new IllegalArgumentException("requested must not be negative, was " + requested);
-        }
-        if (globalMaxSize < 0) {
-            throw new IllegalArgumentException("globalMaxSize must not be negative, was " + globalMaxSize);
-        }
+        CoordinatorArguments.requireCapacityRequest(pool, instanceId, requested, globalMaxSize);
         long ttlNanos = ttlNanos(ttl);
         this.lock.lock();
         try {
@@ -485,11 +475,7 @@ public final class NoOpCoordinator implements Coordinator {
     }
 
     private static long ttlNanos(Duration ttl) {
-        Objects.requireNonNull(ttl, "ttl must not be null");
-        if (ttl.isNegative() || ttl.isZero()) {
-            throw new IllegalArgumentException("ttl must be positive, was " + ttl);
-        }
-        return saturatedNanos(ttl);
+        return saturatedNanos(CoordinatorArguments.requirePositiveTtl(ttl));
     }
 
     private static long saturatedNanos(Duration duration) {

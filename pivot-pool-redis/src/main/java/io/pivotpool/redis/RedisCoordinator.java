@@ -26,6 +26,7 @@ import io.lettuce.core.resource.DefaultClientResources;
 import io.pivotpool.coordinator.CapacityGrant;
 import io.pivotpool.coordinator.CapacityView;
 import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.CoordinatorArguments;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
@@ -359,10 +360,7 @@ public final class RedisCoordinator implements Coordinator {
     @Override
     public Optional<byte[]> pop(String queue, Duration timeout) {
         Objects.requireNonNull(queue, "queue must not be null");
-        Objects.requireNonNull(timeout, "timeout must not be null");
-        if (timeout.isNegative()) {
-            throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
-        }
+        CoordinatorArguments.requireWaitTimeout(timeout);
         Optional<byte[]> message = pop(queue);
         if (message.isPresent() || timeout.isZero()) {
             return message;
@@ -454,14 +452,7 @@ public final class RedisCoordinator implements Coordinator {
     @Override
     public CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
             Duration ttl) {
-        Objects.requireNonNull(pool, "pool must not be null");
-        Objects.requireNonNull(instanceId, "instanceId must not be null");
-        if (requested < 0) {
-            throw new IllegalArgumentException("requested must not be negative, was " + requested);
-        }
-        if (globalMaxSize < 0) {
-            throw new IllegalArgumentException("globalMaxSize must not be negative, was " + globalMaxSize);
-        }
+        CoordinatorArguments.requireCapacityRequest(pool, instanceId, requested, globalMaxSize);
         long ttlMillis = ttlMillis(ttl);
         String key = this.keys.capacity(pool);
         List<?> result = script("request capacity of pool '" + pool + "'", RedisScripts.REQUEST_CAPACITY, List.of(key),
@@ -626,11 +617,7 @@ public final class RedisCoordinator implements Coordinator {
     }
 
     private static long ttlMillis(Duration ttl) {
-        Objects.requireNonNull(ttl, "ttl must not be null");
-        if (ttl.isNegative() || ttl.isZero()) {
-            throw new IllegalArgumentException("ttl must be positive, was " + ttl);
-        }
-        return Math.max(1, ttl.toMillis());
+        return Math.max(1, CoordinatorArguments.requirePositiveTtl(ttl).toMillis());
     }
 
     private static long parseLongOr(String text, long fallback) {
