@@ -641,7 +641,7 @@ final class PoolEngine<T> {
 
     void release(Slot<T> slot) {
         if (slot.state != SlotHotFields.CLAIMED) {
-            throw alreadyReturned(slot);
+            throw alreadyReturned();
         }
         if (slot.unpooled) {
             destroyUnpooled(slot);
@@ -698,7 +698,7 @@ final class PoolEngine<T> {
 
     void invalidate(Slot<T> slot) {
         if (slot.state != SlotHotFields.CLAIMED) {
-            throw alreadyReturned(slot);
+            throw alreadyReturned();
         }
         if (slot.unpooled) {
             destroyUnpooled(slot);
@@ -707,7 +707,7 @@ final class PoolEngine<T> {
         destroy(slot);
     }
 
-    private IllegalStateException alreadyReturned(Slot<T> slot) {
+    private IllegalStateException alreadyReturned() {
         return new IllegalStateException("Lease of pool '" + this.name + "' was already returned");
     }
 
