@@ -12,6 +12,10 @@ import java.lang.invoke.VarHandle;
  */
 abstract class SlotPadBefore {
 
+    // With compressed class pointers the header leaves a 4-byte gap that HotSpot (JDK 15+) would
+    // fill with the subclass's int state, before the pad; this int takes the gap (checked with JOL).
+    int p0;
+
     long p00, p01, p02, p03, p04, p05, p06, p07;
 }
 
