@@ -15,19 +15,23 @@ import io.pivotpool.coordinator.InstanceInfo;
  * @param instanceId this instance
  * @param requestedBackend the backend asked for ({@code none} when coordination is disabled)
  * @param activeBackend the backend in use ({@code noop} after a fallback)
- * @param connected whether the last synchronisation reached the backend
+ * @param connected whether the last synchronisation reached the backend and is recent (within
+ *     instance-ttl): a stuck background thread does not leave the status claiming health
  * @param fallbackReason why the requested backend is not in use, or {@code null}
  * @param leaderId the leading instance as last seen, or {@code null} if none
  * @param leader whether this instance leads now (false once its lease may have run out)
  * @param fencingToken the current term's fencing token as last seen, or 0 if nobody leads
- * @param members the live instances as last seen, ordered by id
+ * @param members the live instances as last seen, ordered by id: refreshed every round on the
+ *     leader, and on a follower in the round after its status was read (so that a follower's cost
+ *     per round does not grow with the cluster)
  * @param lastSync when a synchronisation last succeeded, or {@code null} if none has yet
  * @param lastError why the last synchronisation failed, or {@code null} if it succeeded
- * @param pools the global maximum size of each registered pool, by pool name (sorted)
+ * @param pools every pool with a cluster-wide cap: its share on this instance, by pool name (sorted)
+ * @param rebalances rounds in which this instance, as leader, computed new targets
  */
 public record CoordinationStatus(String instanceId, String requestedBackend, String activeBackend, boolean connected,
         String fallbackReason, String leaderId, boolean leader, long fencingToken, List<InstanceInfo> members,
-        Instant lastSync, String lastError, Map<String, Integer> pools) {
+        Instant lastSync, String lastError, Map<String, PoolCapacity> pools, long rebalances) {
 
     public CoordinationStatus {
         Objects.requireNonNull(instanceId, "instanceId must not be null");

@@ -2,23 +2,30 @@ package io.pivotpool.distributed;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 
+import io.pivotpool.coordinator.CapacityGrant;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
 
 import org.slf4j.Logger;
@@ -26,17 +33,26 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Takes part in the cluster for this instance: registers it, keeps its membership alive, seeks or
- * renews leadership and keeps a {@link #status() status} for the endpoint, all on one background
- * thread every {@code sync-interval}, never on a borrower's thread.
+ * renews leadership, shares the pools' cluster-wide caps and keeps a {@link #status() status} for
+ * the endpoint, all on one background thread every {@code sync-interval}, never on a borrower's
+ * thread. A second background thread watches the deadlines (leadership and grants), so that a
+ * round stuck in a slow call cannot make this instance trust a lease for longer than it may.
+ *
+ * <p>Cluster-wide caps ({@link #addPool(Pool, GlobalCapacity)}): every instance holds a grant per
+ * capped pool, recorded atomically by the coordinator so that the grants never sum above the cap,
+ * and the pool's size limit follows the grant ({@link CapacityShare} has the rules and their
+ * order). Each round every instance reports its demand; the leader computes targets
+ * ({@link CapacityPlanner}) every {@code rebalance-interval}, at once when the membership changes
+ * and when its term begins, and writes each follower's target under its fencing token. A target of
+ * an older term is ignored. Followers read only their own target, and list the members only when
+ * their status is read, so that a follower's cost per round does not grow with the cluster.
  *
  * <p>Failure handling: every coordinator call on the background thread is caught. A failed
  * synchronisation marks the instance disconnected and records the error; the next one simply
  * tries again, and because a heartbeat registers an expired instance anew, the instance rejoins
- * by itself once the backend answers again. Pools keep serving borrowers throughout with the
- * limits they had.
- *
- * <p>Pools registered with {@link #addPool(Pool, int)} are recorded with their global maximum and
- * shown in the status; sharing the global capacity among instances is not done yet.
+ * by itself once the backend answers again. Pools keep serving borrowers throughout; a capped
+ * pool whose grant could not be renewed in time runs on its partition size until the coordinator
+ * answers.
  */
 public final class DistributedPoolManager implements AutoCloseable {
 
@@ -55,12 +71,24 @@ public final class DistributedPoolManager implements AutoCloseable {
     /** How long after a successful renewal started this instance still calls itself leader. */
     private final long leadershipNanos;
 
-    private final Map<String, RegisteredPool> pools = new ConcurrentHashMap<>();
+    /** How long after a capacity request was sent this instance still trusts the grant. */
+    private final long grantTrustNanos;
 
-    /** Serializes start and close; never held by the background thread. */
+    private final Map<String, CapacityShare> shares = new ConcurrentHashMap<>();
+
+    private final List<LeadershipListener> listeners = new CopyOnWriteArrayList<>();
+
+    /** Serializes start and close; never held by the background threads. */
     private final ReentrantLock lifecycle = new ReentrantLock();
 
+    /** Serializes leadership announcements from the two background threads. */
+    private final ReentrantLock announcements = new ReentrantLock();
+
+    private final AtomicLong rebalances = new AtomicLong();
+
     private ScheduledExecutorService scheduler;
+
+    private ScheduledExecutorService deadlines;
 
     private boolean started;
 
@@ -71,6 +99,18 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /** This instance's term and how long it may trust it; {@code null} when it does not lead. */
     private volatile HeldLease held;
+
+    /** Set when somebody read the status, so that a follower lists the members in its next round. */
+    private volatile boolean membersWanted;
+
+    /** Guarded by {@link #announcements}: the term last announced to the listeners, or null. */
+    private LeaderLease announced;
+
+    // ---- the synchronising thread's own ----
+
+    private Rebalance lastRebalance;
+
+    private final Map<String, Long> warnedAt = new HashMap<>();
 
     public DistributedPoolManager(ActiveCoordinator coordinator, DistributedSettings settings, InstanceInfo self) {
         this(coordinator, settings, self, System::nanoTime);
@@ -84,7 +124,8 @@ public final class DistributedPoolManager implements AutoCloseable {
         this.settings = Objects.requireNonNull(settings, "settings must not be null");
         this.self = Objects.requireNonNull(self, "self must not be null");
         this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock must not be null");
-        this.leadershipNanos = leadershipNanos(settings);
+        this.leadershipNanos = trustNanos(settings.leaderTtl(), settings.syncInterval());
+        this.grantTrustNanos = trustNanos(settings.instanceTtl(), settings.syncInterval());
         this.state = SyncState.INITIAL;
     }
 
@@ -99,18 +140,19 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /**
-     * The step-down margin. A renewal counts from the moment it was sent, which is no later than
-     * the moment the backend extended the lease, so the local deadline never outlives the real
-     * one. Stepping down one sync interval before the lease ends leaves a whole tick for a slow
-     * renewal to land and still guarantees this instance stops acting as leader before another
-     * one can be elected. When leader-ttl is shorter than two sync intervals the margin shrinks to
-     * half the slack, so that a healthy leader stays leader from one renewal to the next.
+     * How long a lease (leadership, or a capacity grant) is trusted after its renewal was sent. A
+     * renewal counts from the moment it was sent, which is no later than the moment the backend
+     * extended the lease, so the local deadline never outlives the real one. Stopping one sync
+     * interval before the lease ends leaves a whole tick for a slow renewal to land and still
+     * guarantees this instance stops relying on the lease before the backend can give it to
+     * another one. When the TTL is shorter than two sync intervals the margin shrinks to half the
+     * slack, so that a healthy instance keeps its lease from one renewal to the next.
      */
-    private static long leadershipNanos(DistributedSettings settings) {
-        long ttl = settings.leaderTtl().toNanos();
-        long sync = settings.syncInterval().toNanos();
-        long margin = Math.min(sync, (ttl - sync) / 2);
-        return ttl - margin;
+    private static long trustNanos(Duration ttl, Duration syncInterval) {
+        long ttlNanos = ttl.toNanos();
+        long sync = syncInterval.toNanos();
+        long margin = Math.min(sync, (ttlNanos - sync) / 2);
+        return ttlNanos - margin;
     }
 
     /**
@@ -131,23 +173,38 @@ public final class DistributedPoolManager implements AutoCloseable {
             }
             this.started = true;
             synchronize(true);
-            ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, runnable -> {
-                Thread thread = new Thread(runnable, "pivot-pool-coordination");
-                thread.setDaemon(true);
-                return thread;
-            });
-            executor.setRemoveOnCancelPolicy(true);
             long interval = this.settings.syncInterval().toNanos();
-            executor.scheduleWithFixedDelay(() -> synchronize(false), interval, interval, TimeUnit.NANOSECONDS);
-            this.scheduler = executor;
+            this.scheduler = daemonScheduler("pivot-pool-coordination");
+            this.scheduler.scheduleWithFixedDelay(() -> synchronize(false), interval, interval,
+                    TimeUnit.NANOSECONDS);
+            // Deadlines are watched at a fraction of the smallest margin, so that a lease is given
+            // up well before the backend can hand it to another instance.
+            long margin = Math.min(this.settings.leaderTtl().toNanos() - this.leadershipNanos,
+                    this.settings.instanceTtl().toNanos() - this.grantTrustNanos);
+            long period = Math.max(TimeUnit.MILLISECONDS.toNanos(5),
+                    Math.min(margin / 4, TimeUnit.MILLISECONDS.toNanos(100)));
+            this.deadlines = daemonScheduler("pivot-pool-coordination-deadlines");
+            this.deadlines.scheduleAtFixedRate(this::watchDeadlines, period, period, TimeUnit.NANOSECONDS);
         }
         finally {
             this.lifecycle.unlock();
         }
     }
 
+    private static ScheduledExecutorService daemonScheduler(String threadName) {
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, runnable -> {
+            Thread thread = new Thread(runnable, threadName);
+            thread.setDaemon(true);
+            return thread;
+        });
+        executor.setRemoveOnCancelPolicy(true);
+        return executor;
+    }
+
     /**
-     * Stops synchronising, gives up leadership and unregisters this instance; failures are logged.
+     * Stops synchronising, gives up leadership, gives back the grants of pools that hold nothing
+     * any more (a closed pool holds nothing; an open one is shrunk to zero first and its grant left
+     * to expire if objects are still borrowed) and unregisters this instance; failures are logged.
      * Does not close the coordinator (its owner does). Idempotent.
      */
     @Override
@@ -159,9 +216,11 @@ public final class DistributedPoolManager implements AutoCloseable {
             }
             this.closed = true;
             if (!this.started) {
+                releaseGrants();
                 return;
             }
-            stopScheduler();
+            stopScheduler(this.scheduler);
+            stopScheduler(this.deadlines);
             HeldLease lease = this.held;
             this.held = null;
             if (lease != null) {
@@ -175,6 +234,8 @@ public final class DistributedPoolManager implements AutoCloseable {
                             this.self.id(), lease.lease().fencingToken(), describe(ex));
                 }
             }
+            announceLeadership();
+            releaseGrants();
             try {
                 this.coordinator.unregister(this.self.id());
             }
@@ -188,8 +249,25 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
     }
 
-    private void stopScheduler() {
-        ScheduledExecutorService executor = this.scheduler;
+    private void releaseGrants() {
+        for (CapacityShare share : this.shares.values()) {
+            try {
+                if (share.drainForRelease()) {
+                    this.coordinator.releaseCapacity(share.name(), this.self.id());
+                }
+                else {
+                    logger.info("Instance {} keeps its grant of pool '{}' until it expires: objects are still "
+                            + "borrowed", this.self.id(), share.name());
+                }
+            }
+            catch (RuntimeException ex) {
+                logger.warn("Instance {} could not give back its grant of pool '{}'; it lapses after instance-ttl: {}",
+                        this.self.id(), share.name(), describe(ex));
+            }
+        }
+    }
+
+    private void stopScheduler(ScheduledExecutorService executor) {
         executor.shutdown();
         try {
             // A synchronisation in flight finishes within the backend's operation timeout; past a
@@ -221,31 +299,101 @@ public final class DistributedPoolManager implements AutoCloseable {
         return this.coordinator;
     }
 
-    /**
-     * Records a pool and its cluster-wide maximum size.
-     *
-     * @throws IllegalArgumentException if {@code globalMaxSize} is not positive or another pool of
-     *     the same name is registered
-     */
+    /** Like {@link #addPool(Pool, GlobalCapacity)} with the default partition size (the last grant). */
     public void addPool(Pool<?> pool, int globalMaxSize) {
+        addPool(pool, GlobalCapacity.of(globalMaxSize));
+    }
+
+    /**
+     * Caps a pool cluster-wide: from now on its size limit follows this instance's grant. The first
+     * grant is asked for on the calling thread (within the backend's operation timeout), so that
+     * the pool never runs above a grant, not even before the first round; until the coordinator
+     * answers, the pool holds nothing.
+     *
+     * @throws IllegalArgumentException if the pool overflows beyond its limit ({@code elastic} or
+     *     {@code fallback}: objects the cap could not count), if leader election is off (nobody
+     *     would share the cap), or if another pool of the same name is registered
+     * @throws IllegalStateException if the manager was closed
+     */
+    public void addPool(Pool<?> pool, GlobalCapacity capacity) {
         Objects.requireNonNull(pool, "pool must not be null");
-        if (globalMaxSize < 1) {
-            throw new IllegalArgumentException("global-max-size of pool '" + pool.name() + "' must be at least 1, was "
-                    + globalMaxSize);
+        Objects.requireNonNull(capacity, "capacity must not be null");
+        Overflow overflow = pool.settings().overflow();
+        if (overflow == Overflow.ELASTIC || overflow == Overflow.FALLBACK) {
+            throw new IllegalArgumentException("Pool '" + pool.name() + "' has global-max-size " + capacity
+                .globalMaxSize() + " and overflow '" + overflow.name().toLowerCase(java.util.Locale.ROOT)
+                    + "', which creates objects beyond the limit that the cluster-wide cap cannot count; "
+                    + "use overflow 'wait' or 'fail' for a capped pool");
         }
-        RegisteredPool registered = new RegisteredPool(pool, globalMaxSize);
-        RegisteredPool previous = this.pools.putIfAbsent(pool.name(), registered);
-        if (previous != null && previous.pool() != pool) {
-            throw new IllegalArgumentException("Another pool named '" + pool.name() + "' is already registered");
+        if (!this.settings.leaderElection()) {
+            throw new IllegalArgumentException("Pool '" + pool.name() + "' has global-max-size "
+                    + capacity.globalMaxSize() + " but distributed.leader-election is false: the leader shares "
+                    + "the cap among the instances; enable leader election or remove global-max-size");
         }
-        if (previous != null) {
-            this.pools.put(pool.name(), registered);
+        this.lifecycle.lock();
+        try {
+            if (this.closed) {
+                throw new IllegalStateException("DistributedPoolManager of " + this.self.id() + " is closed");
+            }
+            CapacityShare existing = this.shares.get(pool.name());
+            if (existing != null) {
+                throw new IllegalArgumentException("Another pool named '" + pool.name() + "' is already registered");
+            }
+            CapacityShare share = new CapacityShare(pool, capacity);
+            firstGrant(share);
+            this.shares.put(pool.name(), share);
         }
+        finally {
+            this.lifecycle.unlock();
+        }
+    }
+
+    private void firstGrant(CapacityShare share) {
+        int membersSeen = 1;
+        try {
+            List<InstanceInfo> members = this.coordinator.liveInstances();
+            membersSeen = members.size()
+                    + (members.stream().anyMatch(member -> member.id().equals(this.self.id())) ? 0 : 1);
+            requestGrant(share, membersSeen);
+        }
+        catch (RuntimeException ex) {
+            share.firstRequestFailed();
+            logger.warn("Instance {} could not obtain a share of pool '{}' (global-max-size {}); it holds nothing "
+                    + "until the coordinator answers: {}", this.self.id(), share.name(),
+                    share.capacity().globalMaxSize(), describe(ex));
+        }
+    }
+
+    private void requestGrant(CapacityShare share, int membersSeen) {
+        int requested = share.prepareRequest(membersSeen);
+        long sentAt = this.nanoClock.getAsLong();
+        CapacityGrant grant = this.coordinator.requestCapacity(share.name(), this.self.id(), requested,
+                share.capacity().globalMaxSize(), this.settings.instanceTtl());
+        boolean wasPartitioned = share.partitioned();
+        share.granted(grant.granted(), requested, sentAt, this.grantTrustNanos);
+        if (wasPartitioned) {
+            logger.info("Instance {} holds a grant of {} of pool '{}' again", this.self.id(), grant.granted(),
+                    share.name());
+        }
+    }
+
+    /** Tells {@code listener} of every later change of this instance's leadership. */
+    public void addLeadershipListener(LeadershipListener listener) {
+        this.listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
     }
 
     /** Whether this instance leads now: it holds a term whose renewal is recent enough to trust. */
     public boolean isLeader() {
         return isTrusted(this.held);
+    }
+
+    /**
+     * This instance's current term, if it leads now: guard a resource of your own with its
+     * {@link LeaderLease#fencingToken() fencing token}, which every later term exceeds.
+     */
+    public Optional<LeaderLease> leadership() {
+        HeldLease lease = this.held;
+        return isTrusted(lease) ? Optional.of(lease.lease()) : Optional.empty();
     }
 
     private boolean isTrusted(HeldLease lease) {
@@ -254,30 +402,37 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /** A snapshot of this instance's coordination. */
     public CoordinationStatus status() {
+        this.membersWanted = true;
         SyncState current = this.state;
         boolean leader = isLeader();
         LeaderLease seen = current.leader();
-        Map<String, Integer> poolSizes = new HashMap<>();
-        this.pools.forEach((name, registered) -> poolSizes.put(name, registered.globalMaxSize()));
+        Map<String, PoolCapacity> pools = new HashMap<>();
+        this.shares.forEach((name, share) -> pools.put(name, share.status()));
+        boolean recent = current.connected() && current.lastSyncNanos() != null
+                && this.nanoClock.getAsLong() - current.lastSyncNanos() < this.settings.instanceTtl().toNanos();
+        String lastError = current.lastError();
+        if (current.connected() && !recent) {
+            lastError = "no synchronisation has completed for longer than instance-ttl ("
+                    + this.settings.instanceTtl() + ")";
+        }
         return new CoordinationStatus(this.self.id(), this.active.requestedBackend(), this.active.activeBackend(),
-                current.connected(), this.active.fallbackReason(), (seen != null) ? seen.holderId() : null, leader,
-                (seen != null) ? seen.fencingToken() : 0, current.members(), current.lastSync(), current.lastError(),
-                poolSizes);
+                recent, this.active.fallbackReason(), (seen != null) ? seen.holderId() : null, leader,
+                (seen != null) ? seen.fencingToken() : 0, current.members(), current.lastSync(), lastError, pools,
+                this.rebalances.get());
     }
 
     // ---- the background synchronisation ----------------------------------------------------
 
     /**
-     * One round: heartbeat (or register, the first time), read the members, seek or renew
-     * leadership, read the leader. It stops at the first failure, since the backend is then
+     * One round: heartbeat (or register, the first time), seek or renew leadership, read the
+     * leader, then the capacity round. It stops at the first failure, since the backend is then
      * most likely unreachable and each further call would only wait for its own timeout.
-     * Leadership survives a failed round only until its local deadline: {@link #isLeader()}
-     * compares the clock with it on every read, so a leader steps down in time even while this
-     * thread is stuck in a call.
+     * Leadership and grants survive a failed round only until their local deadlines, which the
+     * deadline thread watches, so that they are given up in time even while this thread is stuck
+     * in a call.
      */
     private void synchronize(boolean first) {
         SyncState before = this.state;
-        boolean wasLeader = isLeader();
         try {
             if (first) {
                 this.coordinator.register(this.self, this.settings.instanceTtl());
@@ -285,27 +440,37 @@ public final class DistributedPoolManager implements AutoCloseable {
             else {
                 this.coordinator.heartbeat(this.self, this.settings.instanceTtl());
             }
-            List<InstanceInfo> members = this.coordinator.liveInstances();
             LeaderLease leader = null;
             if (this.settings.leaderElection()) {
                 leader = seekLeadership();
             }
+            boolean leading = leader != null;
             if (leader == null) {
                 leader = this.coordinator.currentLeader().orElse(null);
             }
-            this.state = new SyncState(true, members, leader, Instant.now(), null);
+            List<InstanceInfo> members = before.members();
+            if (first || leading || this.membersWanted) {
+                this.membersWanted = false;
+                members = this.coordinator.liveInstances();
+            }
+            announceLeadership();
+            syncCapacity(leader, leading, members);
+            this.state = new SyncState(true, members, leader, Instant.now(), this.nanoClock.getAsLong(), null);
             if (!before.connected() && before.lastError() != null) {
                 logger.info("Instance {} is coordinating through '{}' again", this.self.id(),
                         this.active.activeBackend());
             }
         }
         catch (Throwable ex) {
-            if (ex instanceof VirtualMachineError error) {
-                throw error;
-            }
+            // Errors included: the round is repeated whatever happened, and the status says it
+            // failed rather than freezing at its last value.
             String error = describe(ex);
-            this.state = new SyncState(false, before.members(), before.leader(), before.lastSync(), error);
-            if (before.lastError() == null) {
+            this.state = new SyncState(false, before.members(), before.leader(), before.lastSync(),
+                    before.lastSyncNanos(), error);
+            if (ex instanceof Error) {
+                logger.error("Instance {}: a synchronisation failed with {}", this.self.id(), error, ex);
+            }
+            else if (before.lastError() == null) {
                 logger.warn("Instance {} could not synchronise with coordinator '{}', retrying every {}: {}",
                         this.self.id(), this.active.activeBackend(), this.settings.syncInterval(), error);
             }
@@ -313,12 +478,14 @@ public final class DistributedPoolManager implements AutoCloseable {
                 logger.debug("Instance {} still cannot synchronise: {}", this.self.id(), error);
             }
         }
-        logLeadershipChange(wasLeader);
+        watchDeadlines();
     }
 
     /** Asks for (or renews) the lease; returns it if this instance leads, or null. */
     private LeaderLease seekLeadership() {
         long sentAt = this.nanoClock.getAsLong();
+        // A failure leaves the lease held: it may or may not have been renewed, so it is trusted
+        // only until the deadline of the last renewal known to have been sent.
         Optional<LeaderLease> granted = this.coordinator.tryAcquireLeadership(this.self.id(),
                 this.settings.leaderTtl());
         if (granted.isPresent() && this.self.id().equals(granted.get().holderId())) {
@@ -329,21 +496,177 @@ public final class DistributedPoolManager implements AutoCloseable {
         return null;
     }
 
-    private void logLeadershipChange(boolean wasLeader) {
-        HeldLease lease = this.held;
-        boolean leader = isTrusted(lease);
-        if (leader && !wasLeader) {
-            logger.info("Instance {} leads (term {})", this.self.id(), lease.lease().fencingToken());
+    /**
+     * The capacity part of a round. Every instance samples its demand; a follower reports it and
+     * reads its own target, the leader rebalances when due; then each pool converges on its
+     * target through the coordinator's atomic grant.
+     */
+    private void syncCapacity(LeaderLease leader, boolean leading, List<InstanceInfo> members) {
+        if (this.shares.isEmpty()) {
+            return;
         }
-        else if (!leader && wasLeader) {
-            logger.info("Instance {} no longer leads", this.self.id());
+        Map<String, CapacityRecords.Demand> demands = new HashMap<>();
+        for (CapacityShare share : this.shares.values()) {
+            CapacityRecords.Demand demand = share.sampleDemand();
+            demands.put(share.name(), demand);
+            if (!leading) {
+                share.forgetDistribution();
+                this.coordinator.set(CapacityRecords.demandKey(share.name(), this.self.id()), demand.encode(),
+                        this.settings.instanceTtl());
+                if (leader != null) {
+                    readTarget(share, leader.fencingToken());
+                }
+            }
+        }
+        if (leading) {
+            rebalanceIfDue(leader.fencingToken(), members, demands);
+        }
+        for (CapacityShare share : this.shares.values()) {
+            requestGrant(share, Math.max(1, members.size()));
+        }
+    }
+
+    private void readTarget(CapacityShare share, long term) {
+        String key = CapacityRecords.targetKey(share.name(), this.self.id());
+        Optional<byte[]> value = this.coordinator.get(key);
+        if (value.isEmpty()) {
+            return;
+        }
+        try {
+            share.acceptTarget(CapacityRecords.Target.decode(value.get()), term);
+        }
+        catch (IllegalArgumentException ex) {
+            warnGarbage(key, ex.getMessage());
+        }
+    }
+
+    private void rebalanceIfDue(long term, List<InstanceInfo> members, Map<String, CapacityRecords.Demand> own) {
+        TreeSet<String> ids = new TreeSet<>();
+        members.forEach(member -> ids.add(member.id()));
+        ids.add(this.self.id());
+        long now = this.nanoClock.getAsLong();
+        Rebalance last = this.lastRebalance;
+        boolean due = last == null || last.term() != term || !last.members().equals(ids)
+                || now - last.atNanos() >= this.settings.rebalanceInterval().toNanos();
+        if (!due) {
+            return;
+        }
+        Duration targetTtl = this.settings.rebalanceInterval().multipliedBy(3).plus(this.settings.instanceTtl());
+        for (CapacityShare share : this.shares.values()) {
+            int cap = share.capacity().globalMaxSize();
+            List<CapacityPlanner.Member> planned = new ArrayList<>();
+            for (String id : ids) {
+                CapacityRecords.Demand demand = id.equals(this.self.id()) ? own.get(share.name())
+                        : readDemand(share.name(), id);
+                planned.add((demand != null) ? new CapacityPlanner.Member(id, demand.demand(), demand.localMaxSize())
+                        : new CapacityPlanner.Member(id, 0, cap));
+            }
+            Map<String, Integer> targets = CapacityPlanner.targets(cap, planned);
+            for (Map.Entry<String, Integer> target : targets.entrySet()) {
+                if (!target.getKey().equals(this.self.id())) {
+                    this.coordinator.set(CapacityRecords.targetKey(share.name(), target.getKey()),
+                            new CapacityRecords.Target(term, target.getValue()).encode(), targetTtl);
+                }
+            }
+            share.leaderTarget(targets.getOrDefault(this.self.id(), 0), term, targets);
+        }
+        this.lastRebalance = new Rebalance(term, ids, now);
+        this.rebalances.incrementAndGet();
+    }
+
+    private CapacityRecords.Demand readDemand(String pool, String instanceId) {
+        String key = CapacityRecords.demandKey(pool, instanceId);
+        Optional<byte[]> value = this.coordinator.get(key);
+        if (value.isEmpty()) {
+            return null;
+        }
+        try {
+            return CapacityRecords.Demand.decode(value.get());
+        }
+        catch (IllegalArgumentException ex) {
+            warnGarbage(key, ex.getMessage());
+            return null;
+        }
+    }
+
+    /** One warning per key every few minutes: a key corrupted again later is reported again. */
+    private void warnGarbage(String key, String why) {
+        long now = this.nanoClock.getAsLong();
+        Long last = this.warnedAt.get(key);
+        if (last != null && now - last < TimeUnit.MINUTES.toNanos(5)) {
+            return;
+        }
+        if (this.warnedAt.size() > 1000) {
+            this.warnedAt.clear();
+        }
+        this.warnedAt.put(key, now);
+        logger.warn("Instance {} skipped the coordinator key '{}': it holds {}, not what Pivot Pool writes there",
+                this.self.id(), LogSafe.escape(key), why);
+    }
+
+    /**
+     * Runs on the deadline thread (and after each round): gives up every lease whose local
+     * deadline has passed without a renewal.
+     */
+    private void watchDeadlines() {
+        try {
+            announceLeadership();
+            long now = this.nanoClock.getAsLong();
+            for (CapacityShare share : this.shares.values()) {
+                if (share.checkDeadline(now)) {
+                    PoolCapacity status = share.status();
+                    logger.warn("Instance {} could not renew its grant of pool '{}' in time: it runs on its partition "
+                            + "size, holding at most {} (global-max-size {}) until the coordinator answers",
+                            this.self.id(), share.name(), status.limit(), status.globalMaxSize());
+                }
+            }
+        }
+        catch (RuntimeException ex) {
+            logger.warn("Instance {}: checking lease deadlines failed: {}", this.self.id(), describe(ex));
+        }
+    }
+
+    /** Tells the listeners (once, in order) when the trusted term changed since it was last told. */
+    private void announceLeadership() {
+        this.announcements.lock();
+        try {
+            HeldLease lease = this.held;
+            LeaderLease now = isTrusted(lease) ? lease.lease() : null;
+            LeaderLease before = this.announced;
+            if (before != null && (now == null || now.fencingToken() != before.fencingToken())) {
+                this.announced = null;
+                logger.info("Instance {} no longer leads (term {})", this.self.id(), before.fencingToken());
+                for (CapacityShare share : this.shares.values()) {
+                    share.forgetDistribution();
+                }
+                notifyListeners(listener -> listener.leadershipRevoked(before));
+            }
+            if (now != null && this.announced == null) {
+                this.announced = now;
+                logger.info("Instance {} leads (term {})", this.self.id(), now.fencingToken());
+                notifyListeners(listener -> listener.leadershipGranted(now));
+            }
+        }
+        finally {
+            this.announcements.unlock();
+        }
+    }
+
+    private void notifyListeners(java.util.function.Consumer<LeadershipListener> call) {
+        for (LeadershipListener listener : this.listeners) {
+            try {
+                call.accept(listener);
+            }
+            catch (RuntimeException ex) {
+                logger.warn("Leadership listener {} failed: {}", listener, describe(ex));
+            }
         }
     }
 
     private static String describe(Throwable ex) {
         String message = ex.getMessage();
         return (message == null || message.isBlank()) ? ex.getClass().getSimpleName()
-                : message + " (" + ex.getClass().getSimpleName() + ")";
+                : LogSafe.escape(message) + " (" + ex.getClass().getSimpleName() + ")";
     }
 
     private static String hostName() {
@@ -361,15 +684,15 @@ public final class DistributedPoolManager implements AutoCloseable {
         return "DistributedPoolManager[" + this.self.id() + " on " + this.active.activeBackend() + "]";
     }
 
-    private record RegisteredPool(Pool<?> pool, int globalMaxSize) {
-    }
-
     private record HeldLease(LeaderLease lease, long trustedUntil) {
     }
 
-    private record SyncState(boolean connected, List<InstanceInfo> members, LeaderLease leader, Instant lastSync,
-            String lastError) {
+    private record Rebalance(long term, TreeSet<String> members, long atNanos) {
+    }
 
-        static final SyncState INITIAL = new SyncState(false, List.of(), null, null, null);
+    private record SyncState(boolean connected, List<InstanceInfo> members, LeaderLease leader, Instant lastSync,
+            Long lastSyncNanos, String lastError) {
+
+        static final SyncState INITIAL = new SyncState(false, List.of(), null, null, null, null);
     }
 }

@@ -16,6 +16,7 @@ import io.pivotpool.distributed.CoordinationStatus;
 import io.pivotpool.distributed.CoordinatorSelection;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
+import io.pivotpool.distributed.GlobalCapacity;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
@@ -219,22 +220,29 @@ public final class HighPerformanceMode implements AutoCloseable {
 
     /** Creates a pool with explicit settings, which override the profile's; it is closed with this mode. */
     public <T> Pool<T> pool(PoolSpec<T> spec, PoolSettings settings) {
-        return track(spec, settings, 0);
+        return track(spec, settings, null);
     }
 
     /**
      * Creates a pool that shares a cluster-wide maximum size with the same pool on other instances
-     * and registers it with the {@link #manager() manager}; it is closed with this mode.
+     * (each keeping its last grant while it cannot reach the coordinator) and registers it with
+     * the {@link #manager() manager}; it is closed with this mode.
      */
     public <T> Pool<T> pool(PoolSpec<T> spec, PoolSettings settings, int globalMaxSize) {
-        if (globalMaxSize < 1) {
-            throw new IllegalArgumentException("global-max-size of pool '" + spec.name() + "' must be at least 1, was "
-                    + globalMaxSize);
-        }
-        return track(spec, settings, globalMaxSize);
+        return pool(spec, settings, GlobalCapacity.of(globalMaxSize));
     }
 
-    private <T> Pool<T> track(PoolSpec<T> spec, PoolSettings settings, int globalMaxSize) {
+    /**
+     * Creates a pool whose size follows this instance's share of a cluster-wide cap and registers
+     * it with the {@link #manager() manager}; it is closed with this mode.
+     *
+     * @see DistributedPoolManager#addPool(Pool, GlobalCapacity)
+     */
+    public <T> Pool<T> pool(PoolSpec<T> spec, PoolSettings settings, GlobalCapacity capacity) {
+        return track(spec, settings, Objects.requireNonNull(capacity, "capacity must not be null"));
+    }
+
+    private <T> Pool<T> track(PoolSpec<T> spec, PoolSettings settings, GlobalCapacity capacity) {
         Objects.requireNonNull(spec, "spec must not be null");
         Objects.requireNonNull(settings, "settings must not be null");
         this.lock.lock();
@@ -244,8 +252,8 @@ public final class HighPerformanceMode implements AutoCloseable {
             }
             Pool<T> pool = Pool.create(spec, settings);
             try {
-                if (globalMaxSize > 0) {
-                    this.manager.addPool(pool, globalMaxSize);
+                if (capacity != null) {
+                    this.manager.addPool(pool, capacity);
                 }
             }
             catch (RuntimeException ex) {

@@ -300,14 +300,19 @@ class DistributedPoolManagerTests {
     }
 
     @Test
-    void addPoolRecordsTheGlobalMaximumInTheStatus() {
+    void addPoolRecordsTheGlobalMaximumAndTheFirstGrantInTheStatus() {
         DistributedPoolManager manager = manager(this.backend, FAST, "a");
-        Pool<Object> renderers = pool("renderers");
-        Pool<Object> clients = pool("clients");
-        manager.addPool(renderers, 100);
-        manager.addPool(clients, 8);
-        manager.addPool(renderers, 120);
-        assertThat(manager.status().pools()).containsExactly(Map.entry("clients", 8), Map.entry("renderers", 120));
+        manager.addPool(pool("renderers"), 100);
+        manager.addPool(pool("clients"), new GlobalCapacity(8, 2));
+        assertThat(manager.status().pools()).containsOnlyKeys("clients", "renderers");
+        PoolCapacity clients = manager.status().pools().get("clients");
+        assertThat(clients.globalMaxSize()).isEqualTo(8);
+        assertThat(clients.partitionSize()).isEqualTo(2);
+        // Alone in the cluster, with max-size 10 (the defaults): the whole cap of 8.
+        assertThat(clients.grant()).isEqualTo(8);
+        assertThat(clients.limit()).isEqualTo(8);
+        assertThat(clients.partitioned()).isFalse();
+        assertThat(manager.status().pools().get("renderers").grant()).isEqualTo(10);
     }
 
     @Test
@@ -315,7 +320,7 @@ class DistributedPoolManagerTests {
         DistributedPoolManager manager = manager(this.backend, FAST, "a");
         manager.addPool(pool("renderers"), 10);
         assertThatIllegalArgumentException().isThrownBy(() -> manager.addPool(pool("other"), 0))
-            .withMessage("global-max-size of pool 'other' must be at least 1, was 0");
+            .withMessage("global-max-size must be at least 1, was 0");
         assertThatIllegalArgumentException().isThrownBy(() -> manager.addPool(pool("renderers"), 10))
             .withMessage("Another pool named 'renderers' is already registered");
     }

@@ -1,0 +1,25 @@
+package io.pivotpool.distributed;
+
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.NoOpCoordinator;
+
+/**
+ * The cluster-wide cap on one in-memory {@link NoOpCoordinator} shared by every instance of a
+ * test, the way a server is shared: proves the managers' rules without a network. The Redis
+ * module runs the same contract against a real redis-server.
+ */
+class InMemoryClusterCapacityTests extends ClusterCapacityContract {
+
+    private final NoOpCoordinator server = new NoOpCoordinator();
+
+    @Override
+    protected Coordinator client(String namespace) {
+        this.server.connect();
+        return new ForwardingCoordinator(this.server) {
+            @Override
+            public void close() {
+                // a client's close leaves the shared server alone
+            }
+        };
+    }
+}
