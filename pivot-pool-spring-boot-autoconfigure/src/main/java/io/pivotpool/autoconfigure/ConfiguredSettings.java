@@ -10,6 +10,7 @@ import java.util.regex.Pattern;
 
 import io.pivotpool.autoconfigure.PivotPoolProperties.PoolProperties;
 import io.pivotpool.distributed.DistributedSettings;
+import io.pivotpool.distributed.GlobalCapacity;
 import io.pivotpool.mode.HighPerformanceMode.Profile;
 import io.pivotpool.pool.PoolSettings;
 
@@ -58,11 +59,7 @@ final class ConfiguredSettings {
         apply(set, "leak-detection-threshold", properties.getLeakDetectionThreshold(),
                 builder::leakDetectionThreshold);
         apply(set, "housekeeping-interval", properties.getHousekeepingInterval(), builder::housekeepingInterval);
-        Integer globalMaxSize = properties.getGlobalMaxSize();
-        if (globalMaxSize != null && globalMaxSize < 1) {
-            throw new InvalidConfigurationPropertyValueException(poolPrefix(name) + "global-max-size", globalMaxSize,
-                    "global-max-size must be at least 1, was " + globalMaxSize);
-        }
+        capacity(name, properties);
         try {
             return builder.build();
         }
@@ -71,9 +68,37 @@ final class ConfiguredSettings {
         }
     }
 
-    /** The pool's cluster-wide cap, or 0 when it has none. */
-    static int globalMaxSize(PoolProperties properties) {
-        return (properties != null && properties.getGlobalMaxSize() != null) ? properties.getGlobalMaxSize() : 0;
+    /**
+     * The pool's cluster-wide cap, or {@code null} when it has none.
+     *
+     * @throws InvalidConfigurationPropertyValueException naming the first broken rule
+     */
+    static GlobalCapacity capacity(String name, PoolProperties properties) {
+        if (properties == null) {
+            return null;
+        }
+        Integer globalMaxSize = properties.getGlobalMaxSize();
+        Integer partitionSize = properties.getPartitionSize();
+        if (globalMaxSize == null) {
+            if (partitionSize != null) {
+                throw new InvalidConfigurationPropertyValueException(poolPrefix(name) + "partition-size", partitionSize,
+                        "partition-size applies only to a pool with a global-max-size; set "
+                                + poolPrefix(name) + "global-max-size or remove partition-size");
+            }
+            return null;
+        }
+        if (globalMaxSize < 1) {
+            throw new InvalidConfigurationPropertyValueException(poolPrefix(name) + "global-max-size", globalMaxSize,
+                    "global-max-size must be at least 1, was " + globalMaxSize);
+        }
+        try {
+            return (partitionSize != null) ? new GlobalCapacity(globalMaxSize, partitionSize)
+                    : GlobalCapacity.of(globalMaxSize);
+        }
+        catch (IllegalArgumentException ex) {
+            throw new InvalidConfigurationPropertyValueException(poolPrefix(name) + "partition-size", partitionSize,
+                    ex.getMessage());
+        }
     }
 
     /**

@@ -8,8 +8,10 @@ import io.pivotpool.autoconfigure.CoordinatorConfigurations.SelectedCoordinatorC
 import io.pivotpool.autoconfigure.CoordinatorConfigurations.SuppliedCoordinatorConfiguration;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorProvider;
+import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
+import io.pivotpool.distributed.LeadershipListener;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSpec;
 
@@ -17,6 +19,7 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 import org.springframework.core.env.Environment;
@@ -51,18 +54,33 @@ public final class PivotPoolAutoConfiguration {
         return ConfiguredSettings.distributed(distributed, pool.getProfile());
     }
 
-    /** Closed on shutdown (after the pools, which depend on it): gives up leadership and unregisters. */
+    /**
+     * Closed on shutdown (after the pools, which depend on it): gives up leadership, gives back the
+     * pools' grants and unregisters. Its leadership changes are published as {@link LeadershipEvent}s.
+     */
     @Bean(MANAGER_BEAN_NAME)
     DistributedPoolManager distributedPoolManager(ManagedCoordinator coordinator, DistributedSettings settings,
-            PivotPoolProperties properties, Environment environment) {
+            PivotPoolProperties properties, Environment environment, ApplicationEventPublisher events) {
         Map<String, String> metadata = new LinkedHashMap<>();
         String application = environment.getProperty("spring.application.name");
         if (application != null && !application.isBlank()) {
             metadata.put("application", application);
         }
         metadata.put("profile", properties.getProfile().name().toLowerCase(Locale.ROOT));
-        return new DistributedPoolManager(coordinator.active(), settings,
+        DistributedPoolManager manager = new DistributedPoolManager(coordinator.active(), settings,
                 DistributedPoolManager.localInstance(metadata));
+        manager.addLeadershipListener(new LeadershipListener() {
+            @Override
+            public void leadershipGranted(LeaderLease lease) {
+                events.publishEvent(new LeadershipEvent.Granted(manager, lease));
+            }
+
+            @Override
+            public void leadershipRevoked(LeaderLease lease) {
+                events.publishEvent(new LeadershipEvent.Revoked(manager, lease));
+            }
+        });
+        return manager;
     }
 
     @Bean

@@ -93,8 +93,17 @@ public class PivotPoolProperties {
         /** How often idle objects are evicted and min-idle restored. Default: the profile's (standard: 5s). */
         private Duration housekeepingInterval;
 
-        /** Cluster-wide cap shared by all instances when coordinated, at least 1. Default: none (no cap). */
+        /**
+         * Cluster-wide cap: objects all instances together may hold, shared by the leader by demand;
+         * needs overflow wait or fail. Default: none (no cap).
+         */
         private Integer globalMaxSize;
+
+        /**
+         * Objects this instance keeps, at most, while it cannot renew its share of global-max-size
+         * (0 keeps the cap strict). Default: global-max-size, i.e. it keeps its last grant.
+         */
+        private Integer partitionSize;
 
         public Integer getMinIdle() {
             return this.minIdle;
@@ -184,6 +193,14 @@ public class PivotPoolProperties {
             this.globalMaxSize = globalMaxSize;
         }
 
+        public Integer getPartitionSize() {
+            return this.partitionSize;
+        }
+
+        public void setPartitionSize(Integer partitionSize) {
+            this.partitionSize = partitionSize;
+        }
+
         @Override
         public String toString() {
             return "PoolProperties[min-idle=" + this.minIdle + ", max-size=" + this.maxSize + ", overflow="
@@ -191,7 +208,7 @@ public class PivotPoolProperties {
                     + this.borrowTimeout + ", idle-timeout=" + this.idleTimeout + ", max-lifetime=" + this.maxLifetime
                     + ", check-lifetime-on-borrow=" + this.checkLifetimeOnBorrow + ", leak-detection-threshold="
                     + this.leakDetectionThreshold + ", housekeeping-interval=" + this.housekeepingInterval
-                    + ", global-max-size=" + this.globalMaxSize + "]";
+                    + ", global-max-size=" + this.globalMaxSize + ", partition-size=" + this.partitionSize + "]";
         }
     }
 

@@ -7,6 +7,7 @@ import java.util.Map;
 
 import io.pivotpool.autoconfigure.PivotPoolProperties.PoolProperties;
 import io.pivotpool.distributed.DistributedPoolManager;
+import io.pivotpool.distributed.GlobalCapacity;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
@@ -67,8 +68,8 @@ final class PoolBeanRegistrar implements BeanFactoryInitializer<ConfigurableList
             }
             PoolProperties poolProperties = this.properties.getPools().get(pool);
             PoolSettings settings = ConfiguredSettings.pool(pool, poolProperties, this.properties.getProfile());
-            int globalMaxSize = ConfiguredSettings.globalMaxSize(poolProperties);
-            definitions.put(pool, definition(beanFactory, specBeanName, spec, settings, globalMaxSize));
+            GlobalCapacity capacity = ConfiguredSettings.capacity(pool, poolProperties);
+            definitions.put(pool, definition(beanFactory, specBeanName, spec, settings, capacity));
         }
         List<String> unknown = new ArrayList<>(this.properties.getPools().keySet());
         unknown.removeAll(specBeanByPool.keySet());
@@ -83,7 +84,7 @@ final class PoolBeanRegistrar implements BeanFactoryInitializer<ConfigurableList
     }
 
     private static <T> RootBeanDefinition definition(ConfigurableListableBeanFactory beanFactory,
-            String specBeanName, PoolSpec<T> spec, PoolSettings settings, int globalMaxSize) {
+            String specBeanName, PoolSpec<T> spec, PoolSettings settings, GlobalCapacity capacity) {
         ResolvableType objectType = beanFactory.getMergedBeanDefinition(specBeanName)
             .getResolvableType()
             .as(PoolSpec.class)
@@ -92,7 +93,7 @@ final class PoolBeanRegistrar implements BeanFactoryInitializer<ConfigurableList
         if (objectType.resolve() != null) {
             definition.setTargetType(ResolvableType.forClassWithGenerics(Pool.class, objectType));
         }
-        definition.setInstanceSupplier(() -> create(beanFactory, spec, settings, globalMaxSize));
+        definition.setInstanceSupplier(() -> create(beanFactory, spec, settings, capacity));
         // The manager is destroyed after the pools: an instance leaves the cluster once its pools are gone.
         definition.setDependsOn(PivotPoolAutoConfiguration.MANAGER_BEAN_NAME);
         definition.setDestroyMethodName("close");
@@ -101,12 +102,17 @@ final class PoolBeanRegistrar implements BeanFactoryInitializer<ConfigurableList
     }
 
     private static <T> Pool<T> create(ConfigurableListableBeanFactory beanFactory, PoolSpec<T> spec,
-            PoolSettings settings, int globalMaxSize) {
+            PoolSettings settings, GlobalCapacity capacity) {
         Pool<T> pool = Pool.create(spec, settings);
-        if (globalMaxSize > 0) {
+        if (capacity != null) {
             try {
                 beanFactory.getBean(PivotPoolAutoConfiguration.MANAGER_BEAN_NAME, DistributedPoolManager.class)
-                    .addPool(pool, globalMaxSize);
+                    .addPool(pool, capacity);
+            }
+            catch (IllegalArgumentException ex) {
+                pool.close();
+                throw new InvalidConfigurationPropertyValueException("pivot.pool.pools." + spec.name()
+                        + ".global-max-size", capacity.globalMaxSize(), ex.getMessage());
             }
             catch (RuntimeException ex) {
                 pool.close();
@@ -115,7 +121,7 @@ final class PoolBeanRegistrar implements BeanFactoryInitializer<ConfigurableList
         }
         if (logger.isDebugEnabled()) {
             logger.debug("Created pool '" + spec.name() + "' with " + settings
-                    + ((globalMaxSize > 0) ? ", global-max-size=" + globalMaxSize : ""));
+                    + ((capacity != null) ? ", " + capacity : ""));
         }
         return pool;
     }

@@ -88,6 +88,39 @@ class InvalidPropertiesTests {
     }
 
     @Test
+    void partitionSizeWithoutGlobalMaxSizeShouldFailStartup() {
+        this.contextRunner.withPropertyValues("pivot.pool.pools.renderers.partition-size=1")
+            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.partition-size",
+                    "partition-size applies only to a pool with a global-max-size"));
+    }
+
+    @Test
+    void partitionSizeAboveGlobalMaxSizeShouldFailStartup() {
+        this.contextRunner
+            .withPropertyValues("pivot.pool.pools.renderers.global-max-size=4",
+                    "pivot.pool.pools.renderers.partition-size=5")
+            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.partition-size",
+                    "partition-size must be between 0 and global-max-size (4), was 5"));
+    }
+
+    @Test
+    void aCappedElasticPoolShouldFailStartupNamingTheCap() {
+        this.contextRunner
+            .withPropertyValues("pivot.pool.pools.renderers.global-max-size=4",
+                    "pivot.pool.pools.renderers.overflow=elastic")
+            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.global-max-size",
+                    "use overflow 'wait' or 'fail' for a capped pool"));
+    }
+
+    @Test
+    void aCappedPoolWithoutLeaderElectionShouldFailStartup() {
+        this.contextRunner
+            .withPropertyValues("pivot.pool.pools.renderers.global-max-size=4", "distributed.leader-election=false")
+            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.global-max-size",
+                    "distributed.leader-election is false"));
+    }
+
+    @Test
     void unknownOverflowShouldFailStartupNamingTheProperty() {
         this.contextRunner.withPropertyValues("pivot.pool.pools.renderers.overflow=explode")
             .run((context) -> assertThat(context).getFailure()

@@ -135,9 +135,54 @@ class PivotPoolAutoConfigurationTests {
     @Test
     void poolWithGlobalMaxSizeShouldBeRegisteredWithTheManager() {
         this.contextRunner.withUserConfiguration(TwoSpecs.class)
-            .withPropertyValues("pivot.pool.pools.renderers.global-max-size=100")
-            .run((context) -> assertThat(context.getBean(DistributedPoolManager.class).status().pools())
-                .containsExactly(org.assertj.core.api.Assertions.entry("renderers", 100)));
+            .withPropertyValues("pivot.pool.pools.renderers.global-max-size=100",
+                    "pivot.pool.pools.renderers.partition-size=2")
+            .run((context) -> {
+                assertThat(context.getBean(DistributedPoolManager.class).status().pools()).containsOnlyKeys("renderers");
+                io.pivotpool.distributed.PoolCapacity capacity = context.getBean(DistributedPoolManager.class)
+                    .status()
+                    .pools()
+                    .get("renderers");
+                assertThat(capacity.globalMaxSize()).isEqualTo(100);
+                assertThat(capacity.partitionSize()).isEqualTo(2);
+            });
+    }
+
+    @Test
+    void aCappedPoolShouldStartAtItsGrantAndTheNoOpCoordinatorGrantsItTheWholeCap() {
+        this.contextRunner.withUserConfiguration(TwoSpecs.class)
+            .withPropertyValues("pivot.pool.pools.renderers.max-size=10", "pivot.pool.pools.renderers.global-max-size=3")
+            .run((context) -> {
+                assertThat(context.getBean("renderers", Pool.class).maxSize()).isEqualTo(3);
+                assertThat(context.getBean(DistributedPoolManager.class).status().pools().get("renderers").grant())
+                    .isEqualTo(3);
+            });
+    }
+
+    @Test
+    void leadershipChangesShouldBePublishedAsApplicationEvents() {
+        this.contextRunner.withUserConfiguration(TwoSpecs.class, LeadershipEvents.class).run((context) -> {
+            LeadershipEvents events = context.getBean(LeadershipEvents.class);
+            org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> !events.received.isEmpty());
+            LeadershipEvent granted = events.received.get(0);
+            assertThat(granted).isInstanceOf(LeadershipEvent.Granted.class);
+            assertThat(granted.instanceId()).isEqualTo(context.getBean(DistributedPoolManager.class).instanceId());
+            assertThat(granted.fencingToken())
+                .isEqualTo(context.getBean(DistributedPoolManager.class).leadership().orElseThrow().fencingToken());
+        });
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class LeadershipEvents {
+
+        final java.util.List<LeadershipEvent> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @org.springframework.context.event.EventListener
+        void on(LeadershipEvent event) {
+            this.received.add(event);
+        }
     }
 
     @Test

@@ -9,6 +9,7 @@ import java.util.function.Supplier;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.distributed.CoordinationStatus;
 import io.pivotpool.distributed.DistributedPoolManager;
+import io.pivotpool.distributed.PoolCapacity;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolStats;
 import io.pivotpool.pool.WaitTimeStats;
@@ -84,16 +85,17 @@ public class PoolsEndpoint {
      * @param members the live instances
      * @param lastSync when a synchronisation last succeeded, or {@code null}
      * @param lastError why the last synchronisation failed, or {@code null}
+     * @param rebalances rounds in which this instance, as leader, shared the pools' caps anew
      */
     public record CoordinatorDescriptor(String requestedBackend, String activeBackend, boolean connected,
             String fallbackReason, String leader, boolean isLeader, long fencingToken, List<MemberDescriptor> members,
-            Instant lastSync, String lastError) {
+            Instant lastSync, String lastError, long rebalances) {
 
         static CoordinatorDescriptor of(CoordinationStatus status) {
             return new CoordinatorDescriptor(status.requestedBackend(), status.activeBackend(), status.connected(),
                     status.fallbackReason(), status.leaderId(), status.leader(), status.fencingToken(),
                     status.members().stream().map(MemberDescriptor::of).toList(), status.lastSync(),
-                    status.lastError());
+                    status.lastError(), status.rebalances());
         }
     }
 
@@ -120,8 +122,8 @@ public class PoolsEndpoint {
      * @param idle objects ready to be borrowed
      * @param active objects borrowed now
      * @param waiting borrowers waiting for an object
-     * @param maxSize this instance's size limit
-     * @param globalMaxSize the cluster-wide cap, or {@code null} when the pool has none
+     * @param maxSize this instance's size limit (its share of the cluster-wide cap, when capped)
+     * @param capacity the pool's share of its cluster-wide cap, or {@code null} when it has none
      * @param created objects created since start
      * @param destroyed objects destroyed since start
      * @param borrows successful borrows
@@ -131,15 +133,37 @@ public class PoolsEndpoint {
      * @param leaks leases held past the leak detection threshold
      * @param waitTime how long borrows waited
      */
-    public record PoolDescriptor(int size, int idle, int active, int waiting, int maxSize, Integer globalMaxSize,
-            long created, long destroyed, long borrows, long timeouts, long overflow, long creationFailures,
-            long leaks, WaitTimeDescriptor waitTime) implements OperationResponseBody {
+    public record PoolDescriptor(int size, int idle, int active, int waiting, int maxSize,
+            CapacityDescriptor capacity, long created, long destroyed, long borrows, long timeouts, long overflow,
+            long creationFailures, long leaks, WaitTimeDescriptor waitTime) implements OperationResponseBody {
 
-        static PoolDescriptor of(PoolStats stats, Integer globalMaxSize) {
+        static PoolDescriptor of(PoolStats stats, PoolCapacity capacity) {
             return new PoolDescriptor(stats.size(), stats.idle(), stats.active(), stats.waiting(), stats.maxSize(),
-                    globalMaxSize, stats.created(), stats.destroyed(), stats.borrows(), stats.timeouts(),
-                    stats.overflowCreated(), stats.creationFailures(), stats.leaks(),
-                    WaitTimeDescriptor.of(stats.waitTime()));
+                    (capacity != null) ? CapacityDescriptor.of(capacity) : null, stats.created(), stats.destroyed(),
+                    stats.borrows(), stats.timeouts(), stats.overflowCreated(), stats.creationFailures(),
+                    stats.leaks(), WaitTimeDescriptor.of(stats.waitTime()));
+        }
+    }
+
+    /**
+     * A pool's share of its cluster-wide cap on this instance.
+     *
+     * @param globalMaxSize the cap for all instances together
+     * @param partitionSize the most this instance keeps while it cannot renew its grant
+     * @param grant what the coordinator granted this instance
+     * @param target what the leader last asked this instance to hold, or -1 before any target
+     * @param demand objects used or waited for at the recent peak, as reported to the leader
+     * @param limit the pool's size limit now (the grant; lower while shrinking or partitioned)
+     * @param partitioned whether this instance runs on its partition size
+     * @param distribution on the leader, the targets of every instance by id; empty elsewhere
+     */
+    public record CapacityDescriptor(int globalMaxSize, int partitionSize, int grant, int target, int demand,
+            int limit, boolean partitioned, Map<String, Integer> distribution) {
+
+        static CapacityDescriptor of(PoolCapacity capacity) {
+            return new CapacityDescriptor(capacity.globalMaxSize(), capacity.partitionSize(), capacity.grant(),
+                    capacity.target(), capacity.demand(), capacity.limit(), capacity.partitioned(),
+                    capacity.distribution());
         }
     }
 

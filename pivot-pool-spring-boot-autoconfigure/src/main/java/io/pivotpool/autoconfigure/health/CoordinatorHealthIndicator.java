@@ -1,5 +1,8 @@
 package io.pivotpool.autoconfigure.health;
 
+import java.util.List;
+import java.util.Map;
+
 import io.pivotpool.distributed.CoordinationStatus;
 import io.pivotpool.distributed.DistributedPoolManager;
 
@@ -30,6 +33,14 @@ public class CoordinatorHealthIndicator extends AbstractHealthIndicator {
             .withDetail("members", status.members().size());
         if (status.leaderId() != null) {
             builder.withDetail("leader", status.leaderId());
+        }
+        List<String> partitioned = status.pools().entrySet().stream()
+            .filter((pool) -> pool.getValue().partitioned())
+            .map(Map.Entry::getKey)
+            .toList();
+        if (!partitioned.isEmpty()) {
+            // Borrowers are served within each pool's partition size; the cap is not shared meanwhile.
+            builder.withDetail("partitionedPools", partitioned);
         }
         if (status.fallbackReason() != null) {
             builder.up().withDetail("fallback", status.fallbackReason());

@@ -93,12 +93,15 @@ class PoolsEndpointAutoConfigurationTests {
                 assertThat(pool.idle()).isEqualTo(1);
                 assertThat(pool.waiting()).isZero();
                 assertThat(pool.maxSize()).isEqualTo(3);
-                assertThat(pool.globalMaxSize()).isEqualTo(9);
+                assertThat(pool.capacity().globalMaxSize()).isEqualTo(9);
+                assertThat(pool.capacity().grant()).as("alone: the whole cap within max-size 3").isEqualTo(3);
+                assertThat(pool.capacity().partitioned()).isFalse();
+                assertThat(pool.capacity().distribution()).containsEntry(manager.instanceId(), 3);
                 assertThat(pool.created()).isEqualTo(2);
                 assertThat(pool.borrows()).isEqualTo(2);
                 assertThat(pool.timeouts()).isZero();
                 assertThat(pool.waitTime().count()).isEqualTo(2);
-                assertThat(descriptor.pools().get("parsers").globalMaxSize()).as("no cluster-wide cap").isNull();
+                assertThat(descriptor.pools().get("parsers").capacity()).as("no cluster-wide cap").isNull();
             });
     }
 
