@@ -1,0 +1,40 @@
+package io.pivotpool.redis;
+
+import java.time.Duration;
+
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.distributed.ClusterCapacityContract;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * The cluster-wide cap on a real redis-server: several managers, each with a connection of its
+ * own, share a pool's cap through the Lua grant script, the leader's targets and the demand
+ * reports, with every object of the cluster counted at every creation.
+ */
+class RedisClusterCapacityTests extends ClusterCapacityContract {
+
+    private static RedisServer server;
+
+    @BeforeAll
+    static void startServer() {
+        server = RedisServer.start();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.close();
+    }
+
+    @Override
+    protected Coordinator client(String namespace) {
+        RedisCoordinator coordinator = RedisCoordinator.create(RedisCoordinatorSettings.builder()
+            .host(server.host())
+            .port(server.port())
+            .namespace(namespace)
+            .timeout(Duration.ofMillis(500))
+            .build());
+        coordinator.connect();
+        return coordinator;
+    }
+}
