@@ -54,6 +54,14 @@ final class CapacityShare {
 
     private boolean partitioned;
 
+    /**
+     * Whether the last round's request reached the coordinator. After a failed round this instance
+     * only renews what it had before it grows: if the backend lost its data meanwhile, every other
+     * connected instance re-records its own grant within that round, so nobody is granted a share
+     * that another instance still uses.
+     */
+    private boolean renewedLastRound;
+
     private final int[] demandWindow = new int[DEMAND_WINDOW];
 
     private int demandRound;
@@ -176,6 +184,9 @@ final class CapacityShare {
         this.lock.lock();
         try {
             int desired = desired(membersSeen);
+            if (this.granted && !this.renewedLastRound) {
+                desired = Math.min(desired, this.grant);
+            }
             if (!this.granted || desired >= this.grant) {
                 return desired;
             }
@@ -210,6 +221,7 @@ final class CapacityShare {
         try {
             this.grant = granted;
             this.granted = true;
+            this.renewedLastRound = true;
             this.trustedUntil = sentAt + trustNanos;
             this.partitioned = false;
             setLimit(Math.min(granted, Math.min(requested, desiredLimitCeiling())));
@@ -223,6 +235,17 @@ final class CapacityShare {
     /** While shrinking the limit stays at the target; otherwise nothing below the grant limits it. */
     private int desiredLimitCeiling() {
         return (this.target >= 0) ? Math.min(this.target, this.localMaxSize) : this.localMaxSize;
+    }
+
+    /** A round failed before or during this share's request: the next one renews before it grows. */
+    void roundFailed() {
+        this.lock.lock();
+        try {
+            this.renewedLastRound = false;
+        }
+        finally {
+            this.lock.unlock();
+        }
     }
 
     /**

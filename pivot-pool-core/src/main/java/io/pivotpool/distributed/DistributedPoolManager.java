@@ -464,6 +464,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         catch (Throwable ex) {
             // Errors included: the round is repeated whatever happened, and the status says it
             // failed rather than freezing at its last value.
+            this.shares.values().forEach(CapacityShare::roundFailed);
             String error = describe(ex);
             this.state = new SyncState(false, before.members(), before.leader(), before.lastSync(),
                     before.lastSyncNanos(), error);
