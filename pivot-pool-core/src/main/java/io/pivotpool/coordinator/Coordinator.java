@@ -23,7 +23,7 @@ import java.util.Optional;
  * "never expires"; a zero or negative TTL is rejected with {@link IllegalArgumentException}.
  * The {@code CoordinatorContract} test suite checks all of this for every backend.
  *
- * <p>The seed's {@code CoordinatorInterface} maps onto this one as: {@code connect} →
+ * <p>PivotPHP's {@code CoordinatorInterface} maps onto this one as: {@code connect} →
  * {@link #connect()}, {@code isConnected} → {@link #isConnected()}, {@code registerInstance} →
  * {@link #register}, {@code updateInstance} → {@link #heartbeat}, {@code unregisterInstance} →
  * {@link #unregister}, {@code getActiveInstances} → {@link #liveInstances()}, {@code push} /
@@ -138,6 +138,6 @@ public interface Coordinator extends AutoCloseable {
     /** Returns {@code instanceId}'s share of the pool's capacity at once. */
     void releaseCapacity(String pool, String instanceId);
 
-    /** The live grants of a pool and their sum (the seed's global pool size). */
+    /** The live grants of a pool and their sum (PivotPHP's global pool size). */
     CapacityView capacity(String pool);
 }

@@ -5,7 +5,7 @@ import java.util.Objects;
 
 /**
  * How an instance takes part in cluster-wide coordination: the {@code distributed.*} settings of
- * the seed. Immutable; start from {@link #builder()} or from a copy with {@link #toBuilder()}. The
+ * PivotPHP's design. Immutable; start from {@link #builder()} or from a copy with {@link #toBuilder()}. The
  * rules are checked by {@link Builder#build()}, whose messages name the setting by its property
  * name ({@code sync-interval}, ...).
  */

@@ -23,7 +23,7 @@ import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
 
 /**
- * Pools and coordination tuned by one {@link Profile}, without Spring: the seed's
+ * Pools and coordination tuned by one {@link Profile}, without Spring: PivotPHP's design's
  * {@code HighPerformanceMode::enable(...)}.
  *
  * <pre>{@code

@@ -5,7 +5,7 @@ import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * Cluster-wide coordination, under the seed's {@code distributed.*} keys. Durations left unset
+ * Cluster-wide coordination, under PivotPHP's {@code distributed.*} keys. Durations left unset
  * take the {@code pivot.pool.profile}'s defaults; the rules are checked at start-up, and a broken
  * one stops the application with a message naming the property.
  */
@@ -127,7 +127,7 @@ public class DistributedProperties {
                 + ", redis=" + this.redis + "]";
     }
 
-    /** The seed's {@code distributed.redis.*} connection settings. */
+    /** PivotPHP's {@code distributed.redis.*} connection settings. */
     public static class Redis {
 
         /** Redis server host. */

@@ -14,7 +14,7 @@ import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.NoOpCoordinator;
 
 /**
- * A third-party coordinator as an extension author would write it (step 1 of the seed's recipe):
+ * A third-party coordinator as an extension author would write it (step 1 of PivotPHP's recipe):
  * this one keeps its state in memory through the no-op coordinator, answers to the name
  * {@code custom}, and can be told to refuse connections or to lose its server later, as an
  * unreachable server would.

@@ -8,7 +8,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
 
 /**
- * Step 2 of the seed's recipe, the Spring way: the extension registers its coordinator by name
+ * Step 2 of PivotPHP's recipe, the Spring way: the extension registers its coordinator by name
  * with a {@link CoordinatorProvider} bean, from an auto-configuration listed in the extension's
  * own {@code META-INF/spring/org.springframework.boot.autoconfigure.AutoConfiguration.imports}
  * (kept in {@code src/test/extension}, off the test class path unless a test adds it).
