@@ -204,9 +204,9 @@ class RedisLeadershipSafetyTests {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             this.running.set(false);
-            this.thread.join(1000);
+            this.thread.interrupt();
         }
     }
 }
