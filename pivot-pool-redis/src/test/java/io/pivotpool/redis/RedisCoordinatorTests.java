@@ -398,6 +398,43 @@ class RedisCoordinatorTests {
     }
 
     @Test
+    void garbageWarningsShouldBeRateLimitedPerKeyAndRepeatedAfterTheInterval() {
+        this.coordinator.garbageWarningInterval(Duration.ofMillis(300));
+        String key = "{" + this.namespace + "}:kv:k";
+        raw.commands().hset(key, "a", "hash");
+        try (LogCapture logs = new LogCapture()) {
+            for (int i = 0; i < 5; i++) {
+                assertThat(this.coordinator.get("k")).isEmpty();
+            }
+            assertThat(logs.messages(Level.WARN)).hasSize(1).allMatch(warning -> warning.contains(key));
+            sleep(350);
+            assertThat(this.coordinator.get("k")).isEmpty();
+            assertThat(this.coordinator.get("k")).isEmpty();
+            assertThat(logs.messages(Level.WARN)).as("the same key, still bad, after the interval").hasSize(2);
+        }
+    }
+
+    @Test
+    void remoteTextShouldReachLogsAndExceptionsWithControlCharactersEscaped() {
+        assertThat(RemoteText.escape("a\nb\r\tc\u0000\u001b[31m\u2028")).isEqualTo("a\\nb\\r\\tc\\u0000\\u001b[31m\\u2028");
+        assertThat(RemoteText.escape("x".repeat(300))).startsWith("x".repeat(256)).endsWith("(44 more chars)");
+        this.coordinator.close();
+        assertThatExceptionOfType(CoordinatorException.class)
+            .isThrownBy(() -> this.coordinator.push("q\nERROR forged", new byte[0]))
+            .satisfies(ex -> assertThat(ex.getMessage()).doesNotContain("\n").contains("q\\nERROR forged"));
+    }
+
+    @Test
+    void numbersShouldBePlainDecimalLongsAndCountsShouldSaturate() {
+        assertThat(RedisCoordinator.decimalLong("9223372036854775807")).isEqualTo(Long.MAX_VALUE);
+        for (String bad : List.of("1e5", "inf", "nan", "0x10", "-1", "+1", "007", " 5", "9223372036854775808", "")) {
+            assertThatIllegalArgumentException().as(bad).isThrownBy(() -> RedisCoordinator.decimalLong(bad));
+        }
+        assertThat(RedisCoordinator.saturatedInt(3_000_000_000L)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(RedisCoordinator.saturatedInt(Long.MIN_VALUE)).isZero();
+    }
+
+    @Test
     void garbageMemberEntriesShouldBeSkippedAndOthersListed() {
         String prefix = "{" + this.namespace + "}:";
         this.coordinator.register(instance("a"), Duration.ofSeconds(5));
