@@ -9,17 +9,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SetArgs;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 import io.lettuce.core.resource.DefaultClientResources;
@@ -36,14 +41,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.data.redis.connection.RedisConnection;
 import org.springframework.data.redis.connection.RedisPassword;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
-import org.springframework.data.redis.connection.SetCondition;
 import org.springframework.data.redis.connection.lettuce.LettuceClientConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
-import org.springframework.data.redis.core.RedisCallback;
-import org.springframework.data.redis.core.RedisTemplate;
-import org.springframework.data.redis.core.script.RedisScript;
-import org.springframework.data.redis.core.types.Expiration;
-import org.springframework.data.redis.serializer.RedisSerializer;
 
 /**
  * A {@link Coordinator} on Redis, through Spring Data Redis and Lettuce.
@@ -52,35 +51,49 @@ import org.springframework.data.redis.serializer.RedisSerializer;
  * it is atomic on the server; every expiry is measured by the server's clock ({@code PX} TTLs and
  * {@code TIME} inside scripts), never by the instances'. All keys live under
  * {@code {namespace}:} (see {@link RedisKeys}); values are the caller's bytes or flat hash fields,
- * never Java serialization. A key holding something this coordinator did not write is skipped
- * (reads) or rebuilt (the coordinator's own bookkeeping keys) with one warning per key.
+ * never Java serialization.
  *
- * <p>Operations run on the connection factory's shared connection, bounded by its command timeout;
- * blocking pops run on connections of their own (see {@link BlockingPops}). A failure surfaces as
- * a {@link CoordinatorException} naming Redis, the endpoint and the namespace, never a password.
+ * <p><b>Nothing read from Redis is trusted.</b> Anyone who can write under the namespace may plant
+ * anything there, so the scripts validate every key before use and drop or fence what is invalid,
+ * and this class parses only plain decimal integers, saturates counts into an {@code int}, and
+ * escapes control characters of every remote string before it reaches a log line or an exception
+ * message. A bad key is logged as a warning that names it, at most once per key every
+ * {@link #DEFAULT_GARBAGE_WARNING_INTERVAL}.
+ *
+ * <p>Every call waits at most the coordinator's operation timeout, whatever the connection
+ * factory's command timeout: commands go out on the factory's connection asynchronously and the
+ * coordinator stops waiting for the reply itself. A failure surfaces as a
+ * {@link CoordinatorException} naming Redis, the endpoint and the namespace, never a password.
  * Lettuce reconnects on its own after Redis went away, so the next call after Redis returns
- * succeeds on the same coordinator.
+ * succeeds on the same coordinator. Blocking pops run on connections of their own (see
+ * {@link BlockingPops}).
  *
  * <p>Create one with {@link #create(RedisCoordinatorSettings)} (it owns its connection) or
- * {@link #create(LettuceConnectionFactory, String)} (it borrows the application's).
+ * {@link #create(LettuceConnectionFactory, String, Duration)} (it borrows the application's).
  */
 public final class RedisCoordinator implements Coordinator {
 
     /** The name {@code distributed.coordination} selects this backend by. */
     public static final String NAME = "redis";
 
+    /** How often the same bad key is warned about at most; in between it is logged at debug level. */
+    public static final Duration DEFAULT_GARBAGE_WARNING_INTERVAL = Duration.ofMinutes(5);
+
     private static final Logger logger = LoggerFactory.getLogger(RedisCoordinator.class);
 
-    /** More distinct garbage keys than this are reported at debug level only. */
-    private static final int MAX_REPORTED_GARBAGE_KEYS = 1024;
+    /** How many bad keys are remembered for rate limiting; past it, new ones are logged at debug level. */
+    private static final int MAX_TRACKED_GARBAGE_KEYS = 1024;
+
+    /** The most text, in UTF-8 bytes, of an instance's fields. */
+    static final int MAX_INSTANCE_BYTES = 16 * 1024;
+
+    private static final Pattern DECIMAL_LONG = Pattern.compile("0|[1-9][0-9]{0,18}");
 
     private static final byte[] NO_BYTES = new byte[0];
 
     private final LettuceConnectionFactory connectionFactory;
 
     private final ClientResources ownedResources;
-
-    private final RedisTemplate<String, byte[]> template;
 
     private final BlockingPops blockingPops;
 
@@ -90,29 +103,26 @@ public final class RedisCoordinator implements Coordinator {
 
     private final String secret;
 
-    private final Set<String> reportedGarbage = ConcurrentHashMap.newKeySet();
+    private final long timeoutMillis;
+
+    /** Bad key to when it was last warned about (System.nanoTime()). */
+    private final Map<String, Long> garbageWarnedAt = new ConcurrentHashMap<>();
+
+    private volatile long garbageWarningIntervalNanos = DEFAULT_GARBAGE_WARNING_INTERVAL.toNanos();
 
     private volatile boolean connected;
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private RedisCoordinator(LettuceConnectionFactory connectionFactory, ClientResources ownedResources,
-            String namespace, String secret) {
+            String namespace, String secret, Duration timeout) {
         this.connectionFactory = connectionFactory;
         this.ownedResources = ownedResources;
         this.keys = new RedisKeys(namespace);
         this.secret = secret;
         this.endpoint = connectionFactory.getHostName() + ":" + connectionFactory.getPort();
-        this.template = new RedisTemplate<>();
-        this.template.setConnectionFactory(connectionFactory);
-        this.template.setEnableDefaultSerializer(false);
-        this.template.setKeySerializer(RedisSerializer.string());
-        this.template.setValueSerializer(RedisSerializer.byteArray());
-        this.template.setHashKeySerializer(RedisSerializer.byteArray());
-        this.template.setHashValueSerializer(RedisSerializer.byteArray());
-        this.template.afterPropertiesSet();
-        this.blockingPops = new BlockingPops(connectionFactory.getRequiredNativeClient(),
-                Duration.ofMillis(connectionFactory.getTimeout()));
+        this.timeoutMillis = Math.max(1, timeout.toMillis());
+        this.blockingPops = new BlockingPops(connectionFactory.getRequiredNativeClient(), timeout);
     }
 
     /**
@@ -151,7 +161,8 @@ public final class RedisCoordinator implements Coordinator {
         LettuceConnectionFactory factory = new LettuceConnectionFactory(server, client.build());
         try {
             factory.afterPropertiesSet();
-            return new RedisCoordinator(factory, resources, settings.namespace(), settings.password());
+            return new RedisCoordinator(factory, resources, settings.namespace(), settings.password(),
+                    settings.timeout());
         }
         catch (RuntimeException ex) {
             factory.destroy();
@@ -162,13 +173,32 @@ public final class RedisCoordinator implements Coordinator {
 
     /**
      * A coordinator on an existing, started connection factory (the application's, for instance),
-     * which it neither configures nor closes. Operations wait at most the factory's command
-     * timeout, and blocking pops open connections of their own through the factory's client.
+     * which it neither configures nor closes, waiting at most
+     * {@link RedisCoordinatorSettings#DEFAULT_TIMEOUT} per operation (less if the factory's command
+     * timeout is shorter).
      */
     public static RedisCoordinator create(LettuceConnectionFactory connectionFactory, String namespace) {
+        return create(connectionFactory, namespace, RedisCoordinatorSettings.DEFAULT_TIMEOUT);
+    }
+
+    /**
+     * A coordinator on an existing, started connection factory (the application's, for instance),
+     * which it neither configures nor closes. Every operation waits at most {@code timeout} or the
+     * factory's command timeout, whichever is shorter: an application factory with Lettuce's
+     * default of 60 s cannot hold up a sync round, nor shutdown's release and unregister, longer
+     * than the coordinator's own timeout. Blocking pops open connections of their own through the
+     * factory's client.
+     */
+    public static RedisCoordinator create(LettuceConnectionFactory connectionFactory, String namespace,
+            Duration timeout) {
         Objects.requireNonNull(connectionFactory, "connectionFactory must not be null");
-        return new RedisCoordinator(connectionFactory, null, namespace,
-                connectionFactory.getPassword());
+        Objects.requireNonNull(timeout, "timeout must not be null");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+        }
+        Duration factoryTimeout = Duration.ofMillis(connectionFactory.getTimeout());
+        Duration bound = (!factoryTimeout.isZero() && !factoryTimeout.isNegative() && factoryTimeout.compareTo(timeout) < 0) ? factoryTimeout : timeout;
+        return new RedisCoordinator(connectionFactory, null, namespace, connectionFactory.getPassword(), bound);
     }
 
     // ---- lifecycle -------------------------------------------------------------------------
@@ -180,7 +210,7 @@ public final class RedisCoordinator implements Coordinator {
 
     @Override
     public void connect() {
-        execute("connect", connection -> connection.ping());
+        call("connect", RedisClusterAsyncCommands::ping);
     }
 
     @Override
@@ -201,6 +231,11 @@ public final class RedisCoordinator implements Coordinator {
         }
     }
 
+    /** The most any one call waits for Redis. */
+    public Duration timeout() {
+        return Duration.ofMillis(this.timeoutMillis);
+    }
+
     // ---- membership ------------------------------------------------------------------------
 
     @Override
@@ -216,108 +251,130 @@ public final class RedisCoordinator implements Coordinator {
 
     private void register(String operation, InstanceInfo instance, Duration ttl) {
         Objects.requireNonNull(instance, "instance must not be null");
-        long ttlMillis = ttlMillis(ttl);
+        requireId(instance.id(), "instance id");
+        long ttlMillis = leaseTtlMillis(ttl);
         Map<String, String> fields = instance.toFields();
+        // Others treat an oversized instance as garbage: refuse to write one rather than vanish from their view.
+        int size = 0;
         List<byte[]> args = new ArrayList<>(2 + fields.size() * 2);
         args.add(bytes(instance.id()));
         args.add(bytes(Long.toString(ttlMillis)));
-        fields.forEach((field, value) -> {
-            args.add(bytes(field));
-            args.add(bytes(value));
-        });
-        List<?> result = script(operation, RedisScripts.REGISTER,
-                List.of(this.keys.members(), this.keys.member(instance.id())), args.toArray(byte[][]::new));
-        String garbage = text(result.get(0));
-        if (!garbage.isEmpty()) {
-            reportGarbage(this.keys.members(), garbage + ", not a sorted set of members; it was rebuilt");
+        for (Map.Entry<String, String> field : fields.entrySet()) {
+            byte[] name = bytes(field.getKey());
+            byte[] value = bytes(field.getValue());
+            size += name.length + value.length;
+            args.add(name);
+            args.add(value);
         }
+        if (fields.size() >= RedisScripts.MAX_MEMBER_FIELDS || size > MAX_INSTANCE_BYTES) {
+            throw new IllegalArgumentException("instance '" + RemoteText.escape(instance.id()) + "' has "
+                    + fields.size() + " fields of " + size + " bytes; at most " + (RedisScripts.MAX_MEMBER_FIELDS - 1)
+                    + " fields of " + MAX_INSTANCE_BYTES + " bytes in all can be registered");
+        }
+        Object result = script(operation, RedisScripts.REGISTER, ScriptOutputType.MULTI,
+                List.of(this.keys.members(), this.keys.member(instance.id())), args.toArray(byte[][]::new));
+        reply(operation, this.keys.members(), () -> {
+            reportGarbage(list(result));
+            return null;
+        });
     }
 
     @Override
     public void unregister(String instanceId) {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
-        script("unregister", RedisScripts.UNREGISTER, List.of(this.keys.members(), this.keys.member(instanceId)),
-                bytes(instanceId));
+        script("unregister", RedisScripts.UNREGISTER, ScriptOutputType.INTEGER,
+                List.of(this.keys.members(), this.keys.member(instanceId)), bytes(instanceId));
     }
 
     @Override
     public List<InstanceInfo> liveInstances() {
-        List<?> entries = script("list live instances", RedisScripts.LIVE_INSTANCES, List.of(this.keys.members()),
-                bytes(this.keys.memberPrefix()));
-        List<InstanceInfo> live = new ArrayList<>(entries.size());
-        for (Object entry : entries) {
-            List<?> parts = (List<?>) entry;
-            String id = text(parts.get(0));
-            String kind = text(parts.get(1));
-            if (id.isEmpty()) {
-                reportGarbage(this.keys.members(), "a " + kind + ", not a sorted set of members");
-                continue;
-            }
-            String key = this.keys.member(id);
-            if (!"hash".equals(kind)) {
-                reportGarbage(key, "a " + kind + ", not an instance hash");
-                continue;
-            }
-            Map<String, String> fields = new LinkedHashMap<>();
-            for (int i = 2; i + 1 < parts.size(); i += 2) {
-                fields.put(text(parts.get(i)), text(parts.get(i + 1)));
-            }
-            try {
-                InstanceInfo instance = InstanceInfo.fromFields(fields);
-                if (!instance.id().equals(id)) {
-                    throw new IllegalArgumentException("its id field '" + instance.id() + "' differs from its key");
+        String operation = "list live instances";
+        Object result = script(operation, RedisScripts.LIVE_INSTANCES, ScriptOutputType.MULTI,
+                List.of(this.keys.members()), bytes(this.keys.memberPrefix()));
+        List<InstanceInfo> live = reply(operation, this.keys.members(), () -> {
+            List<?> parts = list(result);
+            reportGarbage(list(parts.get(1)));
+            List<InstanceInfo> instances = new ArrayList<>();
+            for (Object entry : list(parts.get(0))) {
+                List<?> values = list(entry);
+                String id = text(values.get(0));
+                Map<String, String> fields = new LinkedHashMap<>();
+                for (int i = 1; i + 1 < values.size(); i += 2) {
+                    fields.put(text(values.get(i)), text(values.get(i + 1)));
                 }
-                live.add(instance);
+                try {
+                    InstanceInfo instance = InstanceInfo.fromFields(fields);
+                    if (!instance.id().equals(id)) {
+                        throw new IllegalArgumentException("its id field differs from its key");
+                    }
+                    instances.add(instance);
+                }
+                catch (IllegalArgumentException ex) {
+                    reportGarbage(this.keys.member(id), "a hash that is not an instance (" + ex.getMessage() + ")");
+                }
             }
-            catch (IllegalArgumentException ex) {
-                reportGarbage(key, "a hash that is not an instance (" + ex.getMessage() + ")");
-            }
-        }
+            return instances;
+        });
         live.sort(Comparator.comparing(InstanceInfo::id));
         return List.copyOf(live);
     }
 
     // ---- leadership ------------------------------------------------------------------------
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>When Redis cannot say whether an earlier term may still be trusted by its holder (the
+     * term counter is missing, as at the first start of a namespace or after Redis lost its data,
+     * or the leader key holds garbage), nobody leads for one {@code ttl}: see
+     * {@link RedisScripts#ACQUIRE_LEADERSHIP}.
+     */
     @Override
     public Optional<LeaderLease> tryAcquireLeadership(String instanceId, Duration ttl) {
-        Objects.requireNonNull(instanceId, "instanceId must not be null");
-        long ttlMillis = ttlMillis(ttl);
-        List<?> result = script("acquire leadership", RedisScripts.ACQUIRE_LEADERSHIP,
+        requireId(instanceId, "instanceId");
+        long ttlMillis = leaseTtlMillis(ttl);
+        String operation = "acquire leadership";
+        Object result = script(operation, RedisScripts.ACQUIRE_LEADERSHIP, ScriptOutputType.MULTI,
                 List.of(this.keys.leader(), this.keys.term()), bytes(instanceId), bytes(Long.toString(ttlMillis)));
-        String garbageKey = text(result.get(4));
-        if (!garbageKey.isEmpty()) {
-            reportGarbage(garbageKey, text(result.get(5)) + ", not leadership bookkeeping; a new term was started");
-        }
-        if (((Long) result.get(0)) == 0L) {
-            return Optional.empty();
-        }
-        return Optional.of(lease(result.get(1), result.get(2), result.get(3)));
+        return reply(operation, this.keys.leader(), () -> {
+            List<?> parts = list(result);
+            reportGarbage(list(parts.get(4)));
+            if (integer(parts.get(0)) == 0L) {
+                return Optional.empty();
+            }
+            return Optional.of(lease(parts.get(1), parts.get(2), parts.get(3)));
+        });
     }
 
     @Override
     public boolean releaseLeadership(String instanceId, long fencingToken) {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
-        Long released = script("release leadership", RedisScripts.RELEASE_LEADERSHIP, List.of(this.keys.leader()),
-                bytes(instanceId), bytes(Long.toString(fencingToken)));
-        return released == 1L;
+        Object released = script("release leadership", RedisScripts.RELEASE_LEADERSHIP, ScriptOutputType.INTEGER,
+                List.of(this.keys.leader()), bytes(instanceId), bytes(Long.toString(fencingToken)));
+        return Long.valueOf(1L).equals(released);
     }
 
     @Override
     public Optional<LeaderLease> currentLeader() {
-        List<?> result = script("read the leader", RedisScripts.CURRENT_LEADER, List.of(this.keys.leader()));
-        if (result.isEmpty()) {
+        String operation = "read the leader";
+        Object result = script(operation, RedisScripts.CURRENT_LEADER, ScriptOutputType.MULTI,
+                List.of(this.keys.leader()));
+        return reply(operation, this.keys.leader(), () -> {
+            List<?> parts = list(result);
+            String state = text(parts.get(0));
+            if ("garbage".equals(state)) {
+                reportGarbage(this.keys.leader(), text(parts.get(1)));
+                return Optional.empty();
+            }
+            if ("lease".equals(state)) {
+                return Optional.of(lease(parts.get(1), parts.get(2), parts.get(3)));
+            }
             return Optional.empty();
-        }
-        if (result.size() == 1) {
-            reportGarbage(this.keys.leader(), text(result.get(0)) + ", not a leader lease");
-            return Optional.empty();
-        }
-        return Optional.of(lease(result.get(0), result.get(1), result.get(2)));
+        });
     }
 
-    private static LeaderLease lease(Object holder, Object token, Object ttl) {
-        return new LeaderLease(text(holder), Long.parseLong(text(token)), parseLongOr(text(ttl), 0));
+    private LeaderLease lease(Object holder, Object token, Object ttl) {
+        return new LeaderLease(text(holder), decimalLong(text(token)), decimalLong(text(ttl)));
     }
 
     // ---- queues ----------------------------------------------------------------------------
@@ -327,14 +384,15 @@ public final class RedisCoordinator implements Coordinator {
         Objects.requireNonNull(queue, "queue must not be null");
         Objects.requireNonNull(message, "message must not be null");
         String key = this.keys.queue(queue);
+        String operation = "push to queue '" + queue + "'";
         try {
-            execute("push to queue '" + queue + "'", connection -> connection.listCommands().lPush(bytes(key), message));
+            call(operation, redis -> redis.lpush(bytes(key), message));
         }
         catch (CoordinatorException ex) {
             if (isWrongType(ex)) {
                 // Pushing would mean destroying whatever is there: refuse instead.
-                throw new CoordinatorException(describe("push to queue '" + queue + "'")
-                        + ": key '" + key + "' holds a value that is not a queue");
+                throw new CoordinatorException(RemoteText.escapeControls(describe(operation)
+                        + ": key '" + key + "' holds a value that is not a queue"));
             }
             throw ex;
         }
@@ -345,8 +403,7 @@ public final class RedisCoordinator implements Coordinator {
         Objects.requireNonNull(queue, "queue must not be null");
         String key = this.keys.queue(queue);
         try {
-            return Optional.ofNullable(execute("pop from queue '" + queue + "'",
-                    connection -> connection.listCommands().rPop(bytes(key))));
+            return Optional.ofNullable(call("pop from queue '" + queue + "'", redis -> redis.rpop(bytes(key))));
         }
         catch (CoordinatorException ex) {
             if (isWrongType(ex)) {
@@ -400,10 +457,9 @@ public final class RedisCoordinator implements Coordinator {
     public void set(String key, byte[] value, Duration ttl) {
         Objects.requireNonNull(key, "key must not be null");
         Objects.requireNonNull(value, "value must not be null");
-        Expiration expiration = (ttl != null) ? Expiration.milliseconds(ttlMillis(ttl)) : Expiration.persistent();
+        SetArgs args = (ttl != null) ? SetArgs.Builder.px(valueTtlMillis(ttl)) : new SetArgs();
         String stateKey = this.keys.state(key);
-        execute("set '" + key + "'",
-                connection -> connection.stringCommands().set(bytes(stateKey), value, SetCondition.upsert(), expiration));
+        call("set '" + key + "'", redis -> redis.set(bytes(stateKey), value, args));
     }
 
     @Override
@@ -411,8 +467,7 @@ public final class RedisCoordinator implements Coordinator {
         Objects.requireNonNull(key, "key must not be null");
         String stateKey = this.keys.state(key);
         try {
-            return Optional.ofNullable(
-                    execute("get '" + key + "'", connection -> connection.stringCommands().get(bytes(stateKey))));
+            return Optional.ofNullable(call("get '" + key + "'", redis -> redis.get(bytes(stateKey))));
         }
         catch (CoordinatorException ex) {
             if (isWrongType(ex)) {
@@ -427,24 +482,24 @@ public final class RedisCoordinator implements Coordinator {
     public boolean delete(String key) {
         Objects.requireNonNull(key, "key must not be null");
         String stateKey = this.keys.state(key);
-        Long deleted = execute("delete '" + key + "'", connection -> connection.keyCommands().del(bytes(stateKey)));
+        Long deleted = call("delete '" + key + "'", redis -> redis.del(bytes(stateKey)));
         return deleted != null && deleted > 0;
     }
 
     @Override
     public boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl) {
         Objects.requireNonNull(key, "key must not be null");
-        long ttlMillis = (ttl != null) ? ttlMillis(ttl) : 0;
+        long ttlMillis = (ttl != null) ? valueTtlMillis(ttl) : 0;
         String stateKey = this.keys.state(key);
-        Long outcome = script("compare and set '" + key + "'", RedisScripts.COMPARE_AND_SET, List.of(stateKey),
-                bytes((expected != null) ? "1" : "0"), (expected != null) ? expected : NO_BYTES,
+        Object outcome = script("compare and set '" + key + "'", RedisScripts.COMPARE_AND_SET, ScriptOutputType.INTEGER,
+                List.of(stateKey), bytes((expected != null) ? "1" : "0"), (expected != null) ? expected : NO_BYTES,
                 bytes((newValue != null) ? "1" : "0"), (newValue != null) ? newValue : NO_BYTES,
                 bytes(Long.toString(ttlMillis)));
-        if (outcome == -1L) {
+        if (Long.valueOf(-1L).equals(outcome)) {
             reportGarbage(stateKey, "a value that is not a string");
             return false;
         }
-        return outcome == 1L;
+        return Long.valueOf(1L).equals(outcome);
     }
 
     // ---- capacity --------------------------------------------------------------------------
@@ -453,14 +508,20 @@ public final class RedisCoordinator implements Coordinator {
     public CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
             Duration ttl) {
         CoordinatorArguments.requireCapacityRequest(pool, instanceId, requested, globalMaxSize);
-        long ttlMillis = ttlMillis(ttl);
+        requireId(instanceId, "instanceId");
+        long ttlMillis = leaseTtlMillis(ttl);
         String key = this.keys.capacity(pool);
-        List<?> result = script("request capacity of pool '" + pool + "'", RedisScripts.REQUEST_CAPACITY, List.of(key),
+        String operation = "request capacity of pool '" + pool + "'";
+        Object result = script(operation, RedisScripts.REQUEST_CAPACITY, ScriptOutputType.MULTI, List.of(key),
                 bytes(instanceId), bytes(Integer.toString(requested)), bytes(Integer.toString(globalMaxSize)),
                 bytes(Long.toString(ttlMillis)));
-        reportCapacityGarbage(key, (List<?>) result.get(2));
-        return new CapacityGrant(pool, instanceId, ((Long) result.get(0)).intValue(), ((Long) result.get(1)).intValue(),
-                globalMaxSize);
+        return reply(operation, key, () -> {
+            List<?> parts = list(result);
+            reportGarbage(list(parts.get(2)));
+            // The script grants at most what is left under an int cap; saturate anyway, never wrap.
+            int granted = Math.min(saturatedInt(integer(parts.get(0))), requested);
+            return new CapacityGrant(pool, instanceId, granted, saturatedInt(integer(parts.get(1))), globalMaxSize);
+        });
     }
 
     @Override
@@ -469,8 +530,7 @@ public final class RedisCoordinator implements Coordinator {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
         String key = this.keys.capacity(pool);
         try {
-            execute("release capacity of pool '" + pool + "'",
-                    connection -> connection.hashCommands().hDel(bytes(key), bytes(instanceId)));
+            call("release capacity of pool '" + pool + "'", redis -> redis.hdel(bytes(key), bytes(instanceId)));
         }
         catch (CoordinatorException ex) {
             if (!isWrongType(ex)) {
@@ -484,29 +544,21 @@ public final class RedisCoordinator implements Coordinator {
     public CapacityView capacity(String pool) {
         Objects.requireNonNull(pool, "pool must not be null");
         String key = this.keys.capacity(pool);
-        List<?> result = script("read capacity of pool '" + pool + "'", RedisScripts.CAPACITY, List.of(key));
-        List<?> pairs = (List<?>) result.get(0);
-        reportCapacityGarbage(key, (List<?>) result.get(1));
-        Map<String, Integer> grants = new LinkedHashMap<>();
-        int total = 0;
-        for (int i = 0; i + 1 < pairs.size(); i += 2) {
-            int granted = ((Long) pairs.get(i + 1)).intValue();
-            grants.put(text(pairs.get(i)), granted);
-            total += granted;
-        }
-        return new CapacityView(pool, grants, total);
-    }
-
-    private void reportCapacityGarbage(String key, List<?> garbage) {
-        for (Object entry : garbage) {
-            String what = text(entry);
-            if (what.startsWith("*")) {
-                reportGarbage(key, "a " + what.substring(1) + ", not a hash of grants; it was dropped");
+        String operation = "read capacity of pool '" + pool + "'";
+        Object result = script(operation, RedisScripts.CAPACITY, ScriptOutputType.MULTI, List.of(key));
+        return reply(operation, key, () -> {
+            List<?> parts = list(result);
+            reportGarbage(list(parts.get(1)));
+            List<?> pairs = list(parts.get(0));
+            Map<String, Integer> grants = new LinkedHashMap<>();
+            long total = 0;
+            for (int i = 0; i + 1 < pairs.size(); i += 2) {
+                int granted = saturatedInt(integer(pairs.get(i + 1)));
+                grants.put(text(pairs.get(i)), granted);
+                total += granted;
             }
-            else {
-                reportGarbage(key + " field " + what, "a grant that is not 'granted:expiresAt'; it was dropped");
-            }
-        }
+            return new CapacityView(pool, grants, saturatedInt(total));
+        });
     }
 
     // ---- plumbing --------------------------------------------------------------------------
@@ -516,36 +568,87 @@ public final class RedisCoordinator implements Coordinator {
         return "RedisCoordinator[" + this.endpoint + ", namespace " + this.keys + "]";
     }
 
-    /** Runs a script, loading it if the server does not know it (after a restart, for instance). */
-    @SuppressWarnings("unchecked")
-    private <T> T script(String operation, RedisScript<T> script, List<String> keys, byte[]... args) {
-        ensureOpen(operation);
+    /** Sends one command, async, on the factory's connection; async so that the coordinator's timeout bounds it. */
+    @FunctionalInterface
+    private interface Command<T> {
+
+        RedisFuture<T> send(RedisClusterAsyncCommands<byte[], byte[]> redis);
+    }
+
+    /**
+     * Runs a script by its digest, loading it with {@code EVAL} when the server does not know it
+     * (after a restart, for instance). Returns the raw reply: lists, byte arrays and longs.
+     */
+    private Object script(String operation, LuaScript script, ScriptOutputType type, List<String> keys,
+            byte[]... args) {
+        byte[][] keyBytes = keys.stream().map(RedisCoordinator::bytes).toArray(byte[][]::new);
         try {
-            T result = this.template.execute(script, RedisSerializer.byteArray(),
-                    (RedisSerializer<T>) RedisSerializer.byteArray(), keys, (Object[]) args);
+            return call(operation, redis -> redis.evalsha(script.sha1(), type, keyBytes, args));
+        }
+        catch (CoordinatorException ex) {
+            if (!rootMessage(ex).startsWith("NOSCRIPT")) {
+                throw ex;
+            }
+            return call(operation, redis -> redis.<Object>eval(script.source(), type, keyBytes, args));
+        }
+    }
+
+    /**
+     * Sends a command on the factory's connection (the shared one, normally) and waits at most the
+     * coordinator's timeout for the reply. A reply that comes later is discarded by Lettuce.
+     */
+    @SuppressWarnings("unchecked")
+    private <T> T call(String operation, Command<T> command) {
+        ensureOpen(operation);
+        RedisFuture<T> future = null;
+        try (RedisConnection connection = this.connectionFactory.getConnection()) {
+            future = command.send((RedisClusterAsyncCommands<byte[], byte[]>) connection.getNativeConnection());
+            T result = future.get(this.timeoutMillis, TimeUnit.MILLISECONDS);
             this.connected = true;
             return result;
+        }
+        catch (ExecutionException ex) {
+            throw failed(operation, ex.getCause());
+        }
+        catch (TimeoutException ex) {
+            future.cancel(false);
+            throw failed(operation, new TimeoutException("no reply within " + this.timeoutMillis + " ms"));
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            if (future != null) {
+                future.cancel(false);
+            }
+            throw new CoordinatorException(RemoteText.escapeControls(describe(operation) + ": interrupted"), ex);
         }
         catch (RuntimeException ex) {
             throw failed(operation, ex);
         }
     }
 
-    private <T> T execute(String operation, RedisCallback<T> action) {
-        ensureOpen(operation);
+    @FunctionalInterface
+    private interface ReplyReader<T> {
+
+        T read();
+    }
+
+    /**
+     * Reads a script's reply: a reply of an unexpected shape, or a number that is not a plain
+     * decimal of at most 64 bits, becomes a {@link CoordinatorException} naming the key.
+     */
+    private <T> T reply(String operation, String key, ReplyReader<T> reader) {
         try {
-            T result = this.template.execute(action);
-            this.connected = true;
-            return result;
+            return reader.read();
         }
-        catch (RuntimeException ex) {
-            throw failed(operation, ex);
+        catch (ClassCastException | IndexOutOfBoundsException | IllegalArgumentException | NullPointerException ex) {
+            throw new CoordinatorException(RemoteText.escapeControls(describe(operation)) + ": unexpected data at key '"
+                    + RemoteText.escape(key) + "': " + RemoteText.escape(ex.getMessage()));
         }
     }
 
     private void ensureOpen(String operation) {
         if (this.closed.get()) {
-            throw new CoordinatorException(describe(operation) + ": the coordinator is closed");
+            throw new CoordinatorException(RemoteText.escapeControls(describe(operation) + ": the coordinator is closed"));
         }
     }
 
@@ -554,10 +657,21 @@ public final class RedisCoordinator implements Coordinator {
      * itself answered (with an error reply other than an authentication failure).
      */
     private CoordinatorException failed(String operation, Throwable ex) {
-        RedisCommandExecutionException reply = find(ex, RedisCommandExecutionException.class);
+        Throwable failure = unwrap(ex);
+        RedisCommandExecutionException reply = find(failure, RedisCommandExecutionException.class);
         this.connected = reply != null && !isAuthenticationError(reply.getMessage())
-                && find(ex, io.lettuce.core.RedisConnectionException.class) == null;
-        return new CoordinatorException(describe(operation) + ": " + summary(ex), ex);
+                && find(failure, io.lettuce.core.RedisConnectionException.class) == null;
+        return new CoordinatorException(RemoteText.escapeControls(describe(operation)) + ": " + summary(failure),
+                failure);
+    }
+
+    private static Throwable unwrap(Throwable ex) {
+        Throwable current = ex;
+        while ((current instanceof ExecutionException || current instanceof CompletionException)
+                && current.getCause() != null) {
+            current = current.getCause();
+        }
+        return current;
     }
 
     private String describe(String operation) {
@@ -569,7 +683,7 @@ public final class RedisCoordinator implements Coordinator {
         return prefix.substring(1, prefix.length() - 2);
     }
 
-    /** The outermost and innermost messages of a failure, with any secret masked. */
+    /** The outermost and innermost messages of a failure, secrets masked, control characters escaped. */
     private String summary(Throwable ex) {
         Throwable root = ex;
         while (root.getCause() != null && root.getCause() != root) {
@@ -579,7 +693,10 @@ public final class RedisCoordinator implements Coordinator {
         if (root != ex) {
             text = text + " (" + root.getClass().getSimpleName() + ": " + root.getMessage() + ")";
         }
-        return (this.secret != null) ? text.replace(this.secret, "******") : text;
+        if (this.secret != null) {
+            text = text.replace(this.secret, "******");
+        }
+        return RemoteText.escapeControls(text.length() > 1024 ? text.substring(0, 1024) + "..." : text);
     }
 
     private static boolean isAuthenticationError(String message) {
@@ -605,28 +722,126 @@ public final class RedisCoordinator implements Coordinator {
         return null;
     }
 
+    /** Reports the {@code key, description} pairs a script returned. */
+    private void reportGarbage(List<?> pairs) {
+        for (int i = 0; i + 1 < pairs.size(); i += 2) {
+            reportGarbage(text(pairs.get(i)), text(pairs.get(i + 1)));
+        }
+    }
+
+    /**
+     * Logs a bad key as a warning at most once per key every garbage-warning interval (at debug
+     * level in between), so that a key corrupted again later is reported again while a key that
+     * stays bad does not flood the log. Key and description may carry remote text: escaped.
+     */
     private void reportGarbage(String key, String found) {
-        if (this.reportedGarbage.size() < MAX_REPORTED_GARBAGE_KEYS && this.reportedGarbage.add(key)) {
-            logger.warn("Redis coordinator skipped key '{}': it holds {}. Only this coordinator should write "
-                    + "under namespace '{}'; further findings on this key are logged at debug level", key, found,
-                    namespace());
+        if (shouldWarn(key)) {
+            logger.warn("Redis coordinator found garbage at key '{}': {}. Only this coordinator should write under "
+                    + "namespace '{}'; this key is reported at most every {}", RemoteText.escape(key),
+                    RemoteText.escape(found), RemoteText.escape(namespace()),
+                    Duration.ofNanos(this.garbageWarningIntervalNanos));
         }
-        else {
-            logger.debug("Redis coordinator skipped key '{}': it holds {}", key, found);
+        else if (logger.isDebugEnabled()) {
+            logger.debug("Redis coordinator found garbage at key '{}': {}", RemoteText.escape(key),
+                    RemoteText.escape(found));
         }
     }
 
-    private static long ttlMillis(Duration ttl) {
-        return Math.max(1, CoordinatorArguments.requirePositiveTtl(ttl).toMillis());
+    private boolean shouldWarn(String key) {
+        long now = System.nanoTime();
+        long interval = this.garbageWarningIntervalNanos;
+        if (this.garbageWarnedAt.size() >= MAX_TRACKED_GARBAGE_KEYS && !this.garbageWarnedAt.containsKey(key)) {
+            this.garbageWarnedAt.values().removeIf(warnedAt -> now - warnedAt >= interval);
+            if (this.garbageWarnedAt.size() >= MAX_TRACKED_GARBAGE_KEYS) {
+                return false;
+            }
+        }
+        boolean[] warn = new boolean[1];
+        this.garbageWarnedAt.compute(key, (bad, warnedAt) -> {
+            if (warnedAt == null || now - warnedAt >= interval) {
+                warn[0] = true;
+                return now;
+            }
+            return warnedAt;
+        });
+        return warn[0];
     }
 
-    private static long parseLongOr(String text, long fallback) {
+    /** For tests: how often the same bad key is warned about at most. */
+    void garbageWarningInterval(Duration interval) {
+        this.garbageWarningIntervalNanos = interval.toNanos();
+    }
+
+    /** A TTL of a lease (registration, leadership, grant): positive and at most {@link RedisScripts#MAX_TTL_MILLIS}. */
+    private static long leaseTtlMillis(Duration ttl) {
+        CoordinatorArguments.requirePositiveTtl(ttl);
+        if (ttl.compareTo(Duration.ofMillis(RedisScripts.MAX_TTL_MILLIS)) > 0) {
+            throw new IllegalArgumentException("ttl must be at most " + Duration.ofMillis(RedisScripts.MAX_TTL_MILLIS)
+                    + " for a Redis lease, was " + ttl);
+        }
+        return Math.max(1, ttl.toMillis());
+    }
+
+    /** A TTL of a shared-state value: positive and representable in milliseconds. */
+    private static long valueTtlMillis(Duration ttl) {
+        CoordinatorArguments.requirePositiveTtl(ttl);
+        try {
+            return Math.max(1, ttl.toMillis());
+        }
+        catch (ArithmeticException ex) {
+            throw new IllegalArgumentException("ttl is too long, was " + ttl, ex);
+        }
+    }
+
+    private static void requireId(String id, String what) {
+        Objects.requireNonNull(id, what + " must not be null");
+        if (id.isEmpty()) {
+            throw new IllegalArgumentException(what + " must not be empty");
+        }
+        if (bytes(id).length > RedisScripts.MAX_ID_BYTES) {
+            throw new IllegalArgumentException(what + " must be at most " + RedisScripts.MAX_ID_BYTES
+                    + " bytes in UTF-8, was " + bytes(id).length);
+        }
+    }
+
+    /**
+     * Parses a plain decimal integer of at most 64 bits: no sign, exponent, hex, leading zero,
+     * {@code inf} or {@code nan}.
+     *
+     * @throws IllegalArgumentException for anything else (the caller names the key)
+     */
+    static long decimalLong(String text) {
+        if (text == null || !DECIMAL_LONG.matcher(text).matches()) {
+            throw new IllegalArgumentException("not a plain decimal integer: '" + RemoteText.escape(text) + "'");
+        }
         try {
             return Long.parseLong(text);
         }
         catch (NumberFormatException ex) {
-            return fallback;
+            throw new IllegalArgumentException("not a 64-bit integer: '" + text + "'");
         }
+    }
+
+    static int saturatedInt(long value) {
+        return (int) Math.max(0, Math.min(Integer.MAX_VALUE, value));
+    }
+
+    private static List<?> list(Object reply) {
+        if (reply instanceof List<?> list) {
+            return list;
+        }
+        throw new IllegalArgumentException("expected a list, got " + describeReply(reply));
+    }
+
+    private static long integer(Object reply) {
+        if (reply instanceof Long value) {
+            return value;
+        }
+        throw new IllegalArgumentException("expected an integer, got " + describeReply(reply));
+    }
+
+    private static String describeReply(Object reply) {
+        return (reply == null) ? "nothing" : "'" + RemoteText.escape(text(reply)) + "'";
     }
 
     private static byte[] bytes(String text) {

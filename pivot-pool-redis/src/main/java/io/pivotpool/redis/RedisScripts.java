@@ -1,170 +1,361 @@
 package io.pivotpool.redis;
 
-import java.util.List;
-
-import org.springframework.data.redis.core.script.RedisScript;
-
 /**
  * The Lua scripts behind every multi-step operation. Redis runs a script atomically, so no other
  * client sees a half-done step, and clocks are the server's ({@code TIME}, {@code PEXPIRE}), so the
  * instances' clocks never have to agree.
  *
- * <p>Each script checks the type of a key before it reads it: a key that holds something the
- * coordinator did not write is reported back (as a type name or field list) instead of failing
- * the script, and the Java side logs one warning per key. Numbers are handed to Redis as strings
- * formatted with {@code %.0f}, because Redis would format a Lua number in exponent form.
+ * <p><b>Everything read is untrusted.</b> Any tenant of a shared Redis can write under the
+ * namespace, so each script checks a key's type, size and every number before it uses them, and
+ * reports what it refused (key and description) instead of failing; the Java side logs it. Three
+ * rules keep a hostile or corrupt value from stopping the cluster or costing every tenant of the
+ * server:
+ * <ul>
+ * <li>Numbers are plain decimal integers that fit a Java {@code long} ({@link #COMMON isInt}):
+ * {@code tonumber} would also take {@code 1e5}, {@code inf}, {@code nan} and {@code 0x10}, and Lua
+ * numbers are doubles, exact only up to 2^53. Fencing tokens are therefore compared as strings
+ * and incremented with {@code INCR}, which is exact over all 64 bits.</li>
+ * <li>A lease (leader, member, grant) expires no later than its own TTL says, and no TTL exceeds
+ * {@link #MAX_TTL_MILLIS}: an entry without expiry or beyond it is garbage.</li>
+ * <li>The work per call is bounded: no key is read whose length or memory exceeds a limit
+ * ({@code HLEN}, {@code ZCARD}, {@code HSTRLEN}, {@code MEMORY USAGE} are O(1) or O(limit) before
+ * anything large is copied), and oversized bookkeeping is unlinked (freed off the main thread).</li>
+ * </ul>
  */
-@SuppressWarnings("rawtypes")
 final class RedisScripts {
 
+    /** The longest lease (leadership, registration, capacity grant) the coordinator writes or accepts. */
+    static final long MAX_TTL_MILLIS = 86_400_000L;
+
+    /** The longest instance id (and so lease holder, grant holder, index entry) in bytes. */
+    static final int MAX_ID_BYTES = 1024;
+
+    /** The most entries the members index may hold; a larger one is garbage and is rebuilt by heartbeats. */
+    static final int MAX_MEMBERS = 1000;
+
+    /** The most fields of one instance hash. */
+    static final int MAX_MEMBER_FIELDS = 64;
+
+    /** The most memory ({@code MEMORY USAGE}) of one instance hash. */
+    static final int MAX_MEMBER_BYTES = 64 * 1024;
+
+    /** The most memory of the members index. */
+    static final int MAX_INDEX_BYTES = 2 * 1024 * 1024;
+
+    /** The most holders of one pool's grants. */
+    static final int MAX_GRANTS = 1024;
+
+    /** The most memory of one pool's grants. */
+    static final int MAX_GRANTS_BYTES = 2 * 1024 * 1024;
+
+    /** A hash field that says how long the lease it belongs to lasts from its last renewal. */
+    static final String TTL_FIELD = "ttl";
+
     private static final String COMMON = """
-            local function int(n) return string.format('%.0f', n) end
+            local MAX_TTL, MAX_ID = %d, %d
             local function kind(key) return redis.call('TYPE', key).ok end
+            local function int(n) return string.format('%%.0f', n) end
             local function nowMillis()
               local t = redis.call('TIME')
               return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             end
+            -- The server time in microseconds as an exact decimal string.
+            local function nowMicros()
+              local t = redis.call('TIME')
+              return t[1] .. string.format('%%06d', tonumber(t[2]))
+            end
+            -- A plain non-negative decimal integer that fits a Java long: no sign, exponent, hex,
+            -- leading zero, inf or nan. Only such strings are ever given to tonumber or to Java.
+            local function isInt(s)
+              return type(s) == 'string' and #s > 0 and #s <= 19 and string.find(s, '^%%d+$') ~= nil
+                and (#s == 1 or string.byte(s, 1) ~= 48) and (#s < 19 or s <= '9223372036854775807')
+            end
+            -- For two isInt strings: whether a is the greater number (exact, no doubles).
+            local function greater(a, b)
+              if #a ~= #b then return #a > #b end
+              return a > b
+            end
+            local function isTtl(s)
+              return isInt(s) and tonumber(s) >= 1 and tonumber(s) <= MAX_TTL
+            end
+            """.formatted(MAX_TTL_MILLIS, MAX_ID_BYTES);
+
+    /**
+     * Reads a leader hash {@code holder, token, ttl}. Returns {@code 'none'}; {@code 'lease',
+     * holder, token, ttl} (an empty holder is a fence: nobody may lead until it lapses); or
+     * {@code 'garbage', description}.
+     */
+    private static final String READ_LEASE = """
+            local function readLease(key)
+              local k = kind(key)
+              if k == 'none' then return 'none' end
+              if k ~= 'hash' then return 'garbage', 'a ' .. k .. ', not a leader lease' end
+              if redis.call('HLEN', key) ~= 3 then
+                return 'garbage', 'a hash whose fields are not exactly holder, token and ttl'
+              end
+              if redis.call('HSTRLEN', key, 'holder') > MAX_ID or redis.call('HSTRLEN', key, 'token') > 19
+                  or redis.call('HSTRLEN', key, 'ttl') > 19 then
+                return 'garbage', 'a lease with oversized fields'
+              end
+              local f = redis.call('HMGET', key, 'holder', 'token', 'ttl')
+              if not (f[1] and f[2] and f[3]) then return 'garbage', 'a hash without holder, token and ttl' end
+              if not isInt(f[2]) or f[2] == '0' then
+                return 'garbage', 'a lease whose token is not a positive decimal integer of at most 64 bits'
+              end
+              if not isTtl(f[3]) then return 'garbage', 'a lease whose ttl is not a decimal integer in 1..' .. MAX_TTL end
+              local pttl = redis.call('PTTL', key)
+              if pttl < 0 then return 'garbage', 'a lease without expiry' end
+              if pttl > tonumber(f[3]) then return 'garbage', 'a lease that expires later than its own ttl' end
+              return 'lease', f[1], f[2], f[3]
+            end
             """;
 
     /**
-     * Acquire or renew. KEYS: leader, term. ARGV: instance id, ttl ms. Returns {@code {leads (0|1),
-     * holder, token, ttl, garbage key, garbage}}: the key (leader or term) that held something else,
-     * and what, both empty if none did.
+     * Acquire or renew. KEYS: leader, term. ARGV: instance id, ttl ms (validated by the caller).
+     * Returns {@code {leads (0|1), holder, token, ttl, {garbage key, description, ...}}}.
      *
      * <p>A new term's token is {@code max(last token + 1, server time in µs)}: it grows with every
      * term like a counter, and keeps growing when Redis lost the counter (a restart without
      * persistence, a failover to a replica that missed the last write), because the clock moved on
-     * meanwhile.
+     * meanwhile. Above 2^53 it is still exact: {@code INCR} is 64-bit, and the comparison is on
+     * strings. An exhausted counter (2^63 - 1) is an error, never a wrap.
+     *
+     * <p><b>Unknown lease state.</b> With no valid term counter (a cold start, or data lost) or a
+     * leader key holding garbage, the coordinator cannot tell whether an earlier leader still
+     * trusts its term, which it may for one leader-ttl after its last renewal. So no term begins:
+     * the script writes a fence (a lease with an empty holder) lasting one ttl, and the next
+     * acquisition after it lapses starts a term. This costs one leader-ttl without a leader at the
+     * very first start of a namespace and after every loss of its data.
      */
-    static final RedisScript<List> ACQUIRE_LEADERSHIP = RedisScript.of(COMMON + """
+    static final LuaScript ACQUIRE_LEADERSHIP = new LuaScript("acquire-leadership", COMMON + READ_LEASE + """
             local leader, term, id, ttl = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-            local garbageKey, garbage = '', ''
-            local leaderKind = kind(leader)
-            if leaderKind == 'hash' then
-              local holder = redis.call('HGET', leader, 'holder')
-              local token = redis.call('HGET', leader, 'token')
-              if holder and token and tonumber(token) then
-                if holder ~= id then
-                  return {0, holder, token, redis.call('HGET', leader, 'ttl') or '0', '', ''}
-                end
-                redis.call('HSET', leader, 'ttl', ttl)
-                redis.call('PEXPIRE', leader, ttl)
-                return {1, holder, token, ttl, '', ''}
-              end
-              garbageKey, garbage = leader, 'a hash without holder and token'
-            elseif leaderKind ~= 'none' then
-              garbageKey, garbage = leader, 'a ' .. leaderKind
+            local state, holder, token, leaseTtl = readLease(leader)
+            if state == 'lease' then
+              if holder ~= id then return {0, holder, token, leaseTtl, {}} end
+              redis.call('HSET', leader, 'ttl', ttl)
+              redis.call('PEXPIRE', leader, ttl)
+              return {1, holder, token, ttl, {}}
             end
-            local last = 0
+            local garbage = {}
+            local known = (state == 'none')
+            if state == 'garbage' then
+              garbage[#garbage + 1] = leader
+              garbage[#garbage + 1] = holder
+              redis.call('UNLINK', leader)
+            end
+            local last = nil
             local termKind = kind(term)
             if termKind == 'string' then
-              last = tonumber(redis.call('GET', term))
-              if not last then
-                last = 0
-                garbageKey, garbage = term, 'a non-numeric string'
+              if redis.call('STRLEN', term) <= 19 then last = redis.call('GET', term) end
+              if not isInt(last) then
+                last = nil
+                garbage[#garbage + 1] = term
+                garbage[#garbage + 1] = 'a value that is not a decimal integer of at most 64 bits, not a term counter'
               end
             elseif termKind ~= 'none' then
-              garbageKey, garbage = term, 'a ' .. termKind
+              garbage[#garbage + 1] = term
+              garbage[#garbage + 1] = 'a ' .. termKind .. ', not a term counter'
             end
-            local t = redis.call('TIME')
-            local token = int(math.max(last + 1, tonumber(t[1]) * 1000000 + tonumber(t[2])))
-            redis.call('DEL', leader, term)
-            redis.call('SET', term, token)
-            redis.call('HSET', leader, 'holder', id, 'token', token, 'ttl', ttl)
+            local now = nowMicros()
+            if last == nil then
+              known = false
+              redis.call('UNLINK', term)
+              redis.call('SET', term, now)
+              last = now
+            end
+            if not known then
+              redis.call('HSET', leader, 'holder', '', 'token', last, 'ttl', ttl)
+              redis.call('PEXPIRE', leader, ttl)
+              return {0, '', last, ttl, garbage}
+            end
+            local next
+            if greater(now, last) then
+              redis.call('SET', term, now)
+              next = now
+            else
+              local incremented = redis.pcall('INCR', term)
+              if type(incremented) == 'table' and incremented.err then
+                return redis.error_reply('PIVOT term counter ' .. term .. ' is exhausted: ' .. incremented.err)
+              end
+              next = redis.call('GET', term)
+            end
+            redis.call('HSET', leader, 'holder', id, 'token', next, 'ttl', ttl)
             redis.call('PEXPIRE', leader, ttl)
-            return {1, id, token, ttl, garbageKey, garbage}
-            """, List.class);
+            return {1, id, next, ttl, garbage}
+            """);
 
     /** KEYS: leader. ARGV: instance id, token. Returns 1 if that term was ended, else 0. */
-    static final RedisScript<Long> RELEASE_LEADERSHIP = RedisScript.of(COMMON + """
-            if kind(KEYS[1]) == 'hash'
-                and redis.call('HGET', KEYS[1], 'holder') == ARGV[1]
-                and redis.call('HGET', KEYS[1], 'token') == ARGV[2] then
+    static final LuaScript RELEASE_LEADERSHIP = new LuaScript("release-leadership", COMMON + READ_LEASE + """
+            local state, holder, token = readLease(KEYS[1])
+            if state == 'lease' and holder == ARGV[1] and token == ARGV[2] then
               redis.call('DEL', KEYS[1])
               return 1
             end
             return 0
-            """, Long.class);
+            """);
 
-    /** KEYS: leader. Returns {@code {}} (nobody leads), {@code {holder, token, ttl}} or {@code {garbage}}. */
-    static final RedisScript<List> CURRENT_LEADER = RedisScript.of(COMMON + """
-            local leaderKind = kind(KEYS[1])
-            if leaderKind == 'none' then return {} end
-            if leaderKind ~= 'hash' then return {'a ' .. leaderKind} end
-            local holder = redis.call('HGET', KEYS[1], 'holder')
-            local token = redis.call('HGET', KEYS[1], 'token')
-            if not (holder and token and tonumber(token)) then return {'a hash without holder and token'} end
-            return {holder, token, redis.call('HGET', KEYS[1], 'ttl') or '0'}
-            """, List.class);
+    /**
+     * KEYS: leader. Returns {@code {'none'}} (nobody leads, a fence included), {@code {'lease', holder,
+     * token, ttl}} or {@code {'garbage', description}}. Reads only: the next acquisition replaces
+     * garbage.
+     */
+    static final LuaScript CURRENT_LEADER = new LuaScript("current-leader", COMMON + READ_LEASE + """
+            local state, holder, token, ttl = readLease(KEYS[1])
+            if state == 'lease' and holder ~= '' then return {'lease', holder, token, ttl} end
+            if state == 'garbage' then return {'garbage', holder} end
+            return {'none'}
+            """);
+
+    /**
+     * Drops index entries that expired or that no registration could have written (expiring more
+     * than the longest TTL ahead), at most {@code MAX_MEMBERS} of each per call; returns how many
+     * of the second kind there were.
+     */
+    private static final String PRUNE_INDEX = """
+            local MAX_MEMBERS = %d
+            local function pruneIndex(members, now)
+              local expired = redis.call('ZRANGEBYSCORE', members, '-inf', int(now), 'LIMIT', 0, MAX_MEMBERS)
+              if #expired > 0 then redis.call('ZREM', members, unpack(expired)) end
+              local beyond = redis.call('ZRANGEBYSCORE', members, '(' .. int(now + MAX_TTL), '+inf', 'LIMIT', 0, MAX_MEMBERS)
+              if #beyond > 0 then redis.call('ZREM', members, unpack(beyond)) end
+              return #beyond
+            end
+            -- Whether the index is a sorted set small enough to read; if not, it is unlinked (heartbeats rebuild it).
+            local function checkIndex(members)
+              local k = kind(members)
+              if k == 'none' then return true, '' end
+              local why
+              if k ~= 'zset' then
+                why = 'a ' .. k .. ', not a sorted set of members'
+              elseif redis.call('ZCARD', members) > MAX_MEMBERS then
+                why = 'a sorted set of more than ' .. MAX_MEMBERS .. ' entries'
+              elseif redis.call('MEMORY', 'USAGE', members, 'SAMPLES', '0') > %d then
+                why = 'a sorted set larger than %d bytes'
+              end
+              if why then
+                redis.call('UNLINK', members)
+                return false, why
+              end
+              return true, ''
+            end
+            """.formatted(MAX_MEMBERS, MAX_INDEX_BYTES, MAX_INDEX_BYTES);
 
     /**
      * Register or heartbeat. KEYS: members, member. ARGV: instance id, ttl ms, field, value, ...
-     * Returns {@code {garbage}}: empty or what the members index held before it was rebuilt.
+     * (validated by the caller). Returns {@code {garbage key, description, ...}}.
      */
-    static final RedisScript<List> REGISTER = RedisScript.of(COMMON + """
-            local members, member, id, ttl = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2])
-            local garbage = ''
-            local membersKind = kind(members)
-            if membersKind ~= 'zset' and membersKind ~= 'none' then
-              redis.call('DEL', members)
-              garbage = 'a ' .. membersKind
+    static final LuaScript REGISTER = new LuaScript("register", COMMON + PRUNE_INDEX + """
+            local members, member, id, ttl = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+            local garbage = {}
+            local ok, why = checkIndex(members)
+            if not ok then
+              garbage[#garbage + 1] = members
+              garbage[#garbage + 1] = why .. '; it was rebuilt'
             end
             local now = nowMillis()
-            redis.call('DEL', member)
-            redis.call('HSET', member, unpack(ARGV, 3))
-            redis.call('PEXPIRE', member, ARGV[2])
-            redis.call('ZADD', members, int(now + ttl), id)
-            redis.call('ZREMRANGEBYSCORE', members, '-inf', int(now))
-            local last = redis.call('ZRANGE', members, -1, -1, 'WITHSCORES')
+            redis.call('UNLINK', member)
+            redis.call('HSET', member, 'ttl', ttl, unpack(ARGV, 3))
+            redis.call('PEXPIRE', member, ttl)
+            redis.call('ZADD', members, int(now + tonumber(ttl)), id)
+            local beyond = pruneIndex(members, now)
+            if beyond > 0 then
+              garbage[#garbage + 1] = members
+              garbage[#garbage + 1] = beyond .. ' entries expiring beyond the longest ttl; they were dropped'
+            end
+            -- The index lives as long as its longest valid entry (ours at least).
+            local last = redis.call('ZREVRANGEBYSCORE', members, int(now + MAX_TTL), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
             redis.call('PEXPIREAT', members, last[2])
-            return {garbage}
-            """, List.class);
+            return garbage
+            """);
 
     /** KEYS: members, member. ARGV: instance id. */
-    static final RedisScript<Long> UNREGISTER = RedisScript.of(COMMON + """
+    static final LuaScript UNREGISTER = new LuaScript("unregister", COMMON + """
             if kind(KEYS[1]) == 'zset' then redis.call('ZREM', KEYS[1], ARGV[1]) end
-            return redis.call('DEL', KEYS[2])
-            """, Long.class);
+            return redis.call('UNLINK', KEYS[2])
+            """);
 
     /**
-     * KEYS: members. ARGV: member key prefix. Drops expired entries, then returns one entry per
-     * live instance: {@code {id, 'hash', field, value, ...}}, or {@code {id, type}} when its key
-     * holds something else; {@code {{'', type}}} when the index itself is not a sorted set.
+     * KEYS: members. ARGV: member key prefix. Drops expired and impossible entries, then returns
+     * {@code {{id, field, value, ...}, ...}} for the valid live instances (without the ttl field)
+     * and {@code {garbage key, description, ...}}. An instance whose hash is garbage (no expiry,
+     * one beyond its own ttl, too many fields, too large) loses its entry and its hash; its owner's
+     * next heartbeat writes both anew.
      */
-    static final RedisScript<List> LIVE_INSTANCES = RedisScript.of(COMMON + """
-            local members = KEYS[1]
-            local membersKind = kind(members)
-            if membersKind == 'none' then return {} end
-            if membersKind ~= 'zset' then return {{'', membersKind}} end
-            redis.call('ZREMRANGEBYSCORE', members, '-inf', int(nowMillis()))
-            local out = {}
-            for _, id in ipairs(redis.call('ZRANGE', members, 0, -1)) do
-              local key = ARGV[1] .. id
-              local memberKind = kind(key)
-              if memberKind == 'hash' then
-                local entry = {id, 'hash'}
-                for _, part in ipairs(redis.call('HGETALL', key)) do entry[#entry + 1] = part end
-                out[#out + 1] = entry
-              elseif memberKind == 'none' then
+    static final LuaScript LIVE_INSTANCES = new LuaScript("live-instances", COMMON + PRUNE_INDEX + """
+            local members, prefix = KEYS[1], ARGV[1]
+            local out, garbage = {}, {}
+            local ok, why = checkIndex(members)
+            if not ok then
+              garbage[#garbage + 1] = members
+              garbage[#garbage + 1] = why .. '; heartbeats rebuild it'
+              return {out, garbage}
+            end
+            if kind(members) == 'none' then return {out, garbage} end
+            local now = nowMillis()
+            local beyond = pruneIndex(members, now)
+            if beyond > 0 then
+              garbage[#garbage + 1] = members
+              garbage[#garbage + 1] = beyond .. ' entries expiring beyond the longest ttl; they were dropped'
+            end
+            local entries = redis.call('ZRANGE', members, 0, -1, 'WITHSCORES')
+            for i = 1, #entries, 2 do
+              local id, score = entries[i], tonumber(entries[i + 1])
+              local key = prefix .. id
+              local k = kind(key)
+              local bad
+              if #id > MAX_ID then
+                bad = 'an entry whose id is longer than ' .. MAX_ID .. ' bytes'
+              elseif k == 'none' then
                 redis.call('ZREM', members, id)
+              elseif k ~= 'hash' then
+                bad = 'a ' .. k .. ', not an instance hash'
+              elseif redis.call('HLEN', key) > %d then
+                bad = 'an instance hash with more than %d fields'
+              elseif redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0') > %d then
+                bad = 'an instance hash larger than %d bytes'
               else
-                out[#out + 1] = {id, memberKind}
+                local ttl = redis.call('HGET', key, 'ttl')
+                local pttl = redis.call('PTTL', key)
+                if not isTtl(ttl) then
+                  bad = 'an instance hash without a valid ttl field'
+                elseif pttl < 0 then
+                  bad = 'an instance hash without expiry'
+                elseif pttl > tonumber(ttl) or score - now > tonumber(ttl) + 1 then
+                  bad = 'an instance that expires later than its own ttl'
+                else
+                  local entry = {id}
+                  local fields = redis.call('HGETALL', key)
+                  for j = 1, #fields, 2 do
+                    if fields[j] ~= 'ttl' then
+                      entry[#entry + 1] = fields[j]
+                      entry[#entry + 1] = fields[j + 1]
+                    end
+                  end
+                  out[#out + 1] = entry
+                end
+              end
+              if bad then
+                redis.call('ZREM', members, id)
+                if #id <= MAX_ID then redis.call('UNLINK', key) end
+                garbage[#garbage + 1] = (#id <= MAX_ID) and key or members
+                garbage[#garbage + 1] = bad .. '; it was dropped'
               end
             end
-            return out
-            """, List.class);
+            return {out, garbage}
+            """.formatted(MAX_MEMBER_FIELDS, MAX_MEMBER_FIELDS, MAX_MEMBER_BYTES, MAX_MEMBER_BYTES));
 
     /**
      * KEYS: key. ARGV: expect present (0|1), expected, write new (0|1), new value, ttl ms (0: none).
-     * Returns 1 if replaced, 0 if the value differed, -1 if the key holds a non-string.
+     * Returns 1 if replaced, 0 if the value differed, -1 if the key holds a non-string. A value of
+     * another length is never copied into the script.
      */
-    static final RedisScript<Long> COMPARE_AND_SET = RedisScript.of(COMMON + """
+    static final LuaScript COMPARE_AND_SET = new LuaScript("compare-and-set", COMMON + """
             local keyKind = kind(KEYS[1])
             if keyKind ~= 'string' and keyKind ~= 'none' then return -1 end
-            local current = redis.call('GET', KEYS[1])
             if ARGV[1] == '0' then
-              if current then return 0 end
-            elseif current ~= ARGV[2] then
+              if keyKind == 'string' then return 0 end
+            elseif keyKind == 'none' or redis.call('STRLEN', KEYS[1]) ~= #ARGV[2]
+                or redis.call('GET', KEYS[1]) ~= ARGV[2] then
               return 0
             end
             if ARGV[3] == '0' then
@@ -175,30 +366,44 @@ final class RedisScripts {
               redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])
             end
             return 1
-            """, Long.class);
+            """);
 
     /**
-     * The shared part of the capacity scripts: drops expired grants and garbage fields of the pool
-     * hash {@code key}, and returns the live grants by holder plus what was garbage.
+     * The shared part of the capacity scripts: drops expired grants and garbage of the pool hash
+     * {@code key}, and returns the live grants by holder plus {@code {garbage key, description,
+     * ...}}. A grant is {@code granted:expiresAtMillis}, both plain decimals, granted at most
+     * 2^31 - 1 (a Java int) and expiring within the longest ttl; anything else is dropped.
      */
     private static final String LIVE_GRANTS = """
             local function liveGrants(key, now)
               local grants, garbage = {}, {}
-              local keyKind = kind(key)
-              if keyKind ~= 'hash' then
-                if keyKind ~= 'none' then
-                  redis.call('DEL', key)
-                  garbage[#garbage + 1] = '*' .. keyKind
-                end
+              local k = kind(key)
+              if k == 'none' then return grants, garbage end
+              local why
+              if k ~= 'hash' then
+                why = 'a ' .. k .. ', not a hash of grants'
+              elseif redis.call('HLEN', key) > %d then
+                why = 'a hash of more than %d grants'
+              elseif redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0') > %d then
+                why = 'a hash of grants larger than %d bytes'
+              end
+              if why then
+                redis.call('UNLINK', key)
+                garbage[#garbage + 1] = key
+                garbage[#garbage + 1] = why .. '; it was dropped'
                 return grants, garbage
               end
               local fields = redis.call('HGETALL', key)
               for i = 1, #fields, 2 do
                 local holder, value = fields[i], fields[i + 1]
-                local granted, expiresAt = string.match(value, '^(%d+):(%d+)$')
-                if not granted then
+                local granted, expiresAt = string.match(value, '^(%%d+):(%%d+)$')
+                if #holder == 0 or #holder > MAX_ID or not isInt(granted) or #granted > 10
+                    or tonumber(granted) > 2147483647 or not isInt(expiresAt)
+                    or tonumber(expiresAt) > now + MAX_TTL then
                   redis.call('HDEL', key, holder)
-                  garbage[#garbage + 1] = holder
+                  garbage[#garbage + 1] = key
+                  garbage[#garbage + 1] = 'a grant that is not granted:expiresAt within limits (holder '
+                      .. string.sub(holder, 1, 64) .. '); it was dropped'
                 elseif tonumber(expiresAt) <= now then
                   redis.call('HDEL', key, holder)
                 else
@@ -207,33 +412,39 @@ final class RedisScripts {
               end
               return grants, garbage
             end
-            """;
+            """.formatted(MAX_GRANTS, MAX_GRANTS, MAX_GRANTS_BYTES, MAX_GRANTS_BYTES);
 
     /**
-     * KEYS: pool hash. ARGV: instance id, requested, global max, ttl ms. Returns {@code {granted,
-     * total, {garbage...}}}. The grant is what is left under the cap once the other live holders'
-     * grants are counted, so the sum never goes above it while the cap stays the same.
+     * KEYS: pool hash. ARGV: instance id, requested, global max, ttl ms (validated by the caller).
+     * Returns {@code {granted, total, {garbage...}}}. The grant is what is left under the cap once
+     * the other live holders' grants are counted, so the sum never goes above it while the cap
+     * stays the same. Every number stays below 2^53 (at most 1024 grants of at most 2^31 - 1), so
+     * the Lua doubles are exact.
      */
-    static final RedisScript<List> REQUEST_CAPACITY = RedisScript.of(COMMON + LIVE_GRANTS + """
+    static final LuaScript REQUEST_CAPACITY = new LuaScript("request-capacity", COMMON + LIVE_GRANTS + """
             local key, id = KEYS[1], ARGV[1]
             local requested, cap, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
             local now = nowMillis()
             local grants, garbage = liveGrants(key, now)
-            local others, lastExpiry = 0, now + ttl
+            local others, lastExpiry, holders = 0, now + ttl, 0
             for holder, grant in pairs(grants) do
               if holder ~= id then
                 others = others + grant[1]
                 lastExpiry = math.max(lastExpiry, grant[2])
+                holders = holders + 1
               end
+            end
+            if holders >= %d then
+              return {0, others, garbage}
             end
             local granted = math.max(0, math.min(requested, cap - others))
             redis.call('HSET', key, id, int(granted) .. ':' .. int(now + ttl))
             redis.call('PEXPIREAT', key, int(lastExpiry))
             return {granted, others + granted, garbage}
-            """, List.class);
+            """.formatted(MAX_GRANTS));
 
     /** KEYS: pool hash. Returns {@code {{holder, granted, ...}, {garbage...}}}. */
-    static final RedisScript<List> CAPACITY = RedisScript.of(COMMON + LIVE_GRANTS + """
+    static final LuaScript CAPACITY = new LuaScript("capacity", COMMON + LIVE_GRANTS + """
             local grants, garbage = liveGrants(KEYS[1], nowMillis())
             local out = {}
             for holder, grant in pairs(grants) do
@@ -241,7 +452,7 @@ final class RedisScripts {
               out[#out + 1] = grant[1]
             end
             return {out, garbage}
-            """, List.class);
+            """);
 
     private RedisScripts() {
     }

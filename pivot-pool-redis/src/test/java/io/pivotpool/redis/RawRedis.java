@@ -24,6 +24,23 @@ final class RawRedis implements AutoCloseable {
         this.connection = this.client.connect();
     }
 
+    /**
+     * Makes {@code namespace} look like one whose cluster has been running: its term counter exists,
+     * so the first candidate leads at once instead of waiting out the cold-start fence (one
+     * leader-ttl, see RedisScripts.ACQUIRE_LEADERSHIP). Tests about timing and the contract start
+     * from there; RedisLeadershipSafetyTests proves the cold start itself.
+     */
+    void establish(String namespace) {
+        commands().setnx("{" + namespace + "}:term", "1");
+    }
+
+    /** {@link #establish(String)} on a connection of its own. */
+    static void establish(RedisServer server, String namespace) {
+        try (RawRedis raw = new RawRedis(server)) {
+            raw.establish(namespace);
+        }
+    }
+
     RedisCommands<String, String> commands() {
         return this.connection.sync();
     }

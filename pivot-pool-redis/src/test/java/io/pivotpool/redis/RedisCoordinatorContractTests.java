@@ -12,18 +12,23 @@ class RedisCoordinatorContractTests extends MultiInstanceCoordinatorContract {
 
     private static RedisServer server;
 
+    private static RawRedis raw;
+
     @BeforeAll
     static void startServer() {
         server = RedisServer.start();
+        raw = new RawRedis(server);
     }
 
     @AfterAll
     static void stopServer() {
+        raw.close();
         server.close();
     }
 
     @Override
     protected Coordinator createCoordinator(String namespace) {
+        raw.establish(namespace);
         // Each coordinator has a connection of its own, as separate application instances do.
         return RedisCoordinator.create(RedisCoordinatorSettings.builder()
             .host(server.host())

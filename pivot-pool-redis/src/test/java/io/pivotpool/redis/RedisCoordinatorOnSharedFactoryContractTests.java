@@ -18,21 +18,26 @@ class RedisCoordinatorOnSharedFactoryContractTests extends MultiInstanceCoordina
 
     private static LettuceConnectionFactory applicationFactory;
 
+    private static RawRedis raw;
+
     @BeforeAll
     static void startServer() {
         server = RedisServer.start();
         applicationFactory = new LettuceConnectionFactory(new RedisStandaloneConfiguration(server.host(), server.port()));
         applicationFactory.afterPropertiesSet();
+        raw = new RawRedis(server);
     }
 
     @AfterAll
     static void stopServer() {
+        raw.close();
         applicationFactory.destroy();
         server.close();
     }
 
     @Override
     protected Coordinator createCoordinator(String namespace) {
+        raw.establish(namespace);
         return RedisCoordinator.create(applicationFactory, namespace);
     }
 }

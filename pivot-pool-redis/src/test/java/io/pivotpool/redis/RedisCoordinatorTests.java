@@ -62,6 +62,7 @@ class RedisCoordinatorTests {
     @BeforeEach
     void createCoordinator() {
         this.namespace = "test" + namespaces.incrementAndGet();
+        raw.establish(this.namespace);
         this.coordinator = newCoordinator(this.namespace);
         this.coordinator.connect();
     }
@@ -111,6 +112,7 @@ class RedisCoordinatorTests {
     @Test
     void namespacesShouldNotSeeEachOther() {
         RedisCoordinator other = newCoordinator(this.namespace + "-other");
+        raw.establish(this.namespace + "-other");
         this.coordinator.set("k", bytes("mine"), null);
         this.coordinator.register(instance("a"), Duration.ofSeconds(5));
         this.coordinator.tryAcquireLeadership("a", Duration.ofSeconds(5));
@@ -194,12 +196,19 @@ class RedisCoordinatorTests {
     }
 
     @Test
-    void tokensShouldKeepIncreasingWhenTheTermCounterIsLost() {
-        LeaderLease first = this.coordinator.tryAcquireLeadership("a", Duration.ofSeconds(5)).orElseThrow();
+    void tokensShouldKeepIncreasingWhenTheTermCounterIsLostAndNoTermShouldBeginForOneTtl() {
+        Duration ttl = Duration.ofMillis(300);
+        LeaderLease first = this.coordinator.tryAcquireLeadership("a", ttl).orElseThrow();
         // As after a restart without persistence: the counter and the lease are gone.
         raw.commands().del("{" + this.namespace + "}:term", "{" + this.namespace + "}:leader");
-        LeaderLease next = this.coordinator.tryAcquireLeadership("b", Duration.ofSeconds(5)).orElseThrow();
-        assertThat(next.fencingToken()).isGreaterThan(first.fencingToken());
+        long fencedAt = System.nanoTime();
+        assertThat(this.coordinator.tryAcquireLeadership("b", ttl)).as("a term right after the loss").isEmpty();
+        assertThat(this.coordinator.tryAcquireLeadership("a", ttl)).as("even for the last holder").isEmpty();
+        assertThat(this.coordinator.currentLeader()).isEmpty();
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(10))
+            .until(() -> this.coordinator.tryAcquireLeadership("b", ttl).isPresent());
+        assertThat(Duration.ofNanos(System.nanoTime() - fencedAt)).isGreaterThanOrEqualTo(ttl.minusMillis(20));
+        assertThat(this.coordinator.currentLeader().orElseThrow().fencingToken()).isGreaterThan(first.fencingToken());
     }
 
     // ---- membership --------------------------------------------------------------------------
@@ -357,7 +366,7 @@ class RedisCoordinatorTests {
         raw.commands().set(prefix + "members", "not an index");
         raw.commands().sadd(prefix + "q:jobs", "a set");
         raw.commands().hset(prefix + "kv:k", "a", "hash");
-        raw.commands().hset(prefix + "cap:p", Map.of("x", "lots", "y", "2:99999999999999"));
+        raw.commands().hset(prefix + "cap:p", Map.of("x", "lots", "y", "2:" + (System.currentTimeMillis() + 60_000)));
         try (LogCapture logs = new LogCapture()) {
             for (int i = 0; i < 3; i++) {
                 assertThat(this.coordinator.currentLeader()).isEmpty();
@@ -378,12 +387,51 @@ class RedisCoordinatorTests {
                 .anyMatch(w -> w.contains(prefix + "members"))
                 .anyMatch(w -> w.contains(prefix + "q:jobs"))
                 .anyMatch(w -> w.contains(prefix + "kv:k"))
-                .anyMatch(w -> w.contains(prefix + "cap:p field x"));
+                .anyMatch(w -> w.contains(prefix + "cap:p") && w.contains("holder x"));
         }
-        // The bookkeeping keys are rebuilt by the next write.
-        assertThat(this.coordinator.tryAcquireLeadership("a", Duration.ofSeconds(5))).isPresent();
+        // The bookkeeping keys are rebuilt by the next write; a garbage lease first fences leadership for one ttl.
+        assertThat(this.coordinator.tryAcquireLeadership("a", Duration.ofMillis(200))).isEmpty();
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(10))
+            .until(() -> this.coordinator.tryAcquireLeadership("a", Duration.ofSeconds(5)).isPresent());
         this.coordinator.register(instance("a"), Duration.ofSeconds(5));
         assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"));
+    }
+
+    @Test
+    void garbageWarningsShouldBeRateLimitedPerKeyAndRepeatedAfterTheInterval() {
+        this.coordinator.garbageWarningInterval(Duration.ofMillis(300));
+        String key = "{" + this.namespace + "}:kv:k";
+        raw.commands().hset(key, "a", "hash");
+        try (LogCapture logs = new LogCapture()) {
+            for (int i = 0; i < 5; i++) {
+                assertThat(this.coordinator.get("k")).isEmpty();
+            }
+            assertThat(logs.messages(Level.WARN)).hasSize(1).allMatch(warning -> warning.contains(key));
+            sleep(350);
+            assertThat(this.coordinator.get("k")).isEmpty();
+            assertThat(this.coordinator.get("k")).isEmpty();
+            assertThat(logs.messages(Level.WARN)).as("the same key, still bad, after the interval").hasSize(2);
+        }
+    }
+
+    @Test
+    void remoteTextShouldReachLogsAndExceptionsWithControlCharactersEscaped() {
+        assertThat(RemoteText.escape("a\nb\r\tc\u0000\u001b[31m\u2028")).isEqualTo("a\\nb\\r\\tc\\u0000\\u001b[31m\\u2028");
+        assertThat(RemoteText.escape("x".repeat(300))).startsWith("x".repeat(256)).endsWith("(44 more chars)");
+        this.coordinator.close();
+        assertThatExceptionOfType(CoordinatorException.class)
+            .isThrownBy(() -> this.coordinator.push("q\nERROR forged", new byte[0]))
+            .satisfies(ex -> assertThat(ex.getMessage()).doesNotContain("\n").contains("q\\nERROR forged"));
+    }
+
+    @Test
+    void numbersShouldBePlainDecimalLongsAndCountsShouldSaturate() {
+        assertThat(RedisCoordinator.decimalLong("9223372036854775807")).isEqualTo(Long.MAX_VALUE);
+        for (String bad : List.of("1e5", "inf", "nan", "0x10", "-1", "+1", "007", " 5", "9223372036854775808", "")) {
+            assertThatIllegalArgumentException().as(bad).isThrownBy(() -> RedisCoordinator.decimalLong(bad));
+        }
+        assertThat(RedisCoordinator.saturatedInt(3_000_000_000L)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(RedisCoordinator.saturatedInt(Long.MIN_VALUE)).isZero();
     }
 
     @Test
@@ -407,7 +455,10 @@ class RedisCoordinatorTests {
         LeaderLease first = this.coordinator.tryAcquireLeadership("a", Duration.ofSeconds(5)).orElseThrow();
         this.coordinator.releaseLeadership("a", first.fencingToken());
         raw.commands().set("{" + this.namespace + "}:term", "garbage");
-        LeaderLease next = this.coordinator.tryAcquireLeadership("b", Duration.ofSeconds(5)).orElseThrow();
+        assertThat(this.coordinator.tryAcquireLeadership("b", Duration.ofMillis(200))).isEmpty();
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(10))
+            .until(() -> this.coordinator.tryAcquireLeadership("b", Duration.ofSeconds(5)).isPresent());
+        LeaderLease next = this.coordinator.currentLeader().orElseThrow();
         assertThat(next.fencingToken()).isGreaterThan(first.fencingToken());
     }
 

@@ -158,6 +158,7 @@ class RedisFailoverTests {
     }
 
     private RedisCoordinator coordinator(String namespace) {
+        RawRedis.establish(server, namespace);
         RedisCoordinator coordinator = RedisCoordinator.create(RedisCoordinatorSettings.builder()
             .host(server.host())
             .port(server.port())

@@ -21,6 +21,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+
 import static io.pivotpool.redis.RedisCoordinatorTests.bytes;
 import static io.pivotpool.redis.RedisCoordinatorTests.instance;
 import static io.pivotpool.redis.RedisFailoverTests.await;
@@ -114,7 +117,10 @@ class RedisFaultTests {
         assertThat(coordinator.liveInstances()).isEmpty();
         coordinator.heartbeat(instance("a"), Duration.ofSeconds(10));
         assertThat(coordinator.liveInstances()).containsExactly(instance("a"));
-        LeaderLease after = coordinator.tryAcquireLeadership("a", LEADER_TTL).orElseThrow();
+        // The server lost the term: nobody may lead until any earlier leader has stopped trusting its term.
+        assertThat(coordinator.tryAcquireLeadership("a", LEADER_TTL)).isEmpty();
+        await(() -> coordinator.tryAcquireLeadership("a", LEADER_TTL).isPresent(), LEADER_TTL.plusSeconds(1));
+        LeaderLease after = coordinator.currentLeader().orElseThrow();
         assertThat(after.fencingToken()).as("a term after the server lost every key").isGreaterThan(before.fencingToken());
         coordinator.push("q", bytes("m"));
         assertThat(coordinator.pop("q")).isPresent();
@@ -196,7 +202,44 @@ class RedisFaultTests {
         borrowAndReturn(pool);
     }
 
+    @Test
+    void shutdownOnASharedFactoryWithLettucesDefaultTimeoutShouldWaitOnlyTheCoordinatorsOwnTimeout() throws Exception {
+        LettuceConnectionFactory applicationFactory = new LettuceConnectionFactory(
+                new RedisStandaloneConfiguration(this.server.host(), this.server.port()));
+        applicationFactory.afterPropertiesSet();
+        this.closeables.add(applicationFactory::destroy);
+        assertThat(applicationFactory.getTimeout()).as("Lettuce's default command timeout, ms").isEqualTo(60_000);
+        RawRedis.establish(this.server, "shutdown");
+        RedisCoordinator coordinator = RedisCoordinator.create(applicationFactory, "shutdown", TIMEOUT);
+        this.closeables.add(coordinator);
+        RedisCoordinator byDefault = RedisCoordinator.create(applicationFactory, "shutdown");
+        this.closeables.add(byDefault);
+        assertThat(byDefault.timeout()).isEqualTo(RedisCoordinatorSettings.DEFAULT_TIMEOUT);
+        DistributedPoolManager manager = manager(coordinator, "a");
+        manager.start();
+        assertThat(manager.isLeader()).isTrue();
+        this.server.pause();
+        try {
+            long start = System.nanoTime();
+            manager.close();
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            start = System.nanoTime();
+            assertThatExceptionOfType(CoordinatorException.class).isThrownBy(() -> byDefault.unregister("a"));
+            Duration tookByDefault = Duration.ofNanos(System.nanoTime() - start);
+            System.out.printf("Shutdown against a hung server on a factory with a 60 s command timeout: manager close "
+                    + "(release + unregister) took %d ms with a %d ms coordinator timeout; one call with the default "
+                    + "coordinator timeout took %d ms%n", took.toMillis(), TIMEOUT.toMillis(), tookByDefault.toMillis());
+            // A sync in flight (interrupted after one sync interval), then release and unregister, each bounded.
+            assertThat(took).isLessThan(SYNC_INTERVAL.plus(TIMEOUT.multipliedBy(2)).plusMillis(800));
+            assertThat(tookByDefault).isLessThan(RedisCoordinatorSettings.DEFAULT_TIMEOUT.plusMillis(500));
+        }
+        finally {
+            this.server.resume();
+        }
+    }
+
     private RedisCoordinator coordinator(String namespace) {
+        RawRedis.establish(this.server, namespace);
         RedisCoordinator coordinator = RedisCoordinator.create(RedisCoordinatorSettings.builder()
             .host(this.server.host())
             .port(this.server.port())

@@ -68,9 +68,11 @@ final class AutoConfiguredRedisCoordinatorProvider implements CoordinatorProvide
             RedisConnectionFactory application = this.connectionFactories.getIfUnique();
             if (application instanceof LettuceConnectionFactory lettuce) {
                 logger.info("Redis coordinator reuses the application's RedisConnectionFactory ("
-                        + lettuce.getHostName() + ":" + lettuce.getPort() + ", spring.data.redis.*); set "
-                        + "distributed.redis.* to give it a connection of its own");
-                return RedisCoordinator.create(lettuce, namespace);
+                        + lettuce.getHostName() + ":" + lettuce.getPort() + ", spring.data.redis.*), each call bounded by "
+                        + this.properties.getTimeout() + "; set distributed.redis.* to give it a connection of its own");
+                // Bounded by distributed.redis.timeout, not only the factory's (Lettuce's default: 60 s), so
+                // that neither a sync round nor shutdown's release and unregister can outlast it.
+                return RedisCoordinator.create(lettuce, namespace, this.properties.getTimeout());
             }
             if (application != null) {
                 throw new IllegalStateException("the application's RedisConnectionFactory is a "

@@ -27,8 +27,9 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
  * properties (the unset ones keep their defaults);</li>
  * <li>none set, and the application has one {@link LettuceConnectionFactory} (Spring Boot's,
  * from {@code spring.data.redis.*}): that factory is reused, so the application configures Redis
- * once; the coordinator never closes it, and its operations wait at most the factory's command
- * timeout ({@code spring.data.redis.timeout});</li>
+ * once; the coordinator never closes it, and each of its operations waits at most 2 s (the default
+ * of {@code distributed.redis.timeout}) or the factory's command timeout, whichever is shorter, so
+ * that Lettuce's default of 60 s can hold up neither a sync round nor shutdown;</li>
  * <li>neither: a connection of its own to {@code localhost:6379}.</li>
  * </ol>
  * An application factory on another driver (Jedis) is not reused, since blocking pops need

@@ -1,0 +1,456 @@
+package io.pivotpool.coordinator;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.BooleanSupplier;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.slf4j.LoggerFactory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+/**
+ * What a {@link Coordinator} does when someone else wrote under its namespace: a hostile tenant of
+ * a shared server, a bug in another version, a corruption, or the server losing its data. Every
+ * backend runs these cases (the Redis one first, the etcd one when it exists) through one hook,
+ * {@link #plant(String, Plant)}, which writes raw data under a logical key in the backend's own
+ * format, bypassing the coordinator.
+ *
+ * <p>Each case plants bad data while a small cluster (two coordinators on one namespace) runs
+ * "sync rounds" as {@code DistributedPoolManager} does: heartbeat, list members, seek leadership,
+ * read the leader, request and read capacity. The promises: no round throws anything but a
+ * {@link CoordinatorException} (and only where the case says so); the cluster recovers within the
+ * lease TTL plus a few rounds (one leader again, the real members listed, grants within the cap);
+ * each bad key is warned about exactly once however many rounds see it; no log line carries a
+ * control character that came from the data; and no new term ever begins before the last lease
+ * granted could have ended, whatever was lost.
+ */
+public abstract class HostileDataContract {
+
+    private final List<Coordinator> coordinators = new ArrayList<>();
+
+    private final Queue<ILoggingEvent> events = new ConcurrentLinkedQueue<>();
+
+    private final AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
+
+        @Override
+        protected void append(ILoggingEvent event) {
+            HostileDataContract.this.events.add(event);
+        }
+    };
+
+    private String namespace;
+
+    private Coordinator a;
+
+    private Coordinator b;
+
+    /** Creates a coordinator of the backend under test, not yet connected, under {@code namespace}. */
+    protected abstract Coordinator createCoordinator(String namespace);
+
+    /**
+     * Writes {@code plant} under {@code namespace} in the backend's own format, bypassing the
+     * coordinator, exactly as described (numbers stay the raw strings given).
+     */
+    protected abstract void plant(String namespace, Plant plant);
+
+    /** The TTL of the leases and registrations the cases use; override for a coarser backend. */
+    protected Duration leaseTtl() {
+        return Duration.ofMillis(500);
+    }
+
+    /** How often the simulated instances run a round. */
+    protected Duration syncInterval() {
+        return Duration.ofMillis(50);
+    }
+
+    /**
+     * Raw data under one logical key: what a backend's own writes would hold, with any field
+     * replaced by a raw string of the test's choice.
+     */
+    public sealed interface Plant {
+
+        /** A leader lease: holder, token and ttl as raw strings; {@code expiry} null: it never expires. */
+        record Lease(String holder, String token, String ttlMillis, Duration expiry) implements Plant {
+        }
+
+        /** The term counter (last fencing token) as a raw string. */
+        record Term(String value) implements Plant {
+        }
+
+        /**
+         * An instance's registration: its fields and ttl as raw strings ({@code ttlMillis} null: none),
+         * the record's own expiry ({@code null}: never) and the raw expiry (ms since the epoch, server
+         * clock) the membership index gives it.
+         */
+        record Member(String id, Map<String, String> fields, String ttlMillis, Duration expiry, String indexExpiresAt)
+                implements Plant {
+        }
+
+        /** {@code count} valid-looking registrations at once. */
+        record Members(int count) implements Plant {
+        }
+
+        /** A capacity grant of {@code pool} to {@code holder}, amount and expiry (epoch ms) as raw strings. */
+        record Grant(String pool, String holder, String granted, String expiresAt) implements Plant {
+        }
+
+        /** A value of the wrong kind (and {@code bytes} long) where the coordinator keeps {@code target}. */
+        record Junk(Target target, String name, int bytes) implements Plant {
+        }
+
+        /** Everything under the namespace is gone, as after a restart without persistence. */
+        record DataLoss() implements Plant {
+        }
+    }
+
+    /** The logical keys a {@link Plant.Junk} can land on; {@code name} names the pool, state key or queue. */
+    public enum Target {
+        LEADER, TERM, MEMBERS, CAPACITY, STATE, QUEUE
+    }
+
+    @BeforeEach
+    void startCluster() {
+        this.namespace = "pivot-hostile:" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        this.a = connected();
+        this.b = connected();
+        this.appender.start();
+        root().addAppender(this.appender);
+        // The cluster has been running: a term exists (no cold-start wait), and one instance leads.
+        plant(this.namespace, new Plant.Term("1"));
+        awaitRounds("a first leader", () -> leader().isPresent(), Duration.ofSeconds(10));
+        this.events.clear();
+    }
+
+    @AfterEach
+    void stopCluster() {
+        root().detachAppender(this.appender);
+        this.appender.stop();
+        for (Coordinator coordinator : this.coordinators) {
+            try {
+                coordinator.close();
+            }
+            catch (RuntimeException ex) {
+                // a failing close must not hide the outcome
+            }
+        }
+    }
+
+    // ---- leadership ------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @ValueSource(strings = { "1e5", "inf", "nan", "0x10", "-1", "007", "99999999999999999999", " 5" })
+    void leaseWithATokenThatIsNotAPlainDecimalLongIsReplaced(String token) {
+        plant(this.namespace, new Plant.Lease("evil", token, "3000", leaseTtl()));
+        assertRecovers();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "1e3", "inf", "0", "99999999999999999999" })
+    void leaseWithATtlThatIsNotAPlainDecimalIsReplaced(String ttl) {
+        plant(this.namespace, new Plant.Lease("evil", "5", ttl, leaseTtl()));
+        assertRecovers();
+    }
+
+    @Test
+    void leaseWithoutExpiryIsReplaced() {
+        plant(this.namespace, new Plant.Lease("ghost", "5", "3000", null));
+        assertRecovers();
+    }
+
+    @Test
+    void leaseExpiringLaterThanItsOwnTtlIsReplaced() {
+        plant(this.namespace, new Plant.Lease("ghost", "5", "3000", Duration.ofHours(1)));
+        assertRecovers();
+    }
+
+    @Test
+    void junkOnTheLeaderKeyIsReplaced() {
+        plant(this.namespace, new Plant.Junk(Target.LEADER, null, 16));
+        assertRecovers();
+    }
+
+    @Test
+    void hugeValueOnTheLeaderKeyIsReplacedWithoutReadingIt() {
+        plant(this.namespace, new Plant.Junk(Target.LEADER, null, 4 * 1024 * 1024));
+        assertRecovers();
+    }
+
+    @Test
+    void leaseWithAControlCharacterInItsHolderNeverForgesALogLine() {
+        plant(this.namespace, new Plant.Lease("evil\nWARN forged line", "5", "3000", null));
+        assertRecovers();
+        assertThat(loggedText()).doesNotContain("\nWARN forged line");
+    }
+
+    @Test
+    void termAbove2Pow53GrowsExactly() {
+        LeaderLease held = leader().orElseThrow();
+        assertThat(holder(held).releaseLeadership(held.holderId(), held.fencingToken())).isTrue();
+        plant(this.namespace, new Plant.Term("9007199254740993"));
+        LeaderLease first = this.a.tryAcquireLeadership("a", leaseTtl()).orElseThrow();
+        assertThat(first.fencingToken()).isEqualTo(9007199254740994L);
+        assertThat(this.a.releaseLeadership("a", first.fencingToken())).isTrue();
+        LeaderLease second = this.b.tryAcquireLeadership("b", leaseTtl()).orElseThrow();
+        assertThat(second.fencingToken()).isEqualTo(9007199254740995L);
+        assertThat(warnings()).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "99999999999999999999", "1e19", "nan", "junk" })
+    void termThatIsNotAPlainDecimalLongFencesOneTtlThenTokensGrowAgain(String term) {
+        long before = leader().orElseThrow().fencingToken();
+        LeaderLease held = leader().orElseThrow();
+        holder(held).releaseLeadership(held.holderId(), held.fencingToken());
+        plant(this.namespace, new Plant.Term(term));
+        assertRecovers();
+        assertThat(leader().orElseThrow().fencingToken()).isGreaterThan(before);
+    }
+
+    @Test
+    void exhaustedTermIsRejectedNamingItsKeyNeverWrapped() {
+        LeaderLease held = leader().orElseThrow();
+        holder(held).releaseLeadership(held.holderId(), held.fencingToken());
+        plant(this.namespace, new Plant.Term(Long.toString(Long.MAX_VALUE)));
+        assertThatExceptionOfType(CoordinatorException.class)
+            .isThrownBy(() -> this.a.tryAcquireLeadership("a", leaseTtl()))
+            .withMessageContaining("term");
+        assertThat(this.a.currentLeader()).isEmpty();
+    }
+
+    @Test
+    void lostDataNeverLetsATermBeginBeforeTheLastLeaseCouldEnd() {
+        LeaderLease held = leader().orElseThrow();
+        Coordinator leaderCoordinator = holder(held);
+        long renewedAt = System.nanoTime();
+        leaderCoordinator.tryAcquireLeadership(held.holderId(), leaseTtl()).orElseThrow();
+        plant(this.namespace, new Plant.DataLoss());
+        String other = held.holderId().equals("a") ? "b" : "a";
+        Coordinator otherCoordinator = held.holderId().equals("a") ? this.b : this.a;
+        Optional<LeaderLease> next = Optional.empty();
+        while (next.isEmpty()) {
+            next = otherCoordinator.tryAcquireLeadership(other, leaseTtl());
+            if (next.isEmpty()) {
+                // The deposed leader keeps asking as well: it must not lead again before the fence lapses either.
+                assertThat(leaderCoordinator.tryAcquireLeadership(held.holderId(), leaseTtl()).isPresent()
+                        && System.nanoTime() - renewedAt < leaseTtl().toNanos()).isFalse();
+                sleep(Duration.ofMillis(10));
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - renewedAt)).isLessThan(leaseTtl().multipliedBy(4));
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - renewedAt)).as("a new term after the data was lost")
+            .isGreaterThanOrEqualTo(leaseTtl());
+        assertThat(next.get().fencingToken()).isGreaterThan(held.fencingToken());
+    }
+
+    // ---- membership ------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @ValueSource(strings = { "1e20", "+inf", "99999999999999" })
+    void memberWithAnImpossibleIndexExpiryIsDropped(String indexExpiresAt) {
+        plant(this.namespace, new Plant.Member("ghost", Map.of("id", "ghost", "host", "h", "startedAt", "1"), "3000",
+                Duration.ofSeconds(3), indexExpiresAt));
+        assertRecovers();
+    }
+
+    @Test
+    void memberWithoutExpiryIsDropped() {
+        plant(this.namespace, new Plant.Member("ghost", Map.of("id", "ghost", "host", "h", "startedAt", "1"), "3000", null,
+                Long.toString(System.currentTimeMillis() + 3000)));
+        assertRecovers();
+    }
+
+    @Test
+    void memberExpiringLaterThanItsOwnTtlIsDropped() {
+        plant(this.namespace, new Plant.Member("ghost", Map.of("id", "ghost", "host", "h", "startedAt", "1"), "3000",
+                Duration.ofHours(1), Long.toString(System.currentTimeMillis() + 3000)));
+        assertRecovers();
+    }
+
+    @Test
+    void memberWithAHugeFieldIsDroppedWithoutReadingIt() {
+        plant(this.namespace, new Plant.Member("ghost",
+                Map.of("id", "ghost", "host", "h", "startedAt", "1", "meta.blob", "x".repeat(2 * 1024 * 1024)), "3000",
+                Duration.ofSeconds(3), Long.toString(System.currentTimeMillis() + 3000)));
+        assertRecovers();
+    }
+
+    @Test
+    void memberWithAControlCharacterInItsIdNeverForgesALogLine() {
+        String id = "evil\nWARN forged line\r";
+        plant(this.namespace, new Plant.Member(id, Map.of("id", id, "host", "h", "startedAt", "1"), "3000", null,
+                Long.toString(System.currentTimeMillis() + 3000)));
+        assertRecovers();
+        assertThat(loggedText()).doesNotContain("\nWARN forged line");
+    }
+
+    @Test
+    void tensOfThousandsOfPlantedMembersNeitherBlockTheServerNorHideTheRealOnes() {
+        plant(this.namespace, new Plant.Members(50_000));
+        long start = System.nanoTime();
+        this.a.liveInstances();
+        Duration firstListing = Duration.ofNanos(System.nanoTime() - start);
+        System.out.printf("%s: listing members with 50000 planted took %d ms%n", getClass().getSimpleName(),
+                firstListing.toMillis());
+        assertThat(firstListing).isLessThan(Duration.ofMillis(500));
+        assertRecovers();
+        start = System.nanoTime();
+        this.a.liveInstances();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(100));
+    }
+
+    // ---- capacity --------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @ValueSource(strings = { "3000000000", "-9223372036854775808", "1e9" })
+    void grantThatIsNotAnIntIsDroppedAndNeverWraps(String granted) {
+        plant(this.namespace, new Plant.Grant("p", "evil", granted, Long.toString(System.currentTimeMillis() + 60_000)));
+        assertRecovers();
+        CapacityView view = this.a.capacity("p");
+        assertThat(view.grants()).doesNotContainKey("evil");
+        assertThat(view.grants().values()).allSatisfy(value -> assertThat(value).isBetween(0, 10));
+        assertThat(view.total()).isBetween(0, 10);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = { "99999999999999", "inf" })
+    void grantThatNeverExpiresIsDropped(String expiresAt) {
+        plant(this.namespace, new Plant.Grant("p", "evil", "10", expiresAt));
+        assertRecovers();
+        assertThat(this.a.capacity("p").grants()).doesNotContainKey("evil");
+    }
+
+    @Test
+    void junkOnThePoolsGrantsIsDropped() {
+        plant(this.namespace, new Plant.Junk(Target.CAPACITY, "p", 64));
+        assertRecovers();
+    }
+
+    // ---- state and queues ------------------------------------------------------------------
+
+    @Test
+    void junkUnderAStateKeyAndAQueueIsSkippedWithOneWarningEach() {
+        plant(this.namespace, new Plant.Junk(Target.STATE, "k", 16));
+        plant(this.namespace, new Plant.Junk(Target.QUEUE, "q", 16));
+        for (int i = 0; i < 5; i++) {
+            assertThat(this.a.get("k")).isEmpty();
+            assertThat(this.a.pop("q")).isEmpty();
+            assertThat(this.a.compareAndSet("k", null, new byte[] { 1 }, null)).isFalse();
+        }
+        assertThat(warnings()).hasSize(2);
+    }
+
+    // ---- the cluster, simulated ------------------------------------------------------------
+
+    /**
+     * Runs rounds until the cluster is healthy again (one leader, both real members listed,
+     * capacity granted within the cap), within the lease TTL plus a few rounds, and checks that
+     * exactly one warning was logged for the one bad key.
+     */
+    private void assertRecovers() {
+        awaitRounds("recovery", () -> leader().isPresent() && members().equals(List.of("a", "b")) && capacityWithinCap(),
+                leaseTtl().plus(syncInterval().multipliedBy(5)).plusMillis(500));
+        // More rounds: the bad key, if still there, must not be warned about again.
+        for (int i = 0; i < 3; i++) {
+            round();
+        }
+        assertThat(warnings()).as("warnings about the one bad key").hasSize(1);
+        assertThat(loggedText()).as("log lines with a raw control character").doesNotContainPattern("[\\r\\u0000-\\u0008]");
+    }
+
+    private void awaitRounds(String what, BooleanSupplier healthy, Duration within) {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (true) {
+            round();
+            if (healthy.getAsBoolean()) {
+                return;
+            }
+            assertThat(System.nanoTime()).as("waited %s for %s", within, what).isLessThan(deadline);
+            sleep(syncInterval());
+        }
+    }
+
+    /** One sync round of both instances: what DistributedPoolManager does, plus a capacity request. */
+    private void round() {
+        for (String id : List.of("a", "b")) {
+            Coordinator coordinator = id.equals("a") ? this.a : this.b;
+            InstanceInfo self = new InstanceInfo(id, "host-" + id, 1000L, Map.of());
+            coordinator.heartbeat(self, leaseTtl());
+            coordinator.liveInstances();
+            coordinator.tryAcquireLeadership(id, leaseTtl());
+            coordinator.currentLeader();
+            coordinator.requestCapacity("p", id, 5, 10, leaseTtl());
+        }
+    }
+
+    private Optional<LeaderLease> leader() {
+        return this.a.currentLeader().filter(lease -> List.of("a", "b").contains(lease.holderId()));
+    }
+
+    private List<String> members() {
+        return this.b.liveInstances().stream().map(InstanceInfo::id).toList();
+    }
+
+    private boolean capacityWithinCap() {
+        CapacityView view = this.a.capacity("p");
+        return view.total() <= 10 && view.grants().values().stream().allMatch(granted -> granted >= 0 && granted <= 10)
+                && view.grants().keySet().stream().allMatch(holder -> holder.equals("a") || holder.equals("b"));
+    }
+
+    private Coordinator holder(LeaderLease lease) {
+        return lease.holderId().equals("a") ? this.a : this.b;
+    }
+
+    private Coordinator connected() {
+        Coordinator coordinator = createCoordinator(this.namespace);
+        this.coordinators.add(coordinator);
+        coordinator.connect();
+        return coordinator;
+    }
+
+    /** Warnings logged by the backend's own classes. */
+    private List<String> warnings() {
+        String backend = this.a.getClass().getPackageName();
+        return this.events.stream()
+            .filter(event -> event.getLevel().isGreaterOrEqual(Level.WARN) && event.getLoggerName().startsWith(backend))
+            .map(ILoggingEvent::getFormattedMessage)
+            .toList();
+    }
+
+    private String loggedText() {
+        StringBuilder text = new StringBuilder();
+        for (ILoggingEvent event : this.events) {
+            text.append(event.getFormattedMessage()).append('\u0000');
+        }
+        return text.toString().replace('\u0000', '|');
+    }
+
+    private static Logger root() {
+        return (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(ex);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package io.pivotpool.autoconfigure.redis;
+
+import java.util.Map;
+
+import io.pivotpool.autoconfigure.PivotPoolAutoConfiguration;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.boot.actuate.autoconfigure.context.properties.ConfigurationPropertiesReportEndpointAutoConfiguration;
+import org.springframework.boot.actuate.autoconfigure.env.EnvironmentEndpointAutoConfiguration;
+import org.springframework.boot.actuate.context.properties.ConfigurationPropertiesReportEndpoint;
+import org.springframework.boot.actuate.endpoint.SanitizingFunction;
+import org.springframework.boot.actuate.env.EnvironmentEndpoint;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Tests for {@link CoordinatorCredentialsSanitizingAutoConfiguration}. */
+class CoordinatorCredentialsSanitizingAutoConfigurationTests {
+
+    private static final String PASSWORD = "s3cret-redis-pw";
+
+    private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(PivotPoolAutoConfiguration.class, RedisCoordinatorAutoConfiguration.class,
+                CoordinatorCredentialsSanitizingAutoConfiguration.class,
+                ConfigurationPropertiesReportEndpointAutoConfiguration.class, EnvironmentEndpointAutoConfiguration.class))
+        .withPropertyValues("management.endpoints.web.exposure.include=configprops,env",
+                "management.endpoint.configprops.show-values=always", "management.endpoint.env.show-values=always",
+                "distributed.redis.password=" + PASSWORD, "distributed.redis.username=pivot");
+
+    @Test
+    void runWithShowValuesAlwaysShouldMaskTheRedisPasswordInConfigprops() {
+        this.contextRunner.run((context) -> {
+            var beans = context.getBean(ConfigurationPropertiesReportEndpoint.class)
+                .configurationPropertiesWithPrefix("distributed")
+                .getContexts()
+                .values()
+                .iterator()
+                .next()
+                .getBeans();
+            Map<String, Object> properties = beans.values()
+                .stream()
+                .filter(bean -> bean.getPrefix().equals("distributed"))
+                .findFirst()
+                .orElseThrow()
+                .getProperties();
+            assertThat(properties).as(properties.toString()).extractingByKey("redis")
+                .asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.MAP)
+                .containsEntry("password", CoordinatorCredentialsSanitizingAutoConfiguration.MASK)
+                .containsEntry("username", "pivot");
+            assertThat(properties.toString()).doesNotContain(PASSWORD);
+        });
+    }
+
+    @Test
+    void runWithShowValuesAlwaysShouldMaskTheRedisPasswordInEnv() {
+        this.contextRunner.run((context) -> {
+            EnvironmentEndpoint endpoint = context.getBean(EnvironmentEndpoint.class);
+            assertThat(endpoint.environmentEntry("distributed.redis.password").getProperty().getValue())
+                .isEqualTo(CoordinatorCredentialsSanitizingAutoConfiguration.MASK);
+            assertThat(endpoint.environmentEntry("distributed.redis.username").getProperty().getValue()).isEqualTo("pivot");
+            assertThat(String.valueOf(endpoint.environment("distributed.*").getPropertySources()
+                .stream()
+                .map(source -> source.getProperties())
+                .toList())).doesNotContain(PASSWORD);
+        });
+    }
+
+    @Test
+    void credentialKeysShouldBeRecognisedInEveryRelaxedForm() {
+        assertThat(CoordinatorCredentialsSanitizingAutoConfiguration.isCredential("distributed.redis.password")).isTrue();
+        assertThat(CoordinatorCredentialsSanitizingAutoConfiguration.isCredential("DISTRIBUTED_REDIS_PASSWORD")).isTrue();
+        assertThat(CoordinatorCredentialsSanitizingAutoConfiguration.isCredential("distributed.redis[password]")).isTrue();
+        assertThat(CoordinatorCredentialsSanitizingAutoConfiguration.isCredential("distributed.etcd.auth-token")).isTrue();
+        assertThat(CoordinatorCredentialsSanitizingAutoConfiguration.isCredential("distributed.redis.username")).isFalse();
+        assertThat(CoordinatorCredentialsSanitizingAutoConfiguration.isCredential("distributed.namespace")).isFalse();
+        assertThat(CoordinatorCredentialsSanitizingAutoConfiguration.isCredential("spring.data.redis.host")).isFalse();
+    }
+
+    @Test
+    void runWithoutTheActuatorShouldNotContributeTheFunction() {
+        this.contextRunner.withClassLoader(new FilteredClassLoader(SanitizingFunction.class))
+            .run((context) -> assertThat(context).doesNotHaveBean("pivotPoolCoordinatorCredentialsSanitizingFunction"));
+    }
+}
