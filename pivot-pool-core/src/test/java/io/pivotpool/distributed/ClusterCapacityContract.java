@@ -122,6 +122,8 @@ public abstract class ClusterCapacityContract {
     @Test
     void aNewcomerGetsAShareAtOnceFromASaturatedCluster() throws Exception {
         Instance a = instance("a", GlobalCapacity.of(CAP), FAST);
+        // A running cluster: a backend may fence a brand-new namespace for one leader-ttl first.
+        awaitTrue(Duration.ofSeconds(5), "a leads", a.manager::isLeader);
         Worker onA = load(a, 2 * CAP);
         awaitTrue(Duration.ofSeconds(5), "a holds the whole cap", () -> a.pool.stats().active() == CAP);
         long joined = System.nanoTime();
