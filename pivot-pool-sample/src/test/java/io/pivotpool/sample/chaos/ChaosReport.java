@@ -46,9 +46,11 @@ final class ChaosReport {
                 line(report, "Σ in-use", String.format("max %d (bound then %d) at t=%.2fs: %s%s", max.sumActive(),
                         max.bound(), checker.seconds(max.atNanos()), max.describeActive(), grants));
                 line(report, "partner", String.format("max %d calls in flight at once (exact)", partnerMax));
-                line(report, "samples", String.format("%d in %.1f s (%.1f/s); %d stale reads (%d samples not judged); "
-                        + "the instances' reads at most %.1f ms apart", samples.size(), seconds,
-                        samples.size() / Math.max(seconds, 0.001), stale, scenario.unjudgedSamples(), span));
+                double rate = samples.size() / Math.max(seconds, 0.001);
+                line(report, "samples", String.format("%d in %.1f s (%.1f/s%s); %d stale reads (%d samples not "
+                        + "judged); the instances' reads at most %.1f ms apart", samples.size(), seconds, rate,
+                        (rate < 10) ? ", BELOW 10/s: the machine is overloaded" : "", stale,
+                        scenario.unjudgedSamples(), span));
             }
             Map<String, Long> outcomes = scenario.outcomes();
             Map<String, Long> errors = scenario.errors();

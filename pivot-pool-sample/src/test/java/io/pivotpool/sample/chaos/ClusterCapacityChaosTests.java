@@ -601,7 +601,7 @@ class ClusterCapacityChaosTests {
                         millis(BORROW_TIMEOUT), HEAVY, LIGHT, millis(REQUEST_TIMEOUT)),
                 String.format("checked: Σ active over the instances %d×/s (a lone excess must be confirmed by the next "
                         + "sample), the partner's exact calls in flight, borrower outcomes; bound G except while a "
-                        + "frozen instance holds what it borrowed", SAMPLES_PER_SECOND));
+                        + "frozen instance holds what it borrowed; t counts from the test's start", SAMPLES_PER_SECOND));
         List<String> verdict = new ArrayList<>();
         if (harnessFailure != null) {
             verdict.add("DID NOT RUN TO ITS END: " + harnessFailure);
