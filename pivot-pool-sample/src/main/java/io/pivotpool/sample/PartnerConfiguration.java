@@ -30,7 +30,8 @@ import org.springframework.util.StringUtils;
 class PartnerConfiguration {
 
     @Bean
-    PoolSpec<PartnerClient> partnerClientSpec(PartnerProperties properties, ObjectProvider<PartnerSimulator> simulator) {
+    PoolSpec<PartnerClient> partnerClientSpec(PartnerProperties properties,
+            ObjectProvider<PartnerSimulator> simulator) {
         Assert.hasText(properties.getApiSecret(), "partner.api-secret must be set");
         URI partner = (properties.getUrl() != null) ? properties.getUrl() : simulator.getObject().baseUri();
         return PoolSpec.of("partner-clients",

@@ -154,7 +154,7 @@ final class CapacityChecker implements AutoCloseable {
     boolean capacityShown() {
         return this.samples.stream()
             .flatMap((sample) -> sample.instances().values().stream())
-            .anyMatch((reading) -> reading.grant() != null);
+            .anyMatch((reading) -> reading.pool().grant() != null);
     }
 
     List<String> checkerErrors() {
@@ -187,7 +187,7 @@ final class CapacityChecker implements AutoCloseable {
                 reads.put(instance, read(instance, "/actuator/pools/" + this.poolName, PoolReading::of));
             }
         }
-        Map<String, PoolReading> readings = new LinkedHashMap<>();
+        Map<String, InstanceReading> readings = new LinkedHashMap<>();
         long firstSent = Long.MAX_VALUE;
         long lastReceived = Long.MIN_VALUE;
         int staleReads = 0;
@@ -207,15 +207,23 @@ final class CapacityChecker implements AutoCloseable {
             }
             PoolReading reading = this.lastPool.get(instance);
             if (reading != null) {
-                readings.put(instance.name() + ((fresh != null) ? "" : (instance.state() == State.FROZEN)
-                        ? " (frozen: last sample)" : " (no answer: last sample)"), reading);
+                readings.put(instance.name(), new InstanceReading(reading, (fresh != null) ? Freshness.FRESH
+                        : (instance.state() == State.FROZEN) ? Freshness.FROZEN : Freshness.NO_ANSWER));
             }
         }
         Scenario scenario = this.current;
+        if (scenario != null) {
+            // The frozen instance counts in Σ with its last reading before SIGSTOP, and so does its allowance.
+            readings.forEach((name, reading) -> {
+                if (reading.freshness() == Freshness.FROZEN) {
+                    scenario.frozenHoldingRead(name, reading.pool());
+                }
+            });
+        }
         int bound = (scenario != null) ? scenario.boundAt(now) : Integer.MAX_VALUE;
         Sample sample = new Sample(now, (scenario != null) ? scenario.name() : "-", readings,
-                readings.values().stream().mapToInt(PoolReading::active).sum(), bound, partnerNow, partnerPeak,
-                staleReads, (firstSent == Long.MAX_VALUE) ? 0 : lastReceived - firstSent);
+                readings.values().stream().mapToInt((reading) -> reading.pool().active()).sum(), bound, partnerNow,
+                partnerPeak, staleReads, (firstSent == Long.MAX_VALUE) ? 0 : lastReceived - firstSent);
         this.samples.add(sample);
         long previousSample = this.previousSampleNanos;
         this.previousSampleNanos = now;
@@ -227,9 +235,10 @@ final class CapacityChecker implements AutoCloseable {
         // The partner's peak happened since the previous sample: hold it to the looser of the two bounds.
         int partnerBound = Math.max(bound, this.previousBound);
         if (partnerPeak > partnerBound) {
-            scenario.violation(Promise.PARTNER_IN_FLIGHT, String.format("the partner served %d calls at once > %s, between t=%.2fs and "
-                    + "t=%.2fs (its exact count; %s)", partnerPeak, scenario.describeBoundAt(now),
-                    seconds(previousSample), seconds(now), sample.describeActive()));
+            scenario.violation(Promise.PARTNER_IN_FLIGHT,
+                    String.format("the partner served %d calls at once > %s, between t=%.2fs and t=%.2fs "
+                            + "(its exact count; %s)", partnerPeak, scenario.describeBoundAt(now),
+                            seconds(previousSample), seconds(now), sample.describeActive()));
         }
         this.previousBound = bound;
     }
@@ -256,16 +265,15 @@ final class CapacityChecker implements AutoCloseable {
             this.excessRunStart = sample;
             return;
         }
-        Sample first = this.excessRunStart;
         if (this.excessRunLength == 2) {
-            scenario.violation(Promise.SUM_IN_USE, String.format("Σ in-use %d > %s at t=%.2fs (%s; the next sample, %.0f ms later: "
-                    + "Σ %d)", first.sumActive(), scenario.describeBoundAt(first.atNanos()), seconds(first.atNanos()),
-                    first.describeActive(), (sample.atNanos() - first.atNanos()) / 1e6, sample.sumActive()));
+            Sample first = this.excessRunStart;
+            scenario.violation(Promise.SUM_IN_USE,
+                    String.format("Σ in-use %d > %s at t=%.2fs (%s; the next sample, %.0f ms later: Σ %d)",
+                            first.sumActive(), scenario.describeBoundAt(first.atNanos()), seconds(first.atNanos()),
+                            first.describeActive(), (sample.atNanos() - first.atNanos()) / 1e6, sample.sumActive()));
         }
-        else {
-            scenario.violation(Promise.SUM_IN_USE, String.format("Σ in-use %d > %s at t=%.2fs (%s)", sample.sumActive(),
-                    scenario.describeBoundAt(sample.atNanos()), seconds(sample.atNanos()), sample.describeActive()));
-        }
+        scenario.violation(Promise.SUM_IN_USE, String.format("Σ in-use %d > %s at t=%.2fs (%s)", sample.sumActive(),
+                scenario.describeBoundAt(sample.atNanos()), seconds(sample.atNanos()), sample.describeActive()));
     }
 
     private void sampleCoordination() {
@@ -303,7 +311,8 @@ final class CapacityChecker implements AutoCloseable {
         lines.add("t_s,scenario," + names.stream()
             .map((name) -> name + "_active," + name + "_size," + name + "_waiting," + name + "_maxSize," + name
                     + "_grant," + name + "_target," + name + "_demand," + name + "_partitioned")
-            .collect(Collectors.joining(",")) + ",sum_active,bound,partner_in_flight,partner_peak,stale_reads,read_span_ms");
+            .collect(Collectors.joining(","))
+                + ",sum_active,bound,partner_in_flight,partner_peak,stale_reads,read_span_ms");
         for (Sample sample : this.samples) {
             StringBuilder line = new StringBuilder(String.format("%.3f,%s", seconds(sample.atNanos()),
                     sample.scenario().replace(',', ' ')));
@@ -395,40 +404,50 @@ final class CapacityChecker implements AutoCloseable {
         }
     }
 
+    /** Whether a sample's reading of an instance is from this sample's poll, or an older one. */
+    enum Freshness {
+        FRESH, FROZEN, NO_ANSWER
+    }
+
+    record InstanceReading(PoolReading pool, Freshness freshness) {
+    }
+
     /**
-     * The cluster at one moment: each instance's pool by name (with a note when it is an older
-     * reading), Σ active, the bound in force, the partner's calls in flight now and its peak since
-     * the previous sample, and how far apart the instances' reads were.
+     * The cluster at one moment: each live instance's pool by name, Σ active, the bound in force,
+     * the partner's calls in flight now and its peak since the previous sample, and how far apart
+     * the instances' reads were.
      */
-    record Sample(long atNanos, String scenario, Map<String, PoolReading> instances, int sumActive, int bound,
+    record Sample(long atNanos, String scenario, Map<String, InstanceReading> instances, int sumActive, int bound,
             int partnerInFlight, int partnerPeak, int staleReads, long spanNanos) {
 
+        /** The instance's pool in this sample, or null if it is not (or not yet, or no longer) in it. */
         PoolReading reading(String instanceName) {
-            for (Map.Entry<String, PoolReading> entry : this.instances.entrySet()) {
-                if (entry.getKey().equals(instanceName) || entry.getKey().startsWith(instanceName + " ")) {
-                    return entry.getValue();
-                }
-            }
-            return null;
+            InstanceReading reading = this.instances.get(instanceName);
+            return (reading != null) ? reading.pool() : null;
         }
 
         Integer sumGrant() {
             int sum = 0;
-            for (PoolReading reading : this.instances.values()) {
-                if (reading.grant() == null) {
+            for (InstanceReading reading : this.instances.values()) {
+                if (reading.pool().grant() == null) {
                     return null;
                 }
-                sum += reading.grant();
+                sum += reading.pool().grant();
             }
             return sum;
         }
 
         String describeActive() {
-            return this.instances.entrySet()
-                .stream()
-                .map((entry) -> entry.getKey() + " active=" + entry.getValue().active()
-                        + ((entry.getValue().grant() != null) ? " grant=" + entry.getValue().grant() : ""))
-                .collect(Collectors.joining(", "));
+            return this.instances.entrySet().stream().map((entry) -> {
+                PoolReading pool = entry.getValue().pool();
+                String note = switch (entry.getValue().freshness()) {
+                    case FRESH -> "";
+                    case FROZEN -> " (frozen: its last sample)";
+                    case NO_ANSWER -> " (no answer: its last sample)";
+                };
+                return entry.getKey() + note + " active=" + pool.active()
+                        + ((pool.grant() != null) ? " grant=" + pool.grant() : "");
+            }).collect(Collectors.joining(", "));
         }
     }
 }

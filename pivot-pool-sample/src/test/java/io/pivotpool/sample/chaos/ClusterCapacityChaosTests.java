@@ -240,10 +240,12 @@ class ClusterCapacityChaosTests {
     private SampleInstance startInstance(String name) {
         List<String> arguments = List.of("--spring.profiles.active=redis", "--spring.jmx.enabled=false",
                 "--spring.main.banner-mode=off", "--distributed.redis.host=" + this.redis.host(),
-                "--distributed.redis.port=" + this.redis.port(), "--distributed.redis.password=" + this.redis.password(),
+                "--distributed.redis.port=" + this.redis.port(),
+                "--distributed.redis.password=" + this.redis.password(),
                 // An instance that fell back to running alone would prove nothing: stop instead.
                 "--distributed.fail-fast=true",
-                "--distributed.sync-interval=" + millis(SYNC_INTERVAL), "--distributed.leader-ttl=" + millis(LEADER_TTL),
+                "--distributed.sync-interval=" + millis(SYNC_INTERVAL),
+                "--distributed.leader-ttl=" + millis(LEADER_TTL),
                 "--distributed.instance-ttl=" + millis(INSTANCE_TTL),
                 "--distributed.rebalance-interval=" + millis(REBALANCE_INTERVAL),
                 "--partner.url=" + this.partner.baseUri(), "--pivot.pool.pools." + POOL + ".max-size=" + MAX_SIZE,
@@ -298,8 +300,8 @@ class ClusterCapacityChaosTests {
                 .findFirst()
                 .orElse(null);
             scenario.finding((converged != null)
-                    ? String.format("B's grant reached %d, ≥ 90%% of the %d it can get (G %d − %d kept by A and C), "
-                            + "%.2f s after the move (issue 7's target: ≤ 2 × rebalance-interval = %.1f s)",
+                    ? String.format("B's grant reached %d, ≥ 90%% of the %d it can get (G %d − %d kept by A and "
+                            + "C), %.2f s after the move (issue 7's target: ≤ 2 × rebalance-interval = %.1f s)",
                             converged.reading("B").grant(), canGet, GLOBAL_MAX_SIZE, keptByOthers,
                             (converged.atNanos() - moved) / 1e9, 2 * seconds(REBALANCE_INTERVAL))
                     : String.format("B's grant did not reach 90%% of the %d it can get within %.1f s: %d at the end",
@@ -348,7 +350,8 @@ class ClusterCapacityChaosTests {
             return next != null && this.checker.coordination(next).fencingToken() != oldToken;
         });
         if (newLeader < 0) {
-            scenario.finding("no new leader within " + CONVERGENCE_TIMEOUT.toSeconds() + " s: " + describeCoordination());
+            scenario.finding("no new leader within " + CONVERGENCE_TIMEOUT.toSeconds() + " s: "
+                    + describeCoordination());
         }
         else {
             SampleInstance next = leaderSince(killed);
@@ -411,18 +414,16 @@ class ClusterCapacityChaosTests {
             return;
         }
         List<SampleInstance> others = this.checker.live().stream().filter((instance) -> instance != follower).toList();
-        PoolReading last = this.checker.pool(follower);
-        int holding = (last.grant() != null) ? last.grant() : last.active();
-        String what = (last.grant() != null) ? "grant" : "active";
         long frozen = System.nanoTime();
-        scenario.allowFrozenHolding(follower.name(), holding, what, frozen);
+        scenario.allowFrozenHolding(follower.name(), frozen);
         follower.freeze();
-        scenario.finding(String.format("froze the follower %s at t=%.2fs; its last sample: active %d, grant %s",
-                follower.name(), this.checker.seconds(frozen), last.active(), grant(last)));
         long dropped = awaitNanos(MAX_FREEZE, () -> others.stream().allMatch((instance) -> {
             CoordinatorReading view = this.checker.coordinationSince(instance, frozen);
             return view != null && view.members() == INSTANCES - 1;
         }));
+        PoolReading last = this.checker.pool(follower);
+        scenario.finding(String.format("froze the follower %s at t=%.2fs; its last sample: active %d, grant %s",
+                follower.name(), this.checker.seconds(frozen), last.active(), grant(last)));
         if (dropped < 0) {
             scenario.harnessProblem(String.format("the others still counted the frozen %s as a member %.0f s after "
                     + "SIGSTOP: not past its TTL (%s)", follower.name(), seconds(MAX_FREEZE), describeCoordination()));
@@ -435,9 +436,8 @@ class ClusterCapacityChaosTests {
         follower.thaw();
         long thawed = System.nanoTime();
         scenario.endFrozenHoldingAt(thawed + THAW_GRACE.toNanos());
-        scenario.finding(String.format("thawed %s %.2f s after SIGSTOP; Σ may exceed G by %d (its %s) until "
-                + "%.1f s after SIGCONT", follower.name(), (thawed - frozen) / 1e9, holding, what,
-                seconds(THAW_GRACE)));
+        scenario.finding(String.format("thawed %s %.2f s after SIGSTOP; Σ may exceed G by %s until %.1f s after "
+                + "SIGCONT", follower.name(), (thawed - frozen) / 1e9, scenario.frozenHolding(), seconds(THAW_GRACE)));
         long rejoined = awaitNanos(CONVERGENCE_TIMEOUT, () -> allSee(thawed, INSTANCES));
         scenario.finding((rejoined < 0) ? "not all instances saw " + follower.name() + " again within "
                 + CONVERGENCE_TIMEOUT.toSeconds() + " s of SIGCONT: " + describeCoordination()
@@ -469,7 +469,8 @@ class ClusterCapacityChaosTests {
             return view != null && !view.connected();
         }));
         scenario.finding((noticed < 0) ? "not every instance reported connected=false within the outage"
-                : String.format("every instance reported connected=false %.2f s after the kill", (noticed - down) / 1e9));
+                : String.format("every instance reported connected=false %.2f s after the kill",
+                        (noticed - down) / 1e9));
         if (this.checker.capacityShown()) {
             long partitioned = awaitNanos(REDIS_OUTAGE.minusNanos(System.nanoTime() - down), () -> live.stream()
                 .allMatch((instance) -> {
@@ -543,7 +544,8 @@ class ClusterCapacityChaosTests {
                     .append((pool != null) ? " active=" + pool.active() + " waiting=" + pool.waiting() : " (no answer)")
                     .append(", ");
             }
-            scenario.violation(Promise.OBJECTS_RETURNED, String.format("objects lost: 10 s after the last request ended, %spartner in flight %d",
+            scenario.violation(Promise.OBJECTS_RETURNED, String.format(
+                    "objects lost: 10 s after the last request ended, %spartner in flight %d",
                     lost, this.partner.inFlight()));
         }
         else {
@@ -599,9 +601,10 @@ class ClusterCapacityChaosTests {
                         + "%s; load: %d clients on a busy instance, %d on a quiet one, requests bounded by %s",
                         millis(SYNC_INTERVAL), millis(LEADER_TTL), millis(INSTANCE_TTL), millis(REBALANCE_INTERVAL),
                         millis(BORROW_TIMEOUT), HEAVY, LIGHT, millis(REQUEST_TIMEOUT)),
-                String.format("checked: Σ active over the instances %d×/s (a lone excess must be confirmed by the next "
-                        + "sample), the partner's exact calls in flight, borrower outcomes; bound G except while a "
-                        + "frozen instance holds what it borrowed; t counts from the test's start", SAMPLES_PER_SECOND));
+                String.format("checked: Σ active over the instances %d×/s (a lone excess must be confirmed by the "
+                        + "next sample), the partner's exact calls in flight, borrower outcomes; bound G except while "
+                        + "a frozen instance holds what it borrowed; t counts from the test's start",
+                        SAMPLES_PER_SECOND));
         List<String> verdict = new ArrayList<>();
         if (harnessFailure != null) {
             verdict.add("DID NOT RUN TO ITS END: " + harnessFailure);

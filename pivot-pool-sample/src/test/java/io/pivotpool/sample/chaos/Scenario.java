@@ -119,29 +119,50 @@ final class Scenario {
     /**
      * The documented exception to Σ ≤ G: an instance frozen by SIGSTOP keeps what it had borrowed
      * until it runs again and its borrowers finish, while the others may already share its grant.
-     * Applies from the freeze until {@code untilNanos}.
+     * From the freeze until {@link #endFrozenHoldingAt}, Σ may exceed G by its last sampled grant
+     * before SIGSTOP (its last sampled active where no grant is shown), as the checker reads it.
      */
-    synchronized void allowFrozenHolding(String instance, int objects, String what, long fromNanos) {
-        this.frozenHolding = new FrozenHolding(instance, objects, what, fromNanos, Long.MAX_VALUE);
+    synchronized void allowFrozenHolding(String instance, long fromNanos) {
+        this.frozenHolding = new FrozenHolding(instance, -1, null, fromNanos, Long.MAX_VALUE);
+    }
+
+    /** The checker's first sample of the frozen instance: its reading from before SIGSTOP fixes the allowance. */
+    synchronized void frozenHoldingRead(String instance, CapacityChecker.PoolReading lastBeforeFreeze) {
+        FrozenHolding holding = this.frozenHolding;
+        if (holding != null && holding.objects() < 0 && holding.instance().equals(instance)) {
+            boolean granted = lastBeforeFreeze.grant() != null;
+            this.frozenHolding = new FrozenHolding(instance,
+                    granted ? lastBeforeFreeze.grant() : lastBeforeFreeze.active(), granted ? "grant" : "active",
+                    holding.fromNanos(), holding.untilNanos());
+        }
     }
 
     synchronized void endFrozenHoldingAt(long untilNanos) {
-        this.frozenHolding = new FrozenHolding(this.frozenHolding.instance(), this.frozenHolding.objects(),
-                this.frozenHolding.what(), this.frozenHolding.fromNanos(), untilNanos);
+        FrozenHolding holding = this.frozenHolding;
+        this.frozenHolding = new FrozenHolding(holding.instance(), holding.objects(), holding.what(),
+                holding.fromNanos(), untilNanos);
+    }
+
+    /** What the frozen instance may hold beyond G ("8 (its grant)"), or null before the checker read it. */
+    synchronized String frozenHolding() {
+        FrozenHolding holding = this.frozenHolding;
+        return (holding != null && holding.objects() >= 0) ? holding.objects() + " (its " + holding.what() + ")"
+                : null;
     }
 
     /** The most objects the cluster may have in use at that moment. */
     synchronized int boundAt(long nanos) {
         FrozenHolding holding = this.frozenHolding;
-        return (holding != null && holding.covers(nanos)) ? this.globalMaxSize + holding.objects()
+        return (holding != null && holding.covers(nanos)) ? this.globalMaxSize + Math.max(0, holding.objects())
                 : this.globalMaxSize;
     }
 
     synchronized String describeBoundAt(long nanos) {
         FrozenHolding holding = this.frozenHolding;
         if (holding != null && holding.covers(nanos)) {
-            return "global-max-size " + this.globalMaxSize + " + " + holding.objects() + " held by the frozen "
-                    + holding.instance() + " (its " + holding.what() + " before SIGSTOP)";
+            return "global-max-size " + this.globalMaxSize + " + " + Math.max(0, holding.objects())
+                    + " held by the frozen " + holding.instance() + " (its last sampled " + holding.what()
+                    + " before SIGSTOP)";
         }
         return "global-max-size " + this.globalMaxSize;
     }
@@ -230,6 +251,7 @@ final class Scenario {
         return errors;
     }
 
+    /** {@code objects} is -1 until the checker has sampled the frozen instance. */
     private record FrozenHolding(String instance, int objects, String what, long fromNanos, long untilNanos) {
 
         boolean covers(long nanos) {
