@@ -106,10 +106,6 @@ final class CapacityChecker implements AutoCloseable {
         this.instances.sort(Comparator.comparing(SampleInstance::name));
     }
 
-    List<SampleInstance> instances() {
-        return List.copyOf(this.instances);
-    }
-
     List<SampleInstance> live() {
         return this.instances.stream().filter((instance) -> instance.state() != State.KILLED).toList();
     }
