@@ -1,12 +1,19 @@
 package io.pivotpool.sample;
 
+import java.net.URI;
 import java.time.Duration;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
-/** The (simulated) partner API. */
+/** The partner API: simulated in this process, or an external one at {@code partner.url}. */
 @ConfigurationProperties("partner")
 public class PartnerProperties {
+
+    /**
+     * Base URL of an external partner (e.g. http://127.0.0.1:9000) that the clients call instead
+     * of the in-process simulator; unset: the simulator runs here, configured by the settings below.
+     */
+    private URI url;
 
     /** The API key the partner knows this application by. */
     private String apiKey = "sample-app";
@@ -14,7 +21,7 @@ public class PartnerProperties {
     /** The API secret requests are signed with; never logged. */
     private String apiSecret;
 
-    /** Concurrent calls the partner allows per API key. */
+    /** Concurrent calls the simulated partner allows per API key. */
     private int maxConcurrentCalls = 4;
 
     /** How long the simulated partner takes to answer. */
@@ -22,6 +29,14 @@ public class PartnerProperties {
 
     /** Port of the simulated partner on 127.0.0.1; 0 picks a free one. */
     private int port;
+
+    public URI getUrl() {
+        return this.url;
+    }
+
+    public void setUrl(URI url) {
+        this.url = url;
+    }
 
     public String getApiKey() {
         return this.apiKey;

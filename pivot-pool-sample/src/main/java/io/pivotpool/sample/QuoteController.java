@@ -15,8 +15,10 @@ import io.pivotpool.sample.partner.PartnerClient.Quote;
 import io.pivotpool.sample.partner.PartnerSimulator;
 
 import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -31,12 +33,13 @@ class QuoteController implements DisposableBean {
 
     private final Pool<PartnerClient> partnerClients;
 
-    private final PartnerSimulator partner;
+    /** Absent when partner.url names an external partner. */
+    private final ObjectProvider<PartnerSimulator> partner;
 
     /** Fans a multi-SKU request out; the pool, not this executor, bounds the calls to the partner. */
     private final ExecutorService fanOut = Executors.newFixedThreadPool(16);
 
-    QuoteController(Pool<PartnerClient> partnerClients, PartnerSimulator partner) {
+    QuoteController(Pool<PartnerClient> partnerClients, ObjectProvider<PartnerSimulator> partner) {
         this.partnerClients = partnerClients;
         this.partner = partner;
     }
@@ -63,10 +66,15 @@ class QuoteController implements DisposableBean {
         }
     }
 
-    /** What the partner saw: the pool kept this instance within its limit. */
+    /** What the simulated partner saw: the pool kept this instance within its limit. */
     @GetMapping("/partner/stats")
-    PartnerSimulator.Stats partnerStats() {
-        return this.partner.stats();
+    ResponseEntity<?> partnerStats() {
+        PartnerSimulator partner = this.partner.getIfAvailable();
+        if (partner == null) {
+            return ResponseEntity.of(ProblemDetail.forStatusAndDetail(HttpStatus.NOT_FOUND,
+                    "The partner is external (partner.url): ask it for its statistics")).build();
+        }
+        return ResponseEntity.ok(partner.stats());
     }
 
     /** A client that broke is not lent again: the pool validates idle clients with isUsable(). */

@@ -47,6 +47,9 @@ public final class PartnerSimulator implements AutoCloseable {
 
     private final AtomicInteger maxInFlight = new AtomicInteger();
 
+    /** The peak since {@link #takeMaxInFlight()} was last called. */
+    private final AtomicInteger windowMaxInFlight = new AtomicInteger();
+
     private final AtomicLong served = new AtomicLong();
 
     private final AtomicLong rejected = new AtomicLong();
@@ -93,6 +96,20 @@ public final class PartnerSimulator implements AutoCloseable {
         return new Stats(this.maxConcurrentCalls, this.served.get(), this.rejected.get(), this.maxInFlight.get());
     }
 
+    /** Calls being served now. */
+    public int inFlight() {
+        return this.inFlight.get();
+    }
+
+    /**
+     * The most calls served at once since the previous call of this method (or the start), for a
+     * checker that samples: no peak between two samples goes unseen. The next window starts at the
+     * number in flight now, so a peak reached while this runs is reported now or next time.
+     */
+    public int takeMaxInFlight() {
+        return this.windowMaxInFlight.getAndSet(this.inFlight.get());
+    }
+
     private void handleQuote(HttpExchange exchange) throws IOException {
         try {
             String path = exchange.getRequestURI().getPath();
@@ -115,7 +132,9 @@ public final class PartnerSimulator implements AutoCloseable {
             // again at once, and must find its permit free.
             boolean answered;
             try {
-                this.maxInFlight.accumulateAndGet(this.inFlight.incrementAndGet(), Math::max);
+                int now = this.inFlight.incrementAndGet();
+                this.maxInFlight.accumulateAndGet(now, Math::max);
+                this.windowMaxInFlight.accumulateAndGet(now, Math::max);
                 Thread.sleep(this.latencyMillis);
                 answered = true;
             }
