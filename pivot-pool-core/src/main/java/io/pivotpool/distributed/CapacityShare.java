@@ -28,7 +28,7 @@ import io.pivotpool.pool.PoolStats;
 final class CapacityShare {
 
     /** Rounds over which the demand's peak is kept, so that a burst between two rounds is not forgotten. */
-    private static final int DEMAND_WINDOW = 3;
+    private static final int DEMAND_WINDOW = 2;
 
     private final Pool<?> pool;
 

@@ -541,6 +541,14 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
     }
 
+    /**
+     * The leader's part of a round. It reads every member's demand report each round (its own cost
+     * grows with the cluster; a follower's does not) and shares every capped pool anew when a
+     * rebalance is due: every rebalance-interval, at once when its term begins or the membership
+     * changes, and early (at most every other round) when some instance asks for more than its
+     * target while another holds more than it asks for, so that capacity moves to where the load
+     * went without waiting for the next interval.
+     */
     private void rebalanceIfDue(long term, List<InstanceInfo> members, Map<String, CapacityRecords.Demand> own) {
         TreeSet<String> ids = new TreeSet<>();
         members.forEach(member -> ids.add(member.id()));
@@ -549,10 +557,9 @@ public final class DistributedPoolManager implements AutoCloseable {
         Rebalance last = this.lastRebalance;
         boolean due = last == null || last.term() != term || !last.members().equals(ids)
                 || now - last.atNanos() >= this.settings.rebalanceInterval().toNanos();
-        if (!due) {
-            return;
-        }
-        Duration targetTtl = this.settings.rebalanceInterval().multipliedBy(3).plus(this.settings.instanceTtl());
+        boolean mayMoveEarly = last != null
+                && now - last.atNanos() >= 2 * this.settings.syncInterval().toNanos();
+        Map<CapacityShare, List<CapacityPlanner.Member>> plans = new HashMap<>();
         for (CapacityShare share : this.shares.values()) {
             int cap = share.capacity().globalMaxSize();
             List<CapacityPlanner.Member> planned = new ArrayList<>();
@@ -562,7 +569,16 @@ public final class DistributedPoolManager implements AutoCloseable {
                 planned.add((demand != null) ? new CapacityPlanner.Member(id, demand.demand(), demand.localMaxSize())
                         : new CapacityPlanner.Member(id, 0, cap));
             }
-            Map<String, Integer> targets = CapacityPlanner.targets(cap, planned);
+            plans.put(share, planned);
+            due = due || (mayMoveEarly && demandMoved(planned, share.status().distribution()));
+        }
+        if (!due) {
+            return;
+        }
+        Duration targetTtl = this.settings.rebalanceInterval().multipliedBy(3).plus(this.settings.instanceTtl());
+        for (Map.Entry<CapacityShare, List<CapacityPlanner.Member>> plan : plans.entrySet()) {
+            CapacityShare share = plan.getKey();
+            Map<String, Integer> targets = CapacityPlanner.targets(share.capacity().globalMaxSize(), plan.getValue());
             for (Map.Entry<String, Integer> target : targets.entrySet()) {
                 if (!target.getKey().equals(this.self.id())) {
                     this.coordinator.set(CapacityRecords.targetKey(share.name(), target.getKey()),
@@ -573,6 +589,22 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
         this.lastRebalance = new Rebalance(term, ids, now);
         this.rebalances.incrementAndGet();
+    }
+
+    /** Whether one instance asks for more than its target while another holds more than it asks for. */
+    private static boolean demandMoved(List<CapacityPlanner.Member> members, Map<String, Integer> targets) {
+        boolean wantsMore = false;
+        boolean hasSpare = false;
+        for (CapacityPlanner.Member member : members) {
+            Integer target = targets.get(member.instanceId());
+            if (target == null) {
+                continue;
+            }
+            int wants = Math.min(member.demand(), member.localMaxSize());
+            wantsMore |= wants > target;
+            hasSpare |= wants < target && target > 1;
+        }
+        return wantsMore && hasSpare;
     }
 
     private CapacityRecords.Demand readDemand(String pool, String instanceId) {
