@@ -23,6 +23,8 @@ OURS = "PivotPoolBenchmark"
 
 COORDINATED = "CoordinatedBorrowBenchmark"
 
+REDISSON = "RedissonSemaphoreBenchmark"
+
 
 def label(benchmark_class, params):
     if benchmark_class == OURS:
@@ -80,9 +82,10 @@ def main(path):
         secondary = result.get("secondaryMetrics", {})
         alloc = secondary.get("gc.alloc.rate.norm", {}).get("score")
         hand_offs = secondary.get("handOffs")
-        key = COORDINATED if benchmark_class == COORDINATED else method
+        key = benchmark_class if benchmark_class in (COORDINATED, REDISSON) else method
         rows.setdefault(key, []).append({
             "class": benchmark_class,
+            "method": method,
             "params": params,
             "score": (primary["score"], float(primary["scoreError"])),
             "alloc": alloc,
@@ -121,23 +124,50 @@ def main(path):
                     line += " | |"
             print(line)
         print()
-    coordinated(rows.get(COORDINATED, []))
+    cluster_cap(rows.get(COORDINATED, []), rows.get(REDISSON, []))
 
 
-def coordinated(entries):
-    """Borrow + return with a Redis-coordinated manager next to the no-op one (issue 4's ratio)."""
-    by_backend = {e["params"].get("coordination"): e for e in entries}
-    if "noop" not in by_backend or "redis" not in by_backend:
-        return
-    print("### Borrow + return while coordinating, 1 thread, pool of 10 (`CoordinatedBorrowBenchmark`)\n")
-    print("| coordination | ops/µs ± 99.9% CI | B/op |")
-    print("|---|---:|---:|")
-    for backend in ("noop", "redis"):
-        e = by_backend[backend]
-        score, error = e["score"]
-        print(f"| `{backend}` | {fmt(score)} ± {fmt(error)} | {fmt(e['alloc'], 2)} |")
-    r, err = ratio(by_backend["redis"]["score"], by_backend["noop"]["score"])
-    print(f"\nredis ÷ noop: **{fmt(r, 3)} ± {fmt(err, 3)}** (target ≥ 0.98)\n")
+def sig(value, digits=3):
+    """A score with `digits` significant digits, so that 0.00512 and 151.2 both read well."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.{digits}g}" if abs(value) < 10 ** digits else f"{value:.0f}"
+
+
+def cluster_cap(coordinated, redisson):
+    """Issues 4 and 7: the pool with Redis coordination next to NoOp (since issue 7 under a cluster-wide cap), and
+    next to a Redisson semaphore enforcing the same cap."""
+    methods = sorted({e["method"] for e in coordinated} | {e["method"] for e in redisson})
+    for method in methods:
+        cases = {}
+        for e in coordinated:
+            if e["method"] == method:
+                cases[e["params"].get("coordination")] = e
+        for e in redisson:
+            if e["method"] == method:
+                cases["redisson"] = e
+        if not cases:
+            continue
+        threads = next(iter(cases.values()))["threads"]
+        print(f"### Borrow + return while coordinating, {threads} thread(s), pool of 10 (`{method}`)\n")
+        print("| how the cap is enforced | ops/µs ± 99.9% CI | µs/op | B/op |")
+        print("|---|---:|---:|---:|")
+        names = {
+            "noop": "ours, no-op coordinator",
+            "redis": "**ours, Redis coordinator** (synchronising every 100 ms)",
+            "redisson": "Redisson `RSemaphore` acquire/release around each borrow",
+        }
+        for case in ("noop", "redis", "redisson"):
+            if case in cases:
+                score, error = cases[case]["score"]
+                print(f"| {names[case]} | {sig(score)} ± {sig(error, 2)} | {sig(1 / score)} | {fmt(cases[case]['alloc'], 2)} |")
+        print()
+        if "redis" in cases and "noop" in cases:
+            r, err = ratio(cases["redis"]["score"], cases["noop"]["score"])
+            print(f"redis ÷ noop: **{fmt(r, 3)} ± {fmt(err, 3)}** (target ≥ 0.98)\n")
+        if "redis" in cases and "redisson" in cases:
+            r, err = ratio(cases["redis"]["score"], cases["redisson"]["score"])
+            print(f"ours (redis) ÷ Redisson semaphore: **{r:,.0f} ± {err:,.0f}**\n")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import io.pivotpool.distributed.CoordinationStatus;
 import io.pivotpool.distributed.CoordinatorSelection;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
+import io.pivotpool.distributed.GlobalCapacity;
+import io.pivotpool.distributed.PoolCapacity;
 import io.pivotpool.pool.Lease;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
@@ -34,14 +36,18 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Borrow and return while this instance coordinates through Redis, next to the same pool on the
- * no-op coordinator, in one run. The pool is registered with a {@link DistributedPoolManager}
- * that heartbeats, renews leadership and lists members every 100 ms (twenty times the default
- * pace) on its background thread against a real {@code redis-server}; the borrowing thread never
- * touches the network, so the target is a ratio of at least 0.98.
+ * Borrow and return on a pool under a cluster-wide cap while this instance coordinates through
+ * Redis, next to the same pool on the no-op coordinator, in one run. The pool (local max-size 10)
+ * is registered with a {@link DistributedPoolManager} under {@code global-max-size} 100
+ * ({@link GlobalCapacity#of}); the manager heartbeats, renews leadership, lists members, rebalances
+ * and renews the pool's grant every 100 ms (twenty times the default pace) on its background
+ * thread against a real {@code redis-server}; the borrowing threads never touch the network, so
+ * the target is a ratio of at least 0.98.
  *
- * <p>The trial fails if the Redis manager did not stay connected and leading, so a run in which
- * coordination silently fell back cannot pass for a Redis result.
+ * <p>The trial fails unless the pool held a grant of 10 right after the start and still does at
+ * the end, and unless the Redis manager stayed connected and leading, so a run in which
+ * coordination silently fell back, or the cap shrank the pool, cannot pass for a Redis result.
+ * {@link RedissonSemaphoreBenchmark} enforces the same cap the way users do it without us.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -53,6 +59,14 @@ public class CoordinatedBorrowBenchmark {
     @Benchmark
     @Threads(1)
     public int borrowReturn1Thread(Coordinated state) {
+        try (Lease<Client> lease = state.pool.borrow()) {
+            return lease.get().value;
+        }
+    }
+
+    @Benchmark
+    @Threads(2)
+    public int borrowReturn2Threads(Coordinated state) {
         try (Lease<Client> lease = state.pool.borrow()) {
             return lease.get().value;
         }
@@ -70,6 +84,12 @@ public class CoordinatedBorrowBenchmark {
 
     @State(Scope.Benchmark)
     public static class Coordinated {
+
+        /** The cluster-wide cap. */
+        static final int GLOBAL_MAX_SIZE = 100;
+
+        /** The pool's own max-size, and so its grant: the cap leaves it all of it. */
+        static final int LOCAL_MAX_SIZE = 10;
 
         @Param({ "noop", "redis" })
         public String coordination;
@@ -104,14 +124,33 @@ public class CoordinatedBorrowBenchmark {
             this.manager = new DistributedPoolManager(CoordinatorSelection.use(this.coordinator, settings), settings,
                     DistributedPoolManager.localInstance(Map.of("benchmark", "coordinated-borrow")));
             this.pool = Pool.create(PoolSpec.of("coordinated", () -> new Client(42)),
-                    PoolSettings.builder().minIdle(10).maxSize(10).overflow(Overflow.WAIT).build());
-            this.manager.addPool(this.pool, 100);
+                    PoolSettings.builder().minIdle(LOCAL_MAX_SIZE).maxSize(LOCAL_MAX_SIZE).overflow(Overflow.WAIT).build());
+            this.manager.addPool(this.pool, GlobalCapacity.of(GLOBAL_MAX_SIZE));
             this.manager.start();
+            requireFullGrant("after the start", this.manager.status());
+        }
+
+        /** The pool holds (and may use) all of its local max-size under the cap, trusting its grant. */
+        void requireFullGrant(String when, CoordinationStatus status) {
+            PoolCapacity capacity = status.pools().get(this.pool.name());
+            if (capacity == null || capacity.globalMaxSize() != GLOBAL_MAX_SIZE || capacity.grant() != LOCAL_MAX_SIZE
+                    || capacity.limit() != LOCAL_MAX_SIZE || capacity.partitioned()
+                    || this.pool.maxSize() != LOCAL_MAX_SIZE) {
+                throw new IllegalStateException("the capped pool did not hold a grant of " + LOCAL_MAX_SIZE + " "
+                        + when + ": " + capacity + ", pool max-size " + this.pool.maxSize());
+            }
         }
 
         @TearDown(Level.Trial)
         public void stop() {
             CoordinationStatus status = this.manager.status();
+            IllegalStateException capFailure = null;
+            try {
+                requireFullGrant("at the end of the trial", status);
+            }
+            catch (IllegalStateException ex) {
+                capFailure = ex;
+            }
             this.pool.close();
             this.manager.close();
             this.coordinator.close();
@@ -120,6 +159,9 @@ public class CoordinatedBorrowBenchmark {
             }
             if (!status.connected() || !status.leader() || !status.activeBackend().equals(this.coordination)) {
                 throw new IllegalStateException("coordination was not active during the trial: " + status);
+            }
+            if (capFailure != null) {
+                throw capFailure;
             }
         }
     }
