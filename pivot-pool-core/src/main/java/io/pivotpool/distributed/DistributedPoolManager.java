@@ -25,6 +25,7 @@ import io.pivotpool.coordinator.CapacityGrant;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
 
@@ -73,6 +74,13 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /** How long after a capacity request was sent this instance still trusts the grant. */
     private final long grantTrustNanos;
+
+    /**
+     * Whether a grant can lapse into another instance's hands: not on the no-op coordinator, whose
+     * grants live in this process, so that a starved background thread never shrinks a pool that
+     * has the whole cap to itself.
+     */
+    private final boolean grantsCanLapse;
 
     private final Map<String, CapacityShare> shares = new ConcurrentHashMap<>();
 
@@ -126,6 +134,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock must not be null");
         this.leadershipNanos = trustNanos(settings.leaderTtl(), settings.syncInterval());
         this.grantTrustNanos = trustNanos(settings.instanceTtl(), settings.syncInterval());
+        this.grantsCanLapse = !NoOpCoordinator.NAME.equals(coordinator.activeBackend());
         this.state = SyncState.INITIAL;
     }
 
@@ -646,7 +655,7 @@ public final class DistributedPoolManager implements AutoCloseable {
             announceLeadership();
             long now = this.nanoClock.getAsLong();
             for (CapacityShare share : this.shares.values()) {
-                if (share.checkDeadline(now)) {
+                if (this.grantsCanLapse && share.checkDeadline(now)) {
                     PoolCapacity status = share.status();
                     logger.warn("Instance {} could not renew its grant of pool '{}' in time: it runs on its partition "
                             + "size, holding at most {} (global-max-size {}) until the coordinator answers",

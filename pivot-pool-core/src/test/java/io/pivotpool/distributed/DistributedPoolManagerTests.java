@@ -316,6 +316,24 @@ class DistributedPoolManagerTests {
     }
 
     @Test
+    void onTheNoOpCoordinatorAStarvedRoundNeverPartitionsACappedPool() throws Exception {
+        AtomicLong clock = new AtomicLong();
+        FlakyCoordinator starved = new FlakyCoordinator(this.backend);
+        DistributedPoolManager manager = new DistributedPoolManager(new ActiveCoordinator("none", starved, null),
+                FAST, instance("a"), clock::get);
+        this.toClose.add(manager);
+        manager.addPool(pool("clients"), new GlobalCapacity(8, 0));
+        assertThat(manager.status().pools().get("clients").limit()).isEqualTo(8);
+        manager.start();
+        // No round completes from now on, and the grant's deadline is long past.
+        starved.failing.set(true);
+        clock.addAndGet(Duration.ofMinutes(5).toNanos());
+        Thread.sleep(300);
+        assertThat(manager.status().pools().get("clients").partitioned()).isFalse();
+        assertThat(manager.status().pools().get("clients").limit()).isEqualTo(8);
+    }
+
+    @Test
     void addPoolRejectsANonPositiveMaximumAndASecondPoolOfTheSameName() {
         DistributedPoolManager manager = manager(this.backend, FAST, "a");
         manager.addPool(pool("renderers"), 10);

@@ -16,6 +16,12 @@ class InMemoryClusterCapacityTests extends ClusterCapacityContract {
     protected Coordinator client(String namespace) {
         this.server.connect();
         return new ForwardingCoordinator(this.server) {
+            /** A shared server, unlike the no-op coordinator of a single instance. */
+            @Override
+            public String name() {
+                return "shared-in-memory";
+            }
+
             @Override
             public void close() {
                 // a client's close leaves the shared server alone
