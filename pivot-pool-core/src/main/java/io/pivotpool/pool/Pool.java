@@ -69,9 +69,11 @@ public interface Pool<T> extends AutoCloseable {
      * when the size is below the new limit, and waiting borrowers are woken to do so.
      * <li>Shrinking never takes a borrowed object away. Before returning, this call destroys idle
      * objects until the pool fits or none is idle; from then on every object returned while the
-     * pool is above the limit is destroyed instead of kept or handed to a waiter. An object
-     * returned at the same instant as the shrink may be kept idle; it is destroyed by a second
-     * sweep about 10 ms later, or at the latest by the next housekeeping tick.
+     * pool is above the limit is destroyed instead of kept or handed to a waiter, and a borrow
+     * never gets an object above the limit: an object returned at the same instant as the shrink
+     * may still be put back idle, but a borrower that claims it destroys it instead of using it,
+     * and otherwise a second sweep about 10 ms later (at the latest the next housekeeping tick)
+     * does.
      * <li>Objects count until their destroy callback has returned, so once
      * {@code stats().size() <= maxSize} has been seen, at most {@code maxSize} objects are alive,
      * and (without {@link Overflow#ELASTIC}) the pool stays at or below {@code maxSize} until the

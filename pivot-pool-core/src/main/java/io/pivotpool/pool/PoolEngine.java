@@ -281,9 +281,8 @@ final class PoolEngine<T> {
     }
 
     /**
-     * The fast path: one CAS on the slot this thread used last. Like every borrow path it reads
-     * {@code closed} after it has obtained (and checked) its object and gives the object up if the
-     * pool closed meanwhile: a borrow that succeeds held its object before close() set the flag.
+     * The fast path: one CAS on the slot this thread used last, then one read of the attention
+     * word (see {@link #keepClaimed}).
      */
     private Slot<T> claimCached(SlotCache<T> cache) {
         Slot<T> slot = cache.slot;
@@ -293,12 +292,34 @@ final class PoolEngine<T> {
         if (!this.plainBorrow && !admit(slot)) {
             return null;
         }
-        if (this.closed) {
-            destroy(slot);
+        if ((this.attention & (CLOSING | MAYBE_OVER_LIMIT)) != 0 && !keepClaimed(slot)) {
             return null;
         }
         slot.countBorrow();
         return slot;
+    }
+
+    /*
+     * Every claim of an idle slot reads the attention word after its CAS (and after the object's
+     * checks) and, if the pool is closing or may be above its limit, comes here:
+     *  - closing: the object is given up and the borrow fails. close() sets CLOSING before
+     *    anything else, so a borrow that succeeds had claimed its object before close began.
+     *  - above the limit: a hot-path return that read the attention word just before a shrink set
+     *    MAYBE_OVER_LIMIT may make an excess object idle after setMaxSize returned. Its claimer
+     *    destroys it if the pool keeps more than its limit (with elastic overflow: more than the
+     *    emergency limit, since a borrower may use objects up to it), so a borrow that starts
+     *    after setMaxSize(n) returned is never served by an object above n: the shrink is
+     *    linearizable although the return took no fence. The caller then scans or creates, within
+     *    the limit.
+     * The hot path pays nothing for this: it reads the attention word where it read the closed
+     * flag before, and both flags are rare.
+     */
+    private boolean keepClaimed(Slot<T> slot) {
+        if (this.closed || (this.attention & CLOSING) != 0) {
+            destroy(slot);
+            throw closedException();
+        }
+        return !destroyIfExcess(slot, this.overflow == Overflow.ELASTIC);
     }
 
     /**
@@ -376,11 +397,8 @@ final class PoolEngine<T> {
         int start = cache.scanStart;
         for (int i = 0; i < length; i++) {
             Slot<T> slot = slots[(int) ((start + (long) i) % length)];
-            if (slot.tryClaim() && admit(slot)) {
-                if (this.closed) {
-                    destroy(slot);
-                    throw closedException();
-                }
+            if (slot.tryClaim() && admit(slot)
+                    && ((this.attention & (CLOSING | MAYBE_OVER_LIMIT)) == 0 || keepClaimed(slot))) {
                 cache.slot = slot;
                 cache.scanStart = start + i + 1;
                 return slot;
@@ -876,6 +894,11 @@ final class PoolEngine<T> {
         return maxOf(this.counts);
     }
 
+    /** {@link PoolStats#size()} without the rest of the snapshot. */
+    int size() {
+        return sizeOf(this.counts);
+    }
+
     /*
      * The CAS on the max field is the linearization point (see counts). The flag comes after it,
      * so that the housekeeper's clear-then-recheck sees the new limit. A return on the hot path
@@ -1116,8 +1139,9 @@ final class PoolEngine<T> {
             if (this.closed) {
                 return;
             }
-            this.closed = true;
+            // CLOSING first: a claim that does not see it in the attention word came before close
             ATTENTION.getAndBitwiseOr(this, CLOSING);
+            this.closed = true;
         }
         finally {
             this.structureLock.unlock();
