@@ -73,7 +73,9 @@ public interface Pool<T> extends AutoCloseable {
      * never gets an object above the limit: an object returned at the same instant as the shrink
      * may still be put back idle, but a borrower that claims it destroys it instead of using it,
      * and otherwise a second sweep about 10 ms later (at the latest the next housekeeping tick)
-     * does.
+     * does. The one exception: a return that had checked the limit just before the shrink may
+     * still hand its object to a borrower that was already waiting; the size does not grow, and
+     * that object is destroyed when it comes back.
      * <li>Objects count until their destroy callback has returned, so once
      * {@code stats().size() <= maxSize} has been seen, at most {@code maxSize} objects are alive,
      * and (without {@link Overflow#ELASTIC}) the pool stays at or below {@code maxSize} until the

@@ -552,7 +552,7 @@ final class PoolEngine<T> {
     /** A slot handed to this waiter; given up if the pool closed meanwhile (see claimCached). */
     private Slot<T> taken(SlotCache<T> cache, Waiter<T> waiter) {
         Slot<T> slot = waiter.grantedSlot();
-        if (this.closed) {
+        if ((this.attention & CLOSING) != 0 || this.closed) {
             destroy(slot);
             throw closedException();
         }
