@@ -22,6 +22,15 @@ final class LocalPool<T> implements Pool<T> {
         this.engine = new PoolEngine<>(spec, settings);
     }
 
+    /** For model checking: a pool without its housekeeper thread (see {@link PoolEngine#housekeep()}). */
+    LocalPool(PoolSpec<T> spec, PoolSettings settings, boolean housekeeping) {
+        this.engine = new PoolEngine<>(spec, settings, housekeeping);
+    }
+
+    PoolEngine<T> engine() {
+        return this.engine;
+    }
+
     @Override
     public String name() {
         return this.engine.name();

@@ -25,7 +25,8 @@ public interface Pool<T> extends AutoCloseable {
 
     /**
      * Creates and starts a pool: {@code minIdle} objects are created before this returns
-     * (a failing factory is logged and retried by the housekeeper, not thrown).
+     * (a failing factory, even one that throws an {@link Error}, is logged and retried by the
+     * housekeeper, not thrown; the objects it did create stay in the pool).
      */
     static <T> Pool<T> create(PoolSpec<T> spec, PoolSettings settings) {
         return new LocalPool<>(spec, settings);
@@ -58,8 +59,31 @@ public interface Pool<T> extends AutoCloseable {
     int maxSize();
 
     /**
-     * Changes the size limit at run time. Growing takes effect at once; shrinking destroys idle
-     * objects and then returned ones until the pool fits, and never touches a borrowed object.
+     * Changes the size limit at run time; the change is atomic with every creation, so:
+     * <ul>
+     * <li>Once this returns, no borrow creates an object that takes {@link PoolStats#size()} above
+     * {@code maxSize} (with {@link Overflow#ELASTIC}: above the emergency limit scaled to
+     * {@code maxSize}), and while the size is above {@code maxSize} no object is created at all.
+     * Hand-offs and idle objects never raise the size.
+     * <li>Growing takes effect at once: a borrow that starts after this returns creates an object
+     * when the size is below the new limit, and waiting borrowers are woken to do so.
+     * <li>Shrinking never takes a borrowed object away. Before returning, this call destroys idle
+     * objects until the pool fits or none is idle; from then on every object returned while the
+     * pool is above the limit is destroyed instead of kept or handed to a waiter, and a borrow
+     * never gets an object above the limit: an object returned at the same instant as the shrink
+     * may still be put back idle, but a borrower that claims it destroys it instead of using it,
+     * and otherwise a second sweep about 10 ms later (at the latest the next housekeeping tick)
+     * does. The one exception: a return that had checked the limit just before the shrink may
+     * still hand its object to a borrower that was already waiting; the size does not grow, and
+     * that object is destroyed when it comes back.
+     * <li>Objects count until their destroy callback has returned, so once
+     * {@code stats().size() <= maxSize} has been seen, at most {@code maxSize} objects are alive,
+     * and (without {@link Overflow#ELASTIC}) the pool stays at or below {@code maxSize} until the
+     * limit is raised again. {@link Overflow#FALLBACK} objects are not pooled and not counted.
+     * </ul>
+     *
+     * @param maxSize the new limit, from 0 (no objects at all) to {@link PoolSettings#LARGEST_MAX_SIZE}
+     * @throws IllegalArgumentException if {@code maxSize} is out of that range
      */
     void setMaxSize(int maxSize);
 
@@ -72,6 +96,18 @@ public interface Pool<T> extends AutoCloseable {
     /**
      * Stops new borrows, destroys idle objects, destroys borrowed ones as they come back and wakes
      * every waiter with an exception. Idempotent.
+     *
+     * <p>Borrows in flight: a borrow succeeds only if, after it obtained and checked its object,
+     * it still saw the pool open; a borrow that obtains its object (idle, created or handed over)
+     * after close began gives it up and throws {@link IllegalStateException}. So every successful
+     * borrow took its object before close began, and no borrow that starts after close returned
+     * succeeds; close does not wait for borrows in flight, and one that had already taken its
+     * object may return its lease after close returned (that object is destroyed when returned).
+     *
+     * <p>Every step is taken even if a destroy callback throws, {@link Error}s included: waiters
+     * are woken, every idle object is destroyed and the housekeeper stops once no object is left;
+     * then the first such failure is thrown, later ones {@linkplain Throwable#getSuppressed()
+     * suppressed} in it. A second call does nothing.
      */
     @Override
     void close();

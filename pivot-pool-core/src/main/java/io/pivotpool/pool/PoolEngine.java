@@ -6,9 +6,11 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -34,10 +36,11 @@ import org.slf4j.LoggerFactory;
  * head of the queue without making it idle. Structural changes (adding or removing a slot) copy the
  * slot array under a {@link ReentrantLock}, never a monitor, so virtual threads do not pin.
  *
- * <h2>Accounting</h2> {@code size} counts pooled objects that exist or are being created; it is
- * raised by CAS before the factory runs (so concurrent creators cannot overshoot the limit) and
- * lowered when an object is destroyed or its creation fails. Every path that destroys a slot goes
- * through {@link #destroy}, which is also where waiters are told to retry.
+ * <h2>Accounting</h2> Size, max-size and the number of objects being destroyed share one word
+ * ({@link #counts}), so that every decision about the limit is one CAS on a consistent snapshot.
+ * Size counts pooled objects from the moment their creation is reserved until their destroy
+ * callback has returned. Every path that destroys a slot goes through {@link #finishDestroy},
+ * which is also where waiters are told to retry.
  */
 final class PoolEngine<T> {
 
@@ -54,7 +57,7 @@ final class PoolEngine<T> {
 
     private static final long REAP_INTERVAL_MILLIS = 10;
 
-    private static final VarHandle SIZE;
+    private static final VarHandle COUNTS;
 
     private static final VarHandle ATTENTION;
 
@@ -70,10 +73,23 @@ final class PoolEngine<T> {
     /** {@link #attention}: the pool is closed. */
     private static final int CLOSING = 1 << 30;
 
+    /** {@link #counts}: each of its three fields is this wide (see {@link PoolSettings#LARGEST_MAX_SIZE}). */
+    private static final int FIELD_BITS = 21;
+
+    private static final long FIELD_MASK = (1L << FIELD_BITS) - 1;
+
+    private static final int DOOMED_SHIFT = FIELD_BITS;
+
+    private static final int MAX_SHIFT = 2 * FIELD_BITS;
+
+    private static final long ONE_OBJECT = 1L;
+
+    private static final long ONE_DOOMED = 1L << DOOMED_SHIFT;
+
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
-            SIZE = lookup.findVarHandle(PoolEngine.class, "size", int.class);
+            COUNTS = lookup.findVarHandle(PoolEngine.class, "counts", long.class);
             ATTENTION = lookup.findVarHandle(PoolEngine.class, "attention", int.class);
         }
         catch (ReflectiveOperationException ex) {
@@ -123,9 +139,22 @@ final class PoolEngine<T> {
     @SuppressWarnings("unchecked")
     private volatile Slot<T>[] slots = new Slot[0];
 
-    private volatile int size;
-
-    private volatile int maxSize;
+    /*
+     * Three numbers in one word: size (bits 0-20), doomed (bits 21-41) and max-size (bits 42-62).
+     * Size counts every pooled object whose creation has been reserved and whose destroy callback
+     * has not returned; doomed counts those of them whose destruction has been decided. So:
+     *  - a creator CASes size + 1 against the max-size of the same snapshot. A setMaxSize CASes the
+     *    max field, so either it came first and the creator saw the new limit, or it came after
+     *    and the creator's CAS failed: once setMaxSize(n) has returned no creation takes size
+     *    above n, and a grow is seen by the next CAS.
+     *  - a destroyer adds one to doomed before anything else and takes one off size and doomed
+     *    together only after the destroy callback returned: an object counts against the limit,
+     *    and in stats, until it is really gone (max-size 1 never has two objects alive).
+     *  - an over-limit destroy (a shrink, an elastic object coming back) dooms its object only
+     *    while size - doomed exceeds the limit, in the same CAS: returns that race each other
+     *    destroy exactly the excess, never one more.
+     */
+    private volatile long counts;
 
     /*
      * Everything a return on the hot path must not miss, in one word, so that the fast path reads
@@ -142,6 +171,7 @@ final class PoolEngine<T> {
 
     private final ConcurrentLinkedQueue<Waiter<T>> waitQueue = new ConcurrentLinkedQueue<>();
 
+    /** Null when the pool runs without one (model checking): housekeep() is then called by hand. */
     private final ScheduledThreadPoolExecutor housekeeper;
 
     private final LongAdder created = new LongAdder();
@@ -161,6 +191,9 @@ final class PoolEngine<T> {
 
     private final WaitTimeRecorder waitTimes = new WaitTimeRecorder();
 
+    /** The largest borrow count stats() has reported, so that the count never goes backwards. */
+    private final AtomicLong borrowsReported = new AtomicLong();
+
     private volatile boolean replenishFailureLogged;
 
     private volatile Thread housekeeperThread;
@@ -170,6 +203,14 @@ final class PoolEngine<T> {
     private ScheduledFuture<?> housekeepingTask;
 
     PoolEngine(PoolSpec<T> spec, PoolSettings settings) {
+        this(spec, settings, true);
+    }
+
+    /**
+     * @param housekeeping false for tests that must not see a second thread (model checking):
+     *     nothing evicts, replenishes or reaps unless {@link #housekeep()} is called
+     */
+    PoolEngine(PoolSpec<T> spec, PoolSettings settings, boolean housekeeping) {
         Objects.requireNonNull(spec, "spec must not be null");
         this.settings = Objects.requireNonNull(settings, "settings must not be null");
         this.name = spec.name();
@@ -189,18 +230,25 @@ final class PoolEngine<T> {
         this.housekeepingNanos = settings.housekeepingInterval().toNanos();
         this.overflow = settings.overflow();
         this.emergencyLimit = settings.emergencyLimit();
-        this.maxSize = settings.maxSize();
+        this.counts = (long) settings.maxSize() << MAX_SHIFT;
         this.attention = this.tracksLeaks ? TRACKING_LEAKS : 0;
-        this.housekeeper = new ScheduledThreadPoolExecutor(1, (runnable) -> {
-            Thread thread = new Thread(runnable, "pivot-pool-housekeeper-" + this.name);
-            thread.setDaemon(true);
-            this.housekeeperThread = thread;
-            return thread;
-        });
-        this.housekeeper.setRemoveOnCancelPolicy(true);
+        if (housekeeping) {
+            this.housekeeper = new ScheduledThreadPoolExecutor(1, (runnable) -> {
+                Thread thread = new Thread(runnable, "pivot-pool-housekeeper-" + this.name);
+                thread.setDaemon(true);
+                this.housekeeperThread = thread;
+                return thread;
+            });
+            this.housekeeper.setRemoveOnCancelPolicy(true);
+        }
+        else {
+            this.housekeeper = null;
+        }
         replenish();
-        this.housekeepingTask = this.housekeeper.scheduleWithFixedDelay(this::housekeep, this.housekeepingNanos,
-                this.housekeepingNanos, TimeUnit.NANOSECONDS);
+        if (this.housekeeper != null) {
+            this.housekeepingTask = this.housekeeper.scheduleWithFixedDelay(this::housekeep, this.housekeepingNanos,
+                    this.housekeepingNanos, TimeUnit.NANOSECONDS);
+        }
     }
 
     public String name() {
@@ -233,23 +281,45 @@ final class PoolEngine<T> {
     }
 
     /**
-     * The fast path: one CAS on the slot this thread used last. A claim that races a close gives
-     * the object up, so no borrow succeeds once close() has returned.
+     * The fast path: one CAS on the slot this thread used last, then one read of the attention
+     * word (see {@link #keepClaimed}).
      */
     private Slot<T> claimCached(SlotCache<T> cache) {
         Slot<T> slot = cache.slot;
         if (slot == null || !slot.tryClaim()) {
             return null;
         }
-        if (this.closed) {
-            destroy(slot);
+        if (!this.plainBorrow && !admit(slot)) {
             return null;
         }
-        if (!this.plainBorrow && !admit(slot)) {
+        if ((this.attention & (CLOSING | MAYBE_OVER_LIMIT)) != 0 && !keepClaimed(slot)) {
             return null;
         }
         slot.countBorrow();
         return slot;
+    }
+
+    /*
+     * Every claim of an idle slot reads the attention word after its CAS (and after the object's
+     * checks) and, if the pool is closing or may be above its limit, comes here:
+     *  - closing: the object is given up and the borrow fails. close() sets CLOSING before
+     *    anything else, so a borrow that succeeds had claimed its object before close began.
+     *  - above the limit: a hot-path return that read the attention word just before a shrink set
+     *    MAYBE_OVER_LIMIT may make an excess object idle after setMaxSize returned. Its claimer
+     *    destroys it if the pool keeps more than its limit (with elastic overflow: more than the
+     *    emergency limit, since a borrower may use objects up to it), so a borrow that starts
+     *    after setMaxSize(n) returned is never served by an object above n: the shrink is
+     *    linearizable although the return took no fence. The caller then scans or creates, within
+     *    the limit.
+     * The hot path pays nothing for this: it reads the attention word where it read the closed
+     * flag before, and both flags are rare.
+     */
+    private boolean keepClaimed(Slot<T> slot) {
+        if (this.closed || (this.attention & CLOSING) != 0) {
+            destroy(slot);
+            throw closedException();
+        }
+        return !destroyIfExcess(slot, this.overflow == Overflow.ELASTIC);
     }
 
     /**
@@ -315,7 +385,7 @@ final class PoolEngine<T> {
     /** An idle slot claimed by scanning, or a new one if the pool is below its limit, or null. */
     private Slot<T> claimIdleOrCreate(SlotCache<T> cache) {
         Slot<T> slot = claimIdle(cache);
-        return (slot != null) ? slot : create(cache, this.maxSize);
+        return (slot != null) ? slot : create(cache, false);
     }
 
     private Slot<T> claimIdle(SlotCache<T> cache) {
@@ -327,7 +397,8 @@ final class PoolEngine<T> {
         int start = cache.scanStart;
         for (int i = 0; i < length; i++) {
             Slot<T> slot = slots[(int) ((start + (long) i) % length)];
-            if (slot.tryClaim() && admit(slot)) {
+            if (slot.tryClaim() && admit(slot)
+                    && ((this.attention & (CLOSING | MAYBE_OVER_LIMIT)) == 0 || keepClaimed(slot))) {
                 cache.slot = slot;
                 cache.scanStart = start + i + 1;
                 return slot;
@@ -343,7 +414,7 @@ final class PoolEngine<T> {
             case FALLBACK:
                 return createUnpooled();
             case ELASTIC: {
-                Slot<T> slot = create(cache, elasticCeiling());
+                Slot<T> slot = create(cache, true);
                 if (slot != null) {
                     return slot;
                 }
@@ -359,14 +430,14 @@ final class PoolEngine<T> {
     }
 
     /**
-     * The emergency limit scales with run-time changes of max-size (a coordinator shrinking this
-     * instance's share shrinks its emergency headroom in proportion), rounded up.
+     * The emergency limit for a max-size: it scales with run-time changes of max-size (a
+     * coordinator shrinking this instance's share shrinks its emergency headroom in proportion),
+     * rounded up.
      */
-    private int elasticCeiling() {
-        int max = this.maxSize;
+    private int elasticCeiling(int max) {
         int configuredMax = this.settings.maxSize();
         long scaled = ((long) max * this.emergencyLimit + configuredMax - 1) / configuredMax;
-        return (int) Math.max(max, Math.min(Integer.MAX_VALUE, scaled));
+        return (int) Math.max(max, Math.min(PoolSettings.LARGEST_MAX_SIZE, scaled));
     }
 
     private Slot<T> exhausted(long waitedNanos, boolean throwWhenExhausted) {
@@ -374,7 +445,8 @@ final class PoolEngine<T> {
             return null;
         }
         this.timeouts.increment();
-        throw new PoolExhaustedException(this.name, this.size, this.maxSize, Duration.ofNanos(waitedNanos));
+        long counts = this.counts;
+        throw new PoolExhaustedException(this.name, sizeOf(counts), maxOf(counts), Duration.ofNanos(waitedNanos));
     }
 
     /*
@@ -404,7 +476,7 @@ final class PoolEngine<T> {
                 try {
                     slot = claimIdleOrCreate(cache);
                     if (slot == null && this.overflow == Overflow.ELASTIC) {
-                        slot = create(cache, elasticCeiling());
+                        slot = create(cache, true);
                     }
                 }
                 catch (Throwable ex) {
@@ -477,16 +549,25 @@ final class PoolEngine<T> {
         return waiter.isGranted();
     }
 
+    /** A slot handed to this waiter; given up if the pool closed meanwhile (see claimCached). */
     private Slot<T> taken(SlotCache<T> cache, Waiter<T> waiter) {
         Slot<T> slot = waiter.grantedSlot();
+        if ((this.attention & CLOSING) != 0 || this.closed) {
+            destroy(slot);
+            throw closedException();
+        }
         trackBorrow(slot);
         cache.slot = slot;
         return slot;
     }
 
     /*
-     * Makes a claimed slot that is fit for reuse available again: to the longest waiter, else as
-     * idle. The idle store is a full fence followed by reads of the waiter count and the closed
+     * Makes a claimed slot available again: to the longest waiter, else as idle; unless the pool
+     * closed, the object is past a max-lifetime checked on borrow (a hand-off is a borrow), or
+     * the pool keeps more objects than its limit: then the object is destroyed, and never handed
+     * to a waiter, so a waiter is never served above the limit. With elastic overflow a waiter may
+     * take an object up to the emergency limit (it could create one as well); if nobody takes it,
+     * it is destroyed unless within max-size. The idle store is a full fence followed by reads of the waiter count and the closed
      * flag; a waiter queues, then counts itself, and close sets its flag, each with a full fence
      * before reading slot states. By Dekker's argument at least one side sees the other: if this
      * thread sees nobody, the waiter's rescan or close's sweep sees the idle slot; if it sees a
@@ -500,16 +581,18 @@ final class PoolEngine<T> {
             slot.borrowSite = null;
         }
         for (int attempt = 0;; attempt++) {
-            if (this.closed) {
+            if (this.closed || expiredForBorrow(slot)) {
                 destroy(slot);
+                return;
+            }
+            boolean elasticHeadroom = this.overflow == Overflow.ELASTIC && waiterCount() != 0;
+            if (destroyIfExcess(slot, elasticHeadroom)) {
                 return;
             }
             if (handOff(slot)) {
                 return;
             }
-            if (this.size > this.maxSize) {
-                // nobody to hand it to and the pool is over its limit (elastic overflow or a shrink)
-                destroy(slot);
+            if (elasticHeadroom && destroyIfExcess(slot, false)) {
                 return;
             }
             slot.setIdleFenced();
@@ -522,32 +605,31 @@ final class PoolEngine<T> {
         }
     }
 
+    private boolean expiredForBorrow(Slot<T> slot) {
+        return this.checksLifetimeOnBorrow && System.nanoTime() - slot.createdAtNanos > this.maxLifetimeNanos;
+    }
+
     // ---- creation ----------------------------------------------------------------------------
 
     /**
-     * Creates a claimed slot if {@code size < limit}, or returns null. The size is reserved by CAS
-     * first, so concurrent creators never overshoot the limit.
+     * Creates a claimed slot if the pool is below its limit (max-size, or the elastic ceiling), or
+     * returns null. The room is reserved first (see {@link #counts}).
      */
-    private Slot<T> create(SlotCache<T> cache, int limit) {
-        int current;
-        for (;;) {
-            if (this.closed) {
-                throw closedException();
-            }
-            current = this.size;
-            if (current >= limit) {
-                return null;
-            }
-            if (SIZE.compareAndSet(this, current, current + 1)) {
-                break;
-            }
+    private Slot<T> create(SlotCache<T> cache, boolean elastic) {
+        if (this.closed) {
+            throw closedException();
         }
-        if (current >= this.maxSize) {
+        long before = reserveCreation(elastic);
+        if (before < 0) {
+            return null;
+        }
+        boolean beyondMax = sizeOf(before) >= maxOf(before);
+        if (beyondMax) {
             markMaybeOverLimit();
         }
         T object = newObject();
         Slot<T> slot = new Slot<>(this, object, SlotHotFields.CLAIMED, false);
-        if (current >= this.maxSize) {
+        if (beyondMax) {
             this.overflowCreated.increment();
         }
         if (!addSlot(slot)) {
@@ -557,6 +639,23 @@ final class PoolEngine<T> {
         trackBorrow(slot);
         cache.slot = slot;
         return slot;
+    }
+
+    /**
+     * Adds one to size if size is below the limit of the same snapshot: the word before, or -1 if
+     * there is no room.
+     */
+    private long reserveCreation(boolean elastic) {
+        for (;;) {
+            long counts = this.counts;
+            int max = maxOf(counts);
+            if (sizeOf(counts) >= (elastic ? elasticCeiling(max) : max)) {
+                return -1;
+            }
+            if (COUNTS.compareAndSet(this, counts, counts + ONE_OBJECT)) {
+                return counts;
+            }
+        }
     }
 
     /** Calls the factory for a slot whose size is already reserved; undoes the reservation on failure. */
@@ -569,7 +668,7 @@ final class PoolEngine<T> {
             }
         }
         catch (Throwable ex) {
-            SIZE.getAndAdd(this, -1);
+            COUNTS.getAndAdd(this, -ONE_OBJECT);
             this.creationFailures.increment();
             signalWaiter();
             if (ex instanceof Error error) {
@@ -589,8 +688,11 @@ final class PoolEngine<T> {
                 throw new NullPointerException("the factory returned null");
             }
         }
-        catch (RuntimeException ex) {
+        catch (Throwable ex) {
             this.creationFailures.increment();
+            if (ex instanceof Error error) {
+                throw error;
+            }
             throw new PoolException(this.name, "could not create a fallback object: " + ex.getMessage(), ex);
         }
         this.created.increment();
@@ -658,9 +760,7 @@ final class PoolEngine<T> {
     }
 
     private void releaseSlow(Slot<T> slot) {
-        boolean overLimit = this.size > this.maxSize
-                && !(this.overflow == Overflow.ELASTIC && waiterCount() != 0 && this.size <= elasticCeiling());
-        if (this.closed || slot.retire || overLimit) {
+        if (this.closed || slot.retire) {
             destroy(slot);
             return;
         }
@@ -713,22 +813,60 @@ final class PoolEngine<T> {
 
     // ---- destruction -------------------------------------------------------------------------
 
-    /** Destroys a pooled slot that the caller holds (claimed or reserved). */
+    /** Destroys a pooled slot that the caller holds (claimed or reserved), whatever the sizes. */
     private void destroy(Slot<T> slot) {
+        COUNTS.getAndAdd(this, ONE_DOOMED);
+        finishDestroy(slot);
+    }
+
+    /**
+     * Destroys a held slot if the pool keeps more objects than its limit (max-size, or with
+     * {@code elasticHeadroom} the elastic ceiling); false, and the slot still held, if not.
+     */
+    private boolean destroyIfExcess(Slot<T> slot, boolean elasticHeadroom) {
+        for (;;) {
+            long counts = this.counts;
+            int max = maxOf(counts);
+            if (keptOf(counts) <= (elasticHeadroom ? elasticCeiling(max) : max)) {
+                return false;
+            }
+            if (COUNTS.compareAndSet(this, counts, counts + ONE_DOOMED)) {
+                finishDestroy(slot);
+                return true;
+            }
+        }
+    }
+
+    /*
+     * For a slot counted in doomed. The borrow count moves to the retired count after the slot
+     * left the array, and stats() reads the retired count before the array, so a borrow is never
+     * counted twice (a stats() call in between may miss it once; see borrowsReported). Size and
+     * doomed drop only after the destroy callback returned, in a finally: a callback that throws
+     * an Error still gives its room back.
+     */
+    private void finishDestroy(Slot<T> slot) {
         slot.setDead();
         removeSlot(slot);
-        SIZE.getAndAdd(this, -1);
         this.retiredBorrows.add(slot.borrowCount());
-        this.destroyed.increment();
-        callDestroy(slot.object);
-        signalWaiter();
+        try {
+            callDestroy(slot.object);
+        }
+        finally {
+            this.destroyed.increment();
+            COUNTS.getAndAdd(this, -(ONE_OBJECT + ONE_DOOMED));
+            signalWaiter();
+        }
     }
 
     private void destroyUnpooled(Slot<T> slot) {
         slot.setDead();
         this.retiredBorrows.add(slot.borrowCount());
-        this.destroyed.increment();
-        callDestroy(slot.object);
+        try {
+            callDestroy(slot.object);
+        }
+        finally {
+            this.destroyed.increment();
+        }
     }
 
     private void callDestroy(T object) {
@@ -753,20 +891,36 @@ final class PoolEngine<T> {
     // ---- sizing ------------------------------------------------------------------------------
 
     public int maxSize() {
-        return this.maxSize;
+        return maxOf(this.counts);
     }
 
+    /** {@link PoolStats#size()} without the rest of the snapshot. */
+    int size() {
+        return sizeOf(this.counts);
+    }
+
+    /*
+     * The CAS on the max field is the linearization point (see counts). The flag comes after it,
+     * so that the housekeeper's clear-then-recheck sees the new limit. A return on the hot path
+     * that read the attention word before the flag may still make an excess object idle after
+     * this thread's sweep; a second sweep shortly after, and every housekeeping tick, destroy it.
+     */
     public void setMaxSize(int maxSize) {
-        if (maxSize < 0) {
-            throw new IllegalArgumentException("max-size must not be negative, was " + maxSize);
+        if (maxSize < 0 || maxSize > PoolSettings.LARGEST_MAX_SIZE) {
+            throw new IllegalArgumentException("max-size must be between 0 and " + PoolSettings.LARGEST_MAX_SIZE
+                    + ", was " + maxSize);
         }
-        int previous = this.maxSize;
-        this.maxSize = maxSize;
-        if (this.size > maxSize) {
-            markMaybeOverLimit();
+        long counts;
+        do {
+            counts = this.counts;
         }
+        while (!COUNTS.compareAndSet(this, counts, (counts & ~(FIELD_MASK << MAX_SHIFT))
+                | ((long) maxSize << MAX_SHIFT)));
+        int previous = maxOf(counts);
         if (maxSize < previous) {
+            markMaybeOverLimit();
             evictIdleWhileOverLimit();
+            sweepAgainSoonIfOverLimit();
         }
         else if (maxSize > previous) {
             for (Waiter<T> waiter : this.waitQueue) {
@@ -775,14 +929,42 @@ final class PoolEngine<T> {
         }
     }
 
+    /** Destroys idle objects, one excess at a time, until the pool keeps no more than max-size. */
     private void evictIdleWhileOverLimit() {
         for (Slot<T> slot : this.slots) {
-            if (this.size <= this.maxSize) {
+            if (!keepsTooMany()) {
                 return;
             }
-            if (slot.tryReserve()) {
-                destroy(slot);
+            if (slot.tryReserve() && !destroyIfExcess(slot, false)) {
+                slot.setIdleFenced(); // the excess went meanwhile (another return destroyed it)
+                return;
             }
+        }
+    }
+
+    private boolean keepsTooMany() {
+        long counts = this.counts;
+        return keptOf(counts) > maxOf(counts);
+    }
+
+    private void sweepAgainSoonIfOverLimit() {
+        if (this.housekeeper == null || this.closed || !keepsTooMany()) {
+            return;
+        }
+        try {
+            this.housekeeper.schedule(this::sweepAfterShrink, REAP_INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
+        }
+        catch (RejectedExecutionException ex) {
+            // closed meanwhile: close destroys every idle object
+        }
+    }
+
+    private void sweepAfterShrink() {
+        try {
+            evictIdleWhileOverLimit();
+        }
+        catch (Throwable ex) {
+            logger.warn("Pool '{}': evicting after a shrink failed", this.name, ex);
         }
     }
 
@@ -800,10 +982,27 @@ final class PoolEngine<T> {
     private void refreshOverLimitFlag() {
         if ((this.attention & MAYBE_OVER_LIMIT) != 0) {
             ATTENTION.getAndBitwiseAnd(this, ~MAYBE_OVER_LIMIT);
-            if (this.size > this.maxSize) {
+            if (keepsTooMany()) {
                 markMaybeOverLimit();
             }
         }
+    }
+
+    private static int sizeOf(long counts) {
+        return (int) (counts & FIELD_MASK);
+    }
+
+    private static int doomedOf(long counts) {
+        return (int) ((counts >>> DOOMED_SHIFT) & FIELD_MASK);
+    }
+
+    private static int maxOf(long counts) {
+        return (int) (counts >>> MAX_SHIFT);
+    }
+
+    /** Objects the pool keeps: size without those being destroyed. */
+    private static int keptOf(long counts) {
+        return sizeOf(counts) - doomedOf(counts);
     }
 
     // ---- housekeeping ------------------------------------------------------------------------
@@ -845,7 +1044,7 @@ final class PoolEngine<T> {
             slot.idleTicks = unused ? slot.idleTicks + 1 : 0;
             boolean idleTooLong = this.idleTimeoutNanos > 0
                     && slot.idleTicks * this.housekeepingNanos >= this.idleTimeoutNanos
-                    && this.size > this.settings.minIdle();
+                    && keptOf(this.counts) > this.settings.minIdle();
             if ((expired || idleTooLong) && slot.tryReserve()) {
                 destroy(slot);
             }
@@ -868,29 +1067,29 @@ final class PoolEngine<T> {
         }
     }
 
-    /** Creates idle objects up to min-idle (within max-size); a failing factory is logged once. */
+    /**
+     * Creates idle objects up to min-idle (within max-size). A failing factory, Errors included,
+     * is logged once and retried on the next tick: Pool.create promises not to throw for it.
+     */
     private void replenish() {
         while (!this.closed) {
-            int target = Math.min(this.settings.minIdle(), this.maxSize);
-            int current = this.size;
-            if (current >= target) {
+            long counts = this.counts;
+            if (sizeOf(counts) >= Math.min(this.settings.minIdle(), maxOf(counts))) {
                 return;
             }
-            if (!SIZE.compareAndSet(this, current, current + 1)) {
+            if (!COUNTS.compareAndSet(this, counts, counts + ONE_OBJECT)) {
                 continue;
-            }
-            if (current >= this.maxSize) {
-                markMaybeOverLimit();
             }
             T object;
             try {
                 object = newObject();
             }
-            catch (PoolException ex) {
+            catch (Throwable ex) {
                 if (!this.replenishFailureLogged) {
                     this.replenishFailureLogged = true;
                     logger.warn("Pool '{}': could not create min-idle objects; retrying every {} ms", this.name,
-                            TimeUnit.NANOSECONDS.toMillis(this.housekeepingNanos), ex.getCause());
+                            TimeUnit.NANOSECONDS.toMillis(this.housekeepingNanos),
+                            (ex instanceof PoolException) ? ex.getCause() : ex);
                 }
                 return;
             }
@@ -907,9 +1106,10 @@ final class PoolEngine<T> {
     // ---- stats and close ---------------------------------------------------------------------
 
     public PoolStats stats() {
+        // the retired count before the slots: see finishDestroy
+        long borrows = this.retiredBorrows.sum();
         int idle = 0;
         int active = 0;
-        long borrows = this.retiredBorrows.sum();
         for (Slot<T> slot : this.slots) {
             int state = slot.state;
             if (state == SlotHotFields.IDLE) {
@@ -920,41 +1120,64 @@ final class PoolEngine<T> {
             }
             borrows += slot.borrowCount();
         }
+        borrows = this.borrowsReported.accumulateAndGet(borrows, Math::max);
+        long counts = this.counts;
         long timeouts = this.timeouts.sum();
-        return new PoolStats(this.name, this.size, idle, active, waiterCount(), this.maxSize, this.created.sum(),
-                this.destroyed.sum(), borrows, timeouts, this.overflowCreated.sum(), this.creationFailures.sum(),
-                this.leaks.sum(), this.waitTimes.snapshot(borrows + timeouts));
+        return new PoolStats(this.name, sizeOf(counts), idle, active, waiterCount(), maxOf(counts),
+                this.created.sum(), this.destroyed.sum(), borrows, timeouts, this.overflowCreated.sum(),
+                this.creationFailures.sum(), this.leaks.sum(), this.waitTimes.snapshot(borrows + timeouts));
     }
 
+    /*
+     * Every step runs whatever the callbacks throw: a destroy that throws an Error must not leave
+     * waiters parked, idle objects alive or the housekeeper running. The first failure is thrown
+     * at the end, later ones suppressed in it.
+     */
     public void close() {
         this.structureLock.lock();
         try {
             if (this.closed) {
                 return;
             }
-            this.closed = true;
+            // CLOSING first: a claim that does not see it in the attention word came before close
             ATTENTION.getAndBitwiseOr(this, CLOSING);
+            this.closed = true;
         }
         finally {
             this.structureLock.unlock();
         }
-        this.housekeepingTask.cancel(false);
-        // A tick in progress finishes before we go on, so close() returns only once the
-        // housekeeper stopped calling the factory (ticks check closed under the same lock).
-        if (Thread.currentThread() != this.housekeeperThread) {
-            this.housekeepingLock.lock();
-            this.housekeepingLock.unlock();
+        if (this.housekeeper != null) {
+            this.housekeepingTask.cancel(false);
+            // A tick in progress finishes before we go on, so close() returns only once the
+            // housekeeper stopped calling the factory (ticks check closed under the same lock).
+            if (Thread.currentThread() != this.housekeeperThread) {
+                this.housekeepingLock.lock();
+                this.housekeepingLock.unlock();
+            }
         }
-        reap();
         for (Waiter<T> waiter : this.waitQueue) {
             LockSupport.unpark(waiter.thread);
         }
-        if (this.size > 0) {
-            this.housekeeper.scheduleWithFixedDelay(this::reap, REAP_INTERVAL_MILLIS, REAP_INTERVAL_MILLIS,
-                    TimeUnit.MILLISECONDS);
+        Throwable failure = reap(null);
+        if (this.housekeeper != null) {
+            try {
+                if (sizeOf(this.counts) > 0) {
+                    this.housekeeper.scheduleWithFixedDelay(this::reapAfterClose, REAP_INTERVAL_MILLIS,
+                            REAP_INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
+                }
+                else {
+                    this.housekeeper.shutdown();
+                }
+            }
+            catch (Throwable ex) {
+                failure = firstOf(failure, ex);
+            }
         }
-        else {
-            this.housekeeper.shutdown();
+        if (failure instanceof Error error) {
+            throw error;
+        }
+        if (failure instanceof RuntimeException exception) {
+            throw exception;
         }
     }
 
@@ -965,15 +1188,39 @@ final class PoolEngine<T> {
      * thread. A lease that is never returned keeps the reaper (one daemon thread, one cheap sweep
      * per interval) alive.
      */
-    private void reap() {
-        for (Slot<T> slot : this.slots) {
-            if (slot.tryReserve()) {
-                destroy(slot);
-            }
+    private void reapAfterClose() {
+        Throwable failure = reap(null);
+        if (failure != null) {
+            logger.warn("Pool '{}': destroying an object after close failed", this.name, failure);
         }
-        if (this.size == 0 && Thread.currentThread() == this.housekeeperThread) {
+        if (sizeOf(this.counts) == 0) {
             this.housekeeper.shutdown();
         }
+    }
+
+    /** Destroys every idle object, going on past failures; the first failure, the rest suppressed in it. */
+    private Throwable reap(Throwable failure) {
+        for (Slot<T> slot : this.slots) {
+            if (slot.tryReserve()) {
+                try {
+                    destroy(slot);
+                }
+                catch (Throwable ex) {
+                    failure = firstOf(failure, ex);
+                }
+            }
+        }
+        return failure;
+    }
+
+    private static Throwable firstOf(Throwable first, Throwable next) {
+        if (first == null) {
+            return next;
+        }
+        if (next != first) {
+            first.addSuppressed(next);
+        }
+        return first;
     }
 
     private IllegalStateException closedException() {
@@ -990,6 +1237,7 @@ final class PoolEngine<T> {
     }
 
     public String toString() {
-        return "Pool[" + this.name + ", size=" + this.size + ", max-size=" + this.maxSize + "]";
+        long counts = this.counts;
+        return "Pool[" + this.name + ", size=" + sizeOf(counts) + ", max-size=" + maxOf(counts) + "]";
     }
 }

@@ -10,6 +10,12 @@ import java.util.Objects;
  */
 public final class PoolSettings {
 
+    /**
+     * The largest max-size and emergency-limit a pool accepts, 2,097,151: the pool keeps its size,
+     * its limit and the objects being destroyed in one 64-bit word so that the limit holds exactly.
+     */
+    public static final int LARGEST_MAX_SIZE = (1 << 21) - 1;
+
     /** The defaults: 0 idle, at most 10, {@link Overflow#WAIT} for 5 s, idle objects evicted after 10 min. */
     public static final PoolSettings DEFAULTS = builder().build();
 
@@ -81,7 +87,8 @@ public final class PoolSettings {
 
     /**
      * The ceiling of {@link Overflow#ELASTIC}: pooled plus overflow objects; twice max-size unless
-     * set. It scales with run-time changes of max-size, in proportion.
+     * set (at most {@link #LARGEST_MAX_SIZE}). It scales with run-time changes of max-size, in
+     * proportion.
      */
     public int emergencyLimit() {
         return (this.emergencyLimit > 0) ? this.emergencyLimit : 2 * this.maxSize;
@@ -214,12 +221,16 @@ public final class PoolSettings {
          */
         public PoolSettings build() {
             require(this.maxSize >= 1, "max-size must be at least 1, was " + this.maxSize);
+            require(this.maxSize <= LARGEST_MAX_SIZE,
+                    "max-size must be at most " + LARGEST_MAX_SIZE + ", was " + this.maxSize);
             require(this.minIdle >= 0, "min-idle must not be negative, was " + this.minIdle);
             require(this.minIdle <= this.maxSize,
                     "min-idle (" + this.minIdle + ") must not exceed max-size (" + this.maxSize + ")");
             require(this.emergencyLimit >= 0, "emergency-limit must not be negative, was " + this.emergencyLimit);
             require(this.emergencyLimit == 0 || this.emergencyLimit >= this.maxSize, "emergency-limit ("
                     + this.emergencyLimit + ") must be at least max-size (" + this.maxSize + ")");
+            require(this.emergencyLimit <= LARGEST_MAX_SIZE,
+                    "emergency-limit must be at most " + LARGEST_MAX_SIZE + ", was " + this.emergencyLimit);
             requireNotNegative(this.borrowTimeout, "borrow-timeout");
             requireNotNegative(this.idleTimeout, "idle-timeout");
             requireNotNegative(this.maxLifetime, "max-lifetime");
