@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -28,6 +29,8 @@ import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
+import io.pivotpool.pool.PoolSettings;
+import io.pivotpool.pool.PoolSpec;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -314,42 +317,77 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /**
-     * Caps a pool cluster-wide: from now on its size limit follows this instance's grant. The first
-     * grant is asked for on the calling thread (within the backend's operation timeout), so that
-     * the pool never runs above a grant, not even before the first round; until the coordinator
-     * answers, the pool holds nothing.
+     * Creates a pool capped cluster-wide: its first grant is asked for before the pool exists
+     * (on the calling thread, within the backend's operation timeout), and the pool starts with
+     * that grant as its size limit, min-idle filled within it, so it never holds more than its
+     * share, not even while it starts. If the coordinator does not answer, the pool starts empty
+     * (limit 0) and takes its share at the first round that reaches the coordinator.
+     *
+     * @throws IllegalArgumentException as {@link #addPool(Pool, GlobalCapacity)} does
+     * @throws IllegalStateException if the manager was closed
+     */
+    public <T> Pool<T> createPool(PoolSpec<T> spec, PoolSettings settings, GlobalCapacity capacity) {
+        Objects.requireNonNull(spec, "spec must not be null");
+        Objects.requireNonNull(settings, "settings must not be null");
+        Objects.requireNonNull(capacity, "capacity must not be null");
+        checkCappable(spec.name(), settings, capacity);
+        this.lifecycle.lock();
+        try {
+            checkRegistrable(spec.name());
+            int requested = Math.min(settings.maxSize(), firstRequest(capacity));
+            long sentAt = this.nanoClock.getAsLong();
+            CapacityGrant grant = null;
+            RuntimeException failure = null;
+            try {
+                grant = this.coordinator.requestCapacity(spec.name(), this.self.id(), requested,
+                        capacity.globalMaxSize(), this.settings.instanceTtl());
+            }
+            catch (RuntimeException ex) {
+                failure = ex;
+            }
+            Pool<T> pool = Pool.create(spec, settings, (grant != null) ? Math.min(grant.granted(), requested) : 0);
+            CapacityShare share = new CapacityShare(pool, capacity);
+            if (grant != null) {
+                share.granted(grant.granted(), requested, sentAt, this.grantTrustNanos);
+            }
+            else {
+                share.firstRequestFailed();
+                warnFirstGrantFailed(share, failure);
+            }
+            this.shares.put(spec.name(), share);
+            return pool;
+        }
+        finally {
+            this.lifecycle.unlock();
+        }
+    }
+
+    /**
+     * Caps an existing pool cluster-wide: from now on its size limit follows this instance's
+     * grant, asked for at once on the calling thread; the pool shrinks to it at once (idle objects
+     * above it are destroyed). Prefer {@link #createPool}, which never lets the pool start above
+     * its share.
      *
      * @throws IllegalArgumentException if the pool overflows beyond its limit ({@code elastic} or
-     *     {@code fallback}: objects the cap could not count), if leader election is off (nobody
-     *     would share the cap), or if another pool of the same name is registered
+     *     {@code fallback}: objects the cluster-wide cap could not count), if leader election is
+     *     off (nobody would share the cap), or if another pool of the same name is registered
      * @throws IllegalStateException if the manager was closed
      */
     public void addPool(Pool<?> pool, GlobalCapacity capacity) {
         Objects.requireNonNull(pool, "pool must not be null");
         Objects.requireNonNull(capacity, "capacity must not be null");
-        Overflow overflow = pool.settings().overflow();
-        if (overflow == Overflow.ELASTIC || overflow == Overflow.FALLBACK) {
-            throw new IllegalArgumentException("Pool '" + pool.name() + "' has global-max-size " + capacity
-                .globalMaxSize() + " and overflow '" + overflow.name().toLowerCase(java.util.Locale.ROOT)
-                    + "', which creates objects beyond the limit that the cluster-wide cap cannot count; "
-                    + "use overflow 'wait' or 'fail' for a capped pool");
-        }
-        if (!this.settings.leaderElection()) {
-            throw new IllegalArgumentException("Pool '" + pool.name() + "' has global-max-size "
-                    + capacity.globalMaxSize() + " but distributed.leader-election is false: the leader shares "
-                    + "the cap among the instances; enable leader election or remove global-max-size");
-        }
+        checkCappable(pool.name(), pool.settings(), capacity);
         this.lifecycle.lock();
         try {
-            if (this.closed) {
-                throw new IllegalStateException("DistributedPoolManager of " + this.self.id() + " is closed");
-            }
-            CapacityShare existing = this.shares.get(pool.name());
-            if (existing != null) {
-                throw new IllegalArgumentException("Another pool named '" + pool.name() + "' is already registered");
-            }
+            checkRegistrable(pool.name());
             CapacityShare share = new CapacityShare(pool, capacity);
-            firstGrant(share);
+            try {
+                requestGrant(share, membersSeen());
+            }
+            catch (RuntimeException ex) {
+                share.firstRequestFailed();
+                warnFirstGrantFailed(share, ex);
+            }
             this.shares.put(pool.name(), share);
         }
         finally {
@@ -357,20 +395,51 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
     }
 
-    private void firstGrant(CapacityShare share) {
-        int membersSeen = 1;
+    private void checkCappable(String name, PoolSettings settings, GlobalCapacity capacity) {
+        Overflow overflow = settings.overflow();
+        if (overflow == Overflow.ELASTIC || overflow == Overflow.FALLBACK) {
+            throw new IllegalArgumentException("Pool '" + name + "' has global-max-size " + capacity.globalMaxSize()
+                    + " and overflow '" + overflow.name().toLowerCase(Locale.ROOT) + "', which creates objects beyond "
+                    + "the limit that the cluster-wide cap cannot count; use overflow 'wait' or 'fail' for a capped "
+                    + "pool");
+        }
+        if (!this.settings.leaderElection()) {
+            throw new IllegalArgumentException("Pool '" + name + "' has global-max-size " + capacity.globalMaxSize()
+                    + " but distributed.leader-election is false: the leader shares the cap among the instances; "
+                    + "enable leader election or remove global-max-size");
+        }
+    }
+
+    /** Call with the lifecycle lock held. */
+    private void checkRegistrable(String name) {
+        if (this.closed) {
+            throw new IllegalStateException("DistributedPoolManager of " + this.self.id() + " is closed");
+        }
+        if (this.shares.containsKey(name)) {
+            throw new IllegalArgumentException("Another pool named '" + name + "' is already registered");
+        }
+    }
+
+    /** A newcomer's first request: a fair share of the members it can see, itself included. */
+    private int firstRequest(GlobalCapacity capacity) {
+        return Math.max(1, capacity.globalMaxSize() / membersSeen());
+    }
+
+    private int membersSeen() {
         try {
             List<InstanceInfo> members = this.coordinator.liveInstances();
-            membersSeen = members.size()
+            return members.size()
                     + (members.stream().anyMatch(member -> member.id().equals(this.self.id())) ? 0 : 1);
-            requestGrant(share, membersSeen);
         }
         catch (RuntimeException ex) {
-            share.firstRequestFailed();
-            logger.warn("Instance {} could not obtain a share of pool '{}' (global-max-size {}); it holds nothing "
-                    + "until the coordinator answers: {}", this.self.id(), share.name(),
-                    share.capacity().globalMaxSize(), describe(ex));
+            return 1;
         }
+    }
+
+    private void warnFirstGrantFailed(CapacityShare share, RuntimeException ex) {
+        logger.warn("Instance {} could not obtain a share of pool '{}' (global-max-size {}); it holds nothing "
+                + "until the coordinator answers: {}", this.self.id(), share.name(),
+                share.capacity().globalMaxSize(), describe(ex));
     }
 
     private void requestGrant(CapacityShare share, int membersSeen) {

@@ -250,16 +250,8 @@ public final class HighPerformanceMode implements AutoCloseable {
             if (this.closed) {
                 throw new IllegalStateException("HighPerformanceMode is closed");
             }
-            Pool<T> pool = Pool.create(spec, settings);
-            try {
-                if (capacity != null) {
-                    this.manager.addPool(pool, capacity);
-                }
-            }
-            catch (RuntimeException ex) {
-                pool.close();
-                throw ex;
-            }
+            Pool<T> pool = (capacity != null) ? this.manager.createPool(spec, settings, capacity)
+                    : Pool.create(spec, settings);
             this.pools.add(pool);
             return pool;
         }

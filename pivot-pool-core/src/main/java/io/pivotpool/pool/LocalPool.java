@@ -22,6 +22,10 @@ final class LocalPool<T> implements Pool<T> {
         this.engine = new PoolEngine<>(spec, settings);
     }
 
+    LocalPool(PoolSpec<T> spec, PoolSettings settings, int initialMaxSize) {
+        this.engine = new PoolEngine<>(spec, settings, true, initialMaxSize);
+    }
+
     /** For model checking: a pool without its housekeeper thread (see {@link PoolEngine#housekeep()}). */
     LocalPool(PoolSpec<T> spec, PoolSettings settings, boolean housekeeping) {
         this.engine = new PoolEngine<>(spec, settings, housekeeping);

@@ -32,6 +32,18 @@ public interface Pool<T> extends AutoCloseable {
         return new LocalPool<>(spec, settings);
     }
 
+    /**
+     * Like {@link #create(PoolSpec, PoolSettings)}, but the size limit starts at
+     * {@code initialMaxSize} instead of the settings' max-size, and min-idle is filled only within
+     * it: for a pool whose limit something else governs from the start, such as its share of a
+     * cluster-wide cap, so that it never holds more than that share, not even while it starts.
+     *
+     * @throws IllegalArgumentException if {@code initialMaxSize} is negative or above max-size
+     */
+    static <T> Pool<T> create(PoolSpec<T> spec, PoolSettings settings, int initialMaxSize) {
+        return new LocalPool<>(spec, settings, initialMaxSize);
+    }
+
     /** The name that identifies this pool in logs, exceptions, metrics and the actuator endpoint. */
     String name();
 

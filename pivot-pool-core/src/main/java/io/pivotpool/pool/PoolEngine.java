@@ -203,14 +203,20 @@ final class PoolEngine<T> {
     private ScheduledFuture<?> housekeepingTask;
 
     PoolEngine(PoolSpec<T> spec, PoolSettings settings) {
-        this(spec, settings, true);
+        this(spec, settings, true, settings.maxSize());
+    }
+
+    PoolEngine(PoolSpec<T> spec, PoolSettings settings, boolean housekeeping) {
+        this(spec, settings, housekeeping, settings.maxSize());
     }
 
     /**
      * @param housekeeping false for tests that must not see a second thread (model checking):
      *     nothing evicts, replenishes or reaps unless {@link #housekeep()} is called
+     * @param initialMaxSize the size limit to start with, at most max-size (min-idle is filled
+     *     within it)
      */
-    PoolEngine(PoolSpec<T> spec, PoolSettings settings, boolean housekeeping) {
+    PoolEngine(PoolSpec<T> spec, PoolSettings settings, boolean housekeeping, int initialMaxSize) {
         Objects.requireNonNull(spec, "spec must not be null");
         this.settings = Objects.requireNonNull(settings, "settings must not be null");
         this.name = spec.name();
@@ -230,7 +236,11 @@ final class PoolEngine<T> {
         this.housekeepingNanos = settings.housekeepingInterval().toNanos();
         this.overflow = settings.overflow();
         this.emergencyLimit = settings.emergencyLimit();
-        this.counts = (long) settings.maxSize() << MAX_SHIFT;
+        if (initialMaxSize < 0 || initialMaxSize > settings.maxSize()) {
+            throw new IllegalArgumentException("initial max-size must be between 0 and max-size ("
+                    + settings.maxSize() + "), was " + initialMaxSize);
+        }
+        this.counts = (long) initialMaxSize << MAX_SHIFT;
         this.attention = this.tracksLeaks ? TRACKING_LEAKS : 0;
         if (housekeeping) {
             this.housekeeper = new ScheduledThreadPoolExecutor(1, (runnable) -> {

@@ -93,6 +93,24 @@ public abstract class ClusterCapacityContract {
     }
 
     @Test
+    void aCappedPoolStartsAtItsFirstGrantWithMinIdleFilledWithinIt() throws Exception {
+        Instance a = instance("a", GlobalCapacity.of(4), FAST);
+        awaitTrue(Duration.ofSeconds(5), "a leads", a.manager::isLeader);
+        int aliveBefore = this.alive.get();
+        DistributedPoolManager manager = manager("b", FAST, client(this.namespace));
+        manager.start();
+        Pool<Object> pool = manager.createPool(countedSpec("p"),
+                PoolSettings.DEFAULTS.toBuilder().maxSize(LOCAL_MAX).minIdle(3).build(), GlobalCapacity.of(4));
+        this.toClose.add(pool);
+        // a holds the whole cap of 4: the newcomer starts at 0 and creates nothing for min-idle.
+        assertThat(pool.maxSize()).isZero();
+        assertThat(this.alive.get()).isEqualTo(aliveBefore);
+        awaitTrue(Duration.ofSeconds(5), "the newcomer gets its minimum share",
+                () -> manager.status().pools().get("p").grant() >= 1);
+        assertThat(this.maxAlive.get()).isLessThanOrEqualTo(4);
+    }
+
+    @Test
     void objectsAliveInTheClusterNeverExceedTheCapWhileDemandMovesBetweenInstances() throws Exception {
         Instance a = instance("a", GlobalCapacity.of(CAP), FAST);
         Instance b = instance("b", GlobalCapacity.of(CAP), FAST);
@@ -309,12 +327,12 @@ public abstract class ClusterCapacityContract {
         manager.start();
         PoolSettings poolSettings = PoolSettings.DEFAULTS.toBuilder()
             .maxSize(LOCAL_MAX)
-            .minIdle(0)
+            .minIdle(2)
             .overflow(Overflow.WAIT)
             .borrowTimeout(Duration.ofMillis(50))
             .build();
-        Pool<Object> pool = pool("p", poolSettings);
-        manager.addPool(pool, capacity);
+        Pool<Object> pool = manager.createPool(countedSpec("p"), poolSettings, capacity);
+        this.toClose.add(pool);
         return new Instance(manager, pool);
     }
 
@@ -328,10 +346,14 @@ public abstract class ClusterCapacityContract {
     }
 
     private Pool<Object> pool(String name, PoolSettings settings) {
-        Pool<Object> pool = Pool.create(PoolSpec.of(name, this::newObject).withDestroy(object -> this.alive
-            .decrementAndGet()), settings);
+        Pool<Object> pool = Pool.create(countedSpec(name), settings);
         this.toClose.add(pool);
         return pool;
+    }
+
+    /** Objects of every instance's pool, counted alive from creation until their destroy returned. */
+    private PoolSpec<Object> countedSpec(String name) {
+        return PoolSpec.of(name, this::newObject).withDestroy(object -> this.alive.decrementAndGet());
     }
 
     private Object newObject() {

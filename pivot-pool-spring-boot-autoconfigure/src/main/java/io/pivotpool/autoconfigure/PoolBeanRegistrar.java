@@ -103,20 +103,18 @@ final class PoolBeanRegistrar implements BeanFactoryInitializer<ConfigurableList
 
     private static <T> Pool<T> create(ConfigurableListableBeanFactory beanFactory, PoolSpec<T> spec,
             PoolSettings settings, GlobalCapacity capacity) {
-        Pool<T> pool = Pool.create(spec, settings);
-        if (capacity != null) {
+        Pool<T> pool;
+        if (capacity == null) {
+            pool = Pool.create(spec, settings);
+        }
+        else {
             try {
-                beanFactory.getBean(PivotPoolAutoConfiguration.MANAGER_BEAN_NAME, DistributedPoolManager.class)
-                    .addPool(pool, capacity);
+                pool = beanFactory.getBean(PivotPoolAutoConfiguration.MANAGER_BEAN_NAME, DistributedPoolManager.class)
+                    .createPool(spec, settings, capacity);
             }
             catch (IllegalArgumentException ex) {
-                pool.close();
                 throw new InvalidConfigurationPropertyValueException("pivot.pool.pools." + spec.name()
                         + ".global-max-size", capacity.globalMaxSize(), ex.getMessage());
-            }
-            catch (RuntimeException ex) {
-                pool.close();
-                throw ex;
             }
         }
         if (logger.isDebugEnabled()) {
