@@ -316,6 +316,42 @@ class DistributedPoolManagerTests {
     }
 
     @Test
+    void anErrorOnTheSynchronisingThreadIsReportedAndTheRoundsGoOn() {
+        AtomicInteger errors = new AtomicInteger(1);
+        Coordinator erring = new ForwardingCoordinator(this.backend) {
+            @Override
+            protected void before(String operation) {
+                if (operation.equals("heartbeat") && errors.getAndDecrement() > 0) {
+                    throw new StackOverflowError("planted on the sync thread");
+                }
+            }
+        };
+        DistributedPoolManager manager = manager(erring, FAST, "a");
+        manager.start();
+        await().atMost(Duration.ofSeconds(2)).until(() -> manager.status().lastError() != null
+                || errors.get() < 0);
+        await().atMost(Duration.ofSeconds(2)).until(() -> errors.get() < 0 && manager.status().connected()
+                && manager.status().lastError() == null);
+    }
+
+    @Test
+    void aRoundStuckInACallStopsClaimingAHealthyConnectionAfterInstanceTtl() {
+        FlakyCoordinator stuck = new FlakyCoordinator(this.backend);
+        DistributedPoolManager manager = manager(stuck, FAST, "a");
+        manager.start();
+        assertThat(manager.status().connected()).isTrue();
+        stuck.hanging.set(true);
+        try {
+            await().atMost(FAST.instanceTtl().plusSeconds(1)).until(() -> !manager.status().connected());
+            assertThat(manager.status().lastError()).contains("no synchronisation has completed");
+        }
+        finally {
+            stuck.hanging.set(false);
+        }
+        await().atMost(Duration.ofSeconds(2)).until(() -> manager.status().connected());
+    }
+
+    @Test
     void onTheNoOpCoordinatorAStarvedRoundNeverPartitionsACappedPool() throws Exception {
         AtomicLong clock = new AtomicLong();
         FlakyCoordinator starved = new FlakyCoordinator(this.backend);
