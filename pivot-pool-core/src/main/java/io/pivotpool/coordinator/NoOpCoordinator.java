@@ -403,14 +403,14 @@ public final class NoOpCoordinator implements Coordinator {
             long now = this.nanoClock.getAsLong();
             Map<String, Expiring<Integer>> grants = this.capacity.computeIfAbsent(pool, name -> new HashMap<>());
             grants.values().removeIf(grant -> grant.isExpired(now));
-            grants.remove(instanceId);
+            boolean renewed = grants.remove(instanceId) != null;
             int others = 0;
             for (Expiring<Integer> grant : grants.values()) {
                 others += grant.value();
             }
             int granted = Math.max(0, Math.min(requested, globalMaxSize - others));
             grants.put(instanceId, new Expiring<>(granted, now + ttlNanos));
-            return new CapacityGrant(pool, instanceId, granted, others + granted, globalMaxSize);
+            return new CapacityGrant(pool, instanceId, granted, others + granted, globalMaxSize, renewed);
         }
         finally {
             this.lock.unlock();

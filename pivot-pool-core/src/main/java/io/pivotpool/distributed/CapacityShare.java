@@ -36,6 +36,13 @@ final class CapacityShare {
 
     private final int localMaxSize;
 
+    /**
+     * The most this instance may ever hold: its max-size, or its partition size when the requested
+     * backend could not be used and the no-op coordinator, which knows no other instance, runs
+     * instead.
+     */
+    private final int ceiling;
+
     private final ReentrantLock lock = new ReentrantLock();
 
     // ---- guarded by lock ----
@@ -62,6 +69,13 @@ final class CapacityShare {
      */
     private boolean renewedLastRound;
 
+    /** Whether growth is held back until {@link #growthHeldUntil} (monotonic nanos): see {@link #granted}. */
+    private boolean growthHeld;
+
+    private long growthHeldUntil;
+
+    private boolean retired;
+
     private final int[] demandWindow = new int[DEMAND_WINDOW];
 
     private int demandRound;
@@ -76,10 +90,11 @@ final class CapacityShare {
 
     private volatile PoolCapacity status;
 
-    CapacityShare(Pool<?> pool, GlobalCapacity capacity) {
+    CapacityShare(Pool<?> pool, GlobalCapacity capacity, boolean fellBack) {
         this.pool = pool;
         this.capacity = capacity;
         this.localMaxSize = pool.settings().maxSize();
+        this.ceiling = fellBack ? capacity.partitionSize() : this.localMaxSize;
         this.limit = pool.maxSize();
         this.lastTimeouts = pool.stats().timeouts();
         publish();
@@ -178,16 +193,27 @@ final class CapacityShare {
     /**
      * What to ask the coordinator for this round, after lowering the limit if this instance must
      * shrink. Without a target yet: the last grant (a renewal), or for a newcomer a fair share of
-     * the members it saw.
+     * the members it saw. While growth is held back (after a failed round, or after the backend
+     * forgot this instance's grant) it only renews.
      */
-    int prepareRequest(int membersSeen) {
+    int prepareRequest(int membersSeen, long now) {
         this.lock.lock();
         try {
             int desired = desired(membersSeen);
-            if (this.granted && !this.renewedLastRound) {
+            if (this.growthHeld && now - this.growthHeldUntil >= 0) {
+                this.growthHeld = false;
+            }
+            if (this.granted && (!this.renewedLastRound || this.growthHeld)) {
                 desired = Math.min(desired, this.grant);
             }
-            if (!this.granted || desired >= this.grant) {
+            if (!this.granted) {
+                // An existing pool registered with addPool: never above what may be granted.
+                if (this.limit > desired) {
+                    setLimit(desired);
+                }
+                return desired;
+            }
+            if (desired >= this.grant) {
                 return desired;
             }
             if (this.limit > desired) {
@@ -202,30 +228,60 @@ final class CapacityShare {
     }
 
     private int desired(int membersSeen) {
+        int desired;
         if (this.target >= 0) {
-            return Math.min(this.target, this.localMaxSize);
+            desired = Math.min(this.target, this.localMaxSize);
         }
-        if (this.granted) {
-            return this.grant;
+        else if (this.granted) {
+            desired = this.grant;
         }
-        int fairShare = this.capacity.globalMaxSize() / Math.max(1, membersSeen);
-        return Math.min(this.localMaxSize, Math.max(1, fairShare));
+        else {
+            int fairShare = this.capacity.globalMaxSize() / Math.max(1, membersSeen);
+            desired = Math.min(this.localMaxSize, Math.max(1, fairShare));
+        }
+        return Math.min(desired, this.ceiling);
     }
 
     /**
-     * The coordinator recorded {@code granted}; the request was sent at {@code sentAt}. The limit
-     * becomes the grant, or less while the pool still drains towards a lower target.
+     * The coordinator recorded {@code granted} for a request sent at {@code sentAt}, whose reply
+     * is handled at {@code now}. The limit becomes the grant, or less while the pool still drains
+     * towards a lower target, but never more than this instance may still trust:
+     * <ul>
+     * <li>a reply handled after the grant's local deadline raises nothing: the share stays (or
+     * becomes) partitioned, since the backend may already have handed that share to another;
+     * <li>a grant the backend did not renew (it had forgotten the previous one: expiry or lost
+     * data) is trusted only up to what this instance held before, and growth is held back for
+     * {@code holdNanos}, long enough for every other live holder to renew what it holds or to
+     * partition itself; only then can the backend's view be trusted to count everything alive.
+     * </ul>
+     *
+     * @return false if the share was retired meanwhile: the caller gives the grant back
      */
-    void granted(int granted, int requested, long sentAt, long trustNanos) {
+    boolean granted(int granted, int requested, boolean renewed, long sentAt, long now, long trustNanos,
+            long holdNanos) {
         this.lock.lock();
         try {
-            this.grant = granted;
+            if (this.retired) {
+                return false;
+            }
+            int trusted = granted;
+            if (this.granted && !renewed) {
+                this.growthHeld = true;
+                this.growthHeldUntil = now + holdNanos;
+                trusted = Math.min(granted, this.grant);
+            }
+            this.grant = trusted;
             this.granted = true;
             this.renewedLastRound = true;
             this.trustedUntil = sentAt + trustNanos;
+            if (now - this.trustedUntil >= 0) {
+                enterPartition();
+                return true;
+            }
             this.partitioned = false;
-            setLimit(Math.min(granted, Math.min(requested, desiredLimitCeiling())));
+            setLimit(Math.min(trusted, Math.min(requested, desiredLimitCeiling())));
             publish();
+            return true;
         }
         finally {
             this.lock.unlock();
@@ -234,7 +290,8 @@ final class CapacityShare {
 
     /** While shrinking the limit stays at the target; otherwise nothing below the grant limits it. */
     private int desiredLimitCeiling() {
-        return (this.target >= 0) ? Math.min(this.target, this.localMaxSize) : this.localMaxSize;
+        int ceiling = (this.target >= 0) ? Math.min(this.target, this.localMaxSize) : this.localMaxSize;
+        return Math.min(ceiling, this.ceiling);
     }
 
     /** A round failed before or during this share's request: the next one renews before it grows. */
@@ -257,7 +314,7 @@ final class CapacityShare {
     boolean checkDeadline(long now) {
         this.lock.lock();
         try {
-            if (this.partitioned || !this.granted || now - this.trustedUntil < 0) {
+            if (this.retired || this.partitioned || !this.granted || now - this.trustedUntil < 0) {
                 return false;
             }
             enterPartition();
@@ -269,8 +326,8 @@ final class CapacityShare {
     }
 
     /**
-     * A newcomer whose first request failed: it has no grant to trust, so it holds no more than its
-     * partition size of nothing (zero) until the coordinator answers.
+     * A newcomer whose first request failed: it has no grant to trust, so it holds nothing until
+     * the coordinator answers.
      */
     void firstRequestFailed() {
         this.lock.lock();
@@ -294,20 +351,16 @@ final class CapacityShare {
         return this.status.partitioned();
     }
 
-    long trustedUntil() {
+    /**
+     * Stops following grants for good (the manager is closing): the limit drops to zero, and a
+     * round still in flight can no longer raise it.
+     *
+     * @return whether nothing is alive any more, so that the grant may be given back
+     */
+    boolean retire() {
         this.lock.lock();
         try {
-            return this.trustedUntil;
-        }
-        finally {
-            this.lock.unlock();
-        }
-    }
-
-    /** What this instance holds, for a graceful release: the pool first, then the grant. */
-    boolean drainForRelease() {
-        this.lock.lock();
-        try {
+            this.retired = true;
             setLimit(0);
             return this.pool.stats().size() == 0;
         }

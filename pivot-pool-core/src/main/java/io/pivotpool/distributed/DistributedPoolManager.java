@@ -78,6 +78,9 @@ public final class DistributedPoolManager implements AutoCloseable {
     /** How long after a capacity request was sent this instance still trusts the grant. */
     private final long grantTrustNanos;
 
+    /** How long an instance only renews after the backend forgot its grant (see {@link CapacityShare#granted}). */
+    private final long growthHoldNanos;
+
     /**
      * Whether a grant can lapse into another instance's hands: not on the no-op coordinator, whose
      * grants live in this process, so that a starved background thread never shrinks a pool that
@@ -137,6 +140,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock must not be null");
         this.leadershipNanos = trustNanos(settings.leaderTtl(), settings.syncInterval());
         this.grantTrustNanos = trustNanos(settings.instanceTtl(), settings.syncInterval());
+        this.growthHoldNanos = settings.instanceTtl().toNanos();
         this.grantsCanLapse = !NoOpCoordinator.NAME.equals(coordinator.activeBackend());
         this.state = SyncState.INITIAL;
     }
@@ -227,14 +231,19 @@ public final class DistributedPoolManager implements AutoCloseable {
                 return;
             }
             this.closed = true;
+            // First the pools: no round still in flight may raise a limit from now on.
+            Map<CapacityShare, Boolean> empty = new HashMap<>();
+            this.shares.values().forEach(share -> empty.put(share, share.retire()));
             if (!this.started) {
-                releaseGrants();
+                releaseGrants(empty);
                 return;
             }
             stopScheduler(this.scheduler);
             stopScheduler(this.deadlines);
             HeldLease lease = this.held;
+            // Stop trusting the term and tell the listeners before the backend can elect another.
             this.held = null;
+            announceLeadership();
             if (lease != null) {
                 try {
                     this.coordinator.releaseLeadership(this.self.id(), lease.lease().fencingToken());
@@ -246,8 +255,7 @@ public final class DistributedPoolManager implements AutoCloseable {
                             this.self.id(), lease.lease().fencingToken(), describe(ex));
                 }
             }
-            announceLeadership();
-            releaseGrants();
+            releaseGrants(empty);
             try {
                 this.coordinator.unregister(this.self.id());
             }
@@ -261,20 +269,20 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
     }
 
-    private void releaseGrants() {
-        for (CapacityShare share : this.shares.values()) {
+    private void releaseGrants(Map<CapacityShare, Boolean> empty) {
+        for (Map.Entry<CapacityShare, Boolean> share : empty.entrySet()) {
+            String name = share.getKey().name();
+            if (!share.getValue()) {
+                logger.info("Instance {} keeps its grant of pool '{}' until it expires (instance-ttl): objects are "
+                        + "still borrowed", this.self.id(), name);
+                continue;
+            }
             try {
-                if (share.drainForRelease()) {
-                    this.coordinator.releaseCapacity(share.name(), this.self.id());
-                }
-                else {
-                    logger.info("Instance {} keeps its grant of pool '{}' until it expires: objects are still "
-                            + "borrowed", this.self.id(), share.name());
-                }
+                this.coordinator.releaseCapacity(name, this.self.id());
             }
             catch (RuntimeException ex) {
                 logger.warn("Instance {} could not give back its grant of pool '{}'; it lapses after instance-ttl: {}",
-                        this.self.id(), share.name(), describe(ex));
+                        this.self.id(), name, describe(ex));
             }
         }
     }
@@ -334,7 +342,8 @@ public final class DistributedPoolManager implements AutoCloseable {
         this.lifecycle.lock();
         try {
             checkRegistrable(spec.name());
-            int requested = Math.min(settings.maxSize(), firstRequest(capacity));
+            int requested = Math.min(Math.min(settings.maxSize(), firstRequest(capacity)),
+                    this.active.fellBack() ? capacity.partitionSize() : Integer.MAX_VALUE);
             long sentAt = this.nanoClock.getAsLong();
             CapacityGrant grant = null;
             RuntimeException failure = null;
@@ -346,15 +355,17 @@ public final class DistributedPoolManager implements AutoCloseable {
                 failure = ex;
             }
             Pool<T> pool = Pool.create(spec, settings, (grant != null) ? Math.min(grant.granted(), requested) : 0);
-            CapacityShare share = new CapacityShare(pool, capacity);
+            CapacityShare share = new CapacityShare(pool, capacity, this.active.fellBack());
             if (grant != null) {
-                share.granted(grant.granted(), requested, sentAt, this.grantTrustNanos);
+                share.granted(grant.granted(), requested, true, sentAt, this.nanoClock.getAsLong(),
+                        this.grantTrustNanos, this.growthHoldNanos);
             }
             else {
                 share.firstRequestFailed();
                 warnFirstGrantFailed(share, failure);
             }
             this.shares.put(spec.name(), share);
+            startRenewing();
             return pool;
         }
         finally {
@@ -380,7 +391,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         this.lifecycle.lock();
         try {
             checkRegistrable(pool.name());
-            CapacityShare share = new CapacityShare(pool, capacity);
+            CapacityShare share = new CapacityShare(pool, capacity, this.active.fellBack());
             try {
                 requestGrant(share, membersSeen());
             }
@@ -389,9 +400,22 @@ public final class DistributedPoolManager implements AutoCloseable {
                 warnFirstGrantFailed(share, ex);
             }
             this.shares.put(pool.name(), share);
+            startRenewing();
         }
         finally {
             this.lifecycle.unlock();
+        }
+    }
+
+    /**
+     * A grant must be renewed from the moment it exists: a capped pool created before
+     * {@link #start()} (Spring creates pools while the context refreshes, and starts coordination
+     * after) starts the rounds and the deadline watch at once, rather than letting its first grant
+     * expire while the pool keeps its limit. Call with the lifecycle lock held.
+     */
+    private void startRenewing() {
+        if (!this.started) {
+            start();
         }
     }
 
@@ -443,14 +467,21 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     private void requestGrant(CapacityShare share, int membersSeen) {
-        int requested = share.prepareRequest(membersSeen);
+        int requested = share.prepareRequest(membersSeen, this.nanoClock.getAsLong());
         long sentAt = this.nanoClock.getAsLong();
         CapacityGrant grant = this.coordinator.requestCapacity(share.name(), this.self.id(), requested,
                 share.capacity().globalMaxSize(), this.settings.instanceTtl());
         boolean wasPartitioned = share.partitioned();
-        share.granted(grant.granted(), requested, sentAt, this.grantTrustNanos);
-        if (wasPartitioned) {
-            logger.info("Instance {} holds a grant of {} of pool '{}' again", this.self.id(), grant.granted(),
+        if (!share.granted(grant.granted(), requested, grant.renewed(), sentAt, this.nanoClock.getAsLong(),
+                this.grantTrustNanos, this.growthHoldNanos)) {
+            // Closed while the request was in flight: give back what it may just have recorded.
+            if (share.retire()) {
+                this.coordinator.releaseCapacity(share.name(), this.self.id());
+            }
+            return;
+        }
+        if (wasPartitioned && !share.partitioned()) {
+            logger.info("Instance {} holds a grant of {} of pool '{}' again", this.self.id(), share.status().grant(),
                     share.name());
         }
     }
@@ -522,7 +553,8 @@ public final class DistributedPoolManager implements AutoCloseable {
             if (this.settings.leaderElection()) {
                 leader = seekLeadership();
             }
-            boolean leading = leader != null;
+            // A reply that came too late to trust leaves this round to the followers' part.
+            boolean leading = leader != null && isLeader();
             if (leader == null) {
                 leader = this.coordinator.currentLeader().orElse(null);
             }
@@ -720,20 +752,28 @@ public final class DistributedPoolManager implements AutoCloseable {
      * deadline has passed without a renewal.
      */
     private void watchDeadlines() {
+        // Grants first: a slow or failing leadership listener must never delay a partition.
         try {
-            announceLeadership();
-            long now = this.nanoClock.getAsLong();
-            for (CapacityShare share : this.shares.values()) {
-                if (this.grantsCanLapse && share.checkDeadline(now)) {
-                    PoolCapacity status = share.status();
-                    logger.warn("Instance {} could not renew its grant of pool '{}' in time: it runs on its partition "
-                            + "size, holding at most {} (global-max-size {}) until the coordinator answers",
-                            this.self.id(), share.name(), status.limit(), status.globalMaxSize());
+            if (this.grantsCanLapse) {
+                long now = this.nanoClock.getAsLong();
+                for (CapacityShare share : this.shares.values()) {
+                    if (share.checkDeadline(now)) {
+                        PoolCapacity status = share.status();
+                        logger.warn("Instance {} could not renew its grant of pool '{}' in time: it runs on its "
+                                + "partition size, holding at most {} (global-max-size {}) until the coordinator "
+                                + "answers", this.self.id(), share.name(), status.limit(), status.globalMaxSize());
+                    }
                 }
             }
         }
-        catch (RuntimeException ex) {
-            logger.warn("Instance {}: checking lease deadlines failed: {}", this.self.id(), describe(ex));
+        catch (Throwable ex) {
+            logger.error("Instance {}: checking grant deadlines failed: {}", this.self.id(), describe(ex), ex);
+        }
+        try {
+            announceLeadership();
+        }
+        catch (Throwable ex) {
+            logger.error("Instance {}: announcing a leadership change failed: {}", this.self.id(), describe(ex), ex);
         }
     }
 
@@ -768,8 +808,9 @@ public final class DistributedPoolManager implements AutoCloseable {
             try {
                 call.accept(listener);
             }
-            catch (RuntimeException ex) {
-                logger.warn("Leadership listener {} failed: {}", listener, describe(ex));
+            catch (Throwable ex) {
+                // Errors included: a listener's bug must not stop the thread that watches deadlines.
+                logger.error("Leadership listener {} failed: {}", listener, describe(ex), ex);
             }
         }
     }

@@ -541,7 +541,7 @@ public abstract class CoordinatorContract {
     @Test
     void requestWithinTheCapIsGrantedInFull() {
         CapacityGrant grant = coordinator().requestCapacity("renderers", "a", 4, 10, LONG_TTL);
-        assertThat(grant).isEqualTo(new CapacityGrant("renderers", "a", 4, 4, 10));
+        assertThat(grant).isEqualTo(new CapacityGrant("renderers", "a", 4, 4, 10, false));
         assertThat(coordinator().capacity("renderers")).isEqualTo(new CapacityView("renderers", Map.of("a", 4), 4));
     }
 
@@ -555,7 +555,7 @@ public abstract class CoordinatorContract {
     void requestBeyondWhatIsLeftIsGrantedPartiallyAndNeverAboveTheCap() {
         assertThat(coordinator().requestCapacity("p", "a", 7, 10, LONG_TTL).granted()).isEqualTo(7);
         CapacityGrant partial = coordinator().requestCapacity("p", "b", 5, 10, LONG_TTL);
-        assertThat(partial).isEqualTo(new CapacityGrant("p", "b", 3, 10, 10));
+        assertThat(partial).isEqualTo(new CapacityGrant("p", "b", 3, 10, 10, false));
         assertThat(coordinator().requestCapacity("p", "c", 1, 10, LONG_TTL).granted()).as("nothing left").isZero();
         CapacityView view = coordinator().capacity("p");
         assertThat(view.total()).isEqualTo(10);
@@ -566,8 +566,21 @@ public abstract class CoordinatorContract {
     void requestingAgainReplacesTheInstancesOwnGrant() {
         coordinator().requestCapacity("p", "a", 7, 10, LONG_TTL);
         CapacityGrant smaller = coordinator().requestCapacity("p", "a", 2, 10, LONG_TTL);
-        assertThat(smaller).isEqualTo(new CapacityGrant("p", "a", 2, 2, 10));
+        assertThat(smaller).isEqualTo(new CapacityGrant("p", "a", 2, 2, 10, true));
         assertThat(coordinator().requestCapacity("p", "b", 8, 10, LONG_TTL).granted()).isEqualTo(8);
+    }
+
+    @Test
+    void aGrantIsReportedRenewedOnlyWhileTheBackendStillHoldsThePreviousOne() throws Exception {
+        assertThat(coordinator().requestCapacity("p", "a", 3, 10, LONG_TTL).renewed()).as("first request").isFalse();
+        assertThat(coordinator().requestCapacity("p", "a", 3, 10, LONG_TTL).renewed()).as("renewal").isTrue();
+        coordinator().releaseCapacity("p", "a");
+        assertThat(coordinator().requestCapacity("p", "a", 3, 10, LONG_TTL).renewed()).as("after a release").isFalse();
+        Duration ttl = shortTtl();
+        long start = System.nanoTime();
+        coordinator().requestCapacity("q", "a", 3, 10, ttl);
+        awaitExpiry(start, ttl, () -> !coordinator().capacity("q").grants().containsKey("a"), "the grant");
+        assertThat(coordinator().requestCapacity("q", "a", 3, 10, LONG_TTL).renewed()).as("after it expired").isFalse();
     }
 
     @Test

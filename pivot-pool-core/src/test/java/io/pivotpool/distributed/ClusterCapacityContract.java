@@ -287,6 +287,8 @@ public abstract class ClusterCapacityContract {
         awaitTrue(Duration.ofSeconds(5), "b leads", b.manager::isLeader);
         long secondTerm = b.manager.leadership().orElseThrow().fencingToken();
         assertThat(secondTerm).isGreaterThan(firstTerm);
+        // announced in the round that won the term, just after the manager began to trust it
+        awaitTrue(Duration.ofSeconds(2), "the announcement", () -> !events.isEmpty());
         assertThat(events).containsExactly("granted " + secondTerm);
         b.pool.close();
         b.manager.close();

@@ -352,6 +352,19 @@ class DistributedPoolManagerTests {
     }
 
     @Test
+    void afterAFallbackACappedPoolHoldsNoMoreThanItsPartitionSize() {
+        DistributedPoolManager manager = new DistributedPoolManager(new ActiveCoordinator("redis", this.backend,
+                "redis could not connect"), FAST, instance("a"));
+        this.toClose.add(manager);
+        Pool<Object> pool = manager.createPool(PoolSpec.of("clients", Object::new), PoolSettings.DEFAULTS,
+                new GlobalCapacity(8, 2));
+        this.toClose.add(pool);
+        // Alone on the no-op coordinator it knows no other instance: the whole cap would be a guess.
+        assertThat(pool.maxSize()).isEqualTo(2);
+        assertThat(manager.status().pools().get("clients").grant()).isEqualTo(2);
+    }
+
+    @Test
     void onTheNoOpCoordinatorAStarvedRoundNeverPartitionsACappedPool() throws Exception {
         AtomicLong clock = new AtomicLong();
         FlakyCoordinator starved = new FlakyCoordinator(this.backend);

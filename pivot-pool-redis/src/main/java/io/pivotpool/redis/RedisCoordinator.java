@@ -520,7 +520,9 @@ public final class RedisCoordinator implements Coordinator {
             reportGarbage(list(parts.get(2)));
             // The script grants at most what is left under an int cap; saturate anyway, never wrap.
             int granted = Math.min(saturatedInt(integer(parts.get(0))), requested);
-            return new CapacityGrant(pool, instanceId, granted, saturatedInt(integer(parts.get(1))), globalMaxSize);
+            boolean renewed = parts.size() > 3 && integer(parts.get(3)) == 1;
+            return new CapacityGrant(pool, instanceId, granted, saturatedInt(integer(parts.get(1))), globalMaxSize,
+                    renewed);
         });
     }
 

@@ -416,7 +416,8 @@ final class RedisScripts {
 
     /**
      * KEYS: pool hash. ARGV: instance id, requested, global max, ttl ms (validated by the caller).
-     * Returns {@code {granted, total, {garbage...}}}. The grant is what is left under the cap once
+     * Returns {@code {granted, total, {garbage...}, renewed (0|1)}}: renewed when the caller's
+     * previous grant was still live. The grant is what is left under the cap once
      * the other live holders' grants are counted, so the sum never goes above it while the cap
      * stays the same. Every number stays below 2^53 (at most 1024 grants of at most 2^31 - 1), so
      * the Lua doubles are exact.
@@ -434,13 +435,14 @@ final class RedisScripts {
                 holders = holders + 1
               end
             end
+            local renewed = grants[id] and 1 or 0
             if holders >= %d then
-              return {0, others, garbage}
+              return {0, others, garbage, renewed}
             end
             local granted = math.max(0, math.min(requested, cap - others))
             redis.call('HSET', key, id, int(granted) .. ':' .. int(now + ttl))
             redis.call('PEXPIREAT', key, int(lastExpiry))
-            return {granted, others + granted, garbage}
+            return {granted, others + granted, garbage, renewed}
             """.formatted(MAX_GRANTS));
 
     /** KEYS: pool hash. Returns {@code {{holder, granted, ...}, {garbage...}}}. */

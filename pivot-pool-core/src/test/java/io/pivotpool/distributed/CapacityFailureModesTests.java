@@ -1,0 +1,426 @@
+package io.pivotpool.distributed;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.pivotpool.coordinator.CapacityGrant;
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.CoordinatorException;
+import io.pivotpool.coordinator.InstanceInfo;
+import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.coordinator.NoOpCoordinator;
+import io.pivotpool.pool.Lease;
+import io.pivotpool.pool.Overflow;
+import io.pivotpool.pool.Pool;
+import io.pivotpool.pool.PoolExhaustedException;
+import io.pivotpool.pool.PoolSettings;
+import io.pivotpool.pool.PoolSpec;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The cluster-wide cap's promises under the failures a hostile review found: a reply that comes
+ * back too late, a pool created before the manager starts, a failing leadership listener, a close
+ * racing a round, a backend that loses its data between two rounds, and a leader that closes.
+ * Each test failed before the fix it names.
+ */
+class CapacityFailureModesTests {
+
+    /** sync 100 ms, instance-ttl 600 ms: a grant is trusted 500 ms after its request was sent. */
+    private static final DistributedSettings FAST = DistributedSettings.builder()
+        .enabled(true)
+        .syncInterval(Duration.ofMillis(100))
+        .leaderTtl(Duration.ofSeconds(1))
+        .instanceTtl(Duration.ofMillis(600))
+        .rebalanceInterval(Duration.ofMillis(400))
+        .build();
+
+    private static final PoolSettings WAITING = PoolSettings.DEFAULTS.toBuilder()
+        .maxSize(12)
+        .minIdle(0)
+        .overflow(Overflow.WAIT)
+        .borrowTimeout(Duration.ofMillis(50))
+        .build();
+
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+
+    private final AtomicInteger alive = new AtomicInteger();
+
+    private final AtomicInteger maxAlive = new AtomicInteger();
+
+    @AfterEach
+    void closeAll() {
+        for (int i = this.toClose.size() - 1; i >= 0; i--) {
+            try {
+                this.toClose.get(i).close();
+            }
+            catch (Exception ex) {
+                // best effort
+            }
+        }
+    }
+
+    // ---- a grant reply that arrives after its own local deadline is applied as fresh -----------
+
+    @Test
+    void aGrantReplyHandledAfterItsDeadlineRaisesNoLimit() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000_000_000L);
+        NoOpCoordinator server = connected(new NoOpCoordinator());
+        AtomicBoolean armed = new AtomicBoolean();
+        AtomicReference<String> late = new AtomicReference<>();
+        Map<String, Pool<Object>> pools = new ConcurrentHashMap<>();
+        List<String> seen = new CopyOnWriteArrayList<>();
+        Coordinator client = new SharedClient(server) {
+            @Override
+            public CapacityGrant requestCapacity(String pool, String id, int requested, int cap, Duration ttl) {
+                if (armed.get()) {
+                    if (late.get() == null) {
+                        CapacityGrant grant = super.requestCapacity(pool, id, requested, cap, ttl);
+                        // the reply reaches this instance 10 s after the request was sent
+                        clock.addAndGet(Duration.ofSeconds(10).toNanos());
+                        late.set(pool);
+                        return grant;
+                    }
+                    if (!late.get().equals(pool) && seen.isEmpty()) {
+                        // later in the same round: what may a borrower of the late pool do now?
+                        Pool<Object> latePool = pools.get(late.get());
+                        Lease<Object> lease = latePool.tryBorrow();
+                        seen.add("limit " + latePool.maxSize() + ", a borrow created an object: " + (lease != null));
+                        if (lease != null) {
+                            lease.close();
+                        }
+                    }
+                }
+                return super.requestCapacity(pool, id, requested, cap, ttl);
+            }
+        };
+        DistributedPoolManager manager = manager("a", client, clock::get);
+        for (String name : List.of("p1", "p2")) {
+            pools.put(name, track(manager.createPool(countedSpec(name), WAITING, new GlobalCapacity(8, 0))));
+        }
+        manager.start();
+        armed.set(true);
+        awaitTrue(Duration.ofSeconds(3), () -> !seen.isEmpty());
+        // partition-size 0 and a grant no longer trusted: the README promises the cap stays exact.
+        assertThat(seen).containsExactly("limit 0, a borrow created an object: false");
+    }
+
+    // ---- a pool created before start() is never watched: its grant expires, its limit stays ----
+
+    @Test
+    void aPoolCreatedBeforeStartIsRenewedAndWatchedFromItsFirstGrant() throws Exception {
+        NoOpCoordinator server = connected(new NoOpCoordinator());
+        DistributedPoolManager a = manager("a", new SharedClient(server), System::nanoTime);
+        // Spring's order: pool beans are created in refresh, the manager is started after refresh.
+        Pool<Object> pool = track(a.createPool(countedSpec("p"), WAITING, new GlobalCapacity(8, 0)));
+        assertThat(pool.maxSize()).isEqualTo(8);
+        Thread.sleep(FAST.instanceTtl().toMillis() + 300);
+        // Longer than instance-ttl later, a's grant is still held for it: a newcomer gets nothing.
+        assertThat(server.capacity("p").grants()).containsEntry(a.instanceId(), 8);
+        DistributedPoolManager b = manager("b", new SharedClient(server), System::nanoTime);
+        b.start();
+        Pool<Object> other = track(b.createPool(countedSpec("p"), WAITING, new GlobalCapacity(8, 0)));
+        assertThat(other.maxSize()).isZero();
+        assertThat(a.status().pools().get("p").partitioned()).isFalse();
+    }
+
+    // ---- an Error from a leadership listener kills the deadline thread --------------------------
+
+    @Test
+    void anErrorInALeadershipListenerDoesNotStopTheDeadlineWatch() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000_000_000L);
+        AtomicBoolean hanging = new AtomicBoolean();
+        AtomicInteger hangingCalls = new AtomicInteger();
+        NoOpCoordinator server = connected(new NoOpCoordinator());
+        Coordinator client = new SharedClient(server) {
+            @Override
+            protected void before(String operation) {
+                if (hanging.get()) {
+                    hangingCalls.incrementAndGet();
+                    while (hanging.get()) {
+                        sleepQuietly(5);
+                    }
+                    throw new CoordinatorException("timed out");
+                }
+            }
+        };
+        DistributedPoolManager manager = manager("a", client, clock::get);
+        manager.addLeadershipListener(new LeadershipListener() {
+            @Override
+            public void leadershipGranted(LeaderLease lease) {
+            }
+
+            @Override
+            public void leadershipRevoked(LeaderLease lease) {
+                throw new AssertionError("a bug in the application's listener");
+            }
+        });
+        Pool<Object> pool = track(manager.createPool(countedSpec("p"), WAITING, new GlobalCapacity(8, 0)));
+        manager.start();
+        assertThat(manager.isLeader()).isTrue();
+        try {
+            hanging.set(true);
+            awaitTrue(Duration.ofSeconds(2), () -> hangingCalls.get() > 0);
+            clock.addAndGet(Duration.ofSeconds(10).toNanos());
+            Thread.sleep(400);
+            assertThat(manager.status().pools().get("p").partitioned())
+                .as("partitioned by the deadline thread while the round is stuck").isTrue();
+            assertThat(pool.maxSize()).isZero();
+        }
+        finally {
+            hanging.set(false);
+        }
+    }
+
+    // ---- close() racing a round stuck in an uninterruptible call ---------------------------------
+
+    @Test
+    void aRoundThatOutlivesCloseRaisesNoLimitAndRecordsNoGrant() throws Exception {
+        NoOpCoordinator server = connected(new NoOpCoordinator());
+        AtomicBoolean stall = new AtomicBoolean();
+        AtomicBoolean release = new AtomicBoolean();
+        CountDownLatch stalled = new CountDownLatch(1);
+        Coordinator client = new SharedClient(server) {
+            @Override
+            public CapacityGrant requestCapacity(String pool, String id, int requested, int cap, Duration ttl) {
+                if (stall.get()) {
+                    stalled.countDown();
+                    boolean interrupted = false;
+                    while (!release.get()) {
+                        try {
+                            Thread.sleep(5);
+                        }
+                        catch (InterruptedException ex) {
+                            interrupted = true;
+                        }
+                    }
+                    if (interrupted) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return super.requestCapacity(pool, id, requested, cap, ttl);
+            }
+        };
+        DistributedPoolManager manager = manager("a", client, System::nanoTime);
+        manager.start();
+        Pool<Object> pool = track(manager.createPool(countedSpec("p"), WAITING, new GlobalCapacity(8, 0)));
+        stall.set(true);
+        assertThat(stalled.await(2, TimeUnit.SECONDS)).isTrue();
+        manager.close();
+        assertThat(pool.maxSize()).isZero();
+        assertThat(server.capacity("p").grants()).isEmpty();
+        release.set(true);
+        Thread.sleep(300);
+        assertThat(pool.maxSize()).as("limit of a pool whose manager is closed").isZero();
+        assertThat(server.capacity("p").grants()).as("grants recorded after the graceful close").isEmpty();
+    }
+
+    // ---- a backend that loses its data between two rounds (no failed round) ---------------------
+
+    @Test
+    void aBackendThatLostItsDataBetweenTwoRoundsNeverHandsOutAShareInUse() throws Exception {
+        AtomicReference<NoOpCoordinator> server = new AtomicReference<>(connected(new NoOpCoordinator()));
+        Coordinator swappable = (Coordinator) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] { Coordinator.class }, (proxy, method, args) -> {
+                    try {
+                        return method.invoke(server.get(), args);
+                    }
+                    catch (InvocationTargetException ex) {
+                        throw ex.getCause();
+                    }
+                });
+        AtomicBoolean wipeAfterNextRequest = new AtomicBoolean();
+        AtomicBoolean slowNextCall = new AtomicBoolean();
+        Coordinator clientOfA = new SharedClient(swappable) {
+            @Override
+            protected void before(String operation) {
+                if (slowNextCall.getAndSet(false)) {
+                    sleepQuietly(150); // a slow call, well within the 500 ms a grant is trusted
+                }
+            }
+
+            @Override
+            public CapacityGrant requestCapacity(String pool, String id, int requested, int cap, Duration ttl) {
+                CapacityGrant grant = super.requestCapacity(pool, id, requested, cap, ttl);
+                if (wipeAfterNextRequest.getAndSet(false)) {
+                    // Redis restarted without persistence right after a's renewal; the clients
+                    // reconnect before their next command, so no round fails.
+                    NoOpCoordinator fresh = connected(new NoOpCoordinator());
+                    // like RedisCoordinator after losing the term counter: nobody leads for a while
+                    fresh.tryAcquireLeadership("fenced-after-data-loss", Duration.ofSeconds(30));
+                    server.set(fresh);
+                    slowNextCall.set(true);
+                }
+                return grant;
+            }
+        };
+        DistributedPoolManager a = manager("a", clientOfA, System::nanoTime);
+        a.start();
+        Pool<Object> poolA = track(a.createPool(countedSpec("p"), WAITING, GlobalCapacity.of(12)));
+        awaitTrue(Duration.ofSeconds(3), a::isLeader);
+        List<Lease<Object>> held = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            held.add(poolA.borrow(Duration.ofSeconds(1))); // long-running work on a
+        }
+        DistributedPoolManager b = manager("b", new SharedClient(swappable), System::nanoTime);
+        b.start();
+        Pool<Object> poolB = track(b.createPool(countedSpec("p"), WAITING, GlobalCapacity.of(12)));
+        AtomicBoolean running = new AtomicBoolean(true);
+        List<Thread> borrowers = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            Thread thread = new Thread(() -> {
+                while (running.get()) {
+                    try (Lease<Object> lease = poolB.borrow()) {
+                        sleepQuietly(2);
+                    }
+                    catch (PoolExhaustedException | IllegalStateException ex) {
+                        // expected while b's share is small, and at the end
+                    }
+                }
+            });
+            thread.setDaemon(true);
+            thread.start();
+            borrowers.add(thread);
+        }
+        try {
+            // a moves its share to b: a's target drops below the 10 objects it still uses, so a
+            // keeps renewing its grant until they come back; b waits for its target.
+            awaitTrue(Duration.ofSeconds(5), () -> b.status().pools().get("p").target() >= 6
+                    && a.status().pools().get("p").target() <= 6);
+            Thread.sleep(300);
+            assertThat(this.maxAlive.get()).as("before the data loss").isLessThanOrEqualTo(12);
+            wipeAfterNextRequest.set(true);
+            AtomicBoolean aPartitioned = new AtomicBoolean();
+            long until = System.nanoTime() + Duration.ofMillis(1500).toNanos();
+            while (System.nanoTime() < until) {
+                aPartitioned.compareAndSet(false, a.status().pools().get("p").partitioned());
+                Thread.sleep(5);
+            }
+            assertThat(aPartitioned.get()).as("a renewed in time throughout").isFalse();
+            assertThat(this.maxAlive.get()).as("objects alive in the cluster after the data loss")
+                .isLessThanOrEqualTo(12);
+        }
+        finally {
+            running.set(false);
+            for (Thread thread : borrowers) {
+                thread.join(1000);
+            }
+            held.forEach(Lease::close);
+        }
+    }
+
+    // ---- on close, Revoked is announced only after the backend let another instance lead -------
+
+    @Test
+    void aClosingLeaderAnnouncesRevokedBeforeAnotherInstanceIsGranted() throws Exception {
+        NoOpCoordinator server = connected(new NoOpCoordinator());
+        List<String> events = new CopyOnWriteArrayList<>();
+        Coordinator clientOfA = new SharedClient(server) {
+            @Override
+            public boolean releaseLeadership(String instanceId, long fencingToken) {
+                boolean released = super.releaseLeadership(instanceId, fencingToken);
+                sleepQuietly(300); // the reply takes a while to come back
+                return released;
+            }
+        };
+        DistributedPoolManager a = manager("a", clientOfA, System::nanoTime);
+        a.addLeadershipListener(recorder("a", events));
+        a.start();
+        assertThat(a.isLeader()).isTrue();
+        DistributedPoolManager b = manager("b", new SharedClient(server), System::nanoTime);
+        b.addLeadershipListener(recorder("b", events));
+        b.start();
+        a.close();
+        awaitTrue(Duration.ofSeconds(3), b::isLeader);
+        assertThat(events).containsSubsequence("a granted", "a revoked", "b granted");
+    }
+
+    private static LeadershipListener recorder(String id, List<String> events) {
+        return new LeadershipListener() {
+            @Override
+            public void leadershipGranted(LeaderLease lease) {
+                events.add(id + " granted");
+            }
+
+            @Override
+            public void leadershipRevoked(LeaderLease lease) {
+                events.add(id + " revoked");
+            }
+        };
+    }
+
+    // ---- harness ---------------------------------------------------------------------------------
+
+    private static NoOpCoordinator connected(NoOpCoordinator coordinator) {
+        coordinator.connect();
+        return coordinator;
+    }
+
+    private DistributedPoolManager manager(String id, Coordinator client, java.util.function.LongSupplier clock) {
+        DistributedPoolManager manager = new DistributedPoolManager(new ActiveCoordinator(client.name(), client, null),
+                FAST, new InstanceInfo(id, "test-host", 1L, Map.of()), clock);
+        this.toClose.add(manager);
+        return manager;
+    }
+
+    private <T extends AutoCloseable> T track(T closeable) {
+        this.toClose.add(closeable);
+        return closeable;
+    }
+
+    private PoolSpec<Object> countedSpec(String name) {
+        return PoolSpec.of(name, () -> {
+            this.maxAlive.accumulateAndGet(this.alive.incrementAndGet(), Math::max);
+            return new Object();
+        }).withDestroy(object -> this.alive.decrementAndGet());
+    }
+
+    private static void awaitTrue(Duration atMost, java.util.function.BooleanSupplier condition)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + atMost.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime() - deadline).as("waited " + atMost).isNegative();
+            Thread.sleep(5);
+        }
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** One client of a shared server: grants can lapse (not the no-op name); closing leaves the server alone. */
+    private static class SharedClient extends ForwardingCoordinator {
+
+        SharedClient(Coordinator server) {
+            super(server);
+        }
+
+        @Override
+        public String name() {
+            return "shared-in-memory";
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}
