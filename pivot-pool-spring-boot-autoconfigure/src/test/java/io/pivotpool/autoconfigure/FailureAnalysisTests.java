@@ -35,6 +35,24 @@ class FailureAnalysisTests {
     }
 
     @Test
+    void aTypoShouldFailStartupNamingTheNearestKey(CapturedOutput output) {
+        fail(null, "pivot.pool.pools.renderers.max-szie=4");
+        assertThat(report(output)).contains("Pivot Pool does not know these configuration properties")
+            .contains("unknown key pivot.pool.pools.renderers.max-szie (from \"pivot.pool.pools.renderers.max-szie\" "
+                    + "from property source \"commandLineArgs\"); did you mean pivot.pool.pools.renderers.max-size?")
+            .contains("Rename pivot.pool.pools.renderers.max-szie to pivot.pool.pools.renderers.max-size, or remove it.");
+    }
+
+    @Test
+    void anUnquotedNamespaceInBracesShouldFailStartupSayingItIsAMap(CapturedOutput output) {
+        fail(null, "spring.config.location=classpath:namespace-as-map.yml");
+        assertThat(report(output))
+            .contains("distributed.namespace takes one value but was given a map or list (distributed.namespace.orders "
+                    + "(from class path resource [namespace-as-map.yml] - 2:")
+            .contains("Write distributed.namespace as one quoted value");
+    }
+
+    @Test
     void anUnknownProfileShouldListTheProfiles(CapturedOutput output) {
         fail(null, "pivot.pool.profile=turbo");
         assertThat(report(output)).contains("Invalid value 'turbo' for configuration property 'pivot.pool.profile'")
