@@ -75,7 +75,7 @@ public final class DistributedSettings {
         return this.enabled;
     }
 
-    /** The requested backend by name: {@code none}, {@code redis}, {@code etcd} or a custom extension's name. */
+    /** The requested backend by name: {@code none}, {@code redis} or a custom extension's name. */
     public String coordination() {
         return this.coordination;
     }

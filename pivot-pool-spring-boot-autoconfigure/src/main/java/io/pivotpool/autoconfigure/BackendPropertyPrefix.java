@@ -12,22 +12,22 @@ import org.springframework.boot.context.properties.source.ConfigurationPropertyN
  *
  * <pre>{@code
  * @Bean
- * BackendPropertyPrefix etcdPropertyPrefix() {
- *     return new BackendPropertyPrefix("distributed.etcd-cluster");
+ * BackendPropertyPrefix zooKeeperPropertyPrefix() {
+ *     return new BackendPropertyPrefix("distributed.zookeeper");
  * }
  * }</pre>
  *
  * A backend's keys under {@code distributed.<its name>.*} (the name of its
  * {@code CoordinatorProvider}, such as {@code distributed.redis.*}) need no declaration.
  *
- * @param prefix the property name prefix, in canonical form ({@code distributed.etcd-cluster})
+ * @param prefix the property name prefix, in canonical form ({@code distributed.zookeeper})
  */
 public record BackendPropertyPrefix(String prefix) {
 
     public BackendPropertyPrefix {
         Objects.requireNonNull(prefix, "prefix must not be null");
         if (!ConfigurationPropertyName.isValid(prefix) || prefix.isEmpty()) {
-            throw new IllegalArgumentException("prefix must be a property name such as 'distributed.etcd', was '"
+            throw new IllegalArgumentException("prefix must be a property name such as 'distributed.zookeeper', was '"
                     + prefix + "'");
         }
     }
