@@ -6,8 +6,8 @@ import java.util.Objects;
 /**
  * How an instance takes part in cluster-wide coordination: the {@code distributed.*} settings of
  * PivotPHP's design. Immutable; start from {@link #builder()} or from a copy with {@link #toBuilder()}. The
- * rules are checked by {@link Builder#build()}, whose messages name the setting by its property
- * name ({@code sync-interval}, ...).
+ * rules are checked by {@link Builder#build()}, which throws an {@link InvalidSettingException}
+ * naming the setting by its property name ({@code sync-interval}, ...), its value and the rule.
  */
 public final class DistributedSettings {
 
@@ -75,7 +75,7 @@ public final class DistributedSettings {
         return this.enabled;
     }
 
-    /** The requested backend by name: {@code none}, {@code redis}, {@code etcd} or a custom extension's name. */
+    /** The requested backend by name: {@code none}, {@code redis} or a custom extension's name. */
     public String coordination() {
         return this.coordination;
     }
@@ -198,34 +198,101 @@ public final class DistributedSettings {
         /**
          * Checks the rules and builds the settings.
          *
-         * @throws IllegalArgumentException naming the first broken rule by its property name
+         * @throws InvalidSettingException naming the first broken rule, its property and value
          */
         public DistributedSettings build() {
-            require(this.coordination.matches("[A-Za-z0-9._-]+"), "coordination must be a backend name of letters, "
-                    + "digits, '.', '-' or '_', was '" + this.coordination + "'");
-            require(this.namespace.matches("[A-Za-z0-9:._-]{1,128}"), "namespace must be 1 to 128 letters, digits, "
-                    + "':', '.', '-' or '_', was '" + this.namespace + "'");
-            requirePositive(this.syncInterval, "sync-interval");
-            requirePositive(this.leaderTtl, "leader-ttl");
-            require(this.leaderTtl.compareTo(this.syncInterval) > 0, "leader-ttl (" + this.leaderTtl
-                    + ") must be longer than sync-interval (" + this.syncInterval + ")");
-            requirePositive(this.rebalanceInterval, "rebalance-interval");
+            if (!this.coordination.matches("[A-Za-z0-9._-]+")) {
+                throw new InvalidSettingException("coordination", this.coordination,
+                        "must be a backend name of letters, digits, '.', '-' or '_'");
+            }
+            if (!this.namespace.matches("[A-Za-z0-9:._-]{1,128}")) {
+                throw new InvalidSettingException("namespace", this.namespace,
+                        "must be 1 to 128 letters, digits, ':', '.', '-' or '_'");
+            }
+            requirePositive("sync-interval", this.syncInterval);
+            requirePositive("leader-ttl", this.leaderTtl);
+            requireLongerThanSyncInterval("leader-ttl", this.leaderTtl);
+            requirePositive("rebalance-interval", this.rebalanceInterval);
             if (this.instanceTtl != null) {
-                requirePositive(this.instanceTtl, "instance-ttl");
-                require(this.instanceTtl.compareTo(this.syncInterval) > 0, "instance-ttl (" + this.instanceTtl
-                        + ") must be longer than sync-interval (" + this.syncInterval + ")");
+                requirePositive("instance-ttl", this.instanceTtl);
+                requireLongerThanSyncInterval("instance-ttl", this.instanceTtl);
             }
             return new DistributedSettings(this);
         }
 
-        private static void requirePositive(Duration duration, String property) {
-            require(!duration.isNegative() && !duration.isZero(), property + " must be positive, was " + duration);
+        private static void requirePositive(String property, Duration duration) {
+            if (duration.isNegative() || duration.isZero()) {
+                throw new InvalidSettingException(property, duration, "must be positive");
+            }
         }
 
-        private static void require(boolean rule, String message) {
-            if (!rule) {
-                throw new IllegalArgumentException(message);
+        private void requireLongerThanSyncInterval(String property, Duration duration) {
+            if (duration.compareTo(this.syncInterval) <= 0) {
+                throw new InvalidSettingException(property, duration,
+                        "must be longer than sync-interval (" + this.syncInterval + ")", "sync-interval");
             }
+        }
+    }
+
+    /**
+     * A setting that breaks a rule of {@link Builder#build()}: which setting by its property name,
+     * the value it had, and the rule, so that a framework can report it against its own property
+     * names without reading the message. The message stays readable on its own:
+     * {@code leader-ttl (PT5S) must be longer than sync-interval (PT5S)}.
+     */
+    public static final class InvalidSettingException extends IllegalArgumentException {
+
+        private static final long serialVersionUID = 1L;
+
+        private final String property;
+
+        private final transient Object value;
+
+        private final String rule;
+
+        private final String relatedProperty;
+
+        InvalidSettingException(String property, Object value, String rule) {
+            this(property, value, rule, null);
+        }
+
+        InvalidSettingException(String property, Object value, String rule, String relatedProperty) {
+            super(message(property, value, rule, relatedProperty));
+            this.property = property;
+            this.value = value;
+            this.rule = rule;
+            this.relatedProperty = relatedProperty;
+        }
+
+        /** A rule between two settings names both values up front; a rule of one setting ends with it. */
+        private static String message(String property, Object value, String rule, String relatedProperty) {
+            if (relatedProperty != null) {
+                return property + " (" + value + ") " + rule;
+            }
+            return property + " " + rule + ", was " + ((value instanceof String) ? "'" + value + "'" : value);
+        }
+
+        /** The setting's property name, such as {@code leader-ttl}. */
+        public String property() {
+            return this.property;
+        }
+
+        /** The value that breaks the rule. */
+        public Object value() {
+            return this.value;
+        }
+
+        /** The rule, such as {@code must be longer than sync-interval (PT2S)}. */
+        public String rule() {
+            return this.rule;
+        }
+
+        /**
+         * The other setting the rule compares with (such as {@code sync-interval}), or
+         * {@code null} for a rule of this setting alone: changing either one fixes it.
+         */
+        public String relatedProperty() {
+            return this.relatedProperty;
         }
     }
 }

@@ -5,6 +5,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
 class DistributedSettingsTests {
@@ -79,6 +80,25 @@ class DistributedSettingsTests {
                 .leaderTtl(Duration.ofSeconds(10))
                 .build())
             .withMessage("leader-ttl (PT10S) must be longer than sync-interval (PT10S)");
+    }
+
+    @Test
+    void aBrokenRuleShouldCarryThePropertyTheValueAndTheRule() {
+        assertThatExceptionOfType(DistributedSettings.InvalidSettingException.class)
+            .isThrownBy(() -> DistributedSettings.builder().leaderTtl(Duration.ofSeconds(1)).build())
+            .satisfies((ex) -> {
+                assertThat(ex.property()).isEqualTo("leader-ttl");
+                assertThat(ex.value()).isEqualTo(Duration.ofSeconds(1));
+                assertThat(ex.rule()).isEqualTo("must be longer than sync-interval (PT2S)");
+                assertThat(ex.relatedProperty()).isEqualTo("sync-interval");
+            });
+        assertThatExceptionOfType(DistributedSettings.InvalidSettingException.class)
+            .isThrownBy(() -> DistributedSettings.builder().namespace("a b").build())
+            .satisfies((ex) -> {
+                assertThat(ex.property()).isEqualTo("namespace");
+                assertThat(ex.value()).isEqualTo("a b");
+                assertThat(ex.relatedProperty()).isNull();
+            });
     }
 
     @Test

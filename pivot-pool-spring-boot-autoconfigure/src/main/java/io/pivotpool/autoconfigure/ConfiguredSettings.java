@@ -19,12 +19,18 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
 /**
  * Turns the bound properties into core settings: the profile's defaults, overridden by every
  * property that is set. The rules themselves live in one place, the core builders; this class
- * only translates a broken rule into Boot's {@link InvalidConfigurationPropertyValueException},
- * so that start-up fails with the full property name, its value and where it came from.
+ * only translates a broken rule into an {@link InvalidPropertyException} (Boot's
+ * {@link InvalidConfigurationPropertyValueException} with a fix), so that start-up fails with the
+ * full property name, its value, where it came from and what to change.
+ *
+ * <p>{@link DistributedSettings} reports a broken rule as a typed
+ * {@link DistributedSettings.InvalidSettingException}. {@link PoolSettings} still throws a plain
+ * {@link IllegalArgumentException} whose message starts with the property name, which is read
+ * from the text until the pool package has a typed exception too.
  */
 final class ConfiguredSettings {
 
-    /** The core builders start every message with the setting's property name. */
+    /** {@link PoolSettings.Builder#build()} starts every message with the setting's property name. */
     private static final Pattern LEADING_PROPERTY = Pattern.compile("^([a-z]+(?:-[a-z]+)*)\\b");
 
     private ConfiguredSettings() {
@@ -34,7 +40,7 @@ final class ConfiguredSettings {
      * The settings of pool {@code name}: the profile's, overridden by {@code properties} (which may
      * be {@code null} when the pool has no entry).
      *
-     * @throws InvalidConfigurationPropertyValueException naming the first broken rule
+     * @throws InvalidPropertyException naming the first broken rule
      */
     static PoolSettings pool(String name, PoolProperties properties, Profile profile) {
         PoolSettings defaults = profile.poolSettings();
@@ -64,14 +70,20 @@ final class ConfiguredSettings {
             return builder.build();
         }
         catch (IllegalArgumentException ex) {
-            throw invalid(poolPrefix(name), set, ex, profile);
+            String reason = ex.getMessage();
+            Matcher matcher = LEADING_PROPERTY.matcher(reason);
+            if (!matcher.find()) {
+                throw new InvalidPropertyException("pivot.pool.pools." + name, null, reason,
+                        "Change the settings of pool '" + name + "' so that they keep the rule.");
+            }
+            throw invalid(poolPrefix(name), matcher.group(1), set.get(matcher.group(1)), set, reason, null, profile);
         }
     }
 
     /**
      * The pool's cluster-wide cap, or {@code null} when it has none.
      *
-     * @throws InvalidConfigurationPropertyValueException naming the first broken rule
+     * @throws InvalidPropertyException naming the first broken rule
      */
     static GlobalCapacity capacity(String name, PoolProperties properties) {
         if (properties == null) {
@@ -81,30 +93,34 @@ final class ConfiguredSettings {
         Integer partitionSize = properties.getPartitionSize();
         if (globalMaxSize == null) {
             if (partitionSize != null) {
-                throw new InvalidConfigurationPropertyValueException(poolPrefix(name) + "partition-size", partitionSize,
-                        "partition-size applies only to a pool with a global-max-size; set "
-                                + poolPrefix(name) + "global-max-size or remove partition-size");
+                throw new InvalidPropertyException(poolPrefix(name) + "partition-size", partitionSize,
+                        "partition-size applies only to a pool with a global-max-size",
+                        "Set " + poolPrefix(name) + "global-max-size (the cap for all instances together) or remove "
+                                + poolPrefix(name) + "partition-size.");
             }
             return null;
         }
         if (globalMaxSize < 1) {
-            throw new InvalidConfigurationPropertyValueException(poolPrefix(name) + "global-max-size", globalMaxSize,
-                    "global-max-size must be at least 1, was " + globalMaxSize);
+            throw new InvalidPropertyException(poolPrefix(name) + "global-max-size", globalMaxSize,
+                    "global-max-size must be at least 1, was " + globalMaxSize,
+                    "Set " + poolPrefix(name) + "global-max-size to 1 or more, or remove it for a pool without a "
+                            + "cluster-wide cap.");
         }
         try {
             return (partitionSize != null) ? new GlobalCapacity(globalMaxSize, partitionSize)
                     : GlobalCapacity.of(globalMaxSize);
         }
         catch (IllegalArgumentException ex) {
-            throw new InvalidConfigurationPropertyValueException(poolPrefix(name) + "partition-size", partitionSize,
-                    ex.getMessage());
+            throw new InvalidPropertyException(poolPrefix(name) + "partition-size", partitionSize, ex.getMessage(),
+                    "Set " + poolPrefix(name) + "partition-size between 0 (a strict cap) and global-max-size ("
+                            + globalMaxSize + "), or remove it to keep the last grant.");
         }
     }
 
     /**
      * The coordination settings: the profile's timing, overridden by {@code properties}.
      *
-     * @throws InvalidConfigurationPropertyValueException naming the first broken rule
+     * @throws InvalidPropertyException naming the first broken rule
      */
     static DistributedSettings distributed(DistributedProperties properties, Profile profile) {
         Map<String, Object> set = new LinkedHashMap<>();
@@ -123,8 +139,9 @@ final class ConfiguredSettings {
         try {
             return builder.build();
         }
-        catch (IllegalArgumentException ex) {
-            throw invalid("distributed.", set, ex, profile);
+        catch (DistributedSettings.InvalidSettingException ex) {
+            throw invalid("distributed.", ex.property(), ex.value(), set, ex.getMessage(), ex.relatedProperty(),
+                    profile);
         }
     }
 
@@ -148,7 +165,8 @@ final class ConfiguredSettings {
 
     private static String requireText(String property, String value) {
         if (value == null || value.isBlank()) {
-            throw new InvalidConfigurationPropertyValueException(property, value, "must not be empty");
+            throw new InvalidPropertyException(property, value, "must not be empty",
+                    "Set " + property + " to a value, or remove it to use its default.");
         }
         return value;
     }
@@ -168,20 +186,23 @@ final class ConfiguredSettings {
      * Names the property the core rule names. When that property was not set here its value came
      * from the profile, which the reason then says, so that a user who only changed max-size
      * learns why min-idle is suddenly too large.
+     *
+     * @param value the value that breaks the rule, or {@code null} if unknown
+     * @param related the other property the rule compares with, or {@code null}
      */
-    private static InvalidConfigurationPropertyValueException invalid(String prefix, Map<String, Object> set,
-            IllegalArgumentException ex, Profile profile) {
-        String reason = ex.getMessage();
-        Matcher matcher = LEADING_PROPERTY.matcher(reason);
-        String property = matcher.find() ? matcher.group(1) : null;
-        if (property == null) {
-            return new InvalidConfigurationPropertyValueException(prefix.substring(0, prefix.length() - 1), null,
-                    reason);
+    private static InvalidPropertyException invalid(String prefix, String property, Object value,
+            Map<String, Object> set, String reason, String related, Profile profile) {
+        String profileName = profile.name().toLowerCase(Locale.ROOT);
+        String alsoRelated = (related != null) ? " (or " + prefix + related + ")" : "";
+        String fix;
+        if (set.containsKey(property)) {
+            fix = "Change " + prefix + property + alsoRelated + " so that " + property + " keeps the rule above.";
         }
-        if (!set.containsKey(property)) {
-            reason = reason + " (" + property + " is not set, so it comes from pivot.pool.profile="
-                    + profile.name().toLowerCase(Locale.ROOT) + ")";
+        else {
+            reason = reason + " (" + property + " is not set, so it comes from pivot.pool.profile=" + profileName + ")";
+            fix = "Set " + prefix + property + alsoRelated + " so that " + property + " keeps the rule above, or "
+                    + "choose another pivot.pool.profile than " + profileName + ".";
         }
-        return new InvalidConfigurationPropertyValueException(prefix + property, set.get(property), reason);
+        return new InvalidPropertyException(prefix + property, value, reason, fix);
     }
 }

@@ -1,6 +1,9 @@
 package io.pivotpool.autoconfigure;
 
+import java.util.List;
+
 import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.CoordinatorObserver;
 import io.pivotpool.coordinator.CoordinatorProvider;
 import io.pivotpool.distributed.CoordinatorSelection;
@@ -29,7 +32,13 @@ abstract class CoordinatorConfigurations {
         @Bean
         ManagedCoordinator pivotPoolManagedCoordinator(Coordinator coordinator, DistributedSettings settings,
                 ObjectProvider<CoordinatorObserver> observers) {
-            return ManagedCoordinator.supplied(CoordinatorSelection.use(coordinator, settings), observers);
+            try {
+                return ManagedCoordinator.supplied(CoordinatorSelection.use(coordinator, settings), observers);
+            }
+            catch (CoordinatorException ex) {
+                throw new CoordinationUnavailableException(coordinator.name(),
+                        CoordinationUnavailableException.Kind.SUPPLIED_FAILED, List.of(), ex);
+            }
         }
     }
 
@@ -37,11 +46,24 @@ abstract class CoordinatorConfigurations {
     @ConditionalOnMissingBean(Coordinator.class)
     static class SelectedCoordinatorConfiguration {
 
+        /**
+         * @throws CoordinationUnavailableException when {@code fail-fast} is on and the requested
+         *     backend cannot be used (the selection throws only then)
+         */
         @Bean
         ManagedCoordinator pivotPoolManagedCoordinator(DistributedSettings settings,
                 ObjectProvider<CoordinatorProvider> providers, ObjectProvider<CoordinatorObserver> observers) {
-            return ManagedCoordinator.selected(
-                    CoordinatorSelection.select(settings, providers.orderedStream().toList()), observers);
+            List<CoordinatorProvider> all = providers.orderedStream().toList();
+            try {
+                return ManagedCoordinator.selected(CoordinatorSelection.select(settings, all), observers);
+            }
+            catch (CoordinatorException ex) {
+                List<String> available = all.stream().map(CoordinatorProvider::name).distinct().sorted().toList();
+                throw new CoordinationUnavailableException(settings.coordination(),
+                        available.contains(settings.coordination()) ? CoordinationUnavailableException.Kind.FAILED
+                                : CoordinationUnavailableException.Kind.MISSING,
+                        available, ex);
+            }
         }
 
         /**

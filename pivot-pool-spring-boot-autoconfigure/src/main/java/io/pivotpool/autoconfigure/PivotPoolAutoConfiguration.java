@@ -40,6 +40,15 @@ public final class PivotPoolAutoConfiguration {
     public static final String MANAGER_BEAN_NAME = "distributedPoolManager";
 
     /**
+     * Static, as it is called before regular singletons: stops start-up on unknown
+     * {@code pivot.pool.*} keys and warns of unknown {@code distributed.*} ones.
+     */
+    @Bean
+    static PropertyKeyCheck pivotPoolPropertyKeyCheck(Environment environment) {
+        return new PropertyKeyCheck(environment);
+    }
+
+    /**
      * Static, as it is called before regular singletons: it creates the {@link PoolSpec} beans and
      * registers a pool bean named after each.
      */

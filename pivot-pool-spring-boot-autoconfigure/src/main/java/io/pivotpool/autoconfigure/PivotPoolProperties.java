@@ -24,7 +24,10 @@ public class PivotPoolProperties {
     /** Profile whose defaults apply to every pool and to coordination: standard, high, extreme or test. */
     private HighPerformanceMode.Profile profile = HighPerformanceMode.Profile.STANDARD;
 
-    /** Settings of each pool by its name; every name must match a PoolSpec bean's pool name. */
+    /**
+     * Settings of each pool by its name; every name must match a PoolSpec bean's pool name, and an
+     * unknown key stops start-up.
+     */
     private final Map<String, PoolProperties> pools = new LinkedHashMap<>();
 
     /** Micrometer meters of the pools and the coordinator. */

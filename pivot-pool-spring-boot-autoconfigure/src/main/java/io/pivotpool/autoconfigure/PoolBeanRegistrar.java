@@ -3,11 +3,13 @@ package io.pivotpool.autoconfigure;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import io.pivotpool.autoconfigure.PivotPoolProperties.PoolProperties;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.GlobalCapacity;
+import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
@@ -19,7 +21,6 @@ import org.springframework.beans.factory.BeanFactoryInitializer;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
 import org.springframework.beans.factory.support.RootBeanDefinition;
-import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.core.ResolvableType;
 
 /**
@@ -75,10 +76,13 @@ final class PoolBeanRegistrar implements BeanFactoryInitializer<ConfigurableList
         unknown.removeAll(specBeanByPool.keySet());
         if (!unknown.isEmpty()) {
             String name = unknown.get(0);
-            throw new InvalidConfigurationPropertyValueException("pivot.pool.pools." + name, name,
+            throw new InvalidPropertyException("pivot.pool.pools." + name, name,
                     "no PoolSpec bean declares a pool named '" + name + "' (declared pools: "
                             + (specBeanByPool.isEmpty() ? "none" : String.join(", ", specBeanByPool.keySet()))
-                            + "); declare a @Bean PoolSpec with that name or remove the entry");
+                            + "); declare a @Bean PoolSpec with that name or remove the entry",
+                    "Rename pivot.pool.pools." + name + " to the name given to PoolSpec.of(...)"
+                            + (specBeanByPool.isEmpty() ? "" : " (" + String.join(", ", specBeanByPool.keySet()) + ")")
+                            + ", declare a PoolSpec bean named '" + name + "', or remove the entry.");
         }
         definitions.forEach(registry::registerBeanDefinition);
     }
@@ -113,8 +117,14 @@ final class PoolBeanRegistrar implements BeanFactoryInitializer<ConfigurableList
                     .createPool(spec, settings, capacity);
             }
             catch (IllegalArgumentException ex) {
-                throw new InvalidConfigurationPropertyValueException("pivot.pool.pools." + spec.name()
-                        + ".global-max-size", capacity.globalMaxSize(), ex.getMessage());
+                String prefix = "pivot.pool.pools." + spec.name() + ".";
+                Overflow overflow = settings.overflow();
+                String fix = (overflow == Overflow.ELASTIC || overflow == Overflow.FALLBACK)
+                        ? "Set " + prefix + "overflow to wait or fail (it is " + overflow.name().toLowerCase(Locale.ROOT)
+                                + "), or remove " + prefix + "global-max-size."
+                        : "Set distributed.leader-election=true, or remove " + prefix + "global-max-size.";
+                throw new InvalidPropertyException(prefix + "global-max-size", capacity.globalMaxSize(),
+                        ex.getMessage(), fix);
             }
         }
         if (logger.isDebugEnabled()) {

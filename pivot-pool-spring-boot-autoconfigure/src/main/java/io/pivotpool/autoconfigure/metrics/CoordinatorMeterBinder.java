@@ -16,8 +16,9 @@ import io.pivotpool.distributed.PoolCapacity;
  * whether it is connected, whether it leads, how many members it sees, and a counter of
  * fallbacks (tagged with the {@code requested} backend) that is 1 when the requested backend
  * could not be used; a counter of the leader's rebalance rounds; and for every pool with a
- * cluster-wide cap, tagged {@code pool}: {@code pivot.pool.global.max}, {@code .grant},
- * {@code .target}, {@code .demand} and {@code .partitioned}.
+ * cluster-wide cap, tagged {@code pool}: {@code pivot.pool.global.max.size}, {@code .grant},
+ * {@code .target}, {@code .demand} and {@code .partitioned}. All read the manager's status once
+ * per scrape (see {@link ScrapeSnapshot}).
  */
 public class CoordinatorMeterBinder implements MeterBinder {
 
@@ -29,52 +30,78 @@ public class CoordinatorMeterBinder implements MeterBinder {
 
     @Override
     public void bindTo(MeterRegistry registry) {
-        CoordinationStatus status = this.manager.status();
-        Tags tags = Tags.of("backend", status.activeBackend());
-        Gauge.builder("pivot.coordinator.connected", this.manager, (m) -> m.status().connected() ? 1 : 0)
-            .tags(tags)
-            .description("1 when the last synchronisation reached the coordinator, else 0")
-            .register(registry);
-        Gauge.builder("pivot.coordinator.leader", this.manager, (m) -> m.isLeader() ? 1 : 0)
-            .tags(tags)
-            .description("1 when this instance leads, else 0")
-            .register(registry);
-        Gauge.builder("pivot.coordinator.members", this.manager, (m) -> m.status().members().size())
-            .tags(tags)
-            .description("Live instances seen at the last synchronisation")
-            .register(registry);
-        FunctionCounter
-            .builder("pivot.coordinator.fallback", this.manager, (m) -> (m.status().fallbackReason() != null) ? 1 : 0)
-            .tags(tags.and("requested", status.requestedBackend()))
-            .description("Fallbacks from the requested backend to the no-op coordinator")
-            .register(registry);
-        FunctionCounter.builder("pivot.coordinator.rebalances", this.manager, (m) -> m.status().rebalances())
-            .tags(tags)
-            .description("Rounds in which this instance, as leader, shared the pools' caps anew")
-            .register(registry);
-        status.pools().keySet().forEach((pool) -> bindCapacity(registry, pool));
+        new StatusMeters(registry).bind();
     }
 
-    /** The share of a capped pool's cluster-wide cap, read from the manager's status when scraped. */
-    private void bindCapacity(MeterRegistry registry, String pool) {
-        Tags tags = Tags.of("pool", pool);
-        capacityGauge(registry, tags, pool, "global.max", "The pool's cluster-wide cap", PoolCapacity::globalMaxSize);
-        capacityGauge(registry, tags, pool, "grant", "Objects the coordinator granted this instance",
-                PoolCapacity::grant);
-        capacityGauge(registry, tags, pool, "target", "Objects the leader asked this instance to hold (-1: none yet)",
-                PoolCapacity::target);
-        capacityGauge(registry, tags, pool, "demand", "Objects used or waited for at the recent peak",
-                PoolCapacity::demand);
-        capacityGauge(registry, tags, pool, "partitioned",
-                "1 while this instance runs on its partition size, unable to renew its grant",
-                (capacity) -> capacity.partitioned() ? 1 : 0);
-    }
+    /** The meters bound to one registry, sharing one status per scrape. */
+    private final class StatusMeters {
 
-    private void capacityGauge(MeterRegistry registry, Tags tags, String pool, String name, String description,
-            ToDoubleFunction<PoolCapacity> value) {
-        Gauge.builder("pivot.pool." + name, this.manager, (m) -> {
-            PoolCapacity capacity = m.status().pools().get(pool);
-            return (capacity != null) ? value.applyAsDouble(capacity) : Double.NaN;
-        }).tags(tags).description(description).register(registry);
+        private final MeterRegistry registry;
+
+        private final ScrapeSnapshot<CoordinationStatus> status = new ScrapeSnapshot<>(
+                CoordinatorMeterBinder.this.manager::status);
+
+        StatusMeters(MeterRegistry registry) {
+            this.registry = registry;
+        }
+
+        void bind() {
+            CoordinationStatus current = CoordinatorMeterBinder.this.manager.status();
+            Tags tags = Tags.of("backend", current.activeBackend());
+            gauge("pivot.coordinator.connected", tags, "1 when the last synchronisation reached the coordinator, else 0",
+                    (status) -> status.connected() ? 1 : 0);
+            gauge("pivot.coordinator.leader", tags, "1 when this instance leads, else 0",
+                    (status) -> status.leader() ? 1 : 0);
+            gauge("pivot.coordinator.members", tags, "Live instances seen at the last synchronisation",
+                    (status) -> status.members().size());
+            counter("pivot.coordinator.fallback", tags.and("requested", current.requestedBackend()),
+                    "Fallbacks from the requested backend to the no-op coordinator",
+                    (status) -> (status.fallbackReason() != null) ? 1 : 0);
+            counter("pivot.coordinator.rebalances", tags,
+                    "Rounds in which this instance, as leader, shared the pools' caps anew",
+                    CoordinationStatus::rebalances);
+            current.pools().keySet().forEach(this::bindCapacity);
+        }
+
+        /** The share of a capped pool's cluster-wide cap. */
+        private void bindCapacity(String pool) {
+            Tags tags = Tags.of("pool", pool);
+            capacityGauge(pool, tags, "pivot.pool.global.max.size", "The pool's cluster-wide cap",
+                    PoolCapacity::globalMaxSize);
+            capacityGauge(pool, tags, "pivot.pool.grant", "Objects the coordinator granted this instance",
+                    PoolCapacity::grant);
+            capacityGauge(pool, tags, "pivot.pool.target",
+                    "Objects the leader asked this instance to hold (-1: none yet)", PoolCapacity::target);
+            capacityGauge(pool, tags, "pivot.pool.demand", "Objects used or waited for at the recent peak",
+                    PoolCapacity::demand);
+            capacityGauge(pool, tags, "pivot.pool.partitioned",
+                    "1 while this instance runs on its partition size, unable to renew its grant",
+                    (capacity) -> capacity.partitioned() ? 1 : 0);
+        }
+
+        private void capacityGauge(String pool, Tags tags, String name, String description,
+                ToDoubleFunction<PoolCapacity> value) {
+            gauge(name, tags, description, (status) -> {
+                PoolCapacity capacity = status.pools().get(pool);
+                return (capacity != null) ? value.applyAsDouble(capacity) : Double.NaN;
+            });
+        }
+
+        private void gauge(String name, Tags tags, String description, ToDoubleFunction<CoordinationStatus> value) {
+            ScrapeSnapshot<CoordinationStatus>.Reader status = this.status.reader();
+            Gauge.builder(name, CoordinatorMeterBinder.this.manager, (m) -> value.applyAsDouble(status.get()))
+                .tags(tags)
+                .description(description)
+                .register(this.registry);
+        }
+
+        private void counter(String name, Tags tags, String description, ToDoubleFunction<CoordinationStatus> value) {
+            ScrapeSnapshot<CoordinationStatus>.Reader status = this.status.reader();
+            FunctionCounter
+                .builder(name, CoordinatorMeterBinder.this.manager, (m) -> value.applyAsDouble(status.get()))
+                .tags(tags)
+                .description(description)
+                .register(this.registry);
+        }
     }
 }

@@ -16,8 +16,14 @@ import io.pivotpool.pool.PoolStats;
 
 /**
  * {@code pivot.pool.*} meters of every pool, tagged {@code pool}: gauges of the sizes, function
- * counters of the lifetime counters and a function timer of the borrow waits. All read
- * {@link Pool#stats()} when the registry is scraped, so the borrow path pays nothing for them.
+ * counters of the lifetime counters and a function timer of the borrow waits. They read
+ * {@link Pool#stats()} when the registry is scraped, once per pool and scrape (see
+ * {@link ScrapeSnapshot}), so the borrow path pays nothing for them and a scrape scans the slots
+ * once.
+ *
+ * <p>Every name reads unambiguously in Prometheus: no name ends in a suffix that Prometheus
+ * reserves or strips ({@code _created}, {@code _total}, {@code _count}, {@code _sum},
+ * {@code _bucket}, {@code _info}) or that Micrometer gives a timer's companions ({@code _max}).
  */
 public class PoolMeterBinder implements MeterBinder {
 
@@ -31,46 +37,70 @@ public class PoolMeterBinder implements MeterBinder {
     @Override
     public void bindTo(MeterRegistry registry) {
         for (Pool<?> pool : this.pools.get()) {
-            bind(registry, pool);
+            new PoolMeters(registry, pool).bind();
         }
     }
 
-    private static void bind(MeterRegistry registry, Pool<?> pool) {
-        Tags tags = Tags.of("pool", pool.name());
-        gauge(registry, pool, tags, "active", "Objects borrowed now", PoolStats::active);
-        gauge(registry, pool, tags, "idle", "Objects ready to be borrowed", PoolStats::idle);
-        gauge(registry, pool, tags, "waiting", "Borrowers waiting for an object", PoolStats::waiting);
-        gauge(registry, pool, tags, "size", "Live pooled objects, idle and active", PoolStats::size);
-        gauge(registry, pool, tags, "max", "This instance's size limit", PoolStats::maxSize);
-        counter(registry, pool, tags, "created", "Objects created", PoolStats::created);
-        counter(registry, pool, tags, "destroyed", "Objects destroyed", PoolStats::destroyed);
-        counter(registry, pool, tags, "borrows", "Successful borrows", PoolStats::borrows);
-        counter(registry, pool, tags, "timeouts", "Borrows that gave up waiting", PoolStats::timeouts);
-        counter(registry, pool, tags, "overflow", "Objects created beyond max-size by the overflow strategy",
-                PoolStats::overflowCreated);
-        counter(registry, pool, tags, "creation.failures", "Object factory calls that threw",
-                PoolStats::creationFailures);
-        counter(registry, pool, tags, "leaks", "Leases held past the leak detection threshold", PoolStats::leaks);
-        FunctionTimer.builder("pivot.pool.wait", pool, (p) -> p.stats().waitTime().count(),
-                (p) -> p.stats().waitTime().totalNanos(), TimeUnit.NANOSECONDS)
-            .tags(tags)
-            .description("How long borrows waited for an object")
-            .register(registry);
-    }
+    /** The meters of one pool, sharing one snapshot per scrape. */
+    private static final class PoolMeters {
 
-    private static void gauge(MeterRegistry registry, Pool<?> pool, Tags tags, String name, String description,
-            ToDoubleFunction<PoolStats> value) {
-        Gauge.builder("pivot.pool." + name, pool, (p) -> value.applyAsDouble(p.stats()))
-            .tags(tags)
-            .description(description)
-            .register(registry);
-    }
+        private final MeterRegistry registry;
 
-    private static void counter(MeterRegistry registry, Pool<?> pool, Tags tags, String name, String description,
-            ToLongFunction<PoolStats> value) {
-        FunctionCounter.builder("pivot.pool." + name, pool, (p) -> value.applyAsLong(p.stats()))
-            .tags(tags)
-            .description(description)
-            .register(registry);
+        /**
+         * What the meters watch: Micrometer holds it weakly, and the pool bean keeps it alive. The
+         * snapshot is reached through the meters' functions, which Micrometer holds strongly.
+         */
+        private final Pool<?> pool;
+
+        private final Tags tags;
+
+        private final ScrapeSnapshot<PoolStats> stats;
+
+        PoolMeters(MeterRegistry registry, Pool<?> pool) {
+            this.registry = registry;
+            this.pool = pool;
+            this.tags = Tags.of("pool", pool.name());
+            this.stats = new ScrapeSnapshot<>(pool::stats);
+        }
+
+        void bind() {
+            gauge("pivot.pool.active", "Objects borrowed now", PoolStats::active);
+            gauge("pivot.pool.idle", "Objects ready to be borrowed", PoolStats::idle);
+            gauge("pivot.pool.waiting", "Borrowers waiting for an object", PoolStats::waiting);
+            gauge("pivot.pool.size", "Live pooled objects, idle and active", PoolStats::size);
+            gauge("pivot.pool.max.size", "This instance's size limit", PoolStats::maxSize);
+            counter("pivot.pool.created.objects", "Objects created", PoolStats::created);
+            counter("pivot.pool.destroyed.objects", "Objects destroyed", PoolStats::destroyed);
+            counter("pivot.pool.overflow.objects", "Objects created beyond max-size by the overflow strategy",
+                    PoolStats::overflowCreated);
+            counter("pivot.pool.borrows", "Successful borrows", PoolStats::borrows);
+            counter("pivot.pool.timeouts", "Borrows that gave up waiting", PoolStats::timeouts);
+            counter("pivot.pool.creation.failures", "Object factory calls that threw", PoolStats::creationFailures);
+            counter("pivot.pool.leaks", "Leases held past the leak detection threshold", PoolStats::leaks);
+            ScrapeSnapshot<PoolStats>.Reader count = this.stats.reader();
+            ScrapeSnapshot<PoolStats>.Reader total = this.stats.reader();
+            FunctionTimer
+                .builder("pivot.pool.wait", this.pool, (p) -> count.get().waitTime().count(),
+                        (p) -> total.get().waitTime().totalNanos(), TimeUnit.NANOSECONDS)
+                .tags(this.tags)
+                .description("How long borrows waited for an object")
+                .register(this.registry);
+        }
+
+        private void gauge(String name, String description, ToDoubleFunction<PoolStats> value) {
+            ScrapeSnapshot<PoolStats>.Reader stats = this.stats.reader();
+            Gauge.builder(name, this.pool, (p) -> value.applyAsDouble(stats.get()))
+                .tags(this.tags)
+                .description(description)
+                .register(this.registry);
+        }
+
+        private void counter(String name, String description, ToLongFunction<PoolStats> value) {
+            ScrapeSnapshot<PoolStats>.Reader stats = this.stats.reader();
+            FunctionCounter.builder(name, this.pool, (p) -> value.applyAsLong(stats.get()))
+                .tags(this.tags)
+                .description(description)
+                .register(this.registry);
+        }
     }
 }

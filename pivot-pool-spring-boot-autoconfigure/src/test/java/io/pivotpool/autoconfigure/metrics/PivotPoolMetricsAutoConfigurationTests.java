@@ -27,10 +27,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Tests for {@link PivotPoolMetricsAutoConfiguration}. */
 class PivotPoolMetricsAutoConfigurationTests {
 
-    private static final String[] POOL_GAUGES = { "active", "idle", "waiting", "size", "max" };
+    private static final String[] POOL_GAUGES = { "active", "idle", "waiting", "size", "max.size" };
 
-    private static final String[] POOL_COUNTERS = { "created", "destroyed", "timeouts", "overflow", "borrows",
-            "creation.failures", "leaks" };
+    private static final String[] POOL_COUNTERS = { "created.objects", "destroyed.objects", "timeouts",
+            "overflow.objects", "borrows", "creation.failures", "leaks" };
 
     /**
      * Ours first, Boot's after: the sorter must honour the afterName strings for the
@@ -61,7 +61,10 @@ class PivotPoolMetricsAutoConfigurationTests {
             try (Lease<Renderer> lease = renderers.borrow()) {
                 assertThat(lease.get()).isNotNull();
                 assertThat(registry.get("pivot.pool.active").tag("pool", "renderers").gauge().value()).isEqualTo(1);
+                assertThat(registry.get("pivot.pool.idle").tag("pool", "renderers").gauge().value()).isZero();
             }
+            // A meter read a second time starts a new reading: the lease is back.
+            assertThat(registry.get("pivot.pool.active").tag("pool", "renderers").gauge().value()).isZero();
             for (String gauge : POOL_GAUGES) {
                 assertThat(registry.find("pivot.pool." + gauge).tag("pool", "renderers").gauge()).as(gauge)
                     .isNotNull();
@@ -72,7 +75,7 @@ class PivotPoolMetricsAutoConfigurationTests {
                     .isNotNull();
             }
             assertThat(registry.get("pivot.pool.idle").tag("pool", "renderers").gauge().value()).isEqualTo(1);
-            assertThat(registry.get("pivot.pool.max").tag("pool", "renderers").gauge().value()).isEqualTo(10);
+            assertThat(registry.get("pivot.pool.max.size").tag("pool", "renderers").gauge().value()).isEqualTo(10);
             FunctionCounter borrows = registry.get("pivot.pool.borrows").tag("pool", "renderers").functionCounter();
             assertThat(borrows.count()).isEqualTo(1);
             FunctionTimer wait = registry.get("pivot.pool.wait").tag("pool", "renderers").functionTimer();
