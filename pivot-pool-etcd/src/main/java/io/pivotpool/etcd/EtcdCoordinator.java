@@ -563,13 +563,35 @@ public final class EtcdCoordinator implements Coordinator {
     private Leadership readLeadership(Call call) {
         ByteSequence leaderKey = EtcdKeys.bytes(this.keys.leader());
         ByteSequence termKey = EtcdKeys.bytes(this.keys.term());
-        TxnResponse read = call.await(this.kv.txn()
-            .Then(Op.get(leaderKey, GetOption.DEFAULT), Op.get(termKey, GetOption.DEFAULT))
-            .commit());
+        TxnResponse read;
+        boolean oversized = false;
+        try {
+            read = call.await(this.kv.txn()
+                .Then(Op.get(leaderKey, GetOption.DEFAULT), Op.get(termKey, GetOption.DEFAULT))
+                .commit());
+        }
+        catch (CoordinatorException ex) {
+            if (!isTooLarge(ex)) {
+                throw ex;
+            }
+            // A value beyond what the client accepts in one reply: look at the keys' metadata only.
+            GetOption keysOnly = GetOption.builder().withKeysOnly(true).build();
+            read = call.await(this.kv.txn().Then(Op.get(leaderKey, keysOnly), Op.get(termKey, keysOnly)).commit());
+            oversized = true;
+        }
         long revision = read.getHeader().getRevision();
         List<KeyValue> leaderEntries = read.getGetResponses().get(0).getKvs();
         List<KeyValue> termEntries = read.getGetResponses().get(1).getKvs();
-        LeaderRecord leader = leaderEntries.isEmpty() ? null : readLeader(call, leaderEntries.get(0));
+        LeaderRecord leader = leaderEntries.isEmpty() ? null
+                : oversized ? new LeaderRecord(leaderEntries.get(0), "", 0, 0,
+                        "a value too large to read (beyond the client's largest reply)")
+                : readLeader(call, leaderEntries.get(0));
+        if (oversized) {
+            termEntries = call.await(this.kv.get(termKey, GetOption.builder().withKeysOnly(true).build())).getKvs();
+            // The leader is garbage, so only a fence can follow, and a fence needs the counter's revision, not its value.
+            return new Leadership(leader, 0, termEntries.isEmpty() ? 0 : termEntries.get(0).getModRevision(),
+                    termEntries.isEmpty() ? "" : null, revision);
+        }
         long term = 0;
         long termModRevision = 0;
         String termProblem = "";
@@ -1205,6 +1227,20 @@ public final class EtcdCoordinator implements Coordinator {
             text = text.replace(this.secret, "******");
         }
         return RemoteText.escapeControls(text.length() > 1024 ? text.substring(0, 1024) + "..." : text);
+    }
+
+    /** A reply larger than the client accepts (gRPC's RESOURCE_EXHAUSTED). */
+    private static boolean isTooLarge(Throwable ex) {
+        EtcdException etcd = find(ex, EtcdException.class);
+        if (etcd != null && etcd.getErrorCode() == io.etcd.jetcd.common.exception.ErrorCode.RESOURCE_EXHAUSTED) {
+            return true;
+        }
+        for (Throwable current = ex; current != null; current = (current.getCause() != current) ? current.getCause() : null) {
+            if (current.getMessage() != null && current.getMessage().contains("RESOURCE_EXHAUSTED")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean isLeaseNotFound(Throwable ex) {
