@@ -302,10 +302,10 @@ public final class EtcdServer implements AutoCloseable {
             return body != null && body.replace(" ", "").contains("\"health\":\"true\"");
         }
 
-        /** Whether this member is the Raft leader ({@code GET /v2/stats/self} state). */
+        /** Whether this member is the Raft leader ({@code etcd_server_is_leader 1} in {@code GET /metrics}). */
         boolean isLeader() {
-            String body = get("/v2/stats/self");
-            return body != null && body.replace(" ", "").contains("\"state\":\"StateLeader\"");
+            String body = get("/metrics");
+            return body != null && body.lines().anyMatch(line -> line.trim().equals("etcd_server_is_leader 1"));
         }
 
         private String get(String path) {
