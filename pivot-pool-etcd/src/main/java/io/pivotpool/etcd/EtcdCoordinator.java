@@ -1,0 +1,1417 @@
+package io.pivotpool.etcd;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Lease;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.EtcdException;
+import io.etcd.jetcd.kv.DeleteResponse;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
+import io.etcd.jetcd.lease.LeaseTimeToLiveResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.LeaseOption;
+import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.pivotpool.coordinator.CapacityGrant;
+import io.pivotpool.coordinator.CapacityView;
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.CoordinatorArguments;
+import io.pivotpool.coordinator.CoordinatorException;
+import io.pivotpool.coordinator.InstanceInfo;
+import io.pivotpool.coordinator.LeaderLease;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link Coordinator} on etcd v3, through jetcd: every read-then-write step is one etcd
+ * transaction guarded by the revisions it read, and every expiry is an etcd lease, measured by the
+ * etcd leader's clock, never the instances'. Since etcd replicates through Raft, an acknowledged
+ * leader term or capacity grant survives the loss of a minority of members and a restart of all
+ * of them (the data directory is the state).
+ *
+ * <p><b>Keys</b> are listed on {@link EtcdKeys}. <b>Leases.</b> A registration, leader term and
+ * capacity grant each sit on an etcd lease of their own, renewed by {@code keepAliveOnce} when the
+ * manager renews them (heartbeat, renewed leadership, repeated request), so a crashed instance's
+ * entries vanish one TTL after its last renewal; a lease TTL is whole seconds, rounded up, and at
+ * least the server's minimum (1.5 election timeouts, probed at {@link #connect()}), so entries may
+ * live longer than asked, never shorter. {@link #unregister}, {@link #releaseLeadership} and
+ * {@link #releaseCapacity} delete the key and revoke the lease at once.
+ *
+ * <p><b>Fencing tokens</b> come from the term counter ({@code NS/term}), incremented in the same
+ * transaction that creates the leader key: {@code max(counter + 1, revision read + 1)}, so they
+ * grow with every term, are never above the revision that committed them while the counter is
+ * intact, and therefore keep growing when the counter is lost (someone deleted the namespace):
+ * then, as when the counter or the leader key holds garbage, no term begins for one leader TTL
+ * (a <i>fence</i>, a leader key with an empty holder) so that a deposed leader's trust runs out
+ * first.
+ *
+ * <p><b>Nothing read from etcd is trusted.</b> Records are parsed strictly (plain decimal numbers,
+ * flat JSON, size limits, a lease no longer than the record's own TTL, checked once per lease with
+ * {@code LeaseTimeToLive}); a bad key is dropped or fenced by a transaction conditional on its mod
+ * revision, and logged as a warning that names it, at most once per key every
+ * {@link #DEFAULT_GARBAGE_WARNING_INTERVAL}; remote text is escaped before it reaches a log line or
+ * an exception message. Nothing is ever Java-deserialized.
+ *
+ * <p>Every SPI call, all its round trips together, waits at most the coordinator's timeout and
+ * reports a failure as a {@link CoordinatorException} naming etcd, the endpoints and the
+ * namespace, never a password. jetcd reconnects on its own, across the configured endpoints.
+ */
+public final class EtcdCoordinator implements Coordinator {
+
+    /** The name {@code distributed.coordination} selects this backend by. */
+    public static final String NAME = "etcd";
+
+    /** How often the same bad key is warned about at most; in between it is logged at debug level. */
+    public static final Duration DEFAULT_GARBAGE_WARNING_INTERVAL = Duration.ofMinutes(5);
+
+    /** The longest lease (leadership, registration, capacity grant) the coordinator writes or accepts. */
+    static final long MAX_TTL_MILLIS = 86_400_000L;
+
+    /** The longest instance id (and so lease holder, grant holder) in UTF-8 bytes. */
+    static final int MAX_ID_BYTES = 1024;
+
+    /** The most members listed; more under the namespace are garbage, dropped, and heartbeats register the real ones again. */
+    static final int MAX_MEMBERS = 1000;
+
+    /** The most fields of one instance record (its ttl included). */
+    static final int MAX_MEMBER_FIELDS = 64;
+
+    /** The largest instance record read. */
+    static final int MAX_MEMBER_BYTES = 64 * 1024;
+
+    /** The most text, in UTF-8 bytes, of an instance's fields written. */
+    static final int MAX_INSTANCE_BYTES = 16 * 1024;
+
+    /** The largest leader record read. */
+    static final int MAX_LEADER_BYTES = 4 * 1024;
+
+    /** The most holders of one pool's grants. */
+    static final int MAX_GRANTS = 1024;
+
+    /** Queue entries read per pop attempt; the consumer takes the first it wins. */
+    private static final int POP_BATCH = 16;
+
+    /** How long a blocking pop waits for a watch event before it looks at the queue again anyway. */
+    private static final long POP_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+
+    /** The longest an etcd lease may be (etcd's MaxLeaseTTL). */
+    private static final long MAX_ETCD_LEASE_SECONDS = 9_000_000_000L;
+
+    private static final byte STATE_TAG = 'v';
+
+    private static final byte MESSAGE_TAG = 'm';
+
+    private static final Pattern DECIMAL_LONG = Pattern.compile("0|[1-9][0-9]{0,18}");
+
+    private static final Logger logger = LoggerFactory.getLogger(EtcdCoordinator.class);
+
+    private static final int MAX_TRACKED_GARBAGE_KEYS = 1024;
+
+    private static final int MAX_TRACKED_LEASES = 4096;
+
+    private final Client client;
+
+    private final KV kv;
+
+    private final Lease leases;
+
+    private final Watch watch;
+
+    private final EtcdKeys keys;
+
+    private final String endpoints;
+
+    private final String secret;
+
+    private final long timeoutNanos;
+
+    /** Leases this coordinator granted: each holds one key of its own, so revoking it harms nobody. */
+    private final Map<Long, Boolean> ownLeases = boundedMap();
+
+    /** Granted TTL (seconds) of leases seen on records, checked once each: a lease's granted TTL never changes. */
+    private final Map<Long, Long> grantedTtls = boundedMap();
+
+    /** The lease and its TTL in seconds this coordinator last registered each instance with. */
+    private final Map<String, long[]> registrations = new ConcurrentHashMap<>();
+
+    private final Map<String, Long> garbageWarnedAt = new ConcurrentHashMap<>();
+
+    private final Set<Semaphore> waitingPops = ConcurrentHashMap.newKeySet();
+
+    private volatile long garbageWarningIntervalNanos = DEFAULT_GARBAGE_WARNING_INTERVAL.toNanos();
+
+    /** The server's shortest lease, learnt at connect (etcd raises shorter TTLs to it). */
+    private volatile long minLeaseSeconds = 2;
+
+    private volatile boolean connected;
+
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private EtcdCoordinator(Client client, EtcdCoordinatorSettings settings) {
+        this.client = client;
+        this.kv = client.getKVClient();
+        this.leases = client.getLeaseClient();
+        this.watch = client.getWatchClient();
+        this.keys = new EtcdKeys(settings.namespace());
+        this.endpoints = String.join(",", settings.endpoints());
+        this.secret = settings.password();
+        this.timeoutNanos = settings.timeout().toNanos();
+    }
+
+    /**
+     * A coordinator with a client of its own for the cluster the settings name. Nothing is
+     * contacted before {@link #connect()}; {@link #close()} closes the client.
+     *
+     * @throws IllegalArgumentException if the TLS trust file cannot be read
+     */
+    public static EtcdCoordinator create(EtcdCoordinatorSettings settings) {
+        Objects.requireNonNull(settings, "settings must not be null");
+        ClientBuilder builder = Client.builder()
+            .endpoints(settings.endpoints().toArray(String[]::new))
+            .connectTimeout(settings.timeout())
+            .waitForReady(false)
+            .retryMaxAttempts(2)
+            .retryDelay(50)
+            .retryMaxDelay(500)
+            .retryMaxDuration(settings.timeout())
+            .keepaliveTime(Duration.ofSeconds(10))
+            .keepaliveTimeout(settings.timeout());
+        if (settings.username() != null) {
+            builder.user(ByteSequence.from(settings.username(), StandardCharsets.UTF_8));
+            builder.password(ByteSequence.from(settings.password() != null ? settings.password() : "",
+                    StandardCharsets.UTF_8));
+        }
+        if (settings.trustCertificates() != null) {
+            try {
+                builder.sslContext(ssl -> ssl.trustManager(settings.trustCertificates().toFile()));
+            }
+            catch (javax.net.ssl.SSLException | RuntimeException ex) {
+                throw new IllegalArgumentException("cannot use the etcd trust certificates "
+                        + settings.trustCertificates() + ": " + ex.getMessage(), ex);
+            }
+        }
+        return new EtcdCoordinator(builder.build(), settings);
+    }
+
+    // ---- lifecycle -------------------------------------------------------------------------
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    /** Checks that etcd answers, and learns its shortest lease by granting and revoking a 1 s lease. */
+    @Override
+    public void connect() {
+        Call call = call("connect");
+        LeaseGrant probe = grantLease(call, 1);
+        this.minLeaseSeconds = Math.max(1, probe.ttlSeconds());
+        revokeQuietly(probe.id());
+    }
+
+    @Override
+    public boolean isConnected() {
+        return this.connected && !this.closed.get();
+    }
+
+    /** Closes the client; blocked pops return empty. Does not unregister or resign. Idempotent. */
+    @Override
+    public void close() {
+        if (!this.closed.compareAndSet(false, true)) {
+            return;
+        }
+        this.waitingPops.forEach(waiter -> waiter.release(Integer.MAX_VALUE / 2));
+        this.client.close();
+    }
+
+    /** The most any one call waits for etcd. */
+    public Duration timeout() {
+        return Duration.ofNanos(this.timeoutNanos);
+    }
+
+    // ---- membership ------------------------------------------------------------------------
+
+    @Override
+    public void register(InstanceInfo instance, Duration ttl) {
+        register("register", instance, ttl);
+    }
+
+    @Override
+    public void heartbeat(InstanceInfo instance, Duration ttl) {
+        // Writing the registration again renews it, and brings it back if it had expired or was deleted.
+        register("send a heartbeat", instance, ttl);
+    }
+
+    private void register(String operation, InstanceInfo instance, Duration ttl) {
+        Objects.requireNonNull(instance, "instance must not be null");
+        requireId(instance.id(), "instance id");
+        long ttlMillis = leaseTtlMillis(ttl);
+        Map<String, String> fields = new LinkedHashMap<>(instance.toFields());
+        int size = 0;
+        for (Map.Entry<String, String> field : fields.entrySet()) {
+            size += utf8(field.getKey()).length + utf8(field.getValue()).length;
+        }
+        // Others treat an oversized instance as garbage: refuse to write one rather than vanish from their view.
+        if (fields.size() >= MAX_MEMBER_FIELDS || size > MAX_INSTANCE_BYTES || fields.containsKey("ttl")) {
+            throw new IllegalArgumentException("instance '" + RemoteText.escape(instance.id()) + "' has "
+                    + fields.size() + " fields of " + size + " bytes; at most " + (MAX_MEMBER_FIELDS - 1)
+                    + " fields of " + MAX_INSTANCE_BYTES + " bytes in all can be registered");
+        }
+        fields.put("ttl", Long.toString(ttlMillis));
+        ByteSequence value = ByteSequence.from(utf8(FlatJson.write(fields)));
+        ByteSequence key = EtcdKeys.bytes(this.keys.member(instance.id()));
+        long seconds = leaseSeconds(ttlMillis);
+        Call call = call(operation);
+        long[] known = this.registrations.get(instance.id());
+        long lease = (known != null && known[1] == seconds && keepAlive(call, known[0])) ? known[0] : 0;
+        if (lease == 0) {
+            lease = grantLease(call, seconds).id();
+        }
+        try {
+            call.await(this.kv.put(key, value, PutOption.builder().withLeaseId(lease).build()));
+        }
+        catch (CoordinatorException ex) {
+            if (!isLeaseNotFound(ex)) {
+                throw ex;
+            }
+            // The renewed lease ran out between the keep-alive and the put: start a new one.
+            lease = grantLease(call, seconds).id();
+            call.await(this.kv.put(key, value, PutOption.builder().withLeaseId(lease).build()));
+        }
+        long[] previous = this.registrations.put(instance.id(), new long[] { lease, seconds });
+        if (previous != null && previous[0] != lease) {
+            revokeQuietly(previous[0]);
+        }
+    }
+
+    @Override
+    public void unregister(String instanceId) {
+        Objects.requireNonNull(instanceId, "instanceId must not be null");
+        Call call = call("unregister");
+        call.await(this.kv.delete(EtcdKeys.bytes(this.keys.member(instanceId))));
+        long[] registration = this.registrations.remove(instanceId);
+        if (registration != null) {
+            revoke(call, registration[0]);
+        }
+    }
+
+    @Override
+    public List<InstanceInfo> liveInstances() {
+        Call call = call("list live instances");
+        String prefix = this.keys.members();
+        GetResponse listing = call.await(this.kv.get(EtcdKeys.bytes(prefix),
+                GetOption.builder().isPrefix(true).withLimit(MAX_MEMBERS + 1).build()));
+        if (listing.getCount() > MAX_MEMBERS) {
+            // Too many to be real: drop them all. Every live instance's next heartbeat registers it again.
+            DeleteResponse dropped = call.await(this.kv.delete(EtcdKeys.bytes(prefix),
+                    DeleteOption.builder().isPrefix(true).build()));
+            if (dropped.getDeleted() > MAX_MEMBERS) {
+                reportGarbage(prefix, dropped.getDeleted() + " registrations, more than the " + MAX_MEMBERS
+                        + " a namespace may hold; they were dropped and heartbeats register the live instances again");
+            }
+            return List.of();
+        }
+        List<MemberRecord> records = new ArrayList<>();
+        for (KeyValue entry : listing.getKvs()) {
+            String key = entry.getKey().toString(StandardCharsets.UTF_8);
+            String id = EtcdKeys.unsegment(key.substring(prefix.length()));
+            try {
+                records.add(readMember(entry, id));
+            }
+            catch (IllegalArgumentException ex) {
+                dropIfUnchanged(call, entry, ex.getMessage());
+            }
+        }
+        learnGrantedTtls(call, records.stream().mapToLong(record -> record.entry().getLease()).toArray());
+        List<InstanceInfo> live = new ArrayList<>();
+        for (MemberRecord record : records) {
+            String problem = leaseProblem(record.entry().getLease(), record.ttlMillis());
+            if (problem == null) {
+                live.add(record.instance());
+            }
+            else if (!problem.isEmpty()) {
+                dropIfUnchanged(call, record.entry(), "an instance " + problem);
+            }
+        }
+        live.sort(Comparator.comparing(InstanceInfo::id));
+        return List.copyOf(live);
+    }
+
+    private record MemberRecord(KeyValue entry, InstanceInfo instance, long ttlMillis) {
+    }
+
+    private static MemberRecord readMember(KeyValue entry, String id) {
+        if (entry.getValue().size() > MAX_MEMBER_BYTES) {
+            throw new IllegalArgumentException("an instance record larger than " + MAX_MEMBER_BYTES + " bytes");
+        }
+        Map<String, String> fields = FlatJson.read(entry.getValue().toString(StandardCharsets.UTF_8));
+        if (fields.size() > MAX_MEMBER_FIELDS) {
+            throw new IllegalArgumentException("an instance record with more than " + MAX_MEMBER_FIELDS + " fields");
+        }
+        String ttl = fields.remove("ttl");
+        long ttlMillis = (ttl != null) ? decimalLong(ttl) : 0;
+        if (ttlMillis <= 0 || ttlMillis > MAX_TTL_MILLIS) {
+            throw new IllegalArgumentException("an instance record without a valid ttl field");
+        }
+        InstanceInfo instance = InstanceInfo.fromFields(fields);
+        if (!instance.id().equals(id)) {
+            throw new IllegalArgumentException("an instance record whose id differs from its key");
+        }
+        return new MemberRecord(entry, instance, ttlMillis);
+    }
+
+    // ---- leadership ------------------------------------------------------------------------
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>When etcd cannot say whether an earlier term may still be trusted by its holder (the term
+     * counter is missing, as at the first start of a namespace or after someone deleted it, or the
+     * leader key or counter holds garbage), nobody leads for one {@code ttl}: a fence is written in
+     * their place.
+     */
+    @Override
+    public Optional<LeaderLease> tryAcquireLeadership(String instanceId, Duration ttl) {
+        requireId(instanceId, "instanceId");
+        long ttlMillis = leaseTtlMillis(ttl);
+        long seconds = leaseSeconds(ttlMillis);
+        Call call = call("acquire leadership");
+        while (call.hasTimeLeft()) {
+            Leadership state = readLeadership(call);
+            LeaderRecord leader = state.leader();
+            if (leader != null && leader.problem() == null) {
+                if (leader.holder().isEmpty() || !leader.holder().equals(instanceId)) {
+                    return Optional.empty();
+                }
+                Optional<LeaderLease> renewed = renew(call, leader, instanceId, ttlMillis, seconds);
+                if (renewed != null) {
+                    return renewed;
+                }
+                continue;
+            }
+            if (leader != null && leader.problem().isEmpty()) {
+                // Its lease has just ended: the key goes with it; the next round may begin a term.
+                return Optional.empty();
+            }
+            if (leader != null || state.termProblem() != null) {
+                fence(call, state, ttlMillis, seconds);
+                return Optional.empty();
+            }
+            if (state.term() == Long.MAX_VALUE) {
+                throw new CoordinatorException(RemoteText.escapeControls(describe("acquire leadership")
+                        + ": the term counter at key '" + this.keys.term() + "' is exhausted ("
+                        + state.term() + "); no greater fencing token exists"));
+            }
+            long token = Math.max(state.term() + 1, state.revision() + 1);
+            LeaseGrant lease = grantLease(call, seconds);
+            TxnResponse began = call.await(this.kv.txn()
+                .If(absentOrUnchanged(this.keys.leader(), 0), absentOrUnchanged(this.keys.term(), state.termModRevision()))
+                .Then(Op.put(EtcdKeys.bytes(this.keys.term()), ByteSequence.from(utf8(Long.toString(token))),
+                        PutOption.DEFAULT),
+                        Op.put(EtcdKeys.bytes(this.keys.leader()), leaderValue(instanceId, token, ttlMillis),
+                                PutOption.builder().withLeaseId(lease.id()).build()))
+                .commit());
+            if (began.isSucceeded()) {
+                return Optional.of(new LeaderLease(instanceId, token, ttlMillis));
+            }
+            revokeQuietly(lease.id());
+        }
+        throw call.timedOut();
+    }
+
+    /** Renews {@code leader}'s term for its holder; {@code null} if the term changed meanwhile (read again). */
+    private Optional<LeaderLease> renew(Call call, LeaderRecord leader, String instanceId, long ttlMillis,
+            long seconds) {
+        if (leader.ttlMillis() == ttlMillis) {
+            if (keepAlive(call, leader.entry().getLease())) {
+                return Optional.of(new LeaderLease(instanceId, leader.token(), ttlMillis));
+            }
+            return null;
+        }
+        // Another ttl: the term moves to a lease of that length, keeping its token.
+        LeaseGrant lease = grantLease(call, seconds);
+        TxnResponse moved = call.await(this.kv.txn()
+            .If(absentOrUnchanged(this.keys.leader(), leader.entry().getModRevision()))
+            .Then(Op.put(EtcdKeys.bytes(this.keys.leader()), leaderValue(instanceId, leader.token(), ttlMillis),
+                    PutOption.builder().withLeaseId(lease.id()).build()))
+            .commit());
+        if (!moved.isSucceeded()) {
+            revokeQuietly(lease.id());
+            return null;
+        }
+        revokeIfOwn(leader.entry().getLease());
+        return Optional.of(new LeaderLease(instanceId, leader.token(), ttlMillis));
+    }
+
+    /**
+     * Writes a fence in place of a garbage leader key or when the term counter is missing or
+     * garbage: a leader record without holder on a lease of one {@code ttl}, which nobody can renew,
+     * so that no term begins before every earlier holder's trust has run out. The counter is set to
+     * the revision read, which is at least every token granted before (see the class comment).
+     */
+    private void fence(Call call, Leadership state, long ttlMillis, long seconds) {
+        LeaseGrant lease = grantLease(call, seconds);
+        List<Op> writes = new ArrayList<>();
+        writes.add(Op.put(EtcdKeys.bytes(this.keys.leader()), leaderValue("", state.revision(), ttlMillis),
+                PutOption.builder().withLeaseId(lease.id()).build()));
+        if (state.termProblem() != null) {
+            writes.add(Op.put(EtcdKeys.bytes(this.keys.term()), ByteSequence.from(utf8(Long.toString(state.revision()))),
+                    PutOption.DEFAULT));
+        }
+        long leaderModRevision = (state.leader() != null) ? state.leader().entry().getModRevision() : 0;
+        TxnResponse fenced = call.await(this.kv.txn()
+            .If(absentOrUnchanged(this.keys.leader(), leaderModRevision),
+                    absentOrUnchanged(this.keys.term(), state.termModRevision()))
+            .Then(writes.toArray(Op[]::new))
+            .commit());
+        if (!fenced.isSucceeded()) {
+            revokeQuietly(lease.id());
+            return;
+        }
+        if (state.leader() != null) {
+            reportGarbage(this.keys.leader(), state.leader().problem() + "; no term begins for one leader ttl");
+        }
+        if (state.termProblem() != null && !state.termProblem().isEmpty()) {
+            reportGarbage(this.keys.term(), state.termProblem() + "; no term begins for one leader ttl");
+        }
+    }
+
+    @Override
+    public boolean releaseLeadership(String instanceId, long fencingToken) {
+        Objects.requireNonNull(instanceId, "instanceId must not be null");
+        Call call = call("release leadership");
+        LeaderRecord leader = readLeadership(call).leader();
+        if (leader == null || leader.problem() != null || !leader.holder().equals(instanceId)
+                || leader.token() != fencingToken) {
+            return false;
+        }
+        TxnResponse released = call.await(this.kv.txn()
+            .If(absentOrUnchanged(this.keys.leader(), leader.entry().getModRevision()))
+            .Then(Op.delete(EtcdKeys.bytes(this.keys.leader()), DeleteOption.DEFAULT))
+            .commit());
+        if (released.isSucceeded()) {
+            revokeIfOwn(leader.entry().getLease());
+        }
+        return released.isSucceeded();
+    }
+
+    @Override
+    public Optional<LeaderLease> currentLeader() {
+        LeaderRecord leader = readLeadership(call("read the leader")).leader();
+        if (leader == null) {
+            return Optional.empty();
+        }
+        if (leader.problem() != null) {
+            if (!leader.problem().isEmpty()) {
+                reportGarbage(this.keys.leader(), leader.problem());
+            }
+            return Optional.empty();
+        }
+        if (leader.holder().isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new LeaderLease(leader.holder(), leader.token(), leader.ttlMillis()));
+    }
+
+    /**
+     * The leader key as read. {@code problem} is {@code null} for a valid record, empty for one
+     * whose lease has already ended (the key is about to vanish), else what is wrong with it.
+     */
+    private record LeaderRecord(KeyValue entry, String holder, long token, long ttlMillis, String problem) {
+    }
+
+    /**
+     * Leader key and term counter read together. {@code termProblem}: {@code null} for a valid
+     * counter, empty when it is missing, else what is wrong with it.
+     */
+    private record Leadership(LeaderRecord leader, long term, long termModRevision, String termProblem,
+            long revision) {
+    }
+
+    private Leadership readLeadership(Call call) {
+        ByteSequence leaderKey = EtcdKeys.bytes(this.keys.leader());
+        ByteSequence termKey = EtcdKeys.bytes(this.keys.term());
+        TxnResponse read;
+        boolean oversized = false;
+        try {
+            read = call.await(this.kv.txn()
+                .Then(Op.get(leaderKey, GetOption.DEFAULT), Op.get(termKey, GetOption.DEFAULT))
+                .commit());
+        }
+        catch (CoordinatorException ex) {
+            if (!isTooLarge(ex)) {
+                throw ex;
+            }
+            // A value beyond what the client accepts in one reply: look at the keys' metadata only.
+            GetOption keysOnly = GetOption.builder().withKeysOnly(true).build();
+            read = call.await(this.kv.txn().Then(Op.get(leaderKey, keysOnly), Op.get(termKey, keysOnly)).commit());
+            oversized = true;
+        }
+        long revision = read.getHeader().getRevision();
+        List<KeyValue> leaderEntries = read.getGetResponses().get(0).getKvs();
+        List<KeyValue> termEntries = read.getGetResponses().get(1).getKvs();
+        LeaderRecord leader = leaderEntries.isEmpty() ? null
+                : oversized ? new LeaderRecord(leaderEntries.get(0), "", 0, 0,
+                        "a value too large to read (beyond the client's largest reply)")
+                : readLeader(call, leaderEntries.get(0));
+        if (oversized) {
+            termEntries = call.await(this.kv.get(termKey, GetOption.builder().withKeysOnly(true).build())).getKvs();
+            // The leader is garbage, so only a fence can follow, and a fence needs the counter's revision, not its value.
+            return new Leadership(leader, 0, termEntries.isEmpty() ? 0 : termEntries.get(0).getModRevision(),
+                    termEntries.isEmpty() ? "" : null, revision);
+        }
+        long term = 0;
+        long termModRevision = 0;
+        String termProblem = "";
+        if (!termEntries.isEmpty()) {
+            KeyValue entry = termEntries.get(0);
+            termModRevision = entry.getModRevision();
+            try {
+                if (entry.getValue().size() > 19) {
+                    throw new IllegalArgumentException("longer than any 64-bit decimal");
+                }
+                term = decimalLong(entry.getValue().toString(StandardCharsets.UTF_8));
+                termProblem = null;
+            }
+            catch (IllegalArgumentException ex) {
+                termProblem = "a value that is not a decimal integer of at most 64 bits, not a term counter";
+            }
+        }
+        return new Leadership(leader, term, termModRevision, termProblem, revision);
+    }
+
+    private LeaderRecord readLeader(Call call, KeyValue entry) {
+        long token;
+        long ttlMillis;
+        String holder;
+        try {
+            if (entry.getValue().size() > MAX_LEADER_BYTES) {
+                throw new IllegalArgumentException("a leader record larger than " + MAX_LEADER_BYTES + " bytes");
+            }
+            Map<String, String> fields = FlatJson.read(entry.getValue().toString(StandardCharsets.UTF_8));
+            if (fields.size() != 3 || !fields.containsKey("holder")) {
+                throw new IllegalArgumentException("not a leader record of holder, token and ttl");
+            }
+            holder = fields.get("holder");
+            token = decimalLong(fields.get("token"));
+            ttlMillis = decimalLong(fields.get("ttl"));
+            if (ttlMillis <= 0 || ttlMillis > MAX_TTL_MILLIS || utf8(holder).length > MAX_ID_BYTES) {
+                throw new IllegalArgumentException("a leader record whose ttl or holder is out of bounds");
+            }
+        }
+        catch (IllegalArgumentException ex) {
+            return new LeaderRecord(entry, "", 0, 0, "a value that is not a leader record (" + ex.getMessage() + ")");
+        }
+        learnGrantedTtls(call, entry.getLease());
+        String problem = leaseProblem(entry.getLease(), ttlMillis);
+        return new LeaderRecord(entry, holder, token, ttlMillis,
+                (problem == null || problem.isEmpty()) ? problem : "a leader record " + problem);
+    }
+
+    private ByteSequence leaderValue(String holder, long token, long ttlMillis) {
+        Map<String, String> fields = new LinkedHashMap<>();
+        fields.put("holder", holder);
+        fields.put("token", Long.toString(token));
+        fields.put("ttl", Long.toString(ttlMillis));
+        return ByteSequence.from(utf8(FlatJson.write(fields)));
+    }
+
+    // ---- queues ----------------------------------------------------------------------------
+
+    @Override
+    public void push(String queue, byte[] message) {
+        Objects.requireNonNull(queue, "queue must not be null");
+        Objects.requireNonNull(message, "message must not be null");
+        // A random name; the order is the create revision, which etcd assigns in commit order.
+        String key = this.keys.queue(queue) + UUID.randomUUID().toString().replace("-", "");
+        call("push to queue '" + queue + "'").await(this.kv.put(EtcdKeys.bytes(key), tagged(MESSAGE_TAG, message)));
+    }
+
+    @Override
+    public Optional<byte[]> pop(String queue) {
+        Objects.requireNonNull(queue, "queue must not be null");
+        return popOnce(call("pop from queue '" + queue + "'"), queue).message();
+    }
+
+    @Override
+    public Optional<byte[]> pop(String queue, Duration timeout) {
+        Objects.requireNonNull(queue, "queue must not be null");
+        CoordinatorArguments.requireWaitTimeout(timeout);
+        String operation = "pop from queue '" + queue + "' with a wait";
+        Popped popped = popOnce(call(operation), queue);
+        if (popped.message().isPresent() || timeout.isZero()) {
+            return popped.message();
+        }
+        long deadline = System.nanoTime() + saturatedNanos(timeout);
+        Semaphore pushed = new Semaphore(0);
+        this.waitingPops.add(pushed);
+        Watch.Watcher watcher = null;
+        try {
+            if (this.closed.get()) {
+                return Optional.empty();
+            }
+            // Every put under the queue after the revision read wakes this pop; a lost watch costs at most a recheck.
+            watcher = this.watch.watch(EtcdKeys.bytes(this.keys.queue(queue)),
+                    WatchOption.builder().isPrefix(true).withNoDelete(true).withRevision(popped.revision() + 1).build(),
+                    Watch.listener(response -> pushed.release(), failure -> pushed.release()));
+            while (true) {
+                long remaining = deadline - System.nanoTime();
+                if (remaining <= 0) {
+                    return Optional.empty();
+                }
+                pushed.tryAcquire(Math.min(remaining, POP_RECHECK_NANOS), TimeUnit.NANOSECONDS);
+                pushed.drainPermits();
+                if (this.closed.get()) {
+                    return Optional.empty();
+                }
+                popped = popOnce(call(operation), queue);
+                if (popped.message().isPresent()) {
+                    return popped.message();
+                }
+            }
+        }
+        catch (InterruptedException ex) {
+            // Nothing was taken, so nothing is lost: give up the wait and keep the flag.
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+        finally {
+            this.waitingPops.remove(pushed);
+            if (watcher != null) {
+                watcher.close();
+            }
+        }
+    }
+
+    private record Popped(Optional<byte[]> message, long revision) {
+    }
+
+    /**
+     * Takes the oldest message: reads the first few by create revision and deletes the first one
+     * still unchanged in a transaction, so that of several consumers exactly one gets each message.
+     */
+    private Popped popOnce(Call call, String queue) {
+        ByteSequence prefix = EtcdKeys.bytes(this.keys.queue(queue));
+        GetOption oldestFirst = GetOption.builder()
+            .isPrefix(true)
+            .withSortField(GetOption.SortTarget.CREATE)
+            .withSortOrder(GetOption.SortOrder.ASCEND)
+            .withLimit(POP_BATCH)
+            .build();
+        while (call.hasTimeLeft()) {
+            GetResponse oldest = call.await(this.kv.get(prefix, oldestFirst));
+            if (oldest.getKvs().isEmpty()) {
+                return new Popped(Optional.empty(), oldest.getHeader().getRevision());
+            }
+            for (KeyValue entry : oldest.getKvs()) {
+                byte[] value = entry.getValue().getBytes();
+                if (value.length == 0 || value[0] != MESSAGE_TAG) {
+                    dropIfUnchanged(call, entry, "a value that is not a queued message");
+                    continue;
+                }
+                TxnResponse taken = call.await(this.kv.txn()
+                    .If(new Cmp(entry.getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(entry.getModRevision())))
+                    .Then(Op.delete(entry.getKey(), DeleteOption.DEFAULT))
+                    .commit());
+                if (taken.isSucceeded()) {
+                    return new Popped(Optional.of(Arrays.copyOfRange(value, 1, value.length)), 0);
+                }
+            }
+        }
+        throw call.timedOut();
+    }
+
+    // ---- shared state ----------------------------------------------------------------------
+
+    @Override
+    public void set(String key, byte[] value, Duration ttl) {
+        Objects.requireNonNull(key, "key must not be null");
+        Objects.requireNonNull(value, "value must not be null");
+        long seconds = (ttl != null) ? valueTtlSeconds(ttl) : 0;
+        Call call = call("set '" + key + "'");
+        long lease = (ttl != null) ? grantLease(call, seconds).id() : 0;
+        call.await(this.kv.put(EtcdKeys.bytes(this.keys.state(key)), tagged(STATE_TAG, value),
+                PutOption.builder().withLeaseId(lease).build()));
+    }
+
+    @Override
+    public Optional<byte[]> get(String key) {
+        Objects.requireNonNull(key, "key must not be null");
+        String stateKey = this.keys.state(key);
+        GetResponse read = call("get '" + key + "'").await(this.kv.get(EtcdKeys.bytes(stateKey)));
+        if (read.getKvs().isEmpty()) {
+            return Optional.empty();
+        }
+        return stateValue(stateKey, read.getKvs().get(0));
+    }
+
+    private Optional<byte[]> stateValue(String stateKey, KeyValue entry) {
+        byte[] value = entry.getValue().getBytes();
+        if (value.length == 0 || value[0] != STATE_TAG) {
+            reportGarbage(stateKey, "a value this coordinator did not write (no '" + (char) STATE_TAG + "' tag)");
+            return Optional.empty();
+        }
+        return Optional.of(Arrays.copyOfRange(value, 1, value.length));
+    }
+
+    @Override
+    public boolean delete(String key) {
+        Objects.requireNonNull(key, "key must not be null");
+        DeleteResponse deleted = call("delete '" + key + "'").await(this.kv.delete(EtcdKeys.bytes(this.keys.state(key))));
+        return deleted.getDeleted() > 0;
+    }
+
+    @Override
+    public boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl) {
+        Objects.requireNonNull(key, "key must not be null");
+        long seconds = (ttl != null) ? valueTtlSeconds(ttl) : 0;
+        String stateKey = this.keys.state(key);
+        ByteSequence etcdKey = EtcdKeys.bytes(stateKey);
+        Call call = call("compare and set '" + key + "'");
+        long lease = (ttl != null && newValue != null) ? grantLease(call, seconds).id() : 0;
+        Cmp matches = (expected == null) ? new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.version(0))
+                : new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.value(tagged(STATE_TAG, expected)));
+        Op write = (newValue == null) ? Op.delete(etcdKey, DeleteOption.DEFAULT)
+                : Op.put(etcdKey, tagged(STATE_TAG, newValue), PutOption.builder().withLeaseId(lease).build());
+        TxnResponse outcome = call.await(this.kv.txn().If(matches).Then(write).Else(Op.get(etcdKey, GetOption.DEFAULT)).commit());
+        if (outcome.isSucceeded()) {
+            return true;
+        }
+        if (lease != 0) {
+            revokeQuietly(lease);
+        }
+        List<KeyValue> current = outcome.getGetResponses().isEmpty() ? List.of() : outcome.getGetResponses().get(0).getKvs();
+        if (!current.isEmpty()) {
+            stateValue(stateKey, current.get(0));
+        }
+        return false;
+    }
+
+    // ---- capacity --------------------------------------------------------------------------
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Every grant is written together with the pool's version key in a transaction that
+     * requires the version read: two requests that read the same grants cannot both commit, so
+     * the recorded grants never sum above the cap. Expiries and releases only lower the sum and
+     * need no version.
+     */
+    @Override
+    public CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
+            Duration ttl) {
+        CoordinatorArguments.requireCapacityRequest(pool, instanceId, requested, globalMaxSize);
+        requireId(instanceId, "instanceId");
+        long ttlMillis = leaseTtlMillis(ttl);
+        long seconds = leaseSeconds(ttlMillis);
+        Call call = call("request capacity of pool '" + pool + "'");
+        String myKey = this.keys.grant(pool, instanceId);
+        while (call.hasTimeLeft()) {
+            Grants grants = readGrants(call, pool);
+            if (grants == null) {
+                continue;
+            }
+            long others = 0;
+            int holders = 0;
+            KeyValue mine = null;
+            long mineTtl = 0;
+            for (GrantRecord grant : grants.valid()) {
+                if (grant.holder().equals(instanceId)) {
+                    mine = grant.entry();
+                    mineTtl = grant.ttlMillis();
+                }
+                else {
+                    others += grant.granted();
+                    holders++;
+                }
+            }
+            if (holders >= MAX_GRANTS) {
+                return new CapacityGrant(pool, instanceId, 0, saturatedInt(others), globalMaxSize);
+            }
+            int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
+            long lease = (mine != null && mineTtl == ttlMillis && keepAlive(call, mine.getLease())) ? mine.getLease() : 0;
+            boolean newLease = lease == 0;
+            if (newLease) {
+                lease = grantLease(call, seconds).id();
+            }
+            List<Cmp> unchanged = new ArrayList<>();
+            unchanged.add(absentOrUnchanged(this.keys.poolVersion(pool), grants.versionModRevision()));
+            List<Op> writes = new ArrayList<>();
+            writes.add(Op.put(EtcdKeys.bytes(this.keys.poolVersion(pool)),
+                    ByteSequence.from(utf8(Long.toString(grants.revision()))), PutOption.DEFAULT));
+            writes.add(Op.put(EtcdKeys.bytes(myKey), ByteSequence.from(utf8(granted + ":" + ttlMillis)),
+                    PutOption.builder().withLeaseId(lease).build()));
+            for (Garbage bad : grants.garbage()) {
+                unchanged.add(new Cmp(bad.entry().getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(bad.entry().getModRevision())));
+                writes.add(Op.delete(bad.entry().getKey(), DeleteOption.DEFAULT));
+            }
+            TxnResponse recorded;
+            try {
+                recorded = call.await(this.kv.txn().If(unchanged.toArray(Cmp[]::new)).Then(writes.toArray(Op[]::new)).commit());
+            }
+            catch (CoordinatorException ex) {
+                if (!newLease && isLeaseNotFound(ex)) {
+                    continue;
+                }
+                throw ex;
+            }
+            if (!recorded.isSucceeded()) {
+                if (newLease) {
+                    revokeQuietly(lease);
+                }
+                continue;
+            }
+            for (Garbage bad : grants.garbage()) {
+                reportGarbage(bad.key(), bad.problem() + "; it was dropped");
+            }
+            if (grants.badVersion() != null) {
+                reportGarbage(this.keys.poolVersion(pool), grants.badVersion() + "; it was replaced");
+            }
+            if (mine != null && mine.getLease() != lease) {
+                revokeIfOwn(mine.getLease());
+            }
+            return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize);
+        }
+        throw call.timedOut();
+    }
+
+    @Override
+    public void releaseCapacity(String pool, String instanceId) {
+        Objects.requireNonNull(pool, "pool must not be null");
+        Objects.requireNonNull(instanceId, "instanceId must not be null");
+        Call call = call("release capacity of pool '" + pool + "'");
+        DeleteResponse released = call.await(this.kv.delete(EtcdKeys.bytes(this.keys.grant(pool, instanceId)),
+                DeleteOption.builder().withPrevKV(true).build()));
+        for (KeyValue previous : released.getPrevKvs()) {
+            if (this.ownLeases.containsKey(previous.getLease())) {
+                revoke(call, previous.getLease());
+            }
+        }
+    }
+
+    @Override
+    public CapacityView capacity(String pool) {
+        Objects.requireNonNull(pool, "pool must not be null");
+        Call call = call("read capacity of pool '" + pool + "'");
+        Grants grants = null;
+        while (grants == null && call.hasTimeLeft()) {
+            grants = readGrants(call, pool);
+        }
+        if (grants == null) {
+            throw call.timedOut();
+        }
+        for (Garbage bad : grants.garbage()) {
+            dropIfUnchanged(call, bad.entry(), bad.problem());
+        }
+        Map<String, Integer> view = new LinkedHashMap<>();
+        long total = 0;
+        for (GrantRecord grant : grants.valid()) {
+            view.put(grant.holder(), grant.granted());
+            total += grant.granted();
+        }
+        return new CapacityView(pool, view, saturatedInt(total));
+    }
+
+    private record GrantRecord(KeyValue entry, String holder, int granted, long ttlMillis) {
+    }
+
+    private record Garbage(KeyValue entry, String key, String problem) {
+    }
+
+    /**
+     * One read of a pool: its valid grants, the garbage to drop, what is wrong with the version key
+     * ({@code null}: nothing; a request overwrites it anyway), and the revisions read.
+     */
+    private record Grants(List<GrantRecord> valid, List<Garbage> garbage, String badVersion, long versionModRevision,
+            long revision) {
+    }
+
+    /**
+     * The pool's version and live grants, read at one revision; garbage listed to be dropped.
+     * {@code null} if there were too many grants to be real and they were dropped (read again).
+     */
+    private Grants readGrants(Call call, String pool) {
+        String prefix = this.keys.pool(pool);
+        String grantPrefix = this.keys.grants(pool);
+        String versionKey = this.keys.poolVersion(pool);
+        GetResponse read = call.await(this.kv.get(EtcdKeys.bytes(prefix),
+                GetOption.builder().isPrefix(true).withLimit(MAX_GRANTS + 2).build()));
+        if (read.getCount() > MAX_GRANTS + 1) {
+            DeleteResponse dropped = call.await(this.kv.delete(EtcdKeys.bytes(grantPrefix),
+                    DeleteOption.builder().isPrefix(true).build()));
+            if (dropped.getDeleted() > MAX_GRANTS) {
+                reportGarbage(grantPrefix, dropped.getDeleted() + " grants, more than the " + MAX_GRANTS
+                        + " a pool may have; they were dropped and their holders request again");
+            }
+            return null;
+        }
+        List<GrantRecord> candidates = new ArrayList<>();
+        List<Garbage> garbage = new ArrayList<>();
+        long versionModRevision = 0;
+        String badVersion = null;
+        for (KeyValue entry : read.getKvs()) {
+            String key = entry.getKey().toString(StandardCharsets.UTF_8);
+            if (key.equals(versionKey)) {
+                versionModRevision = entry.getModRevision();
+                String version = entry.getValue().toString(StandardCharsets.UTF_8);
+                if (entry.getValue().size() > 19 || !DECIMAL_LONG.matcher(version).matches()) {
+                    badVersion = "a value that is not a pool version";
+                }
+                continue;
+            }
+            if (!key.startsWith(grantPrefix)) {
+                garbage.add(new Garbage(entry, key, "a key this coordinator does not write"));
+                continue;
+            }
+            String holder = EtcdKeys.unsegment(key.substring(grantPrefix.length()));
+            try {
+                String value = entry.getValue().toString(StandardCharsets.UTF_8);
+                int colon = value.indexOf(':');
+                if (colon < 0 || entry.getValue().size() > 64 || holder.isEmpty() || utf8(holder).length > MAX_ID_BYTES) {
+                    throw new IllegalArgumentException("not granted:ttl");
+                }
+                long granted = decimalLong(value.substring(0, colon));
+                long ttlMillis = decimalLong(value.substring(colon + 1));
+                if (granted > Integer.MAX_VALUE || ttlMillis <= 0 || ttlMillis > MAX_TTL_MILLIS) {
+                    throw new IllegalArgumentException("out of bounds");
+                }
+                candidates.add(new GrantRecord(entry, holder, (int) granted, ttlMillis));
+            }
+            catch (IllegalArgumentException ex) {
+                garbage.add(new Garbage(entry, key, "a grant that is not granted:ttl within limits (holder "
+                        + RemoteText.escape(holder) + ")"));
+            }
+        }
+        learnGrantedTtls(call, candidates.stream().mapToLong(grant -> grant.entry().getLease()).toArray());
+        List<GrantRecord> valid = new ArrayList<>();
+        for (GrantRecord grant : candidates) {
+            String problem = leaseProblem(grant.entry().getLease(), grant.ttlMillis());
+            if (problem == null) {
+                valid.add(grant);
+            }
+            else if (!problem.isEmpty()) {
+                garbage.add(new Garbage(grant.entry(), grant.entry().getKey().toString(StandardCharsets.UTF_8),
+                        "a grant " + problem));
+            }
+        }
+        return new Grants(valid, garbage, badVersion, versionModRevision, read.getHeader().getRevision());
+    }
+
+    // ---- leases ----------------------------------------------------------------------------
+
+    private record LeaseGrant(long id, long ttlSeconds) {
+    }
+
+    private LeaseGrant grantLease(Call call, long seconds) {
+        var granted = call.await(this.leases.grant(seconds));
+        this.ownLeases.put(granted.getID(), Boolean.TRUE);
+        this.grantedTtls.put(granted.getID(), granted.getTTL());
+        return new LeaseGrant(granted.getID(), granted.getTTL());
+    }
+
+    /** Renews a lease for its granted TTL; whether it still existed. */
+    private boolean keepAlive(Call call, long lease) {
+        if (lease == 0) {
+            return false;
+        }
+        try {
+            LeaseKeepAliveResponse renewed = call.await(this.leases.keepAliveOnce(lease));
+            return renewed.getTTL() > 0;
+        }
+        catch (CoordinatorException ex) {
+            if (isLeaseNotFound(ex)) {
+                return false;
+            }
+            throw ex;
+        }
+    }
+
+    private void revoke(Call call, long lease) {
+        try {
+            call.await(this.leases.revoke(lease));
+        }
+        catch (CoordinatorException ex) {
+            // Only hygiene: the lease ends by itself within its TTL.
+            logger.debug("etcd coordinator could not revoke lease {}: {}", lease, ex.getMessage());
+        }
+        this.ownLeases.remove(lease);
+    }
+
+    private void revokeIfOwn(long lease) {
+        if (lease != 0 && this.ownLeases.containsKey(lease)) {
+            revokeQuietly(lease);
+        }
+    }
+
+    /** Revokes a lease of ours in the background: it holds no key any more, so waiting for it gains nothing. */
+    private void revokeQuietly(long lease) {
+        this.ownLeases.remove(lease);
+        if (this.closed.get()) {
+            return;
+        }
+        try {
+            this.leases.revoke(lease).exceptionally(failure -> null);
+        }
+        catch (RuntimeException ex) {
+            logger.debug("etcd coordinator could not revoke lease {}: {}", lease, ex.getMessage());
+        }
+    }
+
+    /** Looks up, in parallel, the granted TTLs of the leases not seen before. */
+    private void learnGrantedTtls(Call call, long... leaseIds) {
+        Map<Long, CompletableFuture<LeaseTimeToLiveResponse>> lookups = new HashMap<>();
+        for (long lease : leaseIds) {
+            if (lease != 0 && !this.grantedTtls.containsKey(lease) && !lookups.containsKey(lease)) {
+                lookups.put(lease, this.leases.timeToLive(lease, LeaseOption.DEFAULT));
+            }
+        }
+        for (Map.Entry<Long, CompletableFuture<LeaseTimeToLiveResponse>> lookup : lookups.entrySet()) {
+            LeaseTimeToLiveResponse response = call.await(lookup.getValue());
+            // TTL -1: the lease has ended (its keys are going with it); 0 stands for "gone".
+            this.grantedTtls.put(lookup.getKey(), (response.getTTL() < 0) ? 0L : response.getGrantedTTL());
+        }
+    }
+
+    /**
+     * What is wrong with a record's lease: {@code null} if it ends within the record's own TTL (as
+     * etcd rounds it), empty if it has already ended, else a description.
+     */
+    private String leaseProblem(long lease, long ttlMillis) {
+        if (lease == 0) {
+            return "without expiry (no lease)";
+        }
+        Long granted = this.grantedTtls.get(lease);
+        if (granted == null || granted == 0L) {
+            return "";
+        }
+        long allowed = Math.max(leaseSeconds(ttlMillis), this.minLeaseSeconds);
+        if (granted > allowed) {
+            return "on a lease of " + granted + " s, longer than its own ttl of " + ttlMillis + " ms";
+        }
+        return null;
+    }
+
+    // ---- plumbing --------------------------------------------------------------------------
+
+    @Override
+    public String toString() {
+        return "EtcdCoordinator[" + this.endpoints + ", namespace " + this.keys + "]";
+    }
+
+    /** One SPI call: its name for messages, and the deadline all its round trips share. */
+    private Call call(String operation) {
+        if (this.closed.get()) {
+            throw new CoordinatorException(RemoteText.escapeControls(describe(operation) + ": the coordinator is closed"));
+        }
+        return new Call(operation, System.nanoTime() + this.timeoutNanos);
+    }
+
+    private final class Call {
+
+        private final String operation;
+
+        private final long deadline;
+
+        Call(String operation, long deadline) {
+            this.operation = operation;
+            this.deadline = deadline;
+        }
+
+        boolean hasTimeLeft() {
+            return this.deadline - System.nanoTime() > 0;
+        }
+
+        CoordinatorException timedOut() {
+            return new CoordinatorException(RemoteText.escapeControls(describe(this.operation)) + ": no answer within "
+                    + Duration.ofNanos(EtcdCoordinator.this.timeoutNanos).toMillis() + " ms");
+        }
+
+        /** Waits for one round trip, at most until the call's deadline; a late reply is discarded. */
+        <T> T await(CompletableFuture<T> future) {
+            long remaining = this.deadline - System.nanoTime();
+            try {
+                if (remaining <= 0) {
+                    throw new TimeoutException();
+                }
+                T result = future.get(remaining, TimeUnit.NANOSECONDS);
+                EtcdCoordinator.this.connected = true;
+                return result;
+            }
+            catch (ExecutionException ex) {
+                throw failed(this.operation, ex.getCause());
+            }
+            catch (TimeoutException ex) {
+                future.cancel(true);
+                EtcdCoordinator.this.connected = false;
+                throw timedOut();
+            }
+            catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                future.cancel(true);
+                throw new CoordinatorException(RemoteText.escapeControls(describe(this.operation) + ": interrupted"), ex);
+            }
+            catch (RuntimeException ex) {
+                if (ex instanceof CoordinatorException coordinatorException) {
+                    throw coordinatorException;
+                }
+                throw failed(this.operation, ex);
+            }
+        }
+    }
+
+    /**
+     * Turns a failure into the exception callers see. etcd counts as reachable only if it answered
+     * with an error of its own (not unavailable, timed out, cancelled or refused credentials).
+     */
+    private CoordinatorException failed(String operation, Throwable ex) {
+        Throwable failure = ex;
+        while ((failure instanceof ExecutionException || failure instanceof CompletionException)
+                && failure.getCause() != null) {
+            failure = failure.getCause();
+        }
+        EtcdException etcd = find(failure, EtcdException.class);
+        this.connected = etcd != null && switch (etcd.getErrorCode()) {
+            case UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, UNAUTHENTICATED, PERMISSION_DENIED, UNKNOWN -> false;
+            default -> true;
+        };
+        return new CoordinatorException(RemoteText.escapeControls(describe(operation)) + ": " + summary(failure), failure);
+    }
+
+    private String describe(String operation) {
+        return "etcd coordinator (" + this.endpoints + ", namespace '" + this.keys.namespace() + "') could not " + operation;
+    }
+
+    /** The outermost and innermost messages of a failure, the password masked, control characters escaped. */
+    private String summary(Throwable ex) {
+        Throwable root = ex;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String text = String.valueOf(ex.getMessage());
+        if (root != ex) {
+            text = text + " (" + root.getClass().getSimpleName() + ": " + root.getMessage() + ")";
+        }
+        if (this.secret != null) {
+            text = text.replace(this.secret, "******");
+        }
+        return RemoteText.escapeControls(text.length() > 1024 ? text.substring(0, 1024) + "..." : text);
+    }
+
+    /** A reply larger than the client accepts (gRPC's RESOURCE_EXHAUSTED). */
+    private static boolean isTooLarge(Throwable ex) {
+        EtcdException etcd = find(ex, EtcdException.class);
+        if (etcd != null && etcd.getErrorCode() == io.etcd.jetcd.common.exception.ErrorCode.RESOURCE_EXHAUSTED) {
+            return true;
+        }
+        for (Throwable current = ex; current != null; current = (current.getCause() != current) ? current.getCause() : null) {
+            if (current.getMessage() != null && current.getMessage().contains("RESOURCE_EXHAUSTED")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isLeaseNotFound(Throwable ex) {
+        for (Throwable current = ex; current != null; current = (current.getCause() != current) ? current.getCause() : null) {
+            if (current.getMessage() != null && current.getMessage().contains("lease not found")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static <E extends Throwable> E find(Throwable ex, Class<E> type) {
+        for (Throwable current = ex; current != null; current = (current.getCause() != current) ? current.getCause() : null) {
+            if (type.isInstance(current)) {
+                return type.cast(current);
+            }
+        }
+        return null;
+    }
+
+    /** The key is absent ({@code modRevision} 0) or still at the mod revision read. */
+    private static Cmp absentOrUnchanged(String key, long modRevision) {
+        ByteSequence etcdKey = EtcdKeys.bytes(key);
+        return (modRevision == 0) ? new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.version(0))
+                : new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision));
+    }
+
+    /** Deletes a bad key unless someone changed it since it was read; the one who deletes it warns. */
+    private void dropIfUnchanged(Call call, KeyValue entry, String problem) {
+        TxnResponse dropped = call.await(this.kv.txn()
+            .If(new Cmp(entry.getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(entry.getModRevision())))
+            .Then(Op.delete(entry.getKey(), DeleteOption.DEFAULT))
+            .commit());
+        if (dropped.isSucceeded()) {
+            reportGarbage(entry.getKey().toString(StandardCharsets.UTF_8), problem + "; it was dropped");
+        }
+    }
+
+    /**
+     * Logs a bad key as a warning at most once per key every garbage-warning interval (at debug
+     * level in between). Key and description may carry remote text: escaped.
+     */
+    private void reportGarbage(String key, String found) {
+        if (shouldWarn(key)) {
+            logger.warn("etcd coordinator found garbage at key '{}': {}. Only this coordinator should write under "
+                    + "namespace '{}'; this key is reported at most every {}", RemoteText.escape(key),
+                    RemoteText.escape(found), RemoteText.escape(this.keys.namespace()),
+                    Duration.ofNanos(this.garbageWarningIntervalNanos));
+        }
+        else if (logger.isDebugEnabled()) {
+            logger.debug("etcd coordinator found garbage at key '{}': {}", RemoteText.escape(key), RemoteText.escape(found));
+        }
+    }
+
+    private boolean shouldWarn(String key) {
+        long now = System.nanoTime();
+        long interval = this.garbageWarningIntervalNanos;
+        if (this.garbageWarnedAt.size() >= MAX_TRACKED_GARBAGE_KEYS && !this.garbageWarnedAt.containsKey(key)) {
+            this.garbageWarnedAt.values().removeIf(warnedAt -> now - warnedAt >= interval);
+            if (this.garbageWarnedAt.size() >= MAX_TRACKED_GARBAGE_KEYS) {
+                return false;
+            }
+        }
+        boolean[] warn = new boolean[1];
+        this.garbageWarnedAt.compute(key, (bad, warnedAt) -> {
+            if (warnedAt == null || now - warnedAt >= interval) {
+                warn[0] = true;
+                return now;
+            }
+            return warnedAt;
+        });
+        return warn[0];
+    }
+
+    /** For tests: how often the same bad key is warned about at most. */
+    void garbageWarningInterval(Duration interval) {
+        this.garbageWarningIntervalNanos = interval.toNanos();
+    }
+
+    /** For tests: the keys of this coordinator's namespace. */
+    EtcdKeys keys() {
+        return this.keys;
+    }
+
+    /** A TTL of a lease (registration, leadership, grant): positive and at most {@link #MAX_TTL_MILLIS}. */
+    private static long leaseTtlMillis(Duration ttl) {
+        CoordinatorArguments.requirePositiveTtl(ttl);
+        if (ttl.compareTo(Duration.ofMillis(MAX_TTL_MILLIS)) > 0) {
+            throw new IllegalArgumentException("ttl must be at most " + Duration.ofMillis(MAX_TTL_MILLIS)
+                    + " for an etcd lease, was " + ttl);
+        }
+        return Math.max(1, ttl.toMillis());
+    }
+
+    /** A TTL of a shared-state value in whole seconds, rounded up: positive and at most etcd's longest lease. */
+    private static long valueTtlSeconds(Duration ttl) {
+        CoordinatorArguments.requirePositiveTtl(ttl);
+        if (ttl.compareTo(Duration.ofSeconds(MAX_ETCD_LEASE_SECONDS)) > 0) {
+            throw new IllegalArgumentException("ttl must be at most " + MAX_ETCD_LEASE_SECONDS + " s for an etcd lease, was "
+                    + ttl);
+        }
+        return ttl.getSeconds() + ((ttl.getNano() > 0) ? 1 : 0);
+    }
+
+    /** Whole seconds, rounded up: an etcd lease never ends before the TTL asked for. */
+    static long leaseSeconds(long ttlMillis) {
+        return Math.max(1, (ttlMillis + 999) / 1000);
+    }
+
+    private static void requireId(String id, String what) {
+        Objects.requireNonNull(id, what + " must not be null");
+        if (id.isEmpty()) {
+            throw new IllegalArgumentException(what + " must not be empty");
+        }
+        if (utf8(id).length > MAX_ID_BYTES) {
+            throw new IllegalArgumentException(what + " must be at most " + MAX_ID_BYTES + " bytes in UTF-8, was "
+                    + utf8(id).length);
+        }
+    }
+
+    /**
+     * Parses a plain decimal integer of at most 64 bits: no sign, exponent, hex, leading zero,
+     * {@code inf} or {@code nan}.
+     *
+     * @throws IllegalArgumentException for anything else
+     */
+    static long decimalLong(String text) {
+        if (text == null || !DECIMAL_LONG.matcher(text).matches()) {
+            throw new IllegalArgumentException("not a plain decimal integer: '" + RemoteText.escape(text) + "'");
+        }
+        try {
+            return Long.parseLong(text);
+        }
+        catch (NumberFormatException ex) {
+            throw new IllegalArgumentException("not a 64-bit integer: '" + text + "'");
+        }
+    }
+
+    static int saturatedInt(long value) {
+        return (int) Math.max(0, Math.min(Integer.MAX_VALUE, value));
+    }
+
+    private static long saturatedNanos(Duration duration) {
+        try {
+            return duration.toNanos();
+        }
+        catch (ArithmeticException ex) {
+            return Long.MAX_VALUE / 2;
+        }
+    }
+
+    private static ByteSequence tagged(byte tag, byte[] payload) {
+        byte[] value = new byte[payload.length + 1];
+        value[0] = tag;
+        System.arraycopy(payload, 0, value, 1, payload.length);
+        return ByteSequence.from(value);
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static <K, V> Map<K, V> boundedMap() {
+        return java.util.Collections.synchronizedMap(new LinkedHashMap<K, V>(64, 0.75f, true) {
+
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
+                return size() > MAX_TRACKED_LEASES;
+            }
+        });
+    }
+}

@@ -1,0 +1,39 @@
+package io.pivotpool.etcd;
+
+import java.time.Duration;
+
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.distributed.ClusterCapacityContract;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * The cluster-wide cap on a real etcd: several managers, each with a client of its own, share a
+ * pool's cap through version-guarded grant transactions, the leader's targets and the demand
+ * reports, with every object of the cluster counted at every creation.
+ */
+class EtcdClusterCapacityTests extends ClusterCapacityContract {
+
+    private static EtcdServer server;
+
+    @BeforeAll
+    static void startServer() {
+        server = EtcdServer.start();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        server.close();
+    }
+
+    @Override
+    protected Coordinator client(String namespace) {
+        EtcdCoordinator coordinator = EtcdCoordinator.create(EtcdCoordinatorSettings.builder()
+            .endpoints(server.endpoints())
+            .namespace(namespace)
+            .timeout(Duration.ofMillis(500))
+            .build());
+        coordinator.connect();
+        return coordinator;
+    }
+}

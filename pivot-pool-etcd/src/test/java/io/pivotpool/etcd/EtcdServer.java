@@ -1,0 +1,436 @@
+package io.pivotpool.etcd;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Real {@code etcd} processes on free loopback ports, for tests: one member ({@link #start()}) or a
+ * cluster of several ({@link #startCluster(int)}), each member with a fresh data directory.
+ *
+ * <p>A test can simulate failures on a member: {@link Member#pause()} and {@link Member#resume()}
+ * (SIGSTOP / SIGCONT: a hung server or a partition), {@link Member#kill9()} (a crash) and
+ * {@link Member#restart()} (the same member on the same ports and data directory: its data
+ * survives, as etcd's whole point is).
+ *
+ * <p>Members run with a 50 ms heartbeat and a 500 ms election timeout, so that etcd's shortest
+ * lease is 1 s (1.5 election timeouts, rounded up) and a lost Raft leader is replaced within about
+ * a second; with the defaults (100 ms, 1 s) the shortest lease is 2 s.
+ *
+ * <p>The binary is {@code $ETCD} or {@code etcd} on the {@code PATH}. If it is missing the test
+ * fails with instructions, on CI ({@code CI=true}) and anywhere else: the etcd coordinator is never
+ * tested against anything but a real server, and no Docker engine is needed.
+ */
+public final class EtcdServer implements AutoCloseable {
+
+    private static final Logger logger = LoggerFactory.getLogger(EtcdServer.class);
+
+    private static final String HOST = "127.0.0.1";
+
+    private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(20);
+
+    private static final Set<Member> running = ConcurrentHashMap.newKeySet();
+
+    private static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(300)).build();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(EtcdServer::killAll, "etcd-reaper"));
+    }
+
+    private final List<Member> members;
+
+    private EtcdServer(List<Member> members) {
+        this.members = members;
+    }
+
+    /** Starts one member. */
+    public static EtcdServer start() {
+        return startCluster(1);
+    }
+
+    /** Starts a cluster of {@code size} members on loopback and waits until every member is healthy. */
+    public static EtcdServer startCluster(int size) {
+        String binary = findBinary();
+        List<Member> members = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            members.add(new Member(binary, "m" + i, freePort(), freePort()));
+        }
+        String initialCluster = members.stream().map(member -> member.name + "=" + member.peerUrl())
+            .collect(Collectors.joining(","));
+        members.forEach(member -> member.initialCluster = initialCluster);
+        EtcdServer server = new EtcdServer(members);
+        try {
+            members.forEach(Member::launch);
+            members.forEach(Member::awaitHealthy);
+        }
+        catch (RuntimeException ex) {
+            server.close();
+            throw ex;
+        }
+        return server;
+    }
+
+    public List<Member> members() {
+        return this.members;
+    }
+
+    public Member member() {
+        return this.members.get(0);
+    }
+
+    /** Every member's client URL. */
+    public List<String> endpoints() {
+        return this.members.stream().map(Member::clientUrl).toList();
+    }
+
+    /** The member that is the Raft leader now, as the members report it. */
+    public Member raftLeader() {
+        for (Member member : this.members) {
+            if (member.isRunning() && member.isLeader()) {
+                return member;
+            }
+        }
+        throw new IllegalStateException("no member reports being the Raft leader");
+    }
+
+    @Override
+    public void close() {
+        this.members.forEach(Member::close);
+    }
+
+    @Override
+    public String toString() {
+        return "etcd " + endpoints();
+    }
+
+    /** One etcd process. */
+    public static final class Member {
+
+        private final String binary;
+
+        private final String name;
+
+        private final int clientPort;
+
+        private final int peerPort;
+
+        private final Path directory;
+
+        private final ReentrantLock lock = new ReentrantLock();
+
+        private String initialCluster;
+
+        private volatile Process process;
+
+        private boolean paused;
+
+        private boolean started;
+
+        Member(String binary, String name, int clientPort, int peerPort) {
+            this.binary = binary;
+            this.name = name;
+            this.clientPort = clientPort;
+            this.peerPort = peerPort;
+            try {
+                this.directory = Files.createTempDirectory("pivot-pool-etcd-");
+            }
+            catch (IOException ex) {
+                throw new UncheckedIOException(ex);
+            }
+        }
+
+        public String clientUrl() {
+            return "http://" + HOST + ":" + this.clientPort;
+        }
+
+        String peerUrl() {
+            return "http://" + HOST + ":" + this.peerPort;
+        }
+
+        public boolean isRunning() {
+            Process current = this.process;
+            return current != null && current.isAlive() && !this.paused;
+        }
+
+        /** Freezes the member (SIGSTOP): connections stay open, nothing answers. */
+        public void pause() {
+            this.lock.lock();
+            try {
+                signal("STOP");
+                this.paused = true;
+            }
+            finally {
+                this.lock.unlock();
+            }
+        }
+
+        /** Lets a paused member go on (SIGCONT). */
+        public void resume() {
+            this.lock.lock();
+            try {
+                signal("CONT");
+                this.paused = false;
+            }
+            finally {
+                this.lock.unlock();
+            }
+        }
+
+        /** Kills the member at once (SIGKILL); its data directory stays. */
+        public void kill9() {
+            this.lock.lock();
+            try {
+                if (this.process != null) {
+                    this.process.destroyForcibly();
+                    waitFor(this.process);
+                    this.process = null;
+                    this.paused = false;
+                }
+            }
+            finally {
+                this.lock.unlock();
+            }
+        }
+
+        /** Starts the member again on the same ports and data directory (killing it first if it runs). */
+        public void restart() {
+            this.lock.lock();
+            try {
+                kill9();
+                launch();
+                awaitHealthy();
+            }
+            finally {
+                this.lock.unlock();
+            }
+        }
+
+        /** Stops the member (SIGTERM, then SIGKILL if it lingers) and deletes its data directory. */
+        void close() {
+            this.lock.lock();
+            try {
+                if (this.process != null) {
+                    if (this.paused) {
+                        resume();
+                    }
+                    this.process.destroy();
+                    try {
+                        if (!this.process.waitFor(5, TimeUnit.SECONDS)) {
+                            this.process.destroyForcibly();
+                            waitFor(this.process);
+                        }
+                    }
+                    catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                        this.process.destroyForcibly();
+                    }
+                    this.process = null;
+                }
+                running.remove(this);
+                deleteDirectory(this.directory);
+            }
+            finally {
+                this.lock.unlock();
+            }
+        }
+
+        private void launch() {
+            List<String> command = new ArrayList<>(List.of(this.binary, "--name", this.name, "--data-dir",
+                    this.directory.resolve("data").toString(), "--listen-client-urls", clientUrl(),
+                    "--advertise-client-urls", clientUrl(), "--listen-peer-urls", peerUrl(),
+                    "--initial-advertise-peer-urls", peerUrl(), "--initial-cluster", this.initialCluster,
+                    "--initial-cluster-state", this.started ? "existing" : "new", "--heartbeat-interval", "50",
+                    "--election-timeout", "500", "--max-txn-ops", "100000", "--max-request-bytes", "33554432",
+                    "--logger", "zap", "--log-level", "warn"));
+            File log = this.directory.resolve("etcd.log").toFile();
+            long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
+            while (true) {
+                try {
+                    this.process = new ProcessBuilder(command).redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(log))
+                        .start();
+                }
+                catch (IOException ex) {
+                    throw new IllegalStateException("Could not run " + this.binary + ": " + ex.getMessage(), ex);
+                }
+                running.add(this);
+                sleep(100);
+                // A port taken between the probe and the bind, or a socket lingering after a kill: try again.
+                if (this.process.isAlive() || System.nanoTime() > deadline) {
+                    break;
+                }
+            }
+            this.started = true;
+            logger.info("Started etcd member {} on {} (pid {})", this.name, clientUrl(), this.process.pid());
+        }
+
+        private void awaitHealthy() {
+            long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
+            while (!isHealthy()) {
+                if (this.process == null || !this.process.isAlive() || System.nanoTime() > deadline) {
+                    throw new IllegalStateException("etcd member " + this.name + " did not become healthy on "
+                            + clientUrl() + "; its log:\n" + tail(this.directory.resolve("etcd.log").toFile()));
+                }
+                sleep(50);
+            }
+        }
+
+        /** {@code GET /health} answers {@code "health":"true"}. */
+        public boolean isHealthy() {
+            String body = get("/health");
+            return body != null && body.replace(" ", "").contains("\"health\":\"true\"");
+        }
+
+        /** Whether this member is the Raft leader ({@code etcd_server_is_leader 1} in {@code GET /metrics}). */
+        boolean isLeader() {
+            String body = get("/metrics");
+            return body != null && body.lines().anyMatch(line -> line.trim().equals("etcd_server_is_leader 1"));
+        }
+
+        private String get(String path) {
+            try {
+                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(clientUrl() + path))
+                    .timeout(Duration.ofMillis(500))
+                    .GET()
+                    .build(), HttpResponse.BodyHandlers.ofString());
+                return (response.statusCode() == 200) ? response.body() : null;
+            }
+            catch (IOException ex) {
+                return null;
+            }
+            catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+
+        private void signal(String signal) {
+            if (this.process == null) {
+                throw new IllegalStateException("etcd member " + this.name + " is not running");
+            }
+            try {
+                Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(this.process.pid())).start();
+                if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                    throw new IllegalStateException("kill -" + signal + " " + this.process.pid() + " failed");
+                }
+            }
+            catch (IOException ex) {
+                throw new UncheckedIOException(ex);
+            }
+            catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(ex);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "etcd member " + this.name + " on " + clientUrl();
+        }
+    }
+
+    private static String findBinary() {
+        String configured = System.getenv("ETCD");
+        if (configured != null && !configured.isBlank()) {
+            if (new File(configured).canExecute()) {
+                return configured;
+            }
+            throw new IllegalStateException("ETCD=" + configured + " is not an executable file");
+        }
+        String path = System.getenv("PATH");
+        if (path != null) {
+            for (String directory : path.split(File.pathSeparator)) {
+                File candidate = new File(directory, "etcd");
+                if (candidate.canExecute()) {
+                    return candidate.getPath();
+                }
+            }
+        }
+        String install = "Install it (Debian/Ubuntu: apt-get install -y etcd-server, then stop the system service "
+                + "with 'service etcd stop'; macOS: brew install etcd) or point ETCD at the binary.";
+        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+            throw new IllegalStateException("CI=true and etcd is not on the PATH: the etcd coordinator tests must run "
+                    + "against a real server on CI, and .ci/run installs it. " + install);
+        }
+        throw new IllegalStateException("etcd is not on the PATH: the etcd coordinator tests run against a real "
+                + "server and do not skip. " + install);
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        }
+        catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    private static String tail(File log) {
+        try {
+            List<String> lines = Files.readAllLines(log.toPath());
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+        }
+        catch (IOException ex) {
+            return "(unreadable: " + ex.getMessage() + ")";
+        }
+    }
+
+    private static void deleteDirectory(Path directory) {
+        try (Stream<Path> paths = Files.walk(directory)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        }
+        catch (IOException ex) {
+            logger.debug("Could not delete {}", directory, ex);
+        }
+    }
+
+    private static void waitFor(Process process) {
+        try {
+            process.waitFor(5, TimeUnit.SECONDS);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while waiting for etcd", ex);
+        }
+    }
+
+    private static void killAll() {
+        for (Member member : running) {
+            Process process = member.process;
+            if (process != null) {
+                process.destroyForcibly();
+            }
+        }
+    }
+}
