@@ -858,7 +858,7 @@ public final class EtcdCoordinator implements Coordinator {
                 }
             }
             if (holders >= MAX_GRANTS) {
-                return new CapacityGrant(pool, instanceId, 0, saturatedInt(others), globalMaxSize);
+                return new CapacityGrant(pool, instanceId, 0, saturatedInt(others), globalMaxSize, mine != null);
             }
             int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
             long lease = (mine != null && mineTtl == ttlMillis && keepAlive(call, mine.getLease())) ? mine.getLease() : 0;
@@ -902,7 +902,9 @@ public final class EtcdCoordinator implements Coordinator {
             if (mine != null && mine.getLease() != lease) {
                 revokeIfOwn(mine.getLease());
             }
-            return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize);
+            // renewed: the previous grant was still live (its lease had not expired, nothing lost it)
+            return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize,
+                    mine != null);
         }
         throw call.timedOut();
     }
