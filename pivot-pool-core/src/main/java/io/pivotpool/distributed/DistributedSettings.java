@@ -11,6 +11,15 @@ import java.util.Objects;
  */
 public final class DistributedSettings {
 
+    /** The shortest sync-interval (and lease): shorter ones would only hammer the backend. */
+    public static final Duration SHORTEST_SYNC_INTERVAL = Duration.ofMillis(10);
+
+    /** The longest sync-interval: an instance silent for longer is hardly taking part. */
+    public static final Duration LONGEST_SYNC_INTERVAL = Duration.ofHours(1);
+
+    /** The longest leader-ttl, instance-ttl and rebalance-interval, as the backends' leases allow. */
+    public static final Duration LONGEST_TTL = Duration.ofDays(1);
+
     /** The name of {@link #coordination()} that asks for no backend: single-instance mode. */
     public static final String NO_COORDINATION = "none";
 
@@ -209,20 +218,29 @@ public final class DistributedSettings {
                 throw new InvalidSettingException("namespace", this.namespace,
                         "must be 1 to 128 letters, digits, ':', '.', '-' or '_'");
             }
-            requirePositive("sync-interval", this.syncInterval);
-            requirePositive("leader-ttl", this.leaderTtl);
+            requireBetween("sync-interval", this.syncInterval, SHORTEST_SYNC_INTERVAL, LONGEST_SYNC_INTERVAL);
+            requireBetween("leader-ttl", this.leaderTtl, SHORTEST_SYNC_INTERVAL, LONGEST_TTL);
             requireLongerThanSyncInterval("leader-ttl", this.leaderTtl);
-            requirePositive("rebalance-interval", this.rebalanceInterval);
+            requireBetween("rebalance-interval", this.rebalanceInterval, SHORTEST_SYNC_INTERVAL, LONGEST_TTL);
             if (this.instanceTtl != null) {
-                requirePositive("instance-ttl", this.instanceTtl);
+                requireBetween("instance-ttl", this.instanceTtl, SHORTEST_SYNC_INTERVAL, LONGEST_TTL);
                 requireLongerThanSyncInterval("instance-ttl", this.instanceTtl);
             }
+
             return new DistributedSettings(this);
         }
 
-        private static void requirePositive(String property, Duration duration) {
+        /**
+         * A sane range, so that a typo can neither hammer the backend (1 ns) nor overflow a
+         * deadline (centuries): every lease the backends keep lives at most a day.
+         */
+        private static void requireBetween(String property, Duration duration, Duration shortest, Duration longest) {
             if (duration.isNegative() || duration.isZero()) {
                 throw new InvalidSettingException(property, duration, "must be positive");
+            }
+            if (duration.compareTo(shortest) < 0 || duration.compareTo(longest) > 0) {
+                throw new InvalidSettingException(property, duration,
+                        "must be between " + shortest + " and " + longest);
             }
         }
 

@@ -16,6 +16,9 @@ public final class PoolSettings {
      */
     public static final int LARGEST_MAX_SIZE = (1 << 21) - 1;
 
+    /** The longest duration any pool setting accepts: 365 days. */
+    public static final Duration LONGEST_DURATION = Duration.ofDays(365);
+
     /** The defaults: 0 idle, at most 10, {@link Overflow#WAIT} for 5 s, idle objects evicted after 10 min. */
     public static final PoolSettings DEFAULTS = builder().build();
 
@@ -237,7 +240,18 @@ public final class PoolSettings {
             requireNotNegative(this.leakDetectionThreshold, "leak-detection-threshold");
             require(!this.housekeepingInterval.isNegative() && !this.housekeepingInterval.isZero(),
                     "housekeeping-interval must be positive, was " + this.housekeepingInterval);
+            requireAtMost(this.borrowTimeout, "borrow-timeout");
+            requireAtMost(this.idleTimeout, "idle-timeout");
+            requireAtMost(this.maxLifetime, "max-lifetime");
+            requireAtMost(this.leakDetectionThreshold, "leak-detection-threshold");
+            requireAtMost(this.housekeepingInterval, "housekeeping-interval");
             return new PoolSettings(this);
+        }
+
+        /** Far beyond any sane setting, and far below where nanosecond arithmetic overflows (292 years). */
+        private static void requireAtMost(Duration duration, String property) {
+            require(duration.compareTo(LONGEST_DURATION) <= 0,
+                    property + " must be at most " + LONGEST_DURATION + ", was " + duration);
         }
 
         private static void requireNotNegative(Duration duration, String property) {

@@ -135,4 +135,17 @@ class DistributedSettingsTests {
             .isInstanceOf(NullPointerException.class)
             .hasMessage("namespace must not be null");
     }
+
+    @Test
+    void durationsOutsideASaneRangeAreRejectedNamingTheProperty() {
+        assertThatIllegalArgumentException()
+            .isThrownBy(() -> DistributedSettings.builder().syncInterval(Duration.ofNanos(1)).build())
+            .withMessage("sync-interval must be between PT0.01S and PT1H, was PT0.000000001S");
+        assertThatIllegalArgumentException()
+            .isThrownBy(() -> DistributedSettings.builder().leaderTtl(Duration.ofDays(365 * 300)).build())
+            .withMessageStartingWith("leader-ttl must be between PT0.01S and PT24H, was PT");
+        assertThatIllegalArgumentException()
+            .isThrownBy(() -> DistributedSettings.builder().rebalanceInterval(Duration.ofDays(2)).build())
+            .withMessageContaining("rebalance-interval");
+    }
 }
