@@ -33,6 +33,8 @@ public class PivotPoolProperties {
     /** Micrometer meters of the pools and the coordinator. */
     private final Metrics metrics = new Metrics();
 
+    private final Health health = new Health();
+
     public boolean isEnabled() {
         return this.enabled;
     }
@@ -51,6 +53,10 @@ public class PivotPoolProperties {
 
     public Map<String, PoolProperties> getPools() {
         return this.pools;
+    }
+
+    public Health getHealth() {
+        return this.health;
     }
 
     public Metrics getMetrics() {
@@ -232,6 +238,31 @@ public class PivotPoolProperties {
         @Override
         public String toString() {
             return "Metrics[enabled=" + this.enabled + "]";
+        }
+    }
+
+    /** How the pivotPool health indicator reports coordination problems. */
+    public static class Health {
+
+        /**
+         * Whether the pivotPool health indicator reports DOWN when the coordination backend stops
+         * answering. Off by default: pools keep serving borrowers through an outage, so it must not
+         * take every instance out of a load balancer; the indicator then stays UP with the error as
+         * a detail.
+         */
+        private boolean downWhenDisconnected = false;
+
+        public boolean isDownWhenDisconnected() {
+            return this.downWhenDisconnected;
+        }
+
+        public void setDownWhenDisconnected(boolean downWhenDisconnected) {
+            this.downWhenDisconnected = downWhenDisconnected;
+        }
+
+        @Override
+        public String toString() {
+            return "Health[down-when-disconnected=" + this.downWhenDisconnected + "]";
         }
     }
 }

@@ -10,18 +10,31 @@ import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
 
 /**
- * The coordinator's health. A fallback to the no-op coordinator is UP, because the application
- * runs (alone), with the requested backend and the reason as details, so that the degradation is
- * visible; a backend that stopped answering is DOWN. Reads the manager's last synchronisation and
- * never calls the backend itself, so that a health probe cannot hang on a lost server.
+ * The coordinator's health. The application keeps serving borrowers whatever happens to the
+ * coordination backend, so by default nothing here turns the health DOWN: a fallback to the no-op
+ * coordinator and a backend that stopped answering are both UP, with the requested backend, the
+ * reason or error and any partitioned pools as details, so that the degradation is visible without
+ * taking every instance out of a load balancer at once. With {@code downWhenDisconnected} a backend
+ * that stopped answering is DOWN, for deployments that would rather drain such an instance. Reads the
+ * manager's last synchronisation and never calls the backend itself, so that a health probe cannot
+ * hang on a lost server.
  */
 public class CoordinatorHealthIndicator extends AbstractHealthIndicator {
 
     private final DistributedPoolManager manager;
 
+    private final boolean downWhenDisconnected;
+
+    /** Reports a lost backend as UP with the error as a detail. */
     public CoordinatorHealthIndicator(DistributedPoolManager manager) {
+        this(manager, false);
+    }
+
+    /** @param downWhenDisconnected whether a backend that stopped answering is DOWN */
+    public CoordinatorHealthIndicator(DistributedPoolManager manager, boolean downWhenDisconnected) {
         super("Coordinator health check failed");
         this.manager = manager;
+        this.downWhenDisconnected = downWhenDisconnected;
     }
 
     @Override
@@ -52,7 +65,13 @@ public class CoordinatorHealthIndicator extends AbstractHealthIndicator {
             return;
         }
         if (!status.connected()) {
-            builder.down().withDetail("error", status.lastError());
+            builder.withDetail("connected", false).withDetail("error", status.lastError());
+            if (this.downWhenDisconnected) {
+                builder.down();
+            }
+            else {
+                builder.up();
+            }
             return;
         }
         builder.up();

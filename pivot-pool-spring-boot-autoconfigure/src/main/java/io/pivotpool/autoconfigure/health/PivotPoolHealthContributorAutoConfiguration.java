@@ -1,6 +1,7 @@
 package io.pivotpool.autoconfigure.health;
 
 import io.pivotpool.autoconfigure.PivotPoolAutoConfiguration;
+import io.pivotpool.autoconfigure.PivotPoolProperties;
 import io.pivotpool.distributed.DistributedPoolManager;
 
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -23,7 +24,8 @@ public final class PivotPoolHealthContributorAutoConfiguration {
 
     @Bean
     @ConditionalOnMissingBean(name = "pivotPoolHealthIndicator")
-    CoordinatorHealthIndicator pivotPoolHealthIndicator(DistributedPoolManager manager) {
-        return new CoordinatorHealthIndicator(manager);
+    CoordinatorHealthIndicator pivotPoolHealthIndicator(DistributedPoolManager manager,
+            PivotPoolProperties properties) {
+        return new CoordinatorHealthIndicator(manager, properties.getHealth().isDownWhenDisconnected());
     }
 }

@@ -69,9 +69,25 @@ class PivotPoolHealthContributorAutoConfigurationTests {
     }
 
     @Test
-    void backendThatStopsAnsweringShouldBeDown() {
+    void backendThatStopsAnsweringShouldStayUpWithTheErrorSoThatOneOutageDoesNotDrainEveryInstance() {
         this.contextRunner.withUserConfiguration(SeverableCoordinator.class)
             .withPropertyValues("distributed.sync-interval=50ms", "distributed.leader-ttl=1s")
+            .run((context) -> {
+                CoordinatorHealthIndicator indicator = context.getBean(CoordinatorHealthIndicator.class);
+                assertThat(indicator.health().getStatus()).isEqualTo(Status.UP);
+                context.getBean(CustomCoordinator.class).sever();
+                await().atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertThat(indicator.health().getDetails()).containsEntry("connected", false));
+                assertThat(indicator.health().getStatus()).isEqualTo(Status.UP);
+                assertThat((String) indicator.health().getDetails().get("error")).contains("unreachable");
+            });
+    }
+
+    @Test
+    void backendThatStopsAnsweringShouldBeDownWhenAskedTo() {
+        this.contextRunner.withUserConfiguration(SeverableCoordinator.class)
+            .withPropertyValues("distributed.sync-interval=50ms", "distributed.leader-ttl=1s",
+                    "pivot.pool.health.down-when-disconnected=true")
             .run((context) -> {
                 CoordinatorHealthIndicator indicator = context.getBean(CoordinatorHealthIndicator.class);
                 assertThat(indicator.health().getStatus()).isEqualTo(Status.UP);
