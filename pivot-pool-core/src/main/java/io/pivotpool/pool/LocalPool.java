@@ -85,4 +85,9 @@ final class LocalPool<T> implements Pool<T> {
     public String toString() {
         return this.engine.toString();
     }
+
+    @Override
+    public void setWaitListener(WaitListener listener) {
+        this.engine.setWaitListener(listener);
+    }
 }

@@ -99,6 +99,22 @@ public interface Pool<T> extends AutoCloseable {
      */
     void setMaxSize(int maxSize);
 
+    /**
+     * Tells {@code listener} how long each borrow that had to wait waited (successful or timed
+     * out), on the borrowing thread, once its wait is over; borrows served at once are not
+     * reported, so the fast path pays nothing. A metrics library records these in a timer of its
+     * own. Replaces the previous listener; {@code null} removes it.
+     */
+    void setWaitListener(WaitListener listener);
+
+    /** Told of each wait for an object: see {@link Pool#setWaitListener}. */
+    @FunctionalInterface
+    interface WaitListener {
+
+        /** A borrow waited {@code nanos} for an object (whether it got one or gave up). */
+        void waited(long nanos);
+    }
+
     /** A consistent-enough snapshot of sizes and counters; cheap, but not meant for the hot path. */
     PoolStats stats();
 

@@ -191,6 +191,9 @@ final class PoolEngine<T> {
 
     private final WaitTimeRecorder waitTimes = new WaitTimeRecorder();
 
+    /** Told of every borrow that had to wait; only the slow path reads it. */
+    private volatile Pool.WaitListener waitListener;
+
     /** The largest borrow count stats() has reported, so that the count never goes backwards. */
     private final AtomicLong borrowsReported = new AtomicLong();
 
@@ -538,7 +541,9 @@ final class PoolEngine<T> {
                 this.waitQueue.remove(waiter);
             }
             if (measured) {
-                this.waitTimes.record(System.nanoTime() - start);
+                long waited = System.nanoTime() - start;
+                this.waitTimes.record(waited);
+                notifyWaited(waited);
             }
         }
     }
@@ -1114,6 +1119,24 @@ final class PoolEngine<T> {
     }
 
     // ---- stats and close ---------------------------------------------------------------------
+
+    void setWaitListener(Pool.WaitListener listener) {
+        this.waitListener = listener;
+    }
+
+    /** A failing listener must not turn a successful borrow into a failure: its error is logged. */
+    private void notifyWaited(long nanos) {
+        Pool.WaitListener listener = this.waitListener;
+        if (listener == null) {
+            return;
+        }
+        try {
+            listener.waited(nanos);
+        }
+        catch (RuntimeException ex) {
+            logger.warn("Pool '{}': the wait listener failed: {}", this.name, ex.toString());
+        }
+    }
 
     public PoolStats stats() {
         // the retired count before the slots: see finishDestroy

@@ -1,13 +1,14 @@
 package io.pivotpool.pool;
 
 /**
- * How long borrows waited, from a fixed-bucket histogram: borrows served at once count as zero
- * waits without reading the clock, so the recorder costs nothing on the fast path.
+ * How long borrows waited since the pool started, from a fixed-bucket histogram: borrows served at
+ * once count as zero waits without reading the clock, so the recorder costs nothing on the fast
+ * path. Percentiles are within 3.2% of the true value and never above {@code maxNanos}.
  *
  * @param count borrows measured (successful or timed out)
  * @param totalNanos sum of all waits
  * @param maxNanos the longest wait
- * @param p50Nanos median wait, as the upper bound of its histogram bucket
+ * @param p50Nanos median wait, as the upper bound of its histogram bucket (at most the max)
  * @param p95Nanos 95th percentile wait, likewise
  * @param p99Nanos 99th percentile wait, likewise
  */

