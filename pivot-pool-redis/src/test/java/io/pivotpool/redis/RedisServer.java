@@ -1,84 +1,32 @@
 package io.pivotpool.redis;
 
-import java.io.File;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.stream.Stream;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 /**
- * A real {@code redis-server} process on a free loopback port, for tests.
+ * A real Redis server for tests, on a port of its own.
  *
- * <p>It runs without persistence ({@code --save '' --appendonly no}) in a temporary directory,
- * optionally with {@code --requirepass}, and lets a test simulate failures on it: {@link #pause()}
- * and {@link #resume()} (SIGSTOP / SIGCONT: a hung server or a partition), {@link #kill9()} (a
- * crash) and {@link #restartOnSamePort()} (a new, empty server where the old one was).
+ * <p>It runs without persistence, optionally with {@code --requirepass}, and lets a test simulate
+ * failures on it: {@link #pause()} and {@link #resume()} (SIGSTOP / SIGCONT: a hung server or a
+ * partition), {@link #kill9()} (a crash) and {@link #restartOnSamePort()} (a new, empty server
+ * where the old one was).
  *
- * <p>The binary is {@code $REDIS_SERVER} or {@code redis-server} on the {@code PATH}. If it is
- * missing the test fails with instructions: Redis-backed tests never skip silently, on CI
- * ({@code CI=true}) or anywhere else. A Docker-based alternative (Testcontainers) would slot in
- * here, behind the same methods, on machines with a Docker engine; this one needs none.
+ * <p>Where the server comes from is decided once per JVM and logged in one line (see
+ * {@link RedisSource}): {@code $REDIS_SERVER} or {@code redis-server} on the {@code PATH}; else a
+ * container through Testcontainers when a Docker engine answers; else the {@code redis-server}
+ * binary bundled in {@code com.github.codemonstur:embedded-redis}, run as a process of its own. A
+ * process is signalled directly, so every failure above is real. Without any of them the test
+ * fails with instructions: Redis-backed tests never skip for want of a server, on CI
+ * ({@code CI=true}) or anywhere else.
  *
  * <p>Published in this module's test-jar so that other modules' tests start servers the same way.
  */
 public final class RedisServer implements AutoCloseable {
 
-    private static final Logger logger = LoggerFactory.getLogger(RedisServer.class);
-
-    private static final String HOST = "127.0.0.1";
-
-    private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(10);
-
-    private static final Set<RedisServer> running = ConcurrentHashMap.newKeySet();
-
-    static {
-        Runtime.getRuntime().addShutdownHook(new Thread(RedisServer::killAll, "redis-server-reaper"));
-    }
-
-    private final String binary;
+    private final RedisInstance instance;
 
     private final String password;
 
-    private final Path directory;
-
-    /** Guards the process: starting, signalling and stopping it block, so no monitor is held. */
-    private final ReentrantLock lock = new ReentrantLock();
-
-    private int port;
-
-    /** Volatile for the shutdown hook, which reads it without the lock. */
-    private volatile Process process;
-
-    private boolean paused;
-
-    private RedisServer(String binary, String password) {
-        this.binary = binary;
+    private RedisServer(RedisInstance instance, String password) {
+        this.instance = instance;
         this.password = password;
-        try {
-            this.directory = Files.createTempDirectory("pivot-pool-redis-");
-        }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
     }
 
     /** Starts a server without a password. */
@@ -88,29 +36,15 @@ public final class RedisServer implements AutoCloseable {
 
     /** Starts a server that requires {@code password} ({@code null}: none). */
     public static RedisServer start(String password) {
-        RedisServer server = new RedisServer(findBinary(), password);
-        IllegalStateException lastFailure = null;
-        // Another process may take the free port between our probe and redis-server's bind: retry.
-        for (int attempt = 0; attempt < 3; attempt++) {
-            server.port = freePort();
-            try {
-                server.launch();
-                return server;
-            }
-            catch (IllegalStateException ex) {
-                lastFailure = ex;
-            }
-        }
-        server.close();
-        throw lastFailure;
+        return new RedisServer(RedisSource.get().start(password), password);
     }
 
     public String host() {
-        return HOST;
+        return this.instance.host();
     }
 
     public int port() {
-        return this.port;
+        return this.instance.port();
     }
 
     /** The password the server requires, or {@code null}. */
@@ -118,271 +52,39 @@ public final class RedisServer implements AutoCloseable {
         return this.password;
     }
 
-    /** Whether the process is alive (a paused one is). */
+    /** Whether the server is alive (a paused one is). */
     public boolean isRunning() {
-        this.lock.lock();
-        try {
-            return this.process != null && this.process.isAlive();
-        }
-        finally {
-            this.lock.unlock();
-        }
+        return this.instance.isRunning();
     }
 
     /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
     public void pause() {
-        this.lock.lock();
-        try {
-            signal("STOP");
-            this.paused = true;
-        }
-        finally {
-            this.lock.unlock();
-        }
+        this.instance.pause();
     }
 
     /** Lets a paused server go on (SIGCONT); it then answers everything that waited. */
     public void resume() {
-        this.lock.lock();
-        try {
-            signal("CONT");
-            this.paused = false;
-        }
-        finally {
-            this.lock.unlock();
-        }
+        this.instance.resume();
     }
 
     /** Kills the server at once (SIGKILL); all its data is lost, as it never persists. */
     public void kill9() {
-        this.lock.lock();
-        try {
-            if (this.process != null) {
-                this.process.destroyForcibly();
-                waitFor(this.process);
-                this.process = null;
-                this.paused = false;
-            }
-        }
-        finally {
-            this.lock.unlock();
-        }
+        this.instance.kill9();
     }
 
     /** Starts a new, empty server on the port of the old one, killing the old one if it still runs. */
     public void restartOnSamePort() {
-        this.lock.lock();
-        try {
-            kill9();
-            long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
-            while (true) {
-                try {
-                    launch();
-                    return;
-                }
-                catch (IllegalStateException ex) {
-                    // The old socket may linger for a moment after a kill.
-                    if (System.nanoTime() > deadline) {
-                        throw ex;
-                    }
-                    sleep(100);
-                }
-            }
-        }
-        finally {
-            this.lock.unlock();
-        }
+        this.instance.restartOnSamePort();
     }
 
-    /** Stops the server (SIGTERM, then SIGKILL if it lingers) and deletes its directory. */
+    /** Stops the server and removes what it left behind. */
     @Override
     public void close() {
-        this.lock.lock();
-        try {
-            if (this.process != null) {
-                if (this.paused) {
-                    resume();
-                }
-                this.process.destroy();
-                try {
-                    if (!this.process.waitFor(5, TimeUnit.SECONDS)) {
-                        this.process.destroyForcibly();
-                        waitFor(this.process);
-                    }
-                }
-                catch (InterruptedException ex) {
-                    Thread.currentThread().interrupt();
-                    this.process.destroyForcibly();
-                }
-                this.process = null;
-            }
-            running.remove(this);
-            deleteDirectory();
-        }
-        finally {
-            this.lock.unlock();
-        }
+        this.instance.close();
     }
 
     @Override
     public String toString() {
-        return "redis-server on " + HOST + ":" + this.port;
-    }
-
-    private void launch() {
-        this.lock.lock();
-        try {
-            List<String> command = new ArrayList<>(List.of(this.binary, "--port", Integer.toString(this.port), "--bind",
-                    HOST, "--save", "", "--appendonly", "no", "--dir", this.directory.toString()));
-            if (this.password != null) {
-                command.add("--requirepass");
-                command.add(this.password);
-            }
-            File log = this.directory.resolve("redis.log").toFile();
-            try {
-                this.process = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log))
-                    .start();
-            }
-            catch (IOException ex) {
-                throw new IllegalStateException("Could not run " + this.binary + ": " + ex.getMessage(), ex);
-            }
-            running.add(this);
-            long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
-            while (!answersPing()) {
-                if (!this.process.isAlive() || System.nanoTime() > deadline) {
-                    this.process.destroyForcibly();
-                    waitFor(this.process);
-                    this.process = null;
-                    throw new IllegalStateException("redis-server did not start on port " + this.port + "; its log:\n"
-                            + tail(log));
-                }
-                sleep(20);
-            }
-            logger.info("Started {} (pid {})", this, this.process.pid());
-        }
-        finally {
-            this.lock.unlock();
-        }
-    }
-
-    /** Whether something on the port speaks Redis (a NOAUTH error counts: the server is up). */
-    private boolean answersPing() {
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(HOST, this.port), 200);
-            socket.setSoTimeout(500);
-            OutputStream out = socket.getOutputStream();
-            out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            InputStream in = socket.getInputStream();
-            int first = in.read();
-            return first == '+' || first == '-';
-        }
-        catch (IOException ex) {
-            return false;
-        }
-    }
-
-    private void signal(String name) {
-        if (this.process == null) {
-            throw new IllegalStateException(this + " is not running");
-        }
-        try {
-            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(this.process.pid())).start();
-            if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-                throw new IllegalStateException("kill -" + name + " " + this.process.pid() + " failed");
-            }
-        }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(ex);
-        }
-    }
-
-    private static String findBinary() {
-        String configured = System.getenv("REDIS_SERVER");
-        if (configured != null && !configured.isBlank()) {
-            if (new File(configured).canExecute()) {
-                return configured;
-            }
-            throw new IllegalStateException("REDIS_SERVER=" + configured + " is not an executable file");
-        }
-        String path = System.getenv("PATH");
-        if (path != null) {
-            for (String directory : path.split(File.pathSeparator)) {
-                File candidate = new File(directory, "redis-server");
-                if (candidate.canExecute()) {
-                    return candidate.getPath();
-                }
-            }
-        }
-        String install = "Install it (Debian/Ubuntu: apt-get install -y redis-server, then stop the system service "
-                + "with 'service redis-server stop'; macOS: brew install redis) or point REDIS_SERVER at the binary.";
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-            throw new IllegalStateException("CI=true and redis-server is not on the PATH: the Redis coordinator "
-                    + "tests must run against a real server on CI, and .ci/run installs it. " + install);
-        }
-        throw new IllegalStateException("redis-server is not on the PATH: the Redis coordinator tests run against "
-                + "a real server and do not skip. " + install);
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
-        }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-    }
-
-    private static String tail(File log) {
-        try {
-            List<String> lines = Files.readAllLines(log.toPath());
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
-        }
-        catch (IOException ex) {
-            return "(unreadable: " + ex.getMessage() + ")";
-        }
-    }
-
-    private void deleteDirectory() {
-        try (Stream<Path> paths = Files.walk(this.directory)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        }
-        catch (IOException ex) {
-            logger.debug("Could not delete {}", this.directory, ex);
-        }
-    }
-
-    private static void waitFor(Process process) {
-        try {
-            process.waitFor(5, TimeUnit.SECONDS);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted while waiting for redis-server", ex);
-        }
-    }
-
-    private static void killAll() {
-        for (RedisServer server : running) {
-            Process process = server.process;
-            if (process != null) {
-                process.destroyForcibly();
-            }
-        }
+        return this.instance.toString();
     }
 }
