@@ -74,7 +74,9 @@ class PivotPoolHealthContributorAutoConfigurationTests {
             .withPropertyValues("distributed.sync-interval=50ms", "distributed.leader-ttl=1s")
             .run((context) -> {
                 CoordinatorHealthIndicator indicator = context.getBean(CoordinatorHealthIndicator.class);
-                assertThat(indicator.health().getStatus()).isEqualTo(Status.UP);
+                // UP needs a synchronisation within instance-ttl (150 ms here): a slow start may outlast it.
+                await().atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertThat(indicator.health().getStatus()).isEqualTo(Status.UP));
                 assertThat(indicator.health().getDetails()).containsEntry("backend", "custom");
                 context.getBean(CustomCoordinator.class).sever();
                 await().atMost(Duration.ofSeconds(5))
