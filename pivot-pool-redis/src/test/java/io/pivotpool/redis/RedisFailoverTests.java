@@ -13,10 +13,10 @@ import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.distributed.CoordinatorSelection;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
-import org.junit.jupiter.api.AfterAll;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -35,19 +35,10 @@ class RedisFailoverTests {
     /** Scheduling noise on a busy build machine, on top of the bound under test. */
     private static final Duration SLACK = Duration.ofMillis(300);
 
-    private static RedisServer server;
+    @RegisterExtension
+    static final RedisServer server = RedisServer.fixture();
 
     private final List<AutoCloseable> closeables = new ArrayList<>();
-
-    @BeforeAll
-    static void startServer() {
-        server = RedisServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        server.close();
-    }
 
     @AfterEach
     void closeAll() throws Exception {

@@ -14,12 +14,12 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-import io.pivotpool.redis.RedisServer;
 import io.pivotpool.sample.chaos.CapacityChecker.CoordinatorReading;
 import io.pivotpool.sample.chaos.CapacityChecker.PoolReading;
 import io.pivotpool.sample.chaos.CapacityChecker.Sample;
 import io.pivotpool.sample.chaos.Scenario.Promise;
 import io.pivotpool.sample.partner.PartnerSimulator;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -15,7 +15,7 @@ import io.pivotpool.coordinator.CoordinatorProvider;
 import io.pivotpool.distributed.CoordinationStatus;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.redis.RedisCoordinator;
-import io.pivotpool.redis.RedisServer;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.pivotpool.redis;
+package io.pivotpool.testsupport.redis;
 
 /** One running Redis behind {@link RedisServer}: a process of this JVM or a container. */
 interface RedisInstance extends AutoCloseable {

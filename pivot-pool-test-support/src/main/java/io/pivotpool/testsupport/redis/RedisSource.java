@@ -1,4 +1,4 @@
-package io.pivotpool.redis;
+package io.pivotpool.testsupport.redis;
 
 import java.io.File;
 import java.io.IOException;
@@ -47,7 +47,7 @@ final class RedisSource {
     private static final String INSTALL = "Install redis-server 6.2 or newer (Debian/Ubuntu: apt-get install -y "
             + "redis-server, then 'service redis-server stop'; macOS: brew install redis) or point REDIS_SERVER at "
             + "the binary; or start a Docker engine; or put " + EMBEDDED_ARTIFACT + " on the test class path "
-            + "(pivot-pool-redis's tests have it).";
+            + "(pivot-pool-test-support brings it).";
 
     /** The binary to run, or null to run a container. */
     private final String binary;

@@ -1,4 +1,4 @@
-package io.pivotpool.redis;
+package io.pivotpool.testsupport.redis;
 
 import java.util.ArrayList;
 import java.util.List;
