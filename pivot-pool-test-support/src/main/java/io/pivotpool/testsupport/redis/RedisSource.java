@@ -49,6 +49,11 @@ final class RedisSource {
             + "the binary; or start a Docker engine; or put " + EMBEDDED_ARTIFACT + " on the test class path "
             + "(pivot-pool-test-support brings it).";
 
+    /** Guarded by the class: the source of this JVM, or why there is none. */
+    private static RedisSource found;
+
+    private static IllegalStateException missing;
+
     /** The binary to run, or null to run a container. */
     private final String binary;
 
@@ -58,11 +63,6 @@ final class RedisSource {
         this.binary = binary;
         this.description = description;
     }
-
-    /** Guarded by the class: the source of this JVM, or why there is none. */
-    private static RedisSource found;
-
-    private static IllegalStateException missing;
 
     /** The source of this JVM, found (and logged) on first use; throws with the reasons if there is none. */
     static synchronized RedisSource get() {
@@ -108,13 +108,13 @@ final class RedisSource {
             }
         }
         if (source == null) {
-            String found = "No Redis for the tests: no redis-server on the PATH (nor REDIS_SERVER), no Docker "
+            String reasons = "No Redis for the tests: no redis-server on the PATH (nor REDIS_SERVER), no Docker "
                     + "engine answering Testcontainers, and " + bundledProblem + ". ";
             if ("true".equalsIgnoreCase(System.getenv("CI"))) {
                 throw new IllegalStateException("CI=true: the Redis tests must run against a real server on CI "
-                        + "and do not skip. " + found + INSTALL);
+                        + "and do not skip. " + reasons + INSTALL);
             }
-            throw new IllegalStateException(found + "The Redis tests run against a real server and do not skip. "
+            throw new IllegalStateException(reasons + "The Redis tests run against a real server and do not skip. "
                     + INSTALL);
         }
         logger.info("Redis for tests: {}", source);
