@@ -6,6 +6,7 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.pivotpool.testsupport.redis.RedisServer;
 
 /** A plain Lettuce connection to a test server, to look at keys or plant garbage behind a coordinator's back. */
 final class RawRedis implements AutoCloseable {

@@ -10,9 +10,10 @@ import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.distributed.ActiveCoordinator;
 import io.pivotpool.distributed.CoordinatorSelection;
 import io.pivotpool.distributed.DistributedSettings;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.pivotpool.testsupport.LogCapture;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static io.pivotpool.redis.RedisCoordinatorTests.bytes;
 import static io.pivotpool.redis.RedisCoordinatorTests.instance;
@@ -26,17 +27,8 @@ class RedisAuthenticationTests {
 
     private static final String WRONG_PASSWORD = "wrong-" + UUID.randomUUID();
 
-    private static RedisServer server;
-
-    @BeforeAll
-    static void startServer() {
-        server = RedisServer.start(PASSWORD);
-    }
-
-    @AfterAll
-    static void stopServer() {
-        server.close();
-    }
+    @RegisterExtension
+    static final RedisServer server = RedisServer.fixture(PASSWORD);
 
     @Test
     void rightPasswordShouldOpenEveryConnectionIncludingBlockingPops() {
@@ -53,7 +45,8 @@ class RedisAuthenticationTests {
 
     @Test
     void wrongPasswordShouldFailConnectNamingRedisButNeverThePasswords() {
-        try (LogCapture logs = new LogCapture(true); RedisCoordinator coordinator = coordinator(WRONG_PASSWORD)) {
+        try (LogCapture logs = LogCapture.everything().withDebug("io.lettuce");
+                RedisCoordinator coordinator = coordinator(WRONG_PASSWORD)) {
             CoordinatorException failure = catchThrowableOfType(CoordinatorException.class, coordinator::connect);
             assertThat(failure).isNotNull();
             assertThat(failure.getMessage()).contains("Redis coordinator (127.0.0.1:" + server.port())
@@ -80,7 +73,7 @@ class RedisAuthenticationTests {
     void selectionWithAWrongPasswordShouldFallBackWithOneWarningThatHidesThePassword() {
         DistributedSettings settings = DistributedSettings.builder().enabled(true).coordination("redis").build();
         RedisCoordinatorProvider provider = RedisCoordinatorProvider.of(settings(WRONG_PASSWORD));
-        try (LogCapture logs = new LogCapture();
+        try (LogCapture logs = LogCapture.everything();
                 ActiveCoordinator active = CoordinatorSelection.select(settings, List.of(provider))) {
             assertThat(active.fellBack()).isTrue();
             assertThat(active.activeBackend()).isEqualTo("noop");

@@ -4,8 +4,8 @@ import java.time.Duration;
 
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.distributed.ClusterCapacityContract;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.pivotpool.testsupport.redis.RedisServer;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The cluster-wide cap on a real redis-server: several managers, each with a connection of its
@@ -14,17 +14,8 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class RedisClusterCapacityTests extends ClusterCapacityContract {
 
-    private static RedisServer server;
-
-    @BeforeAll
-    static void startServer() {
-        server = RedisServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        server.close();
-    }
+    @RegisterExtension
+    static final RedisServer server = RedisServer.fixture();
 
     @Override
     protected Coordinator client(String namespace) {

@@ -4,26 +4,27 @@ import java.time.Duration;
 
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.MultiInstanceCoordinatorContract;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The coordinator contract, single- and multi-instance, against a real redis-server. */
 class RedisCoordinatorContractTests extends MultiInstanceCoordinatorContract {
 
-    private static RedisServer server;
+    @RegisterExtension
+    static final RedisServer server = RedisServer.fixture();
 
     private static RawRedis raw;
 
     @BeforeAll
-    static void startServer() {
-        server = RedisServer.start();
+    static void connectRaw() {
         raw = new RawRedis(server);
     }
 
     @AfterAll
-    static void stopServer() {
+    static void closeRaw() {
         raw.close();
-        server.close();
     }
 
     @Override

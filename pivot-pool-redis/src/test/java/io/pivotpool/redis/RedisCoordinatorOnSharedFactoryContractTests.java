@@ -2,8 +2,10 @@ package io.pivotpool.redis;
 
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.MultiInstanceCoordinatorContract;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
@@ -14,25 +16,24 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
  */
 class RedisCoordinatorOnSharedFactoryContractTests extends MultiInstanceCoordinatorContract {
 
-    private static RedisServer server;
+    @RegisterExtension
+    static final RedisServer server = RedisServer.fixture();
 
     private static LettuceConnectionFactory applicationFactory;
 
     private static RawRedis raw;
 
     @BeforeAll
-    static void startServer() {
-        server = RedisServer.start();
+    static void connectClients() {
         applicationFactory = new LettuceConnectionFactory(new RedisStandaloneConfiguration(server.host(), server.port()));
         applicationFactory.afterPropertiesSet();
         raw = new RawRedis(server);
     }
 
     @AfterAll
-    static void stopServer() {
+    static void closeClients() {
         raw.close();
         applicationFactory.destroy();
-        server.close();
     }
 
     @Override

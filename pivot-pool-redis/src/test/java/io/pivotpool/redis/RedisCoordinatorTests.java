@@ -17,11 +17,14 @@ import io.pivotpool.coordinator.CapacityGrant;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.testsupport.LogCapture;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.data.redis.connection.RedisConnection;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
@@ -37,7 +40,8 @@ class RedisCoordinatorTests {
 
     private static final AtomicInteger namespaces = new AtomicInteger();
 
-    private static RedisServer server;
+    @RegisterExtension
+    static final RedisServer server = RedisServer.fixture();
 
     private static RawRedis raw;
 
@@ -48,15 +52,13 @@ class RedisCoordinatorTests {
     private RedisCoordinator coordinator;
 
     @BeforeAll
-    static void startServer() {
-        server = RedisServer.start();
+    static void connectRaw() {
         raw = new RawRedis(server);
     }
 
     @AfterAll
-    static void stopServer() {
+    static void closeRaw() {
         raw.close();
-        server.close();
     }
 
     @BeforeEach
@@ -367,7 +369,7 @@ class RedisCoordinatorTests {
         raw.commands().sadd(prefix + "q:jobs", "a set");
         raw.commands().hset(prefix + "kv:k", "a", "hash");
         raw.commands().hset(prefix + "cap:p", Map.of("x", "lots", "y", "2:" + (System.currentTimeMillis() + 60_000)));
-        try (LogCapture logs = new LogCapture()) {
+        try (LogCapture logs = LogCapture.everything()) {
             for (int i = 0; i < 3; i++) {
                 assertThat(this.coordinator.currentLeader()).isEmpty();
                 assertThat(this.coordinator.liveInstances()).isEmpty();
@@ -402,7 +404,7 @@ class RedisCoordinatorTests {
         this.coordinator.garbageWarningInterval(Duration.ofMillis(300));
         String key = "{" + this.namespace + "}:kv:k";
         raw.commands().hset(key, "a", "hash");
-        try (LogCapture logs = new LogCapture()) {
+        try (LogCapture logs = LogCapture.everything()) {
             for (int i = 0; i < 5; i++) {
                 assertThat(this.coordinator.get("k")).isEmpty();
             }
@@ -443,7 +445,7 @@ class RedisCoordinatorTests {
         raw.commands().del(prefix + "member:b");
         raw.commands().set(prefix + "member:b", "not a hash");
         raw.commands().hset(prefix + "member:c", "startedAt", "yesterday");
-        try (LogCapture logs = new LogCapture()) {
+        try (LogCapture logs = LogCapture.everything()) {
             assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"));
             assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"));
             assertThat(logs.messages(Level.WARN)).hasSize(2);

@@ -7,8 +7,10 @@ import java.util.List;
 import io.lettuce.core.ScriptOutputType;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.HostileDataContract;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The hostile-data contract against a real redis-server: each plant is written with plain Redis
@@ -16,20 +18,19 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class RedisHostileDataContractTests extends HostileDataContract {
 
-    private static RedisServer server;
+    @RegisterExtension
+    static final RedisServer server = RedisServer.fixture();
 
     private static RawRedis raw;
 
     @BeforeAll
-    static void startServer() {
-        server = RedisServer.start();
+    static void connectRaw() {
         raw = new RawRedis(server);
     }
 
     @AfterAll
-    static void stopServer() {
+    static void closeRaw() {
         raw.close();
-        server.close();
     }
 
     @Override

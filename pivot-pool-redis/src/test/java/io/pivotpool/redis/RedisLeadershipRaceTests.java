@@ -16,10 +16,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.pivotpool.coordinator.LeaderLease;
-import org.junit.jupiter.api.AfterAll;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -38,19 +38,10 @@ class RedisLeadershipRaceTests {
     /** How long before the lease's end (counted from the request) a leader stops acting as one. */
     private static final long MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
-    private static RedisServer server;
+    @RegisterExtension
+    static final RedisServer server = RedisServer.fixture();
 
     private final List<RedisCoordinator> coordinators = new ArrayList<>();
-
-    @BeforeAll
-    static void startServer() {
-        server = RedisServer.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        server.close();
-    }
 
     @AfterEach
     void closeCoordinators() {

@@ -12,9 +12,10 @@ import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.distributed.CoordinatorSelection;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -37,18 +38,14 @@ class RedisLeadershipSafetyTests {
     /** Fence (one leader-ttl) + a sync interval to notice + reconnect and scheduling noise. */
     private static final Duration RECOVERY = LEADER_TTL.plus(SYNC_INTERVAL.multipliedBy(3)).plusSeconds(1);
 
-    private RedisServer server;
+    @RegisterExtension
+    final RedisServer server = RedisServer.fixture();
 
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
     private final List<DistributedPoolManager> managers = new ArrayList<>();
 
     private Sampler sampler;
-
-    @BeforeEach
-    void startServer() {
-        this.server = RedisServer.start();
-    }
 
     @AfterEach
     void stopAll() throws Exception {
@@ -58,7 +55,6 @@ class RedisLeadershipSafetyTests {
         for (int i = this.closeables.size() - 1; i >= 0; i--) {
             this.closeables.get(i).close();
         }
-        this.server.close();
     }
 
     @Test

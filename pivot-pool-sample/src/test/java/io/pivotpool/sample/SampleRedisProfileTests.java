@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.pivotpool.distributed.DistributedPoolManager;
-import io.pivotpool.redis.RedisServer;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

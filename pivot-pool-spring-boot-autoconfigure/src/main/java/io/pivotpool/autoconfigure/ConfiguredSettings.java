@@ -1,6 +1,5 @@
 package io.pivotpool.autoconfigure;
 
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -135,31 +134,12 @@ final class ConfiguredSettings {
         apply(set, "leader-ttl", properties.getLeaderTtl(), builder::leaderTtl);
         apply(set, "rebalance-interval", properties.getRebalanceInterval(), builder::rebalanceInterval);
         apply(set, "instance-ttl", properties.getInstanceTtl(), builder::instanceTtl);
-        checkRedis(properties.getRedis());
         try {
             return builder.build();
         }
         catch (DistributedSettings.InvalidSettingException ex) {
             throw invalid("distributed.", ex.property(), ex.value(), set, ex.getMessage(), ex.relatedProperty(),
                     profile);
-        }
-    }
-
-    /** The Redis connection's own rules; the password is never part of a message. */
-    private static void checkRedis(DistributedProperties.Redis redis) {
-        requireText("distributed.redis.host", redis.getHost());
-        if (redis.getPort() < 1 || redis.getPort() > 65535) {
-            throw new InvalidConfigurationPropertyValueException("distributed.redis.port", redis.getPort(),
-                    "port must be between 1 and 65535");
-        }
-        if (redis.getDatabase() < 0) {
-            throw new InvalidConfigurationPropertyValueException("distributed.redis.database", redis.getDatabase(),
-                    "database must not be negative");
-        }
-        Duration timeout = redis.getTimeout();
-        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-            throw new InvalidConfigurationPropertyValueException("distributed.redis.timeout", timeout,
-                    "timeout must be positive");
         }
     }
 

@@ -7,7 +7,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 /**
  * Cluster-wide coordination, under PivotPHP's {@code distributed.*} keys. Durations left unset
  * take the {@code pivot.pool.profile}'s defaults; the rules are checked at start-up, and a broken
- * one stops the application with a message naming the property.
+ * one stops the application with a message naming the property. Each backend module binds its own
+ * connection settings below it ({@code distributed.redis.*} in {@code pivot-pool-redis}).
  */
 @ConfigurationProperties("distributed")
 public class DistributedProperties {
@@ -38,9 +39,6 @@ public class DistributedProperties {
 
     /** Whether a missing or failing backend stops start-up instead of falling back to the no-op coordinator. */
     private boolean failFast;
-
-    /** Connection to the Redis backend, used when coordination is redis. */
-    private final Redis redis = new Redis();
 
     public boolean isEnabled() {
         return this.enabled;
@@ -114,105 +112,11 @@ public class DistributedProperties {
         this.failFast = failFast;
     }
 
-    public Redis getRedis() {
-        return this.redis;
-    }
-
     @Override
     public String toString() {
         return "DistributedProperties[enabled=" + this.enabled + ", coordination=" + this.coordination
                 + ", namespace=" + this.namespace + ", sync-interval=" + this.syncInterval + ", leader-election="
                 + this.leaderElection + ", leader-ttl=" + this.leaderTtl + ", rebalance-interval="
-                + this.rebalanceInterval + ", instance-ttl=" + this.instanceTtl + ", fail-fast=" + this.failFast
-                + ", redis=" + this.redis + "]";
-    }
-
-    /** PivotPHP's {@code distributed.redis.*} connection settings. */
-    public static class Redis {
-
-        /** Redis server host. */
-        private String host = "localhost";
-
-        /** Redis server port, 1 to 65535. */
-        private int port = 6379;
-
-        /** Login user (Redis 6 ACL); unset logs in as the default user. */
-        private String username;
-
-        /** Login password; never logged nor shown by the actuator. */
-        private String password;
-
-        /** Database index, 0 or more. */
-        private int database;
-
-        /** Whether to connect with TLS. */
-        private boolean ssl;
-
-        /** How long one Redis command may take before it fails. */
-        private Duration timeout = Duration.ofSeconds(2);
-
-        public String getHost() {
-            return this.host;
-        }
-
-        public void setHost(String host) {
-            this.host = host;
-        }
-
-        public int getPort() {
-            return this.port;
-        }
-
-        public void setPort(int port) {
-            this.port = port;
-        }
-
-        public String getUsername() {
-            return this.username;
-        }
-
-        public void setUsername(String username) {
-            this.username = username;
-        }
-
-        public String getPassword() {
-            return this.password;
-        }
-
-        public void setPassword(String password) {
-            this.password = password;
-        }
-
-        public int getDatabase() {
-            return this.database;
-        }
-
-        public void setDatabase(int database) {
-            this.database = database;
-        }
-
-        public boolean isSsl() {
-            return this.ssl;
-        }
-
-        public void setSsl(boolean ssl) {
-            this.ssl = ssl;
-        }
-
-        public Duration getTimeout() {
-            return this.timeout;
-        }
-
-        public void setTimeout(Duration timeout) {
-            this.timeout = timeout;
-        }
-
-        /** Says whether a password is set, never what it is. */
-        @Override
-        public String toString() {
-            return "Redis[host=" + this.host + ", port=" + this.port + ", username=" + this.username + ", password="
-                    + ((this.password != null) ? "******" : null) + ", database=" + this.database + ", ssl=" + this.ssl
-                    + ", timeout=" + this.timeout + "]";
-        }
+                + this.rebalanceInterval + ", instance-ttl=" + this.instanceTtl + ", fail-fast=" + this.failFast + "]";
     }
 }

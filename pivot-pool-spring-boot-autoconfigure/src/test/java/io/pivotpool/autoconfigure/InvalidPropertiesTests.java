@@ -3,14 +3,11 @@ package io.pivotpool.autoconfigure;
 import io.pivotpool.autoconfigure.TestPools.RendererSpec;
 import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
-import org.springframework.boot.test.system.CapturedOutput;
-import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -18,10 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Every rule of {@link PivotPoolProperties} and {@link DistributedProperties}: a broken one stops
  * start-up with a message that names the property and the rule.
  */
-@ExtendWith(OutputCaptureExtension.class)
 class InvalidPropertiesTests {
-
-    private static final String PASSWORD = "s3cr3t-Pa55";
 
     private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
         .withConfiguration(AutoConfigurations.of(PivotPoolAutoConfiguration.class))
@@ -183,38 +177,6 @@ class InvalidPropertiesTests {
         this.contextRunner.withPropertyValues("distributed.coordination=red is")
             .run((context) -> assertInvalid(context, "distributed.coordination",
                     "coordination must be a backend name"));
-    }
-
-    @Test
-    void redisPortOutOfRangeShouldFailStartup() {
-        this.contextRunner.withPropertyValues("distributed.redis.port=70000")
-            .run((context) -> assertInvalid(context, "distributed.redis.port", "port must be between 1 and 65535"));
-    }
-
-    @Test
-    void negativeRedisDatabaseShouldFailStartup() {
-        this.contextRunner.withPropertyValues("distributed.redis.database=-1")
-            .run((context) -> assertInvalid(context, "distributed.redis.database", "database must not be negative"));
-    }
-
-    @Test
-    void redisPasswordShouldNeverAppearInToStringOrStartupFailures(CapturedOutput output) {
-        this.contextRunner
-            .withPropertyValues("distributed.redis.password=" + PASSWORD, "distributed.redis.port=0",
-                    "distributed.enabled=true", "distributed.coordination=redis")
-            .run((context) -> {
-                assertThat(context).hasFailed();
-                Throwable failure = context.getStartupFailure();
-                for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-                    assertThat(cause.getMessage()).doesNotContain(PASSWORD);
-                }
-            });
-        this.contextRunner.withPropertyValues("distributed.redis.password=" + PASSWORD).run((context) -> {
-            DistributedProperties properties = context.getBean(DistributedProperties.class);
-            assertThat(properties.getRedis().getPassword()).isEqualTo(PASSWORD);
-            assertThat(properties.toString()).doesNotContain(PASSWORD).contains("password=******");
-        });
-        assertThat(output).doesNotContain(PASSWORD);
     }
 
     private static AbstractThrowableAssert<?, ?> assertInvalid(AssertableApplicationContext context, String property,

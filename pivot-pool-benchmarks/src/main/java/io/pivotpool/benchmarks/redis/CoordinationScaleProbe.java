@@ -37,7 +37,7 @@ import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
 import io.pivotpool.redis.RedisCoordinator;
 import io.pivotpool.redis.RedisCoordinatorSettings;
-import io.pivotpool.redis.RedisServer;
+import io.pivotpool.testsupport.redis.RedisServer;
 
 import org.springframework.data.redis.core.script.RedisScript;
 

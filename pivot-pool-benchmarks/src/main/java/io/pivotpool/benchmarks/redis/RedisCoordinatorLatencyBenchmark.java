@@ -13,7 +13,7 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.redis.RedisCoordinator;
 import io.pivotpool.redis.RedisCoordinatorSettings;
-import io.pivotpool.redis.RedisServer;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -35,7 +35,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * The target is at most 1.3 times the raw latency.
  *
  * <p>The server is {@code -Dpivot.bench.redis=host:port} if given, otherwise a throw-away
- * {@code redis-server} on a free loopback port (it must be on the {@code PATH}).
+ * {@code redis-server} on a free loopback port (the one on the {@code PATH}, else the one bundled in
+ * {@code embedded-redis}: see {@code RedisServer}).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)

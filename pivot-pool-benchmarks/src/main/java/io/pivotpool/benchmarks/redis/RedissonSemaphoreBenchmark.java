@@ -8,7 +8,7 @@ import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
 import io.pivotpool.pool.PoolStats;
-import io.pivotpool.redis.RedisServer;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

@@ -90,7 +90,9 @@ class PivotPoolHealthContributorAutoConfigurationTests {
                     "pivot.pool.health.down-when-disconnected=true")
             .run((context) -> {
                 CoordinatorHealthIndicator indicator = context.getBean(CoordinatorHealthIndicator.class);
-                assertThat(indicator.health().getStatus()).isEqualTo(Status.UP);
+                // UP needs a synchronisation within instance-ttl (150 ms here): a slow start may outlast it.
+                await().atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertThat(indicator.health().getStatus()).isEqualTo(Status.UP));
                 assertThat(indicator.health().getDetails()).containsEntry("backend", "custom");
                 context.getBean(CustomCoordinator.class).sever();
                 await().atMost(Duration.ofSeconds(5))

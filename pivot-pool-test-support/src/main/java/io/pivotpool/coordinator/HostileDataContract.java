@@ -5,21 +5,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Queue;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.BooleanSupplier;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.AppenderBase;
+import io.pivotpool.testsupport.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.slf4j.LoggerFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
@@ -44,15 +39,7 @@ public abstract class HostileDataContract {
 
     private final List<Coordinator> coordinators = new ArrayList<>();
 
-    private final Queue<ILoggingEvent> events = new ConcurrentLinkedQueue<>();
-
-    private final AppenderBase<ILoggingEvent> appender = new AppenderBase<>() {
-
-        @Override
-        protected void append(ILoggingEvent event) {
-            HostileDataContract.this.events.add(event);
-        }
-    };
+    private LogCapture log;
 
     private String namespace;
 
@@ -129,18 +116,18 @@ public abstract class HostileDataContract {
         this.namespace = "pivot-hostile:" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
         this.a = connected();
         this.b = connected();
-        this.appender.start();
-        root().addAppender(this.appender);
+        this.log = LogCapture.everything();
         // The cluster has been running: a term exists (no cold-start wait), and one instance leads.
         plant(this.namespace, new Plant.Term("1"));
         awaitRounds("a first leader", () -> leader().isPresent(), Duration.ofSeconds(10));
-        this.events.clear();
+        this.log.clear();
     }
 
     @AfterEach
     void stopCluster() {
-        root().detachAppender(this.appender);
-        this.appender.stop();
+        if (this.log != null) {
+            this.log.close();
+        }
         for (Coordinator coordinator : this.coordinators) {
             try {
                 coordinator.close();
@@ -425,23 +412,12 @@ public abstract class HostileDataContract {
 
     /** Warnings logged by the backend's own classes. */
     private List<String> warnings() {
-        String backend = this.a.getClass().getPackageName();
-        return this.events.stream()
-            .filter(event -> event.getLevel().isGreaterOrEqual(Level.WARN) && event.getLoggerName().startsWith(backend))
-            .map(ILoggingEvent::getFormattedMessage)
-            .toList();
+        return this.log.messages(Level.WARN, this.a.getClass().getPackageName());
     }
 
+    /** Every message, separated by '|' so that a newline can only come from a message itself. */
     private String loggedText() {
-        StringBuilder text = new StringBuilder();
-        for (ILoggingEvent event : this.events) {
-            text.append(event.getFormattedMessage()).append('\u0000');
-        }
-        return text.toString().replace('\u0000', '|');
-    }
-
-    private static Logger root() {
-        return (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        return String.join("|", this.log.messages(Level.TRACE));
     }
 
     private static void sleep(Duration duration) {

@@ -1,4 +1,4 @@
-package io.pivotpool.autoconfigure.redis;
+package io.pivotpool.autoconfigure.actuate;
 
 import java.util.Map;
 
@@ -11,26 +11,34 @@ import org.springframework.boot.actuate.context.properties.ConfigurationProperti
 import org.springframework.boot.actuate.endpoint.SanitizingFunction;
 import org.springframework.boot.actuate.env.EnvironmentEndpoint;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Configuration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Tests for {@link CoordinatorCredentialsSanitizingAutoConfiguration}. */
+/**
+ * Tests for {@link CoordinatorCredentialsSanitizingAutoConfiguration}, with the properties of a
+ * backend that this module does not know ({@code distributed.custom.*}); the Redis module proves
+ * the same for {@code distributed.redis.password}.
+ */
 class CoordinatorCredentialsSanitizingAutoConfigurationTests {
 
-    private static final String PASSWORD = "s3cret-redis-pw";
+    private static final String PASSWORD = "s3cret-backend-pw";
 
     private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
-        .withConfiguration(AutoConfigurations.of(PivotPoolAutoConfiguration.class, RedisCoordinatorAutoConfiguration.class,
+        .withConfiguration(AutoConfigurations.of(PivotPoolAutoConfiguration.class,
                 CoordinatorCredentialsSanitizingAutoConfiguration.class,
                 ConfigurationPropertiesReportEndpointAutoConfiguration.class, EnvironmentEndpointAutoConfiguration.class))
+        .withUserConfiguration(BackendConfiguration.class)
         .withPropertyValues("management.endpoints.web.exposure.include=configprops,env",
                 "management.endpoint.configprops.show-values=always", "management.endpoint.env.show-values=always",
-                "distributed.redis.password=" + PASSWORD, "distributed.redis.username=pivot");
+                "distributed.custom.password=" + PASSWORD, "distributed.custom.username=pivot");
 
     @Test
-    void runWithShowValuesAlwaysShouldMaskTheRedisPasswordInConfigprops() {
+    void runWithShowValuesAlwaysShouldMaskABackendPasswordInConfigprops() {
         this.contextRunner.run((context) -> {
             var beans = context.getBean(ConfigurationPropertiesReportEndpoint.class)
                 .configurationPropertiesWithPrefix("distributed")
@@ -41,12 +49,11 @@ class CoordinatorCredentialsSanitizingAutoConfigurationTests {
                 .getBeans();
             Map<String, Object> properties = beans.values()
                 .stream()
-                .filter(bean -> bean.getPrefix().equals("distributed"))
+                .filter(bean -> bean.getPrefix().equals("distributed.custom"))
                 .findFirst()
                 .orElseThrow()
                 .getProperties();
-            assertThat(properties).as(properties.toString()).extractingByKey("redis")
-                .asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.MAP)
+            assertThat(properties).as(properties.toString())
                 .containsEntry("password", CoordinatorCredentialsSanitizingAutoConfiguration.MASK)
                 .containsEntry("username", "pivot");
             assertThat(properties.toString()).doesNotContain(PASSWORD);
@@ -54,12 +61,12 @@ class CoordinatorCredentialsSanitizingAutoConfigurationTests {
     }
 
     @Test
-    void runWithShowValuesAlwaysShouldMaskTheRedisPasswordInEnv() {
+    void runWithShowValuesAlwaysShouldMaskABackendPasswordInEnv() {
         this.contextRunner.run((context) -> {
             EnvironmentEndpoint endpoint = context.getBean(EnvironmentEndpoint.class);
-            assertThat(endpoint.environmentEntry("distributed.redis.password").getProperty().getValue())
+            assertThat(endpoint.environmentEntry("distributed.custom.password").getProperty().getValue())
                 .isEqualTo(CoordinatorCredentialsSanitizingAutoConfiguration.MASK);
-            assertThat(endpoint.environmentEntry("distributed.redis.username").getProperty().getValue()).isEqualTo("pivot");
+            assertThat(endpoint.environmentEntry("distributed.custom.username").getProperty().getValue()).isEqualTo("pivot");
             assertThat(String.valueOf(endpoint.environment("distributed.*").getPropertySources()
                 .stream()
                 .map(source -> source.getProperties())
@@ -82,5 +89,36 @@ class CoordinatorCredentialsSanitizingAutoConfigurationTests {
     void runWithoutTheActuatorShouldNotContributeTheFunction() {
         this.contextRunner.withClassLoader(new FilteredClassLoader(SanitizingFunction.class))
             .run((context) -> assertThat(context).doesNotHaveBean("pivotPoolCoordinatorCredentialsSanitizingFunction"));
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @EnableConfigurationProperties(BackendProperties.class)
+    static class BackendConfiguration {
+
+    }
+
+    /** The connection settings of some backend module, as a backend would bind them. */
+    @ConfigurationProperties("distributed.custom")
+    static class BackendProperties {
+
+        private String username;
+
+        private String password;
+
+        public String getUsername() {
+            return this.username;
+        }
+
+        public void setUsername(String username) {
+            this.username = username;
+        }
+
+        public String getPassword() {
+            return this.password;
+        }
+
+        public void setPassword(String password) {
+            this.password = password;
+        }
     }
 }

@@ -18,6 +18,7 @@ import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
+import io.pivotpool.testsupport.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -207,7 +208,7 @@ class DistributedPoolManagerTests {
     void failingBackendNeverStopsTheSchedulerAndTheInstanceRejoinsWhenItReturns() {
         FlakyCoordinator flaky = new FlakyCoordinator(this.backend);
         DistributedPoolManager manager = manager(flaky, FAST, "a");
-        try (LogCapture log = new LogCapture(DistributedPoolManager.class)) {
+        try (LogCapture log = LogCapture.of(DistributedPoolManager.class)) {
             manager.start();
             Instant firstSync = manager.status().lastSync();
             assertThat(manager.status().connected()).isTrue();

@@ -9,6 +9,7 @@ import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.CoordinatorProvider;
 import io.pivotpool.coordinator.NoOpCoordinator;
+import io.pivotpool.testsupport.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -18,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 
 class CoordinatorSelectionTests {
 
-    private final LogCapture log = new LogCapture(CoordinatorSelection.class);
+    private final LogCapture log = LogCapture.of(CoordinatorSelection.class);
 
     @AfterEach
     void stopCapturing() {

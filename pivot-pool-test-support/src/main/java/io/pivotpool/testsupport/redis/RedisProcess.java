@@ -1,4 +1,4 @@
-package io.pivotpool.redis;
+package io.pivotpool.testsupport.redis;
 
 import java.io.File;
 import java.io.IOException;
@@ -26,32 +26,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A real {@code redis-server} process on a free loopback port, for tests.
- *
- * <p>It runs without persistence ({@code --save '' --appendonly no}) in a temporary directory,
- * optionally with {@code --requirepass}, and lets a test simulate failures on it: {@link #pause()}
- * and {@link #resume()} (SIGSTOP / SIGCONT: a hung server or a partition), {@link #kill9()} (a
- * crash) and {@link #restartOnSamePort()} (a new, empty server where the old one was).
- *
- * <p>The binary is {@code $REDIS_SERVER} or {@code redis-server} on the {@code PATH}. If it is
- * missing the test fails with instructions: Redis-backed tests never skip silently, on CI
- * ({@code CI=true}) or anywhere else. A Docker-based alternative (Testcontainers) would slot in
- * here, behind the same methods, on machines with a Docker engine; this one needs none.
- *
- * <p>Published in this module's test-jar so that other modules' tests start servers the same way.
+ * A {@code redis-server} process of this JVM on a free loopback port (the binary comes from
+ * {@link RedisSource}). It runs without persistence ({@code --save '' --appendonly no}) in a
+ * temporary directory, optionally with {@code --requirepass}, and signals go to the process itself:
+ * that is what makes kill -9, SIGSTOP and a restart on the same port real.
  */
-public final class RedisServer implements AutoCloseable {
+final class RedisProcess implements RedisInstance {
 
-    private static final Logger logger = LoggerFactory.getLogger(RedisServer.class);
+    private static final Logger logger = LoggerFactory.getLogger(RedisProcess.class);
 
     private static final String HOST = "127.0.0.1";
 
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(10);
 
-    private static final Set<RedisServer> running = ConcurrentHashMap.newKeySet();
+    private static final Set<RedisProcess> running = ConcurrentHashMap.newKeySet();
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(RedisServer::killAll, "redis-server-reaper"));
+        Runtime.getRuntime().addShutdownHook(new Thread(RedisProcess::killAll, "redis-server-reaper"));
     }
 
     private final String binary;
@@ -70,7 +61,7 @@ public final class RedisServer implements AutoCloseable {
 
     private boolean paused;
 
-    private RedisServer(String binary, String password) {
+    private RedisProcess(String binary, String password) {
         this.binary = binary;
         this.password = password;
         try {
@@ -81,14 +72,9 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
-    /** Starts a server without a password. */
-    public static RedisServer start() {
-        return start(null);
-    }
-
-    /** Starts a server that requires {@code password} ({@code null}: none). */
-    public static RedisServer start(String password) {
-        RedisServer server = new RedisServer(findBinary(), password);
+    /** Starts {@code binary} on a free port, requiring {@code password} ({@code null}: none). */
+    static RedisProcess start(String binary, String password) {
+        RedisProcess server = new RedisProcess(binary, password);
         IllegalStateException lastFailure = null;
         // Another process may take the free port between our probe and redis-server's bind: retry.
         for (int attempt = 0; attempt < 3; attempt++) {
@@ -105,20 +91,18 @@ public final class RedisServer implements AutoCloseable {
         throw lastFailure;
     }
 
+    @Override
     public String host() {
         return HOST;
     }
 
+    @Override
     public int port() {
         return this.port;
     }
 
-    /** The password the server requires, or {@code null}. */
-    public String password() {
-        return this.password;
-    }
-
     /** Whether the process is alive (a paused one is). */
+    @Override
     public boolean isRunning() {
         this.lock.lock();
         try {
@@ -130,6 +114,7 @@ public final class RedisServer implements AutoCloseable {
     }
 
     /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+    @Override
     public void pause() {
         this.lock.lock();
         try {
@@ -142,6 +127,7 @@ public final class RedisServer implements AutoCloseable {
     }
 
     /** Lets a paused server go on (SIGCONT); it then answers everything that waited. */
+    @Override
     public void resume() {
         this.lock.lock();
         try {
@@ -154,6 +140,7 @@ public final class RedisServer implements AutoCloseable {
     }
 
     /** Kills the server at once (SIGKILL); all its data is lost, as it never persists. */
+    @Override
     public void kill9() {
         this.lock.lock();
         try {
@@ -170,6 +157,7 @@ public final class RedisServer implements AutoCloseable {
     }
 
     /** Starts a new, empty server on the port of the old one, killing the old one if it still runs. */
+    @Override
     public void restartOnSamePort() {
         this.lock.lock();
         try {
@@ -302,33 +290,6 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
-    private static String findBinary() {
-        String configured = System.getenv("REDIS_SERVER");
-        if (configured != null && !configured.isBlank()) {
-            if (new File(configured).canExecute()) {
-                return configured;
-            }
-            throw new IllegalStateException("REDIS_SERVER=" + configured + " is not an executable file");
-        }
-        String path = System.getenv("PATH");
-        if (path != null) {
-            for (String directory : path.split(File.pathSeparator)) {
-                File candidate = new File(directory, "redis-server");
-                if (candidate.canExecute()) {
-                    return candidate.getPath();
-                }
-            }
-        }
-        String install = "Install it (Debian/Ubuntu: apt-get install -y redis-server, then stop the system service "
-                + "with 'service redis-server stop'; macOS: brew install redis) or point REDIS_SERVER at the binary.";
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-            throw new IllegalStateException("CI=true and redis-server is not on the PATH: the Redis coordinator "
-                    + "tests must run against a real server on CI, and .ci/run installs it. " + install);
-        }
-        throw new IllegalStateException("redis-server is not on the PATH: the Redis coordinator tests run against "
-                + "a real server and do not skip. " + install);
-    }
-
     private static int freePort() {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
             socket.setReuseAddress(true);
@@ -378,7 +339,7 @@ public final class RedisServer implements AutoCloseable {
     }
 
     private static void killAll() {
-        for (RedisServer server : running) {
+        for (RedisProcess server : running) {
             Process process = server.process;
             if (process != null) {
                 process.destroyForcibly();

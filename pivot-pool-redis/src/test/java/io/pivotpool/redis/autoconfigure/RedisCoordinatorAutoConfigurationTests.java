@@ -1,4 +1,4 @@
-package io.pivotpool.autoconfigure.redis;
+package io.pivotpool.redis.autoconfigure;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -6,6 +6,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.UUID;
 
 import io.pivotpool.autoconfigure.PivotPoolAutoConfiguration;
@@ -14,16 +15,19 @@ import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.CoordinatorProvider;
 import io.pivotpool.distributed.CoordinationStatus;
 import io.pivotpool.distributed.DistributedPoolManager;
-import io.pivotpool.redis.RedisCoordinator;
-import io.pivotpool.redis.RedisServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.pivotpool.autoconfigure.actuate.CoordinatorCredentialsSanitizingAutoConfiguration;
+import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
+import org.springframework.boot.actuate.autoconfigure.context.properties.ConfigurationPropertiesReportEndpointAutoConfiguration;
+import org.springframework.boot.actuate.context.properties.ConfigurationPropertiesReportEndpoint;
+import org.springframework.boot.actuate.endpoint.SanitizableData;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.context.annotation.ImportCandidates;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -38,7 +42,6 @@ import org.springframework.data.redis.connection.RedisConnectionFactory;
 import org.springframework.data.redis.connection.RedisSentinelConnection;
 import org.springframework.data.redis.connection.RedisStandaloneConfiguration;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
-import org.springframework.util.ClassUtils;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -50,22 +53,13 @@ class RedisCoordinatorAutoConfigurationTests {
 
     private static final String WRONG_PASSWORD = "wrong-" + UUID.randomUUID();
 
-    private static RedisServer server;
+    @RegisterExtension
+    static final RedisServer server = RedisServer.fixture(PASSWORD);
 
     private final ApplicationContextRunner contextRunner = new ApplicationContextRunner()
         .withConfiguration(AutoConfigurations.of(PivotPoolAutoConfiguration.class,
                 RedisCoordinatorAutoConfiguration.class))
         .withPropertyValues("distributed.namespace=autoconfigure-" + UUID.randomUUID().toString().substring(0, 8));
-
-    @BeforeAll
-    static void startServer() {
-        server = RedisServer.start(PASSWORD);
-    }
-
-    @AfterAll
-    static void stopServer() {
-        server.close();
-    }
 
     @Test
     void runByDefaultShouldContributeTheRedisProviderWithoutConnecting() {
@@ -83,8 +77,8 @@ class RedisCoordinatorAutoConfigurationTests {
     }
 
     @Test
-    void runWithoutTheRedisModuleShouldNotContributeTheProviderAndSelectionShouldFallBack(CapturedOutput output) {
-        this.contextRunner.withClassLoader(new FilteredClassLoader(RedisCoordinator.class))
+    void runWithoutLettuceShouldNotContributeTheProviderAndSelectionShouldFallBack() {
+        this.contextRunner.withClassLoader(new FilteredClassLoader(LettuceConnectionFactory.class))
             .withPropertyValues("distributed.enabled=true", "distributed.coordination=redis")
             .run((context) -> {
                 assertThat(context).doesNotHaveBean("redisCoordinatorProvider");
@@ -182,13 +176,97 @@ class RedisCoordinatorAutoConfigurationTests {
     }
 
     @Test
-    void autoConfigurationShouldBeListedAndOrderedAfterBootsRedisAutoConfiguration() {
+    void autoConfigurationShouldBeListedAndOrderedAfterBootsRedisAndBeforePivotPoolAutoConfiguration() {
         assertThat(ImportCandidates.load(AutoConfiguration.class, getClass().getClassLoader()))
             .contains(RedisCoordinatorAutoConfiguration.class.getName());
-        // afterName is a string: prove it still names a class.
-        assertThat(ClassUtils.isPresent(RedisCoordinatorAutoConfiguration.DATA_REDIS_AUTO_CONFIGURATION, null)).isTrue();
-        assertThat(RedisCoordinatorAutoConfiguration.class.getAnnotation(AutoConfiguration.class).afterName())
-            .containsExactly(RedisCoordinatorAutoConfiguration.DATA_REDIS_AUTO_CONFIGURATION);
+        // afterName and beforeName are strings: prove they still name classes.
+        AutoConfiguration order = RedisCoordinatorAutoConfiguration.class.getAnnotation(AutoConfiguration.class);
+        assertThat(order.afterName()).containsExactly(DataRedisAutoConfiguration.class.getName());
+        assertThat(order.beforeName()).containsExactly(PivotPoolAutoConfiguration.class.getName());
+    }
+
+    // ---- distributed.redis.* -------------------------------------------------------------------
+
+    @Test
+    void redisPortOutOfRangeShouldFailStartup() {
+        this.contextRunner.withPropertyValues("distributed.redis.port=70000")
+            .run((context) -> assertThat(invalidProperty(context.getStartupFailure()))
+                .hasMessageContaining("Property distributed.redis.port ")
+                .hasMessageContaining("port must be between 1 and 65535"));
+    }
+
+    @Test
+    void negativeRedisDatabaseShouldFailStartup() {
+        this.contextRunner.withPropertyValues("distributed.redis.database=-1")
+            .run((context) -> assertThat(invalidProperty(context.getStartupFailure()))
+                .hasMessageContaining("Property distributed.redis.database ")
+                .hasMessageContaining("database must not be negative"));
+    }
+
+    @Test
+    void nonPositiveRedisTimeoutShouldFailStartup() {
+        this.contextRunner.withPropertyValues("distributed.redis.timeout=0s")
+            .run((context) -> assertThat(invalidProperty(context.getStartupFailure()))
+                .hasMessageContaining("Property distributed.redis.timeout ")
+                .hasMessageContaining("timeout must be positive"));
+    }
+
+    @Test
+    void redisPasswordShouldNeverAppearInToStringOrStartupFailures(CapturedOutput output) {
+        this.contextRunner
+            .withPropertyValues("distributed.redis.password=" + WRONG_PASSWORD, "distributed.redis.port=0",
+                    "distributed.enabled=true", "distributed.coordination=redis")
+            .run((context) -> {
+                assertThat(context).hasFailed();
+                for (Throwable cause = context.getStartupFailure(); cause != null; cause = cause.getCause()) {
+                    assertThat(cause.getMessage()).doesNotContain(WRONG_PASSWORD);
+                }
+            });
+        this.contextRunner.withPropertyValues("distributed.redis.password=" + WRONG_PASSWORD).run((context) -> {
+            RedisCoordinatorProperties properties = context.getBean(RedisCoordinatorProperties.class);
+            assertThat(properties.getPassword()).isEqualTo(WRONG_PASSWORD);
+            assertThat(properties.toString()).doesNotContain(WRONG_PASSWORD).contains("password=******");
+            assertThat(context.getBean("redisCoordinatorProvider").toString()).doesNotContain(WRONG_PASSWORD);
+        });
+        assertThat(output).doesNotContain(WRONG_PASSWORD);
+    }
+
+    @Test
+    void runWithShowValuesAlwaysShouldMaskTheRedisPasswordInConfigprops() {
+        this.contextRunner
+            .withConfiguration(AutoConfigurations.of(CoordinatorCredentialsSanitizingAutoConfiguration.class,
+                    ConfigurationPropertiesReportEndpointAutoConfiguration.class))
+            .withPropertyValues("management.endpoints.web.exposure.include=configprops",
+                    "management.endpoint.configprops.show-values=always", "distributed.redis.password=" + PASSWORD,
+                    "distributed.redis.username=pivot")
+            .run((context) -> {
+                Map<String, Object> properties = context.getBean(ConfigurationPropertiesReportEndpoint.class)
+                    .configurationPropertiesWithPrefix("distributed.redis")
+                    .getContexts()
+                    .values()
+                    .iterator()
+                    .next()
+                    .getBeans()
+                    .values()
+                    .stream()
+                    .filter(bean -> bean.getPrefix().equals("distributed.redis"))
+                    .findFirst()
+                    .orElseThrow()
+                    .getProperties();
+                assertThat(properties).as(properties.toString())
+                    .containsEntry("password", SanitizableData.SANITIZED_VALUE)
+                    .containsEntry("username", "pivot");
+                assertThat(properties.toString()).doesNotContain(PASSWORD);
+            });
+    }
+
+    static InvalidConfigurationPropertyValueException invalidProperty(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof InvalidConfigurationPropertyValueException invalid) {
+                return invalid;
+            }
+        }
+        throw new AssertionError("Start-up failed without naming an invalid property", failure);
     }
 
     private static CoordinationStatus status(org.springframework.context.ApplicationContext context) {

@@ -1,4 +1,4 @@
-package io.pivotpool.autoconfigure.redis;
+package io.pivotpool.autoconfigure.actuate;
 
 import java.util.List;
 import java.util.Locale;
@@ -16,7 +16,8 @@ import org.springframework.context.annotation.Bean;
  * {@code show-values: always}: Boot 4 then applies no key rules of its own, only the registered
  * {@link SanitizingFunction}s. The key is matched in every relaxed form
  * ({@code distributed.redis.password}, {@code DISTRIBUTED_REDIS_PASSWORD},
- * {@code distributed.redis[password]}).
+ * {@code distributed.redis[password]}). It names no backend: the rule covers the credentials of
+ * every backend module and extension bound under {@code distributed.*}, present or not.
  */
 @AutoConfiguration
 @ConditionalOnClass(SanitizingFunction.class)

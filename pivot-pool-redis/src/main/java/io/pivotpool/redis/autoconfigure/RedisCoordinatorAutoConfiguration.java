@@ -1,0 +1,114 @@
+package io.pivotpool.redis.autoconfigure;
+
+import java.time.Duration;
+import java.util.List;
+
+import io.pivotpool.coordinator.CoordinatorProvider;
+import io.pivotpool.redis.RedisCoordinatorProvider;
+import io.pivotpool.redis.RedisCoordinatorSettings;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
+import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
+import org.springframework.data.redis.connection.RedisConnectionFactory;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
+
+/**
+ * Makes {@code distributed.coordination: redis} available when this module is on the class path:
+ * contributes the {@link CoordinatorProvider} named {@code redis}, which Pivot Pool's
+ * auto-configuration selects by name. Nothing connects to Redis unless that backend is selected.
+ *
+ * <p>Which connection the coordinator uses ({@link RedisCoordinatorProvider}):
+ * <ol>
+ * <li>any {@code distributed.redis.*} property set: a connection of its own, from those
+ * properties (the unset ones keep their defaults);</li>
+ * <li>none set, and the application has one {@link LettuceConnectionFactory} (Spring Boot's,
+ * from {@code spring.data.redis.*}): that factory is reused, so the application configures Redis
+ * once; the coordinator never closes it, and each of its operations waits at most 2 s (the default
+ * of {@code distributed.redis.timeout}) or the factory's command timeout, whichever is shorter, so
+ * that Lettuce's default of 60 s can hold up neither a sync round nor shutdown;</li>
+ * <li>neither: a connection of its own to {@code localhost:6379}.</li>
+ * </ol>
+ * An application factory on another driver (Jedis) is not reused, since blocking pops need
+ * Lettuce: the selection then falls back with a warning that says to set
+ * {@code distributed.redis.*}.
+ */
+@AutoConfiguration(beforeName = RedisCoordinatorAutoConfiguration.PIVOT_POOL_AUTO_CONFIGURATION,
+        afterName = RedisCoordinatorAutoConfiguration.DATA_REDIS_AUTO_CONFIGURATION)
+@ConditionalOnClass({ RedisConnectionFactory.class, LettuceConnectionFactory.class })
+@ConditionalOnProperty(prefix = "pivot.pool", name = "enabled", matchIfMissing = true)
+@EnableConfigurationProperties(RedisCoordinatorProperties.class)
+public final class RedisCoordinatorAutoConfiguration {
+
+    /** Pivot Pool's auto-configuration, which selects a provider by name; named, as this module does not need it. */
+    static final String PIVOT_POOL_AUTO_CONFIGURATION = "io.pivotpool.autoconfigure.PivotPoolAutoConfiguration";
+
+    /** Spring Boot's Redis auto-configuration, whose connection factory may be reused. */
+    static final String DATA_REDIS_AUTO_CONFIGURATION = "org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration";
+
+    /** Every key under {@code distributed.redis}; setting any one of them asks for an own connection. */
+    private static final List<String> REDIS_PROPERTIES = List.of("host", "port", "username", "password", "database",
+            "ssl", "timeout");
+
+    @Bean
+    @ConditionalOnMissingBean(name = "redisCoordinatorProvider")
+    RedisCoordinatorProvider redisCoordinatorProvider(RedisCoordinatorProperties properties, Environment environment,
+            ObjectProvider<RedisConnectionFactory> connectionFactories) {
+        RedisCoordinatorSettings settings = settings(properties);
+        return anyRedisPropertySet(environment) ? RedisCoordinatorProvider.of(settings)
+                : RedisCoordinatorProvider.reusing(connectionFactories::getIfUnique, settings);
+    }
+
+    /**
+     * The connection settings from {@code distributed.redis.*} (the namespace is the selection's).
+     *
+     * @throws InvalidConfigurationPropertyValueException naming the first broken rule, never the password
+     */
+    static RedisCoordinatorSettings settings(RedisCoordinatorProperties properties) {
+        if (properties.getHost() == null || properties.getHost().isBlank()) {
+            throw new InvalidConfigurationPropertyValueException("distributed.redis.host", properties.getHost(),
+                    "must not be empty");
+        }
+        if (properties.getPort() < 1 || properties.getPort() > 65535) {
+            throw new InvalidConfigurationPropertyValueException("distributed.redis.port", properties.getPort(),
+                    "port must be between 1 and 65535");
+        }
+        if (properties.getDatabase() < 0) {
+            throw new InvalidConfigurationPropertyValueException("distributed.redis.database",
+                    properties.getDatabase(), "database must not be negative");
+        }
+        Duration timeout = properties.getTimeout();
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            throw new InvalidConfigurationPropertyValueException("distributed.redis.timeout", timeout,
+                    "timeout must be positive");
+        }
+        return RedisCoordinatorSettings.builder()
+            .host(properties.getHost())
+            .port(properties.getPort())
+            .username(properties.getUsername())
+            .password(properties.getPassword())
+            .database(properties.getDatabase())
+            .ssl(properties.isSsl())
+            .timeout(timeout)
+            .build();
+    }
+
+    /** Whether any {@code distributed.redis.*} property is set, in any of its relaxed forms. */
+    static boolean anyRedisPropertySet(Environment environment) {
+        Binder binder = Binder.get(environment);
+        for (String property : REDIS_PROPERTIES) {
+            if (binder.bind("distributed.redis." + property, Bindable.of(String.class)).isBound()) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
