@@ -513,8 +513,14 @@ public final class DistributedPoolManager implements AutoCloseable {
     public CoordinationStatus status() {
         this.membersWanted = true;
         SyncState current = this.state;
-        boolean leader = isLeader();
-        LeaderLease seen = current.leader();
+        // One view: while this instance trusts its term, that term is the leader it reports, even
+        // if the round that won or renewed it has not completed yet.
+        Optional<LeaderLease> own = leadership();
+        boolean leader = own.isPresent();
+        LeaderLease seen = own.orElse(current.leader());
+        if (!leader && seen != null && seen.holderId().equals(this.self.id())) {
+            seen = null;
+        }
         Map<String, PoolCapacity> pools = new HashMap<>();
         this.shares.forEach((name, share) -> pools.put(name, share.status()));
         boolean recent = current.connected() && current.lastSyncNanos() != null
