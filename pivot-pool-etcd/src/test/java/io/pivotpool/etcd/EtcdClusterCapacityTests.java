@@ -23,7 +23,9 @@ class EtcdClusterCapacityTests extends ClusterCapacityContract {
 
     @AfterAll
     static void stopServer() {
-        server.close();
+        if (server != null) {
+            server.close();
+        }
     }
 
     @Override

@@ -22,8 +22,12 @@ class EtcdCoordinatorContractTests extends MultiInstanceCoordinatorContract {
 
     @AfterAll
     static void stopServer() {
-        raw.close();
-        server.close();
+        if (raw != null) {
+            raw.close();
+        }
+        if (server != null) {
+            server.close();
+        }
     }
 
     @Override

@@ -42,8 +42,12 @@ class EtcdHostileDataContractTests extends HostileDataContract {
 
     @AfterAll
     static void stopServer() {
-        raw.close();
-        server.close();
+        if (raw != null) {
+            raw.close();
+        }
+        if (server != null) {
+            server.close();
+        }
     }
 
     /** etcd leases are whole seconds; the test server's shortest is 1 s. */

@@ -40,7 +40,9 @@ class EtcdCoordinatorAutoConfigurationTests {
 
     @AfterAll
     static void stopServer() {
-        server.close();
+        if (server != null) {
+            server.close();
+        }
     }
 
     @Test
