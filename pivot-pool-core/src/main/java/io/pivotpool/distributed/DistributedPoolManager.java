@@ -27,6 +27,7 @@ import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.NoOpCoordinator;
+import io.pivotpool.coordinator.RemoteText;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
@@ -750,7 +751,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
         this.warnedAt.put(key, now);
         logger.warn("Instance {} skipped the coordinator key '{}': it holds {}, not what Pivot Pool writes there",
-                this.self.id(), LogSafe.escape(key), why);
+                this.self.id(), RemoteText.escape(key), why);
     }
 
     /**
@@ -824,7 +825,7 @@ public final class DistributedPoolManager implements AutoCloseable {
     private static String describe(Throwable ex) {
         String message = ex.getMessage();
         return (message == null || message.isBlank()) ? ex.getClass().getSimpleName()
-                : LogSafe.escape(message) + " (" + ex.getClass().getSimpleName() + ")";
+                : RemoteText.escape(message) + " (" + ex.getClass().getSimpleName() + ")";
     }
 
     private static String hostName() {

@@ -49,8 +49,10 @@ import io.pivotpool.coordinator.CapacityView;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorArguments;
 import io.pivotpool.coordinator.CoordinatorException;
+import io.pivotpool.coordinator.GarbageWarnings;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.coordinator.RemoteText;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,7 +96,7 @@ public final class EtcdCoordinator implements Coordinator {
     public static final String NAME = "etcd";
 
     /** How often the same bad key is warned about at most; in between it is logged at debug level. */
-    public static final Duration DEFAULT_GARBAGE_WARNING_INTERVAL = Duration.ofMinutes(5);
+    public static final Duration DEFAULT_GARBAGE_WARNING_INTERVAL = GarbageWarnings.DEFAULT_INTERVAL;
 
     /** The longest lease (leadership, registration, capacity grant) the coordinator writes or accepts. */
     static final long MAX_TTL_MILLIS = 86_400_000L;
@@ -137,7 +139,6 @@ public final class EtcdCoordinator implements Coordinator {
 
     private static final Logger logger = LoggerFactory.getLogger(EtcdCoordinator.class);
 
-    private static final int MAX_TRACKED_GARBAGE_KEYS = 1024;
 
     private static final int MAX_TRACKED_LEASES = 4096;
 
@@ -166,11 +167,10 @@ public final class EtcdCoordinator implements Coordinator {
     /** The lease and its TTL in seconds this coordinator last registered each instance with. */
     private final Map<String, long[]> registrations = new ConcurrentHashMap<>();
 
-    private final Map<String, Long> garbageWarnedAt = new ConcurrentHashMap<>();
+    private final GarbageWarnings garbageWarnings = new GarbageWarnings();
 
     private final Set<Semaphore> waitingPops = ConcurrentHashMap.newKeySet();
 
-    private volatile long garbageWarningIntervalNanos = DEFAULT_GARBAGE_WARNING_INTERVAL.toNanos();
 
     /** The server's shortest lease, learnt at connect (etcd raises shorter TTLs to it). */
     private volatile long minLeaseSeconds = 2;
@@ -1286,40 +1286,20 @@ public final class EtcdCoordinator implements Coordinator {
      * level in between). Key and description may carry remote text: escaped.
      */
     private void reportGarbage(String key, String found) {
-        if (shouldWarn(key)) {
+        if (this.garbageWarnings.shouldWarn(key)) {
             logger.warn("etcd coordinator found garbage at key '{}': {}. Only this coordinator should write under "
                     + "namespace '{}'; this key is reported at most every {}", RemoteText.escape(key),
                     RemoteText.escape(found), RemoteText.escape(this.keys.namespace()),
-                    Duration.ofNanos(this.garbageWarningIntervalNanos));
+                    this.garbageWarnings.interval());
         }
         else if (logger.isDebugEnabled()) {
             logger.debug("etcd coordinator found garbage at key '{}': {}", RemoteText.escape(key), RemoteText.escape(found));
         }
     }
 
-    private boolean shouldWarn(String key) {
-        long now = System.nanoTime();
-        long interval = this.garbageWarningIntervalNanos;
-        if (this.garbageWarnedAt.size() >= MAX_TRACKED_GARBAGE_KEYS && !this.garbageWarnedAt.containsKey(key)) {
-            this.garbageWarnedAt.values().removeIf(warnedAt -> now - warnedAt >= interval);
-            if (this.garbageWarnedAt.size() >= MAX_TRACKED_GARBAGE_KEYS) {
-                return false;
-            }
-        }
-        boolean[] warn = new boolean[1];
-        this.garbageWarnedAt.compute(key, (bad, warnedAt) -> {
-            if (warnedAt == null || now - warnedAt >= interval) {
-                warn[0] = true;
-                return now;
-            }
-            return warnedAt;
-        });
-        return warn[0];
-    }
-
     /** For tests: how often the same bad key is warned about at most. */
     void garbageWarningInterval(Duration interval) {
-        this.garbageWarningIntervalNanos = interval.toNanos();
+        this.garbageWarnings.interval(interval);
     }
 
     /** For tests: the keys of this coordinator's namespace. */

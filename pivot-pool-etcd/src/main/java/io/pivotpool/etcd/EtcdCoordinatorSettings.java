@@ -6,6 +6,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 
+import io.pivotpool.coordinator.RemoteText;
+
 /**
  * Where an {@link EtcdCoordinator} finds its etcd cluster and how long it waits for it: the
  * framework-neutral form of the {@code distributed.etcd.*} properties.

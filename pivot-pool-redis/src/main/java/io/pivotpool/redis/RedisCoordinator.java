@@ -33,8 +33,10 @@ import io.pivotpool.coordinator.CapacityView;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorArguments;
 import io.pivotpool.coordinator.CoordinatorException;
+import io.pivotpool.coordinator.GarbageWarnings;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.coordinator.RemoteText;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,12 +79,9 @@ public final class RedisCoordinator implements Coordinator {
     public static final String NAME = "redis";
 
     /** How often the same bad key is warned about at most; in between it is logged at debug level. */
-    public static final Duration DEFAULT_GARBAGE_WARNING_INTERVAL = Duration.ofMinutes(5);
+    public static final Duration DEFAULT_GARBAGE_WARNING_INTERVAL = GarbageWarnings.DEFAULT_INTERVAL;
 
     private static final Logger logger = LoggerFactory.getLogger(RedisCoordinator.class);
-
-    /** How many bad keys are remembered for rate limiting; past it, new ones are logged at debug level. */
-    private static final int MAX_TRACKED_GARBAGE_KEYS = 1024;
 
     /** The most text, in UTF-8 bytes, of an instance's fields. */
     static final int MAX_INSTANCE_BYTES = 16 * 1024;
@@ -106,9 +105,8 @@ public final class RedisCoordinator implements Coordinator {
     private final long timeoutMillis;
 
     /** Bad key to when it was last warned about (System.nanoTime()). */
-    private final Map<String, Long> garbageWarnedAt = new ConcurrentHashMap<>();
+    private final GarbageWarnings garbageWarnings = new GarbageWarnings();
 
-    private volatile long garbageWarningIntervalNanos = DEFAULT_GARBAGE_WARNING_INTERVAL.toNanos();
 
     private volatile boolean connected;
 
@@ -737,11 +735,11 @@ public final class RedisCoordinator implements Coordinator {
      * stays bad does not flood the log. Key and description may carry remote text: escaped.
      */
     private void reportGarbage(String key, String found) {
-        if (shouldWarn(key)) {
+        if (this.garbageWarnings.shouldWarn(key)) {
             logger.warn("Redis coordinator found garbage at key '{}': {}. Only this coordinator should write under "
                     + "namespace '{}'; this key is reported at most every {}", RemoteText.escape(key),
                     RemoteText.escape(found), RemoteText.escape(namespace()),
-                    Duration.ofNanos(this.garbageWarningIntervalNanos));
+                    this.garbageWarnings.interval());
         }
         else if (logger.isDebugEnabled()) {
             logger.debug("Redis coordinator found garbage at key '{}': {}", RemoteText.escape(key),
@@ -749,29 +747,9 @@ public final class RedisCoordinator implements Coordinator {
         }
     }
 
-    private boolean shouldWarn(String key) {
-        long now = System.nanoTime();
-        long interval = this.garbageWarningIntervalNanos;
-        if (this.garbageWarnedAt.size() >= MAX_TRACKED_GARBAGE_KEYS && !this.garbageWarnedAt.containsKey(key)) {
-            this.garbageWarnedAt.values().removeIf(warnedAt -> now - warnedAt >= interval);
-            if (this.garbageWarnedAt.size() >= MAX_TRACKED_GARBAGE_KEYS) {
-                return false;
-            }
-        }
-        boolean[] warn = new boolean[1];
-        this.garbageWarnedAt.compute(key, (bad, warnedAt) -> {
-            if (warnedAt == null || now - warnedAt >= interval) {
-                warn[0] = true;
-                return now;
-            }
-            return warnedAt;
-        });
-        return warn[0];
-    }
-
     /** For tests: how often the same bad key is warned about at most. */
     void garbageWarningInterval(Duration interval) {
-        this.garbageWarningIntervalNanos = interval.toNanos();
+        this.garbageWarnings.interval(interval);
     }
 
     /** A TTL of a lease (registration, leadership, grant): positive and at most {@link RedisScripts#MAX_TTL_MILLIS}. */

@@ -1,14 +1,15 @@
-package io.pivotpool.redis;
+package io.pivotpool.coordinator;
 
 /**
- * Makes text that came from Redis (keys built from ids it listed, holders, error replies) safe to
- * put in a log line, an exception message or the status's last error: anyone who can write under
- * the namespace chooses that text, and a newline in it would forge a whole log line.
+ * Makes text that came from a coordination backend (keys built from ids it listed, holders, error
+ * replies) safe to put in a log line, an exception message or the status's last error: anyone who
+ * can write under the namespace chooses that text, and a newline in it would forge a whole log
+ * line. For backends' authors, as {@link CoordinatorArguments} is.
  */
-final class RemoteText {
+public final class RemoteText {
 
     /** The most characters of one remote string shown; the rest is counted, not shown. */
-    static final int MAX_SHOWN = 256;
+    public static final int MAX_SHOWN = 256;
 
     private RemoteText() {
     }
@@ -18,7 +19,7 @@ final class RemoteText {
      * DEL, and the Unicode line and paragraph separators) as a Java escape, and shortens the text to
      * {@link #MAX_SHOWN} characters.
      */
-    static String escape(String text) {
+    public static String escape(String text) {
         if (text == null) {
             return "null";
         }
@@ -27,7 +28,7 @@ final class RemoteText {
     }
 
     /** Escapes control characters without shortening: for whole messages made of local and escaped parts. */
-    static String escapeControls(String text) {
+    public static String escapeControls(String text) {
         StringBuilder out = null;
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
