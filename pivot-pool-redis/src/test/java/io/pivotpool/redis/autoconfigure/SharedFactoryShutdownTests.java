@@ -33,7 +33,7 @@ class SharedFactoryShutdownTests {
     private static final Duration LEADER_TTL = Duration.ofSeconds(3);
 
     /** Scheduling and one Redis round trip on a busy machine. */
-    private static final Duration SLACK = Duration.ofMillis(800);
+    private static final Duration SLACK = Duration.ofMillis(1000);
 
     @RegisterExtension
     static final RedisServer server = RedisServer.fixture();
