@@ -1,5 +1,6 @@
 package io.pivotpool.redis;
 
+import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Supplier;
 
@@ -22,25 +23,48 @@ public final class RedisCoordinatorProvider implements CoordinatorProvider {
 
     private static final Logger logger = LoggerFactory.getLogger(RedisCoordinatorProvider.class);
 
-    /** The connection of its own, and the timeout on a shared factory. */
-    private final RedisCoordinatorSettings settings;
+    /** The timeout on a shared factory. */
+    private final Duration sharedTimeout;
+
+    /** The connection of its own (when nothing is shared), resolved at {@link #create(String)}. */
+    private final Supplier<OwnConnection> ownConnection;
 
     /** The factory to share, asked for at {@link #create(String)}; null: always a connection of its own. */
     private final Supplier<? extends RedisConnectionFactory> sharedFactory;
 
     private final String description;
 
-    private RedisCoordinatorProvider(RedisCoordinatorSettings settings,
+    private RedisCoordinatorProvider(Duration sharedTimeout, Supplier<OwnConnection> ownConnection,
             Supplier<? extends RedisConnectionFactory> sharedFactory, String description) {
-        this.settings = settings;
+        this.sharedTimeout = sharedTimeout;
+        this.ownConnection = ownConnection;
         this.sharedFactory = sharedFactory;
         this.description = description;
     }
 
+    /**
+     * The settings of a connection of its own, and where they come from, as the log line saying
+     * which connection the coordinator uses names it ({@code "distributed.redis.*"},
+     * {@code "spring.data.redis.*"}, ...).
+     */
+    public record OwnConnection(RedisCoordinatorSettings settings, String origin) {
+
+        public OwnConnection {
+            Objects.requireNonNull(settings, "settings must not be null");
+            Objects.requireNonNull(origin, "origin must not be null");
+        }
+    }
+
     /** Coordinators with a connection of their own; the settings' namespace is replaced by the selection's. */
     public static RedisCoordinatorProvider of(RedisCoordinatorSettings settings) {
-        Objects.requireNonNull(settings, "settings must not be null");
-        return new RedisCoordinatorProvider(settings, null, "own connection, " + settings);
+        return of(new OwnConnection(settings, "the settings given to RedisCoordinatorProvider.of"));
+    }
+
+    /** Coordinators with a connection of their own, whose origin the log names. */
+    public static RedisCoordinatorProvider of(OwnConnection connection) {
+        Objects.requireNonNull(connection, "connection must not be null");
+        return new RedisCoordinatorProvider(connection.settings().timeout(), () -> connection, null,
+                "own connection from " + connection.origin() + ", " + connection.settings());
     }
 
     /**
@@ -49,7 +73,7 @@ public final class RedisCoordinatorProvider implements CoordinatorProvider {
      */
     public static RedisCoordinatorProvider sharing(LettuceConnectionFactory connectionFactory) {
         Objects.requireNonNull(connectionFactory, "connectionFactory must not be null");
-        return new RedisCoordinatorProvider(RedisCoordinatorSettings.builder().build(), () -> connectionFactory,
+        return new RedisCoordinatorProvider(RedisCoordinatorSettings.DEFAULT_TIMEOUT, null, () -> connectionFactory,
                 "shared connection factory");
     }
 
@@ -62,11 +86,24 @@ public final class RedisCoordinatorProvider implements CoordinatorProvider {
      */
     public static RedisCoordinatorProvider reusing(Supplier<? extends RedisConnectionFactory> applicationFactory,
             RedisCoordinatorSettings settings) {
-        Objects.requireNonNull(applicationFactory, "applicationFactory must not be null");
         Objects.requireNonNull(settings, "settings must not be null");
-        return new RedisCoordinatorProvider(settings, applicationFactory,
-                "the application's RedisConnectionFactory if it is Lettuce's, else " + settings.host() + ":"
-                        + settings.port());
+        OwnConnection own = new OwnConnection(settings, "the settings given to RedisCoordinatorProvider.reusing");
+        return reusing(applicationFactory, settings.timeout(), () -> own);
+    }
+
+    /**
+     * Coordinators on the application's connection factory if {@code applicationFactory} supplies
+     * one when a coordinator is created (each operation then waits at most {@code sharedTimeout},
+     * whatever the factory's own command timeout), else with the connection of their own that
+     * {@code otherwise} resolves then, and whose origin the log names.
+     */
+    public static RedisCoordinatorProvider reusing(Supplier<? extends RedisConnectionFactory> applicationFactory,
+            Duration sharedTimeout, Supplier<OwnConnection> otherwise) {
+        Objects.requireNonNull(applicationFactory, "applicationFactory must not be null");
+        Objects.requireNonNull(sharedTimeout, "sharedTimeout must not be null");
+        Objects.requireNonNull(otherwise, "otherwise must not be null");
+        return new RedisCoordinatorProvider(sharedTimeout, otherwise, applicationFactory,
+                "the application's RedisConnectionFactory if it has one, else a connection of its own");
     }
 
     @Override
@@ -83,10 +120,10 @@ public final class RedisCoordinatorProvider implements CoordinatorProvider {
         if (shared instanceof LettuceConnectionFactory lettuce) {
             logger.info("Redis coordinator reuses the application's RedisConnectionFactory ({}:{}), each call bounded "
                     + "by {}; set distributed.redis.* to give it a connection of its own", lettuce.getHostName(),
-                    lettuce.getPort(), this.settings.timeout());
+                    lettuce.getPort(), this.sharedTimeout);
             // Bounded by the coordinator's timeout, not only the factory's (Lettuce's default: 60 s), so
             // that neither a sync round nor shutdown's release and unregister can outlast it.
-            return RedisCoordinator.create(lettuce, namespace, this.settings.timeout());
+            return RedisCoordinator.create(lettuce, namespace, this.sharedTimeout);
         }
         if (shared != null) {
             throw new IllegalStateException("the application's RedisConnectionFactory is a "
@@ -94,9 +131,11 @@ public final class RedisCoordinatorProvider implements CoordinatorProvider {
                     + "distributed.redis.host (and the other distributed.redis.* properties) to give it a "
                     + "connection of its own");
         }
-        logger.info("Redis coordinator connects to {}:{} with a connection of its own", this.settings.host(),
-                this.settings.port());
-        return RedisCoordinator.create(this.settings.toBuilder().namespace(namespace).build());
+        OwnConnection own = this.ownConnection.get();
+        RedisCoordinatorSettings settings = own.settings();
+        logger.info("Redis coordinator connects to {}:{} (database {}{}) with a connection of its own, from {}",
+                settings.host(), settings.port(), settings.database(), settings.ssl() ? ", TLS" : "", own.origin());
+        return RedisCoordinator.create(settings.toBuilder().namespace(namespace).build());
     }
 
     /** Says which connection it would use, never a password. */

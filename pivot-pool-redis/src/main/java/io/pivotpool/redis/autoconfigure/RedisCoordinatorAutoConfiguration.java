@@ -5,8 +5,10 @@ import java.util.List;
 
 import io.pivotpool.coordinator.CoordinatorProvider;
 import io.pivotpool.redis.RedisCoordinatorProvider;
+import io.pivotpool.redis.RedisCoordinatorProvider.OwnConnection;
 import io.pivotpool.redis.RedisCoordinatorSettings;
 
+import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -35,8 +37,12 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
  * once; the coordinator never closes it, and each of its operations waits at most 2 s (the default
  * of {@code distributed.redis.timeout}) or the factory's command timeout, whichever is shorter, so
  * that Lettuce's default of 60 s can hold up neither a sync round nor shutdown;</li>
- * <li>neither: a connection of its own to {@code localhost:6379}.</li>
+ * <li>neither: a connection of its own to where the application's Redis is, as Boot would
+ * connect to it ({@link ApplicationRedisConnection}): Boot's {@code DataRedisConnectionDetails}
+ * (a Testcontainers {@code @ServiceConnection}, for instance) when {@code spring-boot-data-redis}
+ * is present, else {@code spring.data.redis.*}, else {@code localhost:6379}.</li>
  * </ol>
+ * The log line saying which connection the coordinator uses names the case and its origin.
  * An application factory on another driver (Jedis) is not reused, since blocking pops need
  * Lettuce: the selection then falls back with a warning that says to set
  * {@code distributed.redis.*}.
@@ -61,10 +67,14 @@ public final class RedisCoordinatorAutoConfiguration {
     @Bean
     @ConditionalOnMissingBean(name = "redisCoordinatorProvider")
     RedisCoordinatorProvider redisCoordinatorProvider(RedisCoordinatorProperties properties, Environment environment,
-            ObjectProvider<RedisConnectionFactory> connectionFactories) {
+            ObjectProvider<RedisConnectionFactory> connectionFactories, BeanFactory beanFactory) {
         RedisCoordinatorSettings settings = settings(properties);
-        return anyRedisPropertySet(environment) ? RedisCoordinatorProvider.of(settings)
-                : RedisCoordinatorProvider.reusing(connectionFactories::getIfUnique, settings);
+        if (anyRedisPropertySet(environment)) {
+            return RedisCoordinatorProvider.of(new OwnConnection(settings, "distributed.redis.*"));
+        }
+        // Resolved when the backend is selected and creates a coordinator, never before.
+        return RedisCoordinatorProvider.reusing(connectionFactories::getIfUnique, settings.timeout(),
+                () -> ApplicationRedisConnection.resolve(beanFactory, environment));
     }
 
     /**
