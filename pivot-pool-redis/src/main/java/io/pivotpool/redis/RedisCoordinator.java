@@ -23,6 +23,7 @@ import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.SocketOptions;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.resource.ClientResources;
@@ -149,12 +150,7 @@ public final class RedisCoordinator implements Coordinator {
             .clientName("pivot-pool")
             .commandTimeout(settings.timeout())
             .shutdownTimeout(Duration.ZERO)
-            .clientOptions(ClientOptions.builder()
-                .autoReconnect(true)
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .socketOptions(SocketOptions.builder().connectTimeout(settings.timeout()).keepAlive(true).build())
-                .timeoutOptions(TimeoutOptions.enabled())
-                .build());
+            .clientOptions(clientOptions(settings));
         if (settings.ssl()) {
             client.useSsl();
         }
@@ -169,6 +165,21 @@ public final class RedisCoordinator implements Coordinator {
             resources.shutdown(0, 0, TimeUnit.MILLISECONDS);
             throw ex;
         }
+    }
+
+    private static ClientOptions clientOptions(RedisCoordinatorSettings settings) {
+        ClientOptions.Builder options = ClientOptions.builder()
+            .autoReconnect(true)
+            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+            .socketOptions(SocketOptions.builder().connectTimeout(settings.timeout()).keepAlive(true).build())
+            .timeoutOptions(TimeoutOptions.enabled());
+        if (settings.sslTrustedCertificates() != null) {
+            // A private CA: trust exactly these certificates (PEM), still checking the host name.
+            options.sslOptions(SslOptions.builder().jdkSslProvider()
+                .trustManager(settings.sslTrustedCertificates().toFile())
+                .build());
+        }
+        return options.build();
     }
 
     /**
