@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
 import io.lettuce.core.ClientOptions;
@@ -112,6 +113,13 @@ public final class RedisCoordinator implements Coordinator {
     private volatile long garbageWarningIntervalNanos = DEFAULT_GARBAGE_WARNING_INTERVAL.toNanos();
 
     private volatile boolean connected;
+
+    /**
+     * The highest fencing token this coordinator has seen, its own terms' and other holders': a lease
+     * of its own with a lower token can only be one that Redis lost the end of (see
+     * {@link #tryAcquireLeadership(String, Duration)}).
+     */
+    private final AtomicLong highestTokenSeen = new AtomicLong();
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -340,10 +348,45 @@ public final class RedisCoordinator implements Coordinator {
      * or the leader key holds garbage), nobody leads for one {@code ttl}: see
      * {@link RedisScripts#ACQUIRE_LEADERSHIP}.
      */
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Tokens never go backwards as this coordinator sees them. Redis may hand back a lease of this
+     * instance's that ended long ago: a fail-over to an asynchronous replica that missed its release
+     * and the next holder's term, or a restore from a backup. If that lease's token is below one this
+     * coordinator has already seen, the old term is ended (released) and a new one begins at once,
+     * with a token of {@code max(counter + 1, server time in µs)}: above the lost term's, as the
+     * clock moved on meanwhile. One warning says so.
+     */
     @Override
     public Optional<LeaderLease> tryAcquireLeadership(String instanceId, Duration ttl) {
         requireId(instanceId, "instanceId");
         long ttlMillis = leaseTtlMillis(ttl);
+        Optional<LeaderLease> lease = acquireOnce(instanceId, ttlMillis);
+        long seen = this.highestTokenSeen.get();
+        if (lease.isPresent() && lease.get().fencingToken() < seen) {
+            LeaderLease stale = lease.get();
+            logger.warn("Redis coordinator ({}, namespace '{}'): Redis holds an earlier lease of '{}' with token {}, "
+                    + "below token {} seen before (writes were lost: a fail-over to a replica that missed them, or a "
+                    + "restore); ending that term and starting a new one so that tokens never go backwards",
+                    this.endpoint, RemoteText.escape(namespace()), RemoteText.escape(instanceId), stale.fencingToken(),
+                    seen);
+            releaseLeadership(instanceId, stale.fencingToken());
+            lease = acquireOnce(instanceId, ttlMillis);
+            if (lease.isPresent() && lease.get().fencingToken() < seen) {
+                // Still below: the token seen was not Redis's (planted) or its clock went back. Take this one
+                // rather than never leading again, and measure from it.
+                logger.warn("Redis coordinator ({}, namespace '{}'): the new term's token {} is still below {}; the "
+                        + "higher token was not granted by this server's counter or clock, continuing from the new one",
+                        this.endpoint, RemoteText.escape(namespace()), lease.get().fencingToken(), seen);
+                this.highestTokenSeen.set(lease.get().fencingToken());
+            }
+        }
+        lease.ifPresent(granted -> saw(granted.fencingToken()));
+        return lease;
+    }
+
+    private Optional<LeaderLease> acquireOnce(String instanceId, long ttlMillis) {
         String operation = "acquire leadership";
         Object result = script(operation, RedisScripts.ACQUIRE_LEADERSHIP, ScriptOutputType.MULTI,
                 List.of(this.keys.leader(), this.keys.term()), bytes(instanceId), bytes(Long.toString(ttlMillis)));
@@ -351,10 +394,18 @@ public final class RedisCoordinator implements Coordinator {
             List<?> parts = list(result);
             reportGarbage(list(parts.get(4)));
             if (integer(parts.get(0)) == 0L) {
+                LeaderLease other = lease(parts.get(1), parts.get(2), parts.get(3));
+                if (!other.holderId().isEmpty()) {
+                    saw(other.fencingToken());
+                }
                 return Optional.empty();
             }
             return Optional.of(lease(parts.get(1), parts.get(2), parts.get(3)));
         });
+    }
+
+    private void saw(long token) {
+        this.highestTokenSeen.accumulateAndGet(token, Math::max);
     }
 
     @Override
@@ -378,7 +429,9 @@ public final class RedisCoordinator implements Coordinator {
                 return Optional.empty();
             }
             if ("lease".equals(state)) {
-                return Optional.of(lease(parts.get(1), parts.get(2), parts.get(3)));
+                LeaderLease lease = lease(parts.get(1), parts.get(2), parts.get(3));
+                saw(lease.fencingToken());
+                return Optional.of(lease);
             }
             return Optional.empty();
         });
