@@ -129,9 +129,26 @@ public final class RedisCoordinator implements Coordinator {
         this.ownedResources = ownedResources;
         this.keys = new RedisKeys(namespace);
         this.secret = secret;
-        this.endpoint = connectionFactory.getHostName() + ":" + connectionFactory.getPort();
+        this.endpoint = endpoint(connectionFactory);
         this.timeoutMillis = Math.max(1, timeout.toMillis());
         this.blockingPops = new BlockingPops(connectionFactory.getRequiredNativeClient(), timeout);
+    }
+
+    /** What messages name as the server: host:port, or the Sentinel master or Cluster nodes a factory uses. */
+    private static String endpoint(LettuceConnectionFactory factory) {
+        if (factory.getSentinelConfiguration() != null) {
+            var sentinel = factory.getSentinelConfiguration();
+            String master = (sentinel.getMaster() != null) ? sentinel.getMaster().getName() : "?";
+            return "Sentinel master " + master + " via " + nodes(sentinel.getSentinels());
+        }
+        if (factory.getClusterConfiguration() != null) {
+            return "Cluster " + nodes(factory.getClusterConfiguration().getClusterNodes());
+        }
+        return factory.getHostName() + ":" + factory.getPort();
+    }
+
+    private static String nodes(java.util.Collection<org.springframework.data.redis.connection.RedisNode> nodes) {
+        return nodes.stream().map(node -> node.getHost() + ":" + node.getPort()).collect(java.util.stream.Collectors.joining(","));
     }
 
     /**
