@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
 import io.lettuce.core.ClientOptions;
@@ -23,6 +24,7 @@ import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.SocketOptions;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.resource.ClientResources;
@@ -110,6 +112,13 @@ public final class RedisCoordinator implements Coordinator {
 
     private volatile boolean connected;
 
+    /**
+     * The highest fencing token this coordinator has seen, its own terms' and other holders': a lease
+     * of its own with a lower token can only be one that Redis lost the end of (see
+     * {@link #tryAcquireLeadership(String, Duration)}).
+     */
+    private final AtomicLong highestTokenSeen = new AtomicLong();
+
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private RedisCoordinator(LettuceConnectionFactory connectionFactory, ClientResources ownedResources,
@@ -118,9 +127,26 @@ public final class RedisCoordinator implements Coordinator {
         this.ownedResources = ownedResources;
         this.keys = new RedisKeys(namespace);
         this.secret = secret;
-        this.endpoint = connectionFactory.getHostName() + ":" + connectionFactory.getPort();
+        this.endpoint = endpoint(connectionFactory);
         this.timeoutMillis = Math.max(1, timeout.toMillis());
         this.blockingPops = new BlockingPops(connectionFactory.getRequiredNativeClient(), timeout);
+    }
+
+    /** What messages name as the server: host:port, or the Sentinel master or Cluster nodes a factory uses. */
+    private static String endpoint(LettuceConnectionFactory factory) {
+        if (factory.getSentinelConfiguration() != null) {
+            var sentinel = factory.getSentinelConfiguration();
+            String master = (sentinel.getMaster() != null) ? sentinel.getMaster().getName() : "?";
+            return "Sentinel master " + master + " via " + nodes(sentinel.getSentinels());
+        }
+        if (factory.getClusterConfiguration() != null) {
+            return "Cluster " + nodes(factory.getClusterConfiguration().getClusterNodes());
+        }
+        return factory.getHostName() + ":" + factory.getPort();
+    }
+
+    private static String nodes(java.util.Collection<org.springframework.data.redis.connection.RedisNode> nodes) {
+        return nodes.stream().map(node -> node.getHost() + ":" + node.getPort()).collect(java.util.stream.Collectors.joining(","));
     }
 
     /**
@@ -147,12 +173,7 @@ public final class RedisCoordinator implements Coordinator {
             .clientName("pivot-pool")
             .commandTimeout(settings.timeout())
             .shutdownTimeout(Duration.ZERO)
-            .clientOptions(ClientOptions.builder()
-                .autoReconnect(true)
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .socketOptions(SocketOptions.builder().connectTimeout(settings.timeout()).keepAlive(true).build())
-                .timeoutOptions(TimeoutOptions.enabled())
-                .build());
+            .clientOptions(clientOptions(settings));
         if (settings.ssl()) {
             client.useSsl();
         }
@@ -167,6 +188,21 @@ public final class RedisCoordinator implements Coordinator {
             resources.shutdown(0, 0, TimeUnit.MILLISECONDS);
             throw ex;
         }
+    }
+
+    private static ClientOptions clientOptions(RedisCoordinatorSettings settings) {
+        ClientOptions.Builder options = ClientOptions.builder()
+            .autoReconnect(true)
+            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+            .socketOptions(SocketOptions.builder().connectTimeout(settings.timeout()).keepAlive(true).build())
+            .timeoutOptions(TimeoutOptions.enabled());
+        if (settings.sslTrustedCertificates() != null) {
+            // A private CA: trust exactly these certificates (PEM), still checking the host name.
+            options.sslOptions(SslOptions.builder().jdkSslProvider()
+                .trustManager(settings.sslTrustedCertificates().toFile())
+                .build());
+        }
+        return options.build();
     }
 
     /**
@@ -327,10 +363,45 @@ public final class RedisCoordinator implements Coordinator {
      * or the leader key holds garbage), nobody leads for one {@code ttl}: see
      * {@link RedisScripts#ACQUIRE_LEADERSHIP}.
      */
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Tokens never go backwards as this coordinator sees them. Redis may hand back a lease of this
+     * instance's that ended long ago: a fail-over to an asynchronous replica that missed its release
+     * and the next holder's term, or a restore from a backup. If that lease's token is below one this
+     * coordinator has already seen, the old term is ended (released) and a new one begins at once,
+     * with a token of {@code max(counter + 1, server time in µs)}: above the lost term's, as the
+     * clock moved on meanwhile. One warning says so.
+     */
     @Override
     public Optional<LeaderLease> tryAcquireLeadership(String instanceId, Duration ttl) {
         requireId(instanceId, "instanceId");
         long ttlMillis = leaseTtlMillis(ttl);
+        Optional<LeaderLease> lease = acquireOnce(instanceId, ttlMillis);
+        long seen = this.highestTokenSeen.get();
+        if (lease.isPresent() && lease.get().fencingToken() < seen) {
+            LeaderLease stale = lease.get();
+            logger.warn("Redis coordinator ({}, namespace '{}'): Redis holds an earlier lease of '{}' with token {}, "
+                    + "below token {} seen before (writes were lost: a fail-over to a replica that missed them, or a "
+                    + "restore); ending that term and starting a new one so that tokens never go backwards",
+                    this.endpoint, RemoteText.escape(namespace()), RemoteText.escape(instanceId), stale.fencingToken(),
+                    seen);
+            releaseLeadership(instanceId, stale.fencingToken());
+            lease = acquireOnce(instanceId, ttlMillis);
+            if (lease.isPresent() && lease.get().fencingToken() < seen) {
+                // Still below: the token seen was not Redis's (planted) or its clock went back. Take this one
+                // rather than never leading again, and measure from it.
+                logger.warn("Redis coordinator ({}, namespace '{}'): the new term's token {} is still below {}; the "
+                        + "higher token was not granted by this server's counter or clock, continuing from the new one",
+                        this.endpoint, RemoteText.escape(namespace()), lease.get().fencingToken(), seen);
+                this.highestTokenSeen.set(lease.get().fencingToken());
+            }
+        }
+        lease.ifPresent(granted -> saw(granted.fencingToken()));
+        return lease;
+    }
+
+    private Optional<LeaderLease> acquireOnce(String instanceId, long ttlMillis) {
         String operation = "acquire leadership";
         Object result = script(operation, RedisScripts.ACQUIRE_LEADERSHIP, ScriptOutputType.MULTI,
                 List.of(this.keys.leader(), this.keys.term()), bytes(instanceId), bytes(Long.toString(ttlMillis)));
@@ -338,10 +409,18 @@ public final class RedisCoordinator implements Coordinator {
             List<?> parts = list(result);
             reportGarbage(list(parts.get(4)));
             if (integer(parts.get(0)) == 0L) {
+                LeaderLease other = lease(parts.get(1), parts.get(2), parts.get(3));
+                if (!other.holderId().isEmpty()) {
+                    saw(other.fencingToken());
+                }
                 return Optional.empty();
             }
             return Optional.of(lease(parts.get(1), parts.get(2), parts.get(3)));
         });
+    }
+
+    private void saw(long token) {
+        this.highestTokenSeen.accumulateAndGet(token, Math::max);
     }
 
     @Override
@@ -365,7 +444,9 @@ public final class RedisCoordinator implements Coordinator {
                 return Optional.empty();
             }
             if ("lease".equals(state)) {
-                return Optional.of(lease(parts.get(1), parts.get(2), parts.get(3)));
+                LeaderLease lease = lease(parts.get(1), parts.get(2), parts.get(3));
+                saw(lease.fencingToken());
+                return Optional.of(lease);
             }
             return Optional.empty();
         });

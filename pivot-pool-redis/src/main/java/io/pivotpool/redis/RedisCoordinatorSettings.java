@@ -1,5 +1,7 @@
 package io.pivotpool.redis;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -29,6 +31,8 @@ public final class RedisCoordinatorSettings {
 
     private final boolean ssl;
 
+    private final Path sslTrustedCertificates;
+
     private final Duration timeout;
 
     private final String namespace;
@@ -40,6 +44,7 @@ public final class RedisCoordinatorSettings {
         this.password = builder.password;
         this.database = builder.database;
         this.ssl = builder.ssl;
+        this.sslTrustedCertificates = builder.sslTrustedCertificates;
         this.timeout = builder.timeout;
         this.namespace = builder.namespace;
     }
@@ -57,6 +62,7 @@ public final class RedisCoordinatorSettings {
             .password(this.password)
             .database(this.database)
             .ssl(this.ssl)
+            .sslTrustedCertificates(this.sslTrustedCertificates)
             .timeout(this.timeout)
             .namespace(this.namespace);
     }
@@ -87,6 +93,14 @@ public final class RedisCoordinatorSettings {
         return this.ssl;
     }
 
+    /**
+     * The PEM file of the certificates (a private CA, typically) trusted to sign the server's TLS
+     * certificate, or {@code null} to trust the JVM's default trust store. Only with {@link #ssl()}.
+     */
+    public Path sslTrustedCertificates() {
+        return this.sslTrustedCertificates;
+    }
+
     /** The most one operation (a connect, a command, a script) may take before it fails. */
     public Duration timeout() {
         return this.timeout;
@@ -101,7 +115,9 @@ public final class RedisCoordinatorSettings {
     public String toString() {
         return "RedisCoordinatorSettings[host=" + this.host + ", port=" + this.port + ", username=" + this.username
                 + ", password=" + ((this.password != null) ? "******" : null) + ", database=" + this.database
-                + ", ssl=" + this.ssl + ", timeout=" + this.timeout + ", namespace=" + this.namespace + "]";
+                + ", ssl=" + this.ssl
+                + ((this.sslTrustedCertificates != null) ? ", sslTrustedCertificates=" + this.sslTrustedCertificates : "")
+                + ", timeout=" + this.timeout + ", namespace=" + this.namespace + "]";
     }
 
     /** Builds {@link RedisCoordinatorSettings}; {@link #build()} rejects values Redis could not use. */
@@ -118,6 +134,8 @@ public final class RedisCoordinatorSettings {
         private int database;
 
         private boolean ssl;
+
+        private Path sslTrustedCertificates;
 
         private Duration timeout = DEFAULT_TIMEOUT;
 
@@ -158,6 +176,17 @@ public final class RedisCoordinatorSettings {
             return this;
         }
 
+        /**
+         * Trusts the certificates in this PEM file (one or more {@code BEGIN CERTIFICATE} blocks: the
+         * private CA that signed the server's certificate) instead of the JVM's default trust store;
+         * {@code null} for the default. Needs {@link #ssl(boolean) ssl(true)}. The server's host name
+         * is still checked against its certificate.
+         */
+        public Builder sslTrustedCertificates(Path pemFile) {
+            this.sslTrustedCertificates = pemFile;
+            return this;
+        }
+
         public Builder timeout(Duration timeout) {
             this.timeout = timeout;
             return this;
@@ -184,6 +213,16 @@ public final class RedisCoordinatorSettings {
             Objects.requireNonNull(this.timeout, "timeout must not be null");
             if (this.timeout.isNegative() || this.timeout.isZero()) {
                 throw new IllegalArgumentException("timeout must be positive, was " + this.timeout);
+            }
+            if (this.sslTrustedCertificates != null) {
+                if (!this.ssl) {
+                    throw new IllegalArgumentException("sslTrustedCertificates (" + this.sslTrustedCertificates
+                            + ") needs ssl enabled");
+                }
+                if (!Files.isReadable(this.sslTrustedCertificates)) {
+                    throw new IllegalArgumentException("sslTrustedCertificates must be a readable PEM file, was "
+                            + this.sslTrustedCertificates);
+                }
             }
             RedisKeys.validateNamespace(this.namespace);
             return new RedisCoordinatorSettings(this);

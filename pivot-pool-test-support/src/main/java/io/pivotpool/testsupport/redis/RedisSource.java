@@ -85,6 +85,11 @@ final class RedisSource {
         return (this.binary != null) ? RedisProcess.start(this.binary, password) : RedisContainer.start(password);
     }
 
+    /** The {@code redis-server} binary this JVM runs, or {@code null} when the servers are containers. */
+    String binary() {
+        return this.binary;
+    }
+
     @Override
     public String toString() {
         return this.description;
