@@ -55,9 +55,9 @@ class RedisClusterContractTests extends MultiInstanceCoordinatorContract {
         }
         String cli = RedisNode.cli();
         if (cli == null) {
-            throw new IllegalStateException("The Cluster test joins its nodes with redis-cli --cluster create, and "
+            throw RedisNode.unavailable("the Cluster test joins its nodes with redis-cli --cluster create, and "
                     + "there is no redis-cli next to " + RedisNode.binary() + " nor on the PATH: install Debian's "
-                    + "redis-tools (redis-server brings it)");
+                    + "redis-tools (apt-get install -y redis-server brings it)");
         }
         List<String> command = new ArrayList<>(List.of(cli, "--cluster", "create"));
         nodes.forEach(node -> command.add(node.host() + ":" + node.port()));

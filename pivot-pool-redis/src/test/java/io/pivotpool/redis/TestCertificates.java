@@ -53,8 +53,8 @@ record TestCertificates(Path caCertificate, Path serverCertificate, Path serverK
             }
         }
         catch (IOException ex) {
-            throw new IllegalStateException("The TLS tests make their CA with openssl, which did not run ("
-                    + ex.getMessage() + "): install it (Debian: apt-get install -y openssl)", ex);
+            throw io.pivotpool.testsupport.redis.RedisNode.unavailable("the TLS tests make their CA with openssl, "
+                    + "which did not run (" + ex.getMessage() + "): install it (Debian: apt-get install -y openssl)");
         }
         catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
