@@ -79,7 +79,7 @@ public class PoolsEndpoint {
      * @param activeBackend the backend in use ({@code noop} after a fallback)
      * @param connected whether the last synchronisation reached the backend
      * @param fallbackReason why the requested backend is not in use, or {@code null}
-     * @param leader the leading instance's id, or {@code null} if none
+     * @param leaderId the leading instance's id, or {@code null} if none
      * @param isLeader whether this instance leads
      * @param fencingToken the current leadership term, 0 if nobody leads
      * @param members the live instances
@@ -88,12 +88,12 @@ public class PoolsEndpoint {
      * @param rebalances rounds in which this instance, as leader, shared the pools' caps anew
      */
     public record CoordinatorDescriptor(String requestedBackend, String activeBackend, boolean connected,
-            String fallbackReason, String leader, boolean isLeader, long fencingToken, List<MemberDescriptor> members,
-            Instant lastSync, String lastError, long rebalances) {
+            String fallbackReason, String leaderId, boolean isLeader, long fencingToken,
+            List<MemberDescriptor> members, Instant lastSync, String lastError, long rebalances) {
 
         static CoordinatorDescriptor of(CoordinationStatus status) {
             return new CoordinatorDescriptor(status.requestedBackend(), status.activeBackend(), status.connected(),
-                    status.fallbackReason(), status.leaderId(), status.leader(), status.fencingToken(),
+                    status.fallbackReason(), status.leaderId(), status.isLeader(), status.fencingToken(),
                     status.members().stream().map(MemberDescriptor::of).toList(), status.lastSync(),
                     status.lastError(), status.rebalances());
         }
