@@ -2,6 +2,8 @@ package io.pivotpool.distributed;
 
 import java.util.Objects;
 
+import org.jspecify.annotations.Nullable;
+
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorObserver;
 import io.pivotpool.coordinator.ObservedCoordinator;
@@ -16,7 +18,7 @@ import io.pivotpool.coordinator.ObservedCoordinator;
  * @param fallbackReason why the requested backend is not the one in use (the text of the one
  *     warning that was logged), or {@code null} when it is
  */
-public record ActiveCoordinator(String requestedBackend, Coordinator coordinator, String fallbackReason)
+public record ActiveCoordinator(String requestedBackend, Coordinator coordinator, @Nullable String fallbackReason)
         implements AutoCloseable {
 
     public ActiveCoordinator {

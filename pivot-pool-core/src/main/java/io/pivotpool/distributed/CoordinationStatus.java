@@ -7,6 +7,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 
+import org.jspecify.annotations.Nullable;
+
 import io.pivotpool.coordinator.InstanceInfo;
 
 /**
@@ -30,8 +32,8 @@ import io.pivotpool.coordinator.InstanceInfo;
  * @param rebalances rounds in which this instance, as leader, computed new targets
  */
 public record CoordinationStatus(String instanceId, String requestedBackend, String activeBackend, boolean connected,
-        String fallbackReason, String leaderId, boolean isLeader, long fencingToken,
-        List<InstanceInfo> members, Instant lastSync, String lastError, Map<String, PoolCapacity> pools, long rebalances) {
+        @Nullable String fallbackReason, @Nullable String leaderId, boolean isLeader, long fencingToken,
+        List<InstanceInfo> members, @Nullable Instant lastSync, @Nullable String lastError, Map<String, PoolCapacity> pools, long rebalances) {
 
     public CoordinationStatus {
         Objects.requireNonNull(instanceId, "instanceId must not be null");

@@ -32,6 +32,7 @@ import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
 
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,7 +119,7 @@ public final class DistributedPoolManager implements AutoCloseable {
     private volatile boolean membersWanted;
 
     /** Guarded by {@link #announcements}: the term last announced to the listeners, or null. */
-    private LeaderLease announced;
+    private @Nullable LeaderLease announced;
 
     // ---- the synchronising thread's own ----
 
@@ -593,7 +594,7 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /** Asks for (or renews) the lease; returns it if this instance leads, or null. */
-    private LeaderLease seekLeadership() {
+    private @Nullable LeaderLease seekLeadership() {
         long sentAt = this.nanoClock.getAsLong();
         // A failure leaves the lease held: it may or may not have been renewed, so it is trusted
         // only until the deadline of the last renewal known to have been sent.

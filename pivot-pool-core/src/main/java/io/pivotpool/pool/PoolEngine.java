@@ -12,6 +12,7 @@ import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -241,7 +242,7 @@ final class PoolEngine<T> {
         return (slot != null) ? slot : borrowSlow(cache, saturatedNanos(timeout), true);
     }
 
-    Lease<T> tryBorrow(SlotCache<T> cache) {
+    @Nullable Lease<T> tryBorrow(SlotCache<T> cache) {
         Slot<T> slot = claimCached(cache);
         return (slot != null) ? slot : borrowSlow(cache, 0, false);
     }
@@ -250,7 +251,7 @@ final class PoolEngine<T> {
      * The fast path: one CAS on the slot this thread used last, then one read of the attention
      * word (see {@link #keepClaimed}).
      */
-    private Slot<T> claimCached(SlotCache<T> cache) {
+    private @Nullable Slot<T> claimCached(SlotCache<T> cache) {
         Slot<T> slot = cache.slot;
         if (slot == null || !slot.tryClaim()) {
             return null;
@@ -333,7 +334,7 @@ final class PoolEngine<T> {
         return valid;
     }
 
-    private Lease<T> borrowSlow(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
+    private @Nullable Lease<T> borrowSlow(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
         if (this.closed) {
             throw closedException();
         }
@@ -349,12 +350,12 @@ final class PoolEngine<T> {
     }
 
     /** An idle slot claimed by scanning, or a new one if the pool is below its limit, or null. */
-    Slot<T> claimIdleOrCreate(SlotCache<T> cache) {
+    @Nullable Slot<T> claimIdleOrCreate(SlotCache<T> cache) {
         Slot<T> slot = claimIdle(cache);
         return (slot != null) ? slot : create(cache, false);
     }
 
-    private Slot<T> claimIdle(SlotCache<T> cache) {
+    private @Nullable Slot<T> claimIdle(SlotCache<T> cache) {
         Slot<T>[] slots = this.slots;
         int length = slots.length;
         if (length == 0) {
@@ -373,7 +374,7 @@ final class PoolEngine<T> {
         return null;
     }
 
-    private Slot<T> overflow(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
+    private @Nullable Slot<T> overflow(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
         switch (this.overflow) {
             case FAIL:
                 return exhausted(0, throwWhenExhausted);
@@ -406,7 +407,7 @@ final class PoolEngine<T> {
         return (int) Math.max(max, Math.min(PoolSettings.LARGEST_MAX_SIZE, scaled));
     }
 
-    Slot<T> exhausted(long waitedNanos, boolean throwWhenExhausted) {
+    @Nullable Slot<T> exhausted(long waitedNanos, boolean throwWhenExhausted) {
         if (!throwWhenExhausted) {
             return null;
         }
@@ -469,7 +470,7 @@ final class PoolEngine<T> {
      * Creates a claimed slot if the pool is below its limit (max-size, or the elastic ceiling), or
      * returns null. The room is reserved first (see {@link #counts}).
      */
-    Slot<T> create(SlotCache<T> cache, boolean elastic) {
+    @Nullable Slot<T> create(SlotCache<T> cache, boolean elastic) {
         if (this.closed) {
             throw closedException();
         }

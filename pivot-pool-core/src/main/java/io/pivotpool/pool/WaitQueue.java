@@ -4,6 +4,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,7 +47,7 @@ final class WaitQueue<T> {
      * doubling to 16 ms) and rescans; the missed slot is found on the next rescan. The same wake-ups
      * let waiters create an object when a destroyed one made room, and see a close.
      */
-    Slot<T> await(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
+    @Nullable Slot<T> await(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
         PoolEngine<T> engine = this.engine;
         long start = System.nanoTime();
         boolean measured = false;

@@ -3,6 +3,8 @@ package io.pivotpool.redis;
 import java.time.Duration;
 import java.util.Objects;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Where a {@link RedisCoordinator} finds its Redis server and how long it waits for it: the
  * framework-neutral form of the {@code distributed.redis.*} properties.
@@ -21,9 +23,9 @@ public final class RedisCoordinatorSettings {
 
     private final int port;
 
-    private final String username;
+    private final @Nullable String username;
 
-    private final String password;
+    private final @Nullable String password;
 
     private final int database;
 
@@ -70,12 +72,12 @@ public final class RedisCoordinatorSettings {
     }
 
     /** The ACL user name, or {@code null} for the default user. */
-    public String username() {
+    public @Nullable String username() {
         return this.username;
     }
 
     /** The password, or {@code null} if the server needs none. Never log it. */
-    public String password() {
+    public @Nullable String password() {
         return this.password;
     }
 
