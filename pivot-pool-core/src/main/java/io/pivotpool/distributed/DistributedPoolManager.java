@@ -127,6 +127,15 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private final Map<String, Long> warnedAt = new HashMap<>();
 
+    /**
+     * Creates a manager over a selected and connected coordinator; {@link #start()} begins the
+     * synchronisation.
+     *
+     * @apiNote Internal: public only because Pivot Pool's own modules (the Spring Boot
+     *     auto-configuration, {@code HighPerformanceMode}, the test kit) build managers from
+     *     another package. It is not an API and may change in any release; applications get their
+     *     manager from the auto-configuration (a bean) or from {@code HighPerformanceMode}.
+     */
     public DistributedPoolManager(ActiveCoordinator coordinator, DistributedSettings settings, InstanceInfo self) {
         this(coordinator, settings, self, System::nanoTime);
     }
