@@ -307,7 +307,7 @@ final class PoolEngine<T> {
 
     void trackBorrow(Slot<T> slot) {
         if (this.tracksLeaks) {
-            // borrowedAt before the site: the housekeeper reads the site first (see inspect)
+            // borrowedAt before the site: the housekeeper reads the site first (see Housekeeper.inspect)
             slot.borrowedAtNanos = System.nanoTime();
             slot.leakReported = false;
             slot.borrowSite = new Throwable("Lease of pool '" + this.name + "' borrowed here");
