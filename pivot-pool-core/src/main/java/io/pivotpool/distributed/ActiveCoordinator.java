@@ -2,6 +2,8 @@ package io.pivotpool.distributed;
 
 import java.util.Objects;
 
+import org.jspecify.annotations.Nullable;
+
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorObserver;
 import io.pivotpool.coordinator.ObservedCoordinator;
@@ -15,8 +17,13 @@ import io.pivotpool.coordinator.ObservedCoordinator;
  * @param coordinator the coordinator in use, already connected
  * @param fallbackReason why the requested backend is not the one in use (the text of the one
  *     warning that was logged), or {@code null} when it is
+ * @apiNote Internal: public only because Pivot Pool's own modules (the Spring Boot
+ *     auto-configuration, {@code HighPerformanceMode}, the test kit) share it across packages.
+ *     It is not an API: it may change or move to an internal package in any release. Applications
+ *     get coordination from the auto-configuration or {@code HighPerformanceMode}; backends
+ *     implement {@link io.pivotpool.coordinator.CoordinatorProvider}.
  */
-public record ActiveCoordinator(String requestedBackend, Coordinator coordinator, String fallbackReason)
+public record ActiveCoordinator(String requestedBackend, Coordinator coordinator, @Nullable String fallbackReason)
         implements AutoCloseable {
 
     public ActiveCoordinator {

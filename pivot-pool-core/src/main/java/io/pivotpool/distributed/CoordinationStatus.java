@@ -7,6 +7,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 
+import org.jspecify.annotations.Nullable;
+
 import io.pivotpool.coordinator.InstanceInfo;
 
 /**
@@ -19,7 +21,7 @@ import io.pivotpool.coordinator.InstanceInfo;
  *     instance-ttl): a stuck background thread does not leave the status claiming health
  * @param fallbackReason why the requested backend is not in use, or {@code null}
  * @param leaderId the leading instance as last seen, or {@code null} if none
- * @param leader whether this instance leads now (false once its lease may have run out)
+ * @param isLeader whether this instance leads now (false once its lease may have run out)
  * @param fencingToken the current term's fencing token as last seen, or 0 if nobody leads
  * @param members the live instances as last seen, ordered by id: refreshed every round on the
  *     leader, and on a follower in the round after its status was read (so that a follower's cost
@@ -30,12 +32,24 @@ import io.pivotpool.coordinator.InstanceInfo;
  * @param rebalances rounds in which this instance, as leader, computed new targets
  */
 public record CoordinationStatus(String instanceId, String requestedBackend, String activeBackend, boolean connected,
-        String fallbackReason, String leaderId, boolean leader, long fencingToken, List<InstanceInfo> members,
-        Instant lastSync, String lastError, Map<String, PoolCapacity> pools, long rebalances) {
+        @Nullable String fallbackReason, @Nullable String leaderId, boolean isLeader, long fencingToken,
+        List<InstanceInfo> members, @Nullable Instant lastSync, @Nullable String lastError, Map<String, PoolCapacity> pools, long rebalances) {
 
     public CoordinationStatus {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
         members = List.copyOf(members);
         pools = Collections.unmodifiableMap(new TreeMap<>(pools));
+    }
+
+    /**
+     * Whether this instance leads now.
+     *
+     * @return {@link #isLeader()}
+     * @deprecated {@code leader} was a boolean here but an id in the endpoint's JSON; use
+     *     {@link #isLeader()} (and {@link #leaderId()} for the id)
+     */
+    @Deprecated(since = "0.1.0", forRemoval = true)
+    public boolean leader() {
+        return this.isLeader;
     }
 }

@@ -20,6 +20,12 @@ import org.slf4j.LoggerFactory;
  * the application runs in single-instance mode with no error; with {@code fail-fast} the same
  * message is thrown instead. Spring Boot's auto-configuration and {@code HighPerformanceMode}
  * both select through here, so both behave alike.
+ *
+ * @apiNote Internal: public only because Pivot Pool's own modules (the Spring Boot
+ *     auto-configuration, {@code HighPerformanceMode}, the test kit) share it across packages.
+ *     It is not an API: it may change or move to an internal package in any release. Applications
+ *     get coordination from the auto-configuration or {@code HighPerformanceMode}; backends
+ *     implement {@link io.pivotpool.coordinator.CoordinatorProvider}.
  */
 public final class CoordinatorSelection {
 

@@ -33,6 +33,7 @@ import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
 
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -119,7 +120,7 @@ public final class DistributedPoolManager implements AutoCloseable {
     private volatile boolean membersWanted;
 
     /** Guarded by {@link #announcements}: the term last announced to the listeners, or null. */
-    private LeaderLease announced;
+    private @Nullable LeaderLease announced;
 
     // ---- the synchronising thread's own ----
 
@@ -127,6 +128,15 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private final Map<String, Long> warnedAt = new HashMap<>();
 
+    /**
+     * Creates a manager over a selected and connected coordinator; {@link #start()} begins the
+     * synchronisation.
+     *
+     * @apiNote Internal: public only because Pivot Pool's own modules (the Spring Boot
+     *     auto-configuration, {@code HighPerformanceMode}, the test kit) build managers from
+     *     another package. It is not an API and may change in any release; applications get their
+     *     manager from the auto-configuration (a bean) or from {@code HighPerformanceMode}.
+     */
     public DistributedPoolManager(ActiveCoordinator coordinator, DistributedSettings settings, InstanceInfo self) {
         this(coordinator, settings, self, System::nanoTime);
     }
@@ -600,7 +610,7 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /** Asks for (or renews) the lease; returns it if this instance leads, or null. */
-    private LeaderLease seekLeadership() {
+    private @Nullable LeaderLease seekLeadership() {
         long sentAt = this.nanoClock.getAsLong();
         // A failure leaves the lease held: it may or may not have been renewed, so it is trusted
         // only until the deadline of the last renewal known to have been sent.

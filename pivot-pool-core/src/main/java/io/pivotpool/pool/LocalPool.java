@@ -2,6 +2,8 @@ package io.pivotpool.pool;
 
 import java.time.Duration;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The pool users hold: the {@link PoolEngine} plus this pool's per-thread slot caches.
  *
@@ -51,7 +53,7 @@ final class LocalPool<T> implements Pool<T> {
     }
 
     @Override
-    public Lease<T> tryBorrow() {
+    public @Nullable Lease<T> tryBorrow() {
         return this.engine.tryBorrow(this.cache.get());
     }
 

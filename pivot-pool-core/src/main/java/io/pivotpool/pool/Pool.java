@@ -2,6 +2,8 @@ package io.pivotpool.pool;
 
 import java.time.Duration;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A pool of reusable objects.
  *
@@ -65,7 +67,7 @@ public interface Pool<T> extends AutoCloseable {
      * size limits, or the overflow strategy's object); returns {@code null} instead of waiting or
      * throwing {@link PoolExhaustedException}.
      */
-    Lease<T> tryBorrow();
+    @Nullable Lease<T> tryBorrow();
 
     /** The current size limit (the local share of a cluster-wide capacity when coordinated). */
     int maxSize();
@@ -105,7 +107,7 @@ public interface Pool<T> extends AutoCloseable {
      * reported, so the fast path pays nothing. A metrics library records these in a timer of its
      * own. Replaces the previous listener; {@code null} removes it.
      */
-    void setWaitListener(WaitListener listener);
+    void setWaitListener(@Nullable WaitListener listener);
 
     /** Told of each wait for an object: see {@link Pool#setWaitListener}. */
     @FunctionalInterface

@@ -5,19 +5,14 @@ import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,21 +36,18 @@ import org.slf4j.LoggerFactory;
  * Size counts pooled objects from the moment their creation is reserved until their destroy
  * callback has returned. Every path that destroys a slot goes through {@link #finishDestroy},
  * which is also where waiters are told to retry.
+ *
+ * <h2>Around the engine</h2> What is off the borrow and return paths lives beside it, as Stormpot
+ * keeps its allocator apart from the pool: {@link Housekeeper} (evict, inspect, replenish, reap
+ * after close) on its own thread, and {@link WaitQueue} (waiting and hand-off). Both change the
+ * pool only through the engine's create, publish and destroy paths, so the accounting above has
+ * one home. Objects are made in one place, {@link #newObject}, pooled or not.
  */
 final class PoolEngine<T> {
 
     private static final Logger logger = LoggerFactory.getLogger(Pool.class);
 
-    /** A waiter rescans after this long at first, doubling up to the maximum (see {@link Slot#setIdle}). */
-    private static final long FIRST_RESCAN_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
-
-    private static final long MAX_RESCAN_NANOS = TimeUnit.MILLISECONDS.toNanos(16);
-
     private static final int MAX_PUBLISH_ATTEMPTS = 3;
-
-    private static final int SPINS_BEFORE_PARKING = (Runtime.getRuntime().availableProcessors() > 1) ? 128 : 0;
-
-    private static final long REAP_INTERVAL_MILLIS = 10;
 
     private static final VarHandle COUNTS;
 
@@ -124,12 +116,6 @@ final class PoolEngine<T> {
 
     private final long maxLifetimeNanos;
 
-    private final long idleTimeoutNanos;
-
-    private final long leakThresholdNanos;
-
-    private final long housekeepingNanos;
-
     private final Overflow overflow;
 
     private final int emergencyLimit;
@@ -169,10 +155,9 @@ final class PoolEngine<T> {
 
     private volatile boolean closed;
 
-    private final ConcurrentLinkedQueue<Waiter<T>> waitQueue = new ConcurrentLinkedQueue<>();
+    private final WaitQueue<T> waiters = new WaitQueue<>(this);
 
-    /** Null when the pool runs without one (model checking): housekeep() is then called by hand. */
-    private final ScheduledThreadPoolExecutor housekeeper;
+    private final Housekeeper<T> housekeeper;
 
     private final LongAdder created = new LongAdder();
 
@@ -189,21 +174,8 @@ final class PoolEngine<T> {
     /** Borrows counted by slots that have since been destroyed, and by unpooled objects. */
     private final LongAdder retiredBorrows = new LongAdder();
 
-    private final WaitTimeRecorder waitTimes = new WaitTimeRecorder();
-
-    /** Told of every borrow that had to wait; only the slow path reads it. */
-    private volatile Pool.WaitListener waitListener;
-
     /** The largest borrow count stats() has reported, so that the count never goes backwards. */
     private final AtomicLong borrowsReported = new AtomicLong();
-
-    private volatile boolean replenishFailureLogged;
-
-    private volatile Thread housekeeperThread;
-
-    private final ReentrantLock housekeepingLock = new ReentrantLock();
-
-    private ScheduledFuture<?> housekeepingTask;
 
     PoolEngine(PoolSpec<T> spec, PoolSettings settings) {
         this(spec, settings, true, settings.maxSize());
@@ -231,12 +203,9 @@ final class PoolEngine<T> {
         this.validates = spec.validates();
         this.maxLifetimeNanos = settings.maxLifetime().toNanos();
         this.checksLifetimeOnBorrow = settings.checkLifetimeOnBorrow() && this.maxLifetimeNanos > 0;
-        this.leakThresholdNanos = settings.leakDetectionThreshold().toNanos();
-        this.tracksLeaks = this.leakThresholdNanos > 0;
+        this.tracksLeaks = settings.leakDetectionThreshold().toNanos() > 0;
         this.plainBorrow = !this.validates && !this.checksLifetimeOnBorrow && !this.tracksLeaks;
         this.borrowTimeoutNanos = settings.borrowTimeout().toNanos();
-        this.idleTimeoutNanos = settings.idleTimeout().toNanos();
-        this.housekeepingNanos = settings.housekeepingInterval().toNanos();
         this.overflow = settings.overflow();
         this.emergencyLimit = settings.emergencyLimit();
         if (initialMaxSize < 0 || initialMaxSize > settings.maxSize()) {
@@ -245,23 +214,8 @@ final class PoolEngine<T> {
         }
         this.counts = (long) initialMaxSize << MAX_SHIFT;
         this.attention = this.tracksLeaks ? TRACKING_LEAKS : 0;
-        if (housekeeping) {
-            this.housekeeper = new ScheduledThreadPoolExecutor(1, (runnable) -> {
-                Thread thread = new Thread(runnable, "pivot-pool-housekeeper-" + this.name);
-                thread.setDaemon(true);
-                this.housekeeperThread = thread;
-                return thread;
-            });
-            this.housekeeper.setRemoveOnCancelPolicy(true);
-        }
-        else {
-            this.housekeeper = null;
-        }
-        replenish();
-        if (this.housekeeper != null) {
-            this.housekeepingTask = this.housekeeper.scheduleWithFixedDelay(this::housekeep, this.housekeepingNanos,
-                    this.housekeepingNanos, TimeUnit.NANOSECONDS);
-        }
+        this.housekeeper = new Housekeeper<>(this, settings, housekeeping);
+        this.housekeeper.start();
     }
 
     public String name() {
@@ -288,7 +242,7 @@ final class PoolEngine<T> {
         return (slot != null) ? slot : borrowSlow(cache, saturatedNanos(timeout), true);
     }
 
-    Lease<T> tryBorrow(SlotCache<T> cache) {
+    @Nullable Lease<T> tryBorrow(SlotCache<T> cache) {
         Slot<T> slot = claimCached(cache);
         return (slot != null) ? slot : borrowSlow(cache, 0, false);
     }
@@ -297,7 +251,7 @@ final class PoolEngine<T> {
      * The fast path: one CAS on the slot this thread used last, then one read of the attention
      * word (see {@link #keepClaimed}).
      */
-    private Slot<T> claimCached(SlotCache<T> cache) {
+    private @Nullable Slot<T> claimCached(SlotCache<T> cache) {
         Slot<T> slot = cache.slot;
         if (slot == null || !slot.tryClaim()) {
             return null;
@@ -351,9 +305,9 @@ final class PoolEngine<T> {
         return true;
     }
 
-    private void trackBorrow(Slot<T> slot) {
+    void trackBorrow(Slot<T> slot) {
         if (this.tracksLeaks) {
-            // borrowedAt before the site: the housekeeper reads the site first (see inspect)
+            // borrowedAt before the site: the housekeeper reads the site first (see Housekeeper.inspect)
             slot.borrowedAtNanos = System.nanoTime();
             slot.leakReported = false;
             slot.borrowSite = new Throwable("Lease of pool '" + this.name + "' borrowed here");
@@ -380,7 +334,7 @@ final class PoolEngine<T> {
         return valid;
     }
 
-    private Lease<T> borrowSlow(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
+    private @Nullable Lease<T> borrowSlow(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
         if (this.closed) {
             throw closedException();
         }
@@ -396,12 +350,12 @@ final class PoolEngine<T> {
     }
 
     /** An idle slot claimed by scanning, or a new one if the pool is below its limit, or null. */
-    private Slot<T> claimIdleOrCreate(SlotCache<T> cache) {
+    @Nullable Slot<T> claimIdleOrCreate(SlotCache<T> cache) {
         Slot<T> slot = claimIdle(cache);
         return (slot != null) ? slot : create(cache, false);
     }
 
-    private Slot<T> claimIdle(SlotCache<T> cache) {
+    private @Nullable Slot<T> claimIdle(SlotCache<T> cache) {
         Slot<T>[] slots = this.slots;
         int length = slots.length;
         if (length == 0) {
@@ -420,7 +374,7 @@ final class PoolEngine<T> {
         return null;
     }
 
-    private Slot<T> overflow(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
+    private @Nullable Slot<T> overflow(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
         switch (this.overflow) {
             case FAIL:
                 return exhausted(0, throwWhenExhausted);
@@ -439,7 +393,7 @@ final class PoolEngine<T> {
         if (timeoutNanos <= 0) {
             return exhausted(0, throwWhenExhausted);
         }
-        return await(cache, timeoutNanos, throwWhenExhausted);
+        return this.waiters.await(cache, timeoutNanos, throwWhenExhausted);
     }
 
     /**
@@ -453,127 +407,13 @@ final class PoolEngine<T> {
         return (int) Math.max(max, Math.min(PoolSettings.LARGEST_MAX_SIZE, scaled));
     }
 
-    private Slot<T> exhausted(long waitedNanos, boolean throwWhenExhausted) {
+    @Nullable Slot<T> exhausted(long waitedNanos, boolean throwWhenExhausted) {
         if (!throwWhenExhausted) {
             return null;
         }
         this.timeouts.increment();
         long counts = this.counts;
         throw new PoolExhaustedException(this.name, sizeOf(counts), maxOf(counts), Duration.ofNanos(waitedNanos));
-    }
-
-    /*
-     * Waiting. The waiter queues, then counts itself (a full fence), then rescans. A thread
-     * returning on the slow path (publish) stores its slot idle with a full fence and then reads the
-     * count, so one of the two sees the other. A thread returning on the hot path read the count as
-     * zero before its release store, which has no StoreLoad fence: if this waiter counted itself in
-     * between, its rescan may miss the slot. So the waiter parks in short, growing intervals (100 us
-     * doubling to 16 ms) and rescans; the missed slot is found on the next rescan. The same wake-ups
-     * let waiters create an object when a destroyed one made room, and see a close.
-     */
-    private Slot<T> await(SlotCache<T> cache, long timeoutNanos, boolean throwWhenExhausted) {
-        long start = System.nanoTime();
-        boolean measured = false;
-        Waiter<T> waiter = new Waiter<>(Thread.currentThread());
-        // Queued before counted: a returning thread that sees the count finds the waiter queued.
-        this.waitQueue.add(waiter);
-        ATTENTION.getAndAdd(this, 1);
-        long parkNanos = FIRST_RESCAN_NANOS;
-        try {
-            for (;;) {
-                if (waiter.isGranted()) {
-                    measured = true;
-                    return taken(cache, waiter);
-                }
-                Slot<T> slot;
-                try {
-                    slot = claimIdleOrCreate(cache);
-                    if (slot == null && this.overflow == Overflow.ELASTIC) {
-                        slot = create(cache, true);
-                    }
-                }
-                catch (Throwable ex) {
-                    if (!waiter.cancel()) {
-                        publish(waiter.grantedSlot());
-                    }
-                    throw ex;
-                }
-                if (slot != null) {
-                    measured = true;
-                    if (waiter.cancel()) {
-                        return slot;
-                    }
-                    publish(slot);
-                    return taken(cache, waiter);
-                }
-                if (this.closed) {
-                    if (waiter.cancel()) {
-                        throw closedException();
-                    }
-                    return taken(cache, waiter);
-                }
-                long remaining = timeoutNanos - (System.nanoTime() - start);
-                if (remaining <= 0) {
-                    measured = true;
-                    if (waiter.cancel()) {
-                        return exhausted(System.nanoTime() - start, throwWhenExhausted);
-                    }
-                    return taken(cache, waiter);
-                }
-                if (parkNanos == FIRST_RESCAN_NANOS && spinUntilGranted(waiter)) {
-                    measured = true;
-                    return taken(cache, waiter);
-                }
-                LockSupport.parkNanos(this, Math.min(remaining, parkNanos));
-                parkNanos = Math.min(parkNanos << 1, MAX_RESCAN_NANOS);
-                if (Thread.currentThread().isInterrupted()) {
-                    if (waiter.cancel()) {
-                        throw new PoolException(this.name, "interrupted while waiting for an object",
-                                new InterruptedException());
-                    }
-                    return taken(cache, waiter);
-                }
-            }
-        }
-        finally {
-            ATTENTION.getAndAdd(this, -1);
-            if (waiter.isCancelled()) {
-                this.waitQueue.remove(waiter);
-            }
-            if (measured) {
-                long waited = System.nanoTime() - start;
-                this.waitTimes.record(waited);
-                notifyWaited(waited);
-            }
-        }
-    }
-
-    /*
-     * Before its first park a waiter spins for a few microseconds: objects in an exhausted pool are
-     * often returned within that time, and a grant seen while spinning costs a cache-line transfer
-     * instead of an operating-system wake-up (tens of microseconds). Only with more than one CPU,
-     * where the returning thread can run meanwhile.
-     */
-    private static boolean spinUntilGranted(Waiter<?> waiter) {
-        for (int i = 0; i < SPINS_BEFORE_PARKING; i++) {
-            if (waiter.isGranted()) {
-                return true;
-            }
-            Thread.onSpinWait();
-        }
-        return waiter.isGranted();
-    }
-
-    /** A slot handed to this waiter; given up if the pool closed meanwhile (see claimCached). */
-    private Slot<T> taken(SlotCache<T> cache, Waiter<T> waiter) {
-        Slot<T> slot = waiter.grantedSlot();
-        if ((this.attention & CLOSING) != 0 || this.closed) {
-            destroy(slot);
-            throw closedException();
-        }
-        trackBorrow(slot);
-        cache.slot = slot;
-        return slot;
     }
 
     /*
@@ -591,7 +431,7 @@ final class PoolEngine<T> {
      * waiters that keep arriving and leaving; their timed rescans cover the rest. A slot taken back
      * after a close is destroyed.
      */
-    private void publish(Slot<T> slot) {
+    void publish(Slot<T> slot) {
         if (this.tracksLeaks) {
             slot.borrowSite = null;
         }
@@ -630,7 +470,7 @@ final class PoolEngine<T> {
      * Creates a claimed slot if the pool is below its limit (max-size, or the elastic ceiling), or
      * returns null. The room is reserved first (see {@link #counts}).
      */
-    private Slot<T> create(SlotCache<T> cache, boolean elastic) {
+    @Nullable Slot<T> create(SlotCache<T> cache, boolean elastic) {
         if (this.closed) {
             throw closedException();
         }
@@ -642,7 +482,7 @@ final class PoolEngine<T> {
         if (beyondMax) {
             markMaybeOverLimit();
         }
-        T object = newObject();
+        T object = newObject(true);
         Slot<T> slot = new Slot<>(this, object, SlotHotFields.CLAIMED, false);
         if (beyondMax) {
             this.overflowCreated.increment();
@@ -673,8 +513,13 @@ final class PoolEngine<T> {
         }
     }
 
-    /** Calls the factory for a slot whose size is already reserved; undoes the reservation on failure. */
-    private T newObject() {
+    /*
+     * The one way an object is made, pooled or not. Whatever the factory throws, Errors included,
+     * is counted as a creation failure and gives back the room reserved for it (a pooled object's
+     * size was reserved before the call; see counts), and a waiter is told to retry; an Error is
+     * rethrown as it is and anything else is wrapped in a PoolException.
+     */
+    T newObject(boolean reserved) {
         T object;
         try {
             object = this.factory.get();
@@ -683,41 +528,32 @@ final class PoolEngine<T> {
             }
         }
         catch (Throwable ex) {
-            COUNTS.getAndAdd(this, -ONE_OBJECT);
+            if (reserved) {
+                COUNTS.getAndAdd(this, -ONE_OBJECT);
+            }
             this.creationFailures.increment();
-            signalWaiter();
+            if (reserved) {
+                signalWaiter();
+            }
             if (ex instanceof Error error) {
                 throw error;
             }
-            throw new PoolException(this.name, "could not create an object: " + ex.getMessage(), ex);
+            throw new PoolException(this.name, "could not create " + (reserved ? "an object" : "a fallback object")
+                    + ": " + ex.getMessage(), ex);
         }
         this.created.increment();
         return object;
     }
 
     private Slot<T> createUnpooled() {
-        T object;
-        try {
-            object = this.factory.get();
-            if (object == null) {
-                throw new NullPointerException("the factory returned null");
-            }
-        }
-        catch (Throwable ex) {
-            this.creationFailures.increment();
-            if (ex instanceof Error error) {
-                throw error;
-            }
-            throw new PoolException(this.name, "could not create a fallback object: " + ex.getMessage(), ex);
-        }
-        this.created.increment();
+        T object = newObject(false);
         this.overflowCreated.increment();
         Slot<T> slot = new Slot<>(this, object, SlotHotFields.CLAIMED, true);
         trackBorrow(slot);
         return slot;
     }
 
-    private boolean addSlot(Slot<T> slot) {
+    boolean addSlot(Slot<T> slot) {
         this.structureLock.lock();
         try {
             if (this.closed) {
@@ -784,16 +620,7 @@ final class PoolEngine<T> {
 
     /** Hands a claimed slot to the longest waiter, if any; false if nobody waits. */
     private boolean handOff(Slot<T> slot) {
-        if (waiterCount() == 0) {
-            return false;
-        }
-        Waiter<T> waiter;
-        while ((waiter = this.waitQueue.poll()) != null) {
-            if (waiter.grant(slot)) {
-                return true;
-            }
-        }
-        return false;
+        return waiterCount() != 0 && this.waiters.handOff(slot);
     }
 
     private boolean reset(Slot<T> slot) {
@@ -829,7 +656,7 @@ final class PoolEngine<T> {
     // ---- destruction -------------------------------------------------------------------------
 
     /** Destroys a pooled slot that the caller holds (claimed or reserved), whatever the sizes. */
-    private void destroy(Slot<T> slot) {
+    void destroy(Slot<T> slot) {
         COUNTS.getAndAdd(this, ONE_DOOMED);
         finishDestroy(slot);
     }
@@ -838,7 +665,7 @@ final class PoolEngine<T> {
      * Destroys a held slot if the pool keeps more objects than its limit (max-size, or with
      * {@code elasticHeadroom} the elastic ceiling); false, and the slot still held, if not.
      */
-    private boolean destroyIfExcess(Slot<T> slot, boolean elasticHeadroom) {
+    boolean destroyIfExcess(Slot<T> slot, boolean elasticHeadroom) {
         for (;;) {
             long counts = this.counts;
             int max = maxOf(counts);
@@ -896,10 +723,7 @@ final class PoolEngine<T> {
     /** Wakes the longest waiter so that it rescans: room to create was made, or the pool closed. */
     private void signalWaiter() {
         if (waiterCount() != 0) {
-            Waiter<T> head = this.waitQueue.peek();
-            if (head != null) {
-                LockSupport.unpark(head.thread);
-            }
+            this.waiters.wakeHead();
         }
     }
 
@@ -934,53 +758,40 @@ final class PoolEngine<T> {
         int previous = maxOf(counts);
         if (maxSize < previous) {
             markMaybeOverLimit();
-            evictIdleWhileOverLimit();
-            sweepAgainSoonIfOverLimit();
+            this.housekeeper.evictIdleWhileOverLimit();
+            this.housekeeper.sweepAgainSoonIfOverLimit();
         }
         else if (maxSize > previous) {
-            for (Waiter<T> waiter : this.waitQueue) {
-                LockSupport.unpark(waiter.thread);
-            }
+            this.waiters.wakeAll();
         }
     }
 
-    /** Destroys idle objects, one excess at a time, until the pool keeps no more than max-size. */
-    private void evictIdleWhileOverLimit() {
-        for (Slot<T> slot : this.slots) {
-            if (!keepsTooMany()) {
-                return;
-            }
-            if (slot.tryReserve() && !destroyIfExcess(slot, false)) {
-                slot.setIdleFenced(); // the excess went meanwhile (another return destroyed it)
-                return;
-            }
-        }
-    }
-
-    private boolean keepsTooMany() {
+    boolean keepsTooMany() {
         long counts = this.counts;
         return keptOf(counts) > maxOf(counts);
     }
 
-    private void sweepAgainSoonIfOverLimit() {
-        if (this.housekeeper == null || this.closed || !keepsTooMany()) {
-            return;
-        }
-        try {
-            this.housekeeper.schedule(this::sweepAfterShrink, REAP_INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
-        }
-        catch (RejectedExecutionException ex) {
-            // closed meanwhile: close destroys every idle object
+    /** Objects the pool keeps: size without those being destroyed. */
+    int kept() {
+        return keptOf(this.counts);
+    }
+
+    /** Adds one to size if size is below min(min-idle, max-size) in the same snapshot; false if not. */
+    boolean reserveBelowMinIdle(int minIdle) {
+        for (;;) {
+            long counts = this.counts;
+            if (sizeOf(counts) >= Math.min(minIdle, maxOf(counts))) {
+                return false;
+            }
+            if (COUNTS.compareAndSet(this, counts, counts + ONE_OBJECT)) {
+                return true;
+            }
         }
     }
 
-    private void sweepAfterShrink() {
-        try {
-            evictIdleWhileOverLimit();
-        }
-        catch (Throwable ex) {
-            logger.warn("Pool '{}': evicting after a shrink failed", this.name, ex);
-        }
+    /** A waiter counts itself (+1) after queueing and uncounts itself (-1) when done (see WaitQueue.await). */
+    void addWaiters(int delta) {
+        ATTENTION.getAndAdd(this, delta);
     }
 
     private int waiterCount() {
@@ -994,7 +805,7 @@ final class PoolEngine<T> {
     }
 
     /** Housekeeper only: clear first, then re-check (see {@link #attention}). */
-    private void refreshOverLimitFlag() {
+    void refreshOverLimitFlag() {
         if ((this.attention & MAYBE_OVER_LIMIT) != 0) {
             ATTENTION.getAndBitwiseAnd(this, ~MAYBE_OVER_LIMIT);
             if (keepsTooMany()) {
@@ -1020,122 +831,38 @@ final class PoolEngine<T> {
         return sizeOf(counts) - doomedOf(counts);
     }
 
-    // ---- housekeeping ------------------------------------------------------------------------
+    // ---- housekeeping (see Housekeeper) -------------------------------------------------------
 
-    /*
-     * Runs on the housekeeper thread every housekeeping-interval. Idle time is measured without
-     * clocks on the hot path: a slot that is idle at a tick and has not been borrowed since the
-     * previous tick has been idle for at least one more interval.
-     */
+    /** One housekeeping tick, for pools without a housekeeper thread (model checking). */
     void housekeep() {
-        this.housekeepingLock.lock();
-        try {
-            if (this.closed) {
-                return;
-            }
-            long now = System.nanoTime();
-            for (Slot<T> slot : this.slots) {
-                inspect(slot, now);
-            }
-            evictIdleWhileOverLimit();
-            refreshOverLimitFlag();
-            replenish();
-        }
-        catch (Throwable ex) {
-            logger.warn("Pool '{}': housekeeping failed", this.name, ex);
-        }
-        finally {
-            this.housekeepingLock.unlock();
-        }
+        this.housekeeper.housekeep();
     }
 
-    private void inspect(Slot<T> slot, long now) {
-        long borrows = slot.borrowCount();
-        boolean unused = borrows == slot.borrowsSeenByHousekeeper;
-        slot.borrowsSeenByHousekeeper = borrows;
-        int state = slot.state;
-        boolean expired = this.maxLifetimeNanos > 0 && now - slot.createdAtNanos > this.maxLifetimeNanos;
-        if (state == SlotHotFields.IDLE) {
-            slot.idleTicks = unused ? slot.idleTicks + 1 : 0;
-            boolean idleTooLong = this.idleTimeoutNanos > 0
-                    && slot.idleTicks * this.housekeepingNanos >= this.idleTimeoutNanos
-                    && keptOf(this.counts) > this.settings.minIdle();
-            if ((expired || idleTooLong) && slot.tryReserve()) {
-                destroy(slot);
-            }
-        }
-        else if (state == SlotHotFields.CLAIMED) {
-            slot.idleTicks = 0;
-            if (expired) {
-                slot.retire = true;
-            }
-            // The site is cleared on return and written after borrowedAt on borrow, so a site read
-            // first pairs with its own borrow time or a later one: never a false alarm.
-            Throwable site = slot.borrowSite;
-            if (this.tracksLeaks && site != null && !slot.leakReported
-                    && now - slot.borrowedAtNanos > this.leakThresholdNanos) {
-                slot.leakReported = true;
-                this.leaks.increment();
-                logger.warn("Pool '{}': a lease has been held for more than {} ms; possible leak", this.name,
-                        TimeUnit.NANOSECONDS.toMillis(this.leakThresholdNanos), site);
-            }
-        }
+    Slot<T>[] slots() {
+        return this.slots;
     }
 
-    /**
-     * Creates idle objects up to min-idle (within max-size). A failing factory, Errors included,
-     * is logged once and retried on the next tick: Pool.create promises not to throw for it.
-     */
-    private void replenish() {
-        while (!this.closed) {
-            long counts = this.counts;
-            if (sizeOf(counts) >= Math.min(this.settings.minIdle(), maxOf(counts))) {
-                return;
-            }
-            if (!COUNTS.compareAndSet(this, counts, counts + ONE_OBJECT)) {
-                continue;
-            }
-            T object;
-            try {
-                object = newObject();
-            }
-            catch (Throwable ex) {
-                if (!this.replenishFailureLogged) {
-                    this.replenishFailureLogged = true;
-                    logger.warn("Pool '{}': could not create min-idle objects; retrying every {} ms", this.name,
-                            TimeUnit.NANOSECONDS.toMillis(this.housekeepingNanos),
-                            (ex instanceof PoolException) ? ex.getCause() : ex);
-                }
-                return;
-            }
-            this.replenishFailureLogged = false;
-            Slot<T> slot = new Slot<>(this, object, SlotHotFields.CLAIMED, false);
-            if (!addSlot(slot)) {
-                destroy(slot);
-                return;
-            }
-            publish(slot);
-        }
+    boolean isClosed() {
+        return this.closed;
+    }
+
+    /** The closing flag or the closed flag: a claim or grant that sees it gives its object up. */
+    boolean isClosing() {
+        return (this.attention & CLOSING) != 0 || this.closed;
+    }
+
+    boolean isElastic() {
+        return this.overflow == Overflow.ELASTIC;
+    }
+
+    void countLeak() {
+        this.leaks.increment();
     }
 
     // ---- stats and close ---------------------------------------------------------------------
 
     void setWaitListener(Pool.WaitListener listener) {
-        this.waitListener = listener;
-    }
-
-    /** A failing listener must not turn a successful borrow into a failure: its error is logged. */
-    private void notifyWaited(long nanos) {
-        Pool.WaitListener listener = this.waitListener;
-        if (listener == null) {
-            return;
-        }
-        try {
-            listener.waited(nanos);
-        }
-        catch (RuntimeException ex) {
-            logger.warn("Pool '{}': the wait listener failed: {}", this.name, ex.toString());
-        }
+        this.waiters.setListener(listener);
     }
 
     public PoolStats stats() {
@@ -1158,7 +885,7 @@ final class PoolEngine<T> {
         long timeouts = this.timeouts.sum();
         return new PoolStats(this.name, sizeOf(counts), idle, active, waiterCount(), maxOf(counts),
                 this.created.sum(), this.destroyed.sum(), borrows, timeouts, this.overflowCreated.sum(),
-                this.creationFailures.sum(), this.leaks.sum(), this.waitTimes.snapshot(borrows + timeouts));
+                this.creationFailures.sum(), this.leaks.sum(), this.waiters.snapshot(borrows + timeouts));
     }
 
     /*
@@ -1179,33 +906,10 @@ final class PoolEngine<T> {
         finally {
             this.structureLock.unlock();
         }
-        if (this.housekeeper != null) {
-            this.housekeepingTask.cancel(false);
-            // A tick in progress finishes before we go on, so close() returns only once the
-            // housekeeper stopped calling the factory (ticks check closed under the same lock).
-            if (Thread.currentThread() != this.housekeeperThread) {
-                this.housekeepingLock.lock();
-                this.housekeepingLock.unlock();
-            }
-        }
-        for (Waiter<T> waiter : this.waitQueue) {
-            LockSupport.unpark(waiter.thread);
-        }
-        Throwable failure = reap(null);
-        if (this.housekeeper != null) {
-            try {
-                if (sizeOf(this.counts) > 0) {
-                    this.housekeeper.scheduleWithFixedDelay(this::reapAfterClose, REAP_INTERVAL_MILLIS,
-                            REAP_INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
-                }
-                else {
-                    this.housekeeper.shutdown();
-                }
-            }
-            catch (Throwable ex) {
-                failure = firstOf(failure, ex);
-            }
-        }
+        this.housekeeper.stopTicks();
+        this.waiters.wakeAll();
+        Throwable failure = this.housekeeper.reap(null);
+        failure = this.housekeeper.reapUntilEmpty(failure);
         if (failure instanceof Error error) {
             throw error;
         }
@@ -1214,49 +918,7 @@ final class PoolEngine<T> {
         }
     }
 
-    /*
-     * After close: destroys every idle object. Borrowed objects are destroyed as they return,
-     * but a return racing close can, without a fence on the hot path, publish its object idle just
-     * after close's own sweep; this reaper keeps sweeping until the pool is empty, then stops its
-     * thread. A lease that is never returned keeps the reaper (one daemon thread, one cheap sweep
-     * per interval) alive.
-     */
-    private void reapAfterClose() {
-        Throwable failure = reap(null);
-        if (failure != null) {
-            logger.warn("Pool '{}': destroying an object after close failed", this.name, failure);
-        }
-        if (sizeOf(this.counts) == 0) {
-            this.housekeeper.shutdown();
-        }
-    }
-
-    /** Destroys every idle object, going on past failures; the first failure, the rest suppressed in it. */
-    private Throwable reap(Throwable failure) {
-        for (Slot<T> slot : this.slots) {
-            if (slot.tryReserve()) {
-                try {
-                    destroy(slot);
-                }
-                catch (Throwable ex) {
-                    failure = firstOf(failure, ex);
-                }
-            }
-        }
-        return failure;
-    }
-
-    private static Throwable firstOf(Throwable first, Throwable next) {
-        if (first == null) {
-            return next;
-        }
-        if (next != first) {
-            first.addSuppressed(next);
-        }
-        return first;
-    }
-
-    private IllegalStateException closedException() {
+    IllegalStateException closedException() {
         return new IllegalStateException("Pool '" + this.name + "' is closed");
     }
 

@@ -105,7 +105,7 @@ final class Slot<T> extends SlotPadAfter implements Lease<T> {
      * whose CAS reads it with acquire semantics. There is deliberately no StoreLoad fence (it would
      * cost about as much as the rest of the cycle): a waiter or a close that starts at the same
      * instant may miss this slot; waiters rescan on a short timer and close leaves a reaper
-     * running, so either finds it moments later (see PoolEngine.await and PoolEngine.close).
+     * running, so either finds it moments later (see WaitQueue.await and PoolEngine.close).
      */
     void setIdle() {
         STATE.setRelease(this, IDLE);

@@ -39,7 +39,7 @@ class HighPerformanceModeTests {
             assertThat(status.activeBackend()).isEqualTo("noop");
             assertThat(status.fallbackReason()).isNull();
             assertThat(status.connected()).isTrue();
-            assertThat(status.leader()).isTrue();
+            assertThat(status.isLeader()).isTrue();
             assertThat(status.members()).extracting(member -> member.id()).containsExactly(mode.manager().instanceId());
             assertThat(status.members().get(0).metadata()).containsEntry("profile", "test");
             assertThat(mode.coordinator()).isInstanceOf(NoOpCoordinator.class);
@@ -106,7 +106,7 @@ class HighPerformanceModeTests {
         try (HighPerformanceMode mode = HighPerformanceMode.enable(Profile.TEST, custom)) {
             assertThat(mode.status().requestedBackend()).isEqualTo("custom");
             assertThat(mode.status().activeBackend()).isEqualTo("custom");
-            assertThat(mode.status().leader()).isTrue();
+            assertThat(mode.status().isLeader()).isTrue();
             assertThat(operations).startsWith("connect", "register", "tryAcquireLeadership", "liveInstances");
         }
         assertThat(custom.isConnected()).as("closed with the mode").isFalse();

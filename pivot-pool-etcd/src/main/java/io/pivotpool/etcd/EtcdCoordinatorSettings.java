@@ -8,6 +8,8 @@ import java.util.Objects;
 
 import io.pivotpool.coordinator.RemoteText;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Where an {@link EtcdCoordinator} finds its etcd cluster and how long it waits for it: the
  * framework-neutral form of the {@code distributed.etcd.*} properties.
@@ -27,15 +29,15 @@ public final class EtcdCoordinatorSettings {
 
     private final List<String> endpoints;
 
-    private final String username;
+    private final @Nullable String username;
 
-    private final String password;
+    private final @Nullable String password;
 
     private final Duration timeout;
 
     private final String namespace;
 
-    private final Path trustCertificates;
+    private final @Nullable Path trustCertificates;
 
     private EtcdCoordinatorSettings(Builder builder) {
         this.endpoints = List.copyOf(builder.endpoints);
@@ -67,12 +69,12 @@ public final class EtcdCoordinatorSettings {
     }
 
     /** The etcd user, or {@code null} when the cluster has no authentication. */
-    public String username() {
+    public @Nullable String username() {
         return this.username;
     }
 
     /** The user's password, or {@code null}. Never log it. */
-    public String password() {
+    public @Nullable String password() {
         return this.password;
     }
 
@@ -86,7 +88,7 @@ public final class EtcdCoordinatorSettings {
     }
 
     /** PEM file of the CAs that sign the servers' certificates ({@code https} endpoints), or {@code null}: the JDK's. */
-    public Path trustCertificates() {
+    public @Nullable Path trustCertificates() {
         return this.trustCertificates;
     }
 

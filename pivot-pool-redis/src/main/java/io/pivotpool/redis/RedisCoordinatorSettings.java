@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Where a {@link RedisCoordinator} finds its Redis server and how long it waits for it: the
  * framework-neutral form of the {@code distributed.redis.*} properties.
@@ -23,9 +25,9 @@ public final class RedisCoordinatorSettings {
 
     private final int port;
 
-    private final String username;
+    private final @Nullable String username;
 
-    private final String password;
+    private final @Nullable String password;
 
     private final int database;
 
@@ -76,12 +78,12 @@ public final class RedisCoordinatorSettings {
     }
 
     /** The ACL user name, or {@code null} for the default user. */
-    public String username() {
+    public @Nullable String username() {
         return this.username;
     }
 
     /** The password, or {@code null} if the server needs none. Never log it. */
-    public String password() {
+    public @Nullable String password() {
         return this.password;
     }
 

@@ -13,6 +13,7 @@ import io.pivotpool.distributed.GlobalCapacity;
 import io.pivotpool.mode.HighPerformanceMode.Profile;
 import io.pivotpool.pool.PoolSettings;
 
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 
 /**
@@ -84,7 +85,7 @@ final class ConfiguredSettings {
      *
      * @throws InvalidPropertyException naming the first broken rule
      */
-    static GlobalCapacity capacity(String name, PoolProperties properties) {
+    static @Nullable GlobalCapacity capacity(String name, PoolProperties properties) {
         if (properties == null) {
             return null;
         }
@@ -170,8 +171,8 @@ final class ConfiguredSettings {
      * @param value the value that breaks the rule, or {@code null} if unknown
      * @param related the other property the rule compares with, or {@code null}
      */
-    private static InvalidPropertyException invalid(String prefix, String property, Object value,
-            Map<String, Object> set, String reason, String related, Profile profile) {
+    private static InvalidPropertyException invalid(String prefix, String property, @Nullable Object value,
+            Map<String, Object> set, String reason, @Nullable String related, Profile profile) {
         String profileName = profile.name().toLowerCase(Locale.ROOT);
         String alsoRelated = (related != null) ? " (or " + prefix + related + ")" : "";
         String fix;

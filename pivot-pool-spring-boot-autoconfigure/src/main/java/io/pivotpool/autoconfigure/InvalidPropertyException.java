@@ -1,5 +1,6 @@
 package io.pivotpool.autoconfigure;
 
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 
 /**
@@ -20,7 +21,7 @@ class InvalidPropertyException extends InvalidConfigurationPropertyValueExceptio
      * @param reason the broken rule
      * @param fix what to change, one or more sentences
      */
-    InvalidPropertyException(String name, Object value, String reason, String fix) {
+    InvalidPropertyException(String name, @Nullable Object value, String reason, String fix) {
         super(name, value, reason);
         this.fix = fix;
     }

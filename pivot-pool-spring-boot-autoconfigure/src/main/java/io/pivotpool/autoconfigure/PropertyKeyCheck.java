@@ -15,6 +15,7 @@ import org.apache.commons.logging.LogFactory;
 
 import io.pivotpool.coordinator.CoordinatorProvider;
 
+import org.jspecify.annotations.Nullable;
 import org.springframework.beans.BeanUtils;
 import org.springframework.beans.factory.BeanFactoryInitializer;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
@@ -232,7 +233,7 @@ final class PropertyKeyCheck implements BeanFactoryInitializer<ConfigurableLista
         }
 
         /** A problem with {@code key}, or {@code null} if a property reads it. */
-        Problem check(ConfigurationPropertyName root, ConfigurationPropertyName key, String origin) {
+        @Nullable Problem check(ConfigurationPropertyName root, ConfigurationPropertyName key, String origin) {
             List<String> elements = new ArrayList<>();
             for (int i = root.getNumberOfElements(); i < key.getNumberOfElements(); i++) {
                 elements.add(key.getElement(i, Form.UNIFORM));

@@ -272,7 +272,7 @@ class PivotPoolAutoConfigurationTests {
                 assertThat(status.activeBackend()).isEqualTo("custom");
                 assertThat(status.fallbackReason()).isNull();
                 assertThat(status.connected()).isTrue();
-                assertThat(status.leader()).isTrue();
+                assertThat(status.isLeader()).isTrue();
                 Coordinator coordinator = context.getBean(Coordinator.class);
                 assertThat(coordinator.name()).isEqualTo("custom");
             });

@@ -14,6 +14,7 @@ import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolStats;
 import io.pivotpool.pool.WaitTimeStats;
 
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.actuate.endpoint.OperationResponseBody;
 import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
 import org.springframework.boot.actuate.endpoint.annotation.ReadOperation;
@@ -52,7 +53,7 @@ public class PoolsEndpoint {
 
     /** One pool, or {@code null} (404) when no pool has that name. */
     @ReadOperation
-    public PoolDescriptor pool(@Selector String name) {
+    public @Nullable PoolDescriptor pool(@Selector String name) {
         for (Pool<?> pool : this.pools.get()) {
             if (pool.name().equals(name)) {
                 return PoolDescriptor.of(pool.stats(), this.manager.status().pools().get(name));
@@ -79,7 +80,7 @@ public class PoolsEndpoint {
      * @param activeBackend the backend in use ({@code noop} after a fallback)
      * @param connected whether the last synchronisation reached the backend
      * @param fallbackReason why the requested backend is not in use, or {@code null}
-     * @param leader the leading instance's id, or {@code null} if none
+     * @param leaderId the leading instance's id, or {@code null} if none
      * @param isLeader whether this instance leads
      * @param fencingToken the current leadership term, 0 if nobody leads
      * @param members the live instances
@@ -88,12 +89,12 @@ public class PoolsEndpoint {
      * @param rebalances rounds in which this instance, as leader, shared the pools' caps anew
      */
     public record CoordinatorDescriptor(String requestedBackend, String activeBackend, boolean connected,
-            String fallbackReason, String leader, boolean isLeader, long fencingToken, List<MemberDescriptor> members,
-            Instant lastSync, String lastError, long rebalances) {
+            @Nullable String fallbackReason, @Nullable String leaderId, boolean isLeader, long fencingToken,
+            List<MemberDescriptor> members, @Nullable Instant lastSync, @Nullable String lastError, long rebalances) {
 
         static CoordinatorDescriptor of(CoordinationStatus status) {
             return new CoordinatorDescriptor(status.requestedBackend(), status.activeBackend(), status.connected(),
-                    status.fallbackReason(), status.leaderId(), status.leader(), status.fencingToken(),
+                    status.fallbackReason(), status.leaderId(), status.isLeader(), status.fencingToken(),
                     status.members().stream().map(MemberDescriptor::of).toList(), status.lastSync(),
                     status.lastError(), status.rebalances());
         }
@@ -134,7 +135,7 @@ public class PoolsEndpoint {
      * @param waitTime how long borrows waited
      */
     public record PoolDescriptor(int size, int idle, int active, int waiting, int maxSize,
-            CapacityDescriptor capacity, long created, long destroyed, long borrows, long timeouts, long overflow,
+            @Nullable CapacityDescriptor capacity, long created, long destroyed, long borrows, long timeouts, long overflow,
             long creationFailures, long leaks, WaitTimeDescriptor waitTime) implements OperationResponseBody {
 
         static PoolDescriptor of(PoolStats stats, PoolCapacity capacity) {

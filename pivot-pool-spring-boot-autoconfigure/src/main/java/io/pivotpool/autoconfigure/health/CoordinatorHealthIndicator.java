@@ -45,7 +45,7 @@ public class CoordinatorHealthIndicator extends AbstractHealthIndicator {
             .withDetail("backend", status.activeBackend())
             .withDetail("members", status.members().size());
         if (status.leaderId() != null) {
-            builder.withDetail("leader", status.leaderId());
+            builder.withDetail("leaderId", status.leaderId());
         }
         List<String> partitioned = status.pools().entrySet().stream()
             .filter((pool) -> pool.getValue().partitioned())

@@ -51,7 +51,7 @@ public class CoordinatorMeterBinder implements MeterBinder {
             gauge("pivot.coordinator.connected", tags, "1 when the last synchronisation reached the coordinator, else 0",
                     (status) -> status.connected() ? 1 : 0);
             gauge("pivot.coordinator.leader", tags, "1 when this instance leads, else 0",
-                    (status) -> status.leader() ? 1 : 0);
+                    (status) -> status.isLeader() ? 1 : 0);
             gauge("pivot.coordinator.members", tags, "Live instances seen at the last synchronisation",
                     (status) -> status.members().size());
             counter("pivot.coordinator.fallback", tags.and("requested", current.requestedBackend()),

@@ -81,7 +81,7 @@ class PoolsEndpointAutoConfigurationTests {
                 assertThat(descriptor.coordinator().connected()).isTrue();
                 assertThat(descriptor.coordinator().fallbackReason()).isNull();
                 assertThat(descriptor.coordinator().isLeader()).isTrue();
-                assertThat(descriptor.coordinator().leader()).isEqualTo(manager.instanceId());
+                assertThat(descriptor.coordinator().leaderId()).isEqualTo(manager.instanceId());
                 assertThat(descriptor.coordinator().fencingToken()).isPositive();
                 assertThat(descriptor.coordinator().members()).singleElement()
                     .satisfies((member) -> assertThat(member.id()).isEqualTo(manager.instanceId()));

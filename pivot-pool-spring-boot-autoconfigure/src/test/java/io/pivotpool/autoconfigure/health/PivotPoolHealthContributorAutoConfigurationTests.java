@@ -51,7 +51,7 @@ class PivotPoolHealthContributorAutoConfigurationTests {
             assertThat(health.getDetails()).containsEntry("backend", "noop")
                 .containsEntry("requestedBackend", "none")
                 .containsEntry("members", 1)
-                .containsKey("leader")
+                .containsKey("leaderId")
                 .doesNotContainKey("fallback");
         });
     }
