@@ -40,16 +40,4 @@ public record CoordinationStatus(String instanceId, String requestedBackend, Str
         members = List.copyOf(members);
         pools = Collections.unmodifiableMap(new TreeMap<>(pools));
     }
-
-    /**
-     * Whether this instance leads now.
-     *
-     * @return {@link #isLeader()}
-     * @deprecated {@code leader} was a boolean here but an id in the endpoint's JSON; use
-     *     {@link #isLeader()} (and {@link #leaderId()} for the id)
-     */
-    @Deprecated(since = "0.1.0", forRemoval = true)
-    public boolean leader() {
-        return this.isLeader;
-    }
 }

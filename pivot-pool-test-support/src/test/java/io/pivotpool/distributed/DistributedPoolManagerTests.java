@@ -64,7 +64,7 @@ class DistributedPoolManagerTests {
         assertThat(status.activeBackend()).isEqualTo("noop");
         assertThat(status.connected()).isFalse();
         assertThat(status.members()).isEmpty();
-        assertThat(status.leader()).isFalse();
+        assertThat(status.isLeader()).isFalse();
         assertThat(status.lastSync()).isNull();
         assertThat(status.lastError()).isNull();
     }
@@ -85,7 +85,7 @@ class DistributedPoolManagerTests {
         assertThat(status.fallbackReason()).isNull();
         assertThat(status.connected()).isTrue();
         assertThat(status.members()).containsExactly(self);
-        assertThat(status.leader()).isTrue();
+        assertThat(status.isLeader()).isTrue();
         assertThat(manager.isLeader()).isTrue();
         assertThat(status.leaderId()).isEqualTo(self.id());
         assertThat(status.fencingToken()).isPositive();
@@ -106,7 +106,7 @@ class DistributedPoolManagerTests {
         assertThat(status.requestedBackend()).isEqualTo("etcd");
         assertThat(status.activeBackend()).isEqualTo("noop");
         assertThat(status.fallbackReason()).contains("no coordinator named 'etcd'");
-        assertThat(status.leader()).isTrue();
+        assertThat(status.isLeader()).isTrue();
     }
 
     @Test
@@ -162,7 +162,7 @@ class DistributedPoolManagerTests {
         DistributedPoolManager manager = manager(this.backend, FAST, "a");
         manager.start();
         CoordinationStatus status = manager.status();
-        assertThat(status.leader()).isFalse();
+        assertThat(status.isLeader()).isFalse();
         assertThat(status.leaderId()).isEqualTo("other");
         assertThat(status.fencingToken()).isEqualTo(other.fencingToken());
         this.backend.releaseLeadership("other", other.fencingToken());
@@ -177,7 +177,7 @@ class DistributedPoolManagerTests {
         DistributedPoolManager manager = manager(this.backend, settings, "a");
         manager.start();
         sleep(Duration.ofMillis(300));
-        assertThat(manager.status().leader()).isFalse();
+        assertThat(manager.status().isLeader()).isFalse();
         assertThat(manager.status().leaderId()).isNull();
         assertThat(manager.status().fencingToken()).isZero();
         assertThat(this.backend.currentLeader()).isEmpty();
@@ -279,7 +279,7 @@ class DistributedPoolManagerTests {
         assertThat(flaky.hangingCalls.get()).as("a call is stuck right now").isPositive();
         assertThat(this.backend.currentLeader()).map(LeaderLease::holderId).contains("a");
         assertSteppedDownInTime(lastRenewalSent);
-        assertThat(manager.status().leader()).isFalse();
+        assertThat(manager.status().isLeader()).isFalse();
         flaky.hanging.set(false);
     }
 

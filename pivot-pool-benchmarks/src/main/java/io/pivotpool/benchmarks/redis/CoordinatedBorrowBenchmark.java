@@ -157,7 +157,7 @@ public class CoordinatedBorrowBenchmark {
             if (this.server != null) {
                 this.server.close();
             }
-            if (!status.connected() || !status.leader() || !status.activeBackend().equals(this.coordination)) {
+            if (!status.connected() || !status.isLeader() || !status.activeBackend().equals(this.coordination)) {
                 throw new IllegalStateException("coordination was not active during the trial: " + status);
             }
             if (capFailure != null) {

@@ -53,17 +53,17 @@ class SharedFactoryShutdownTests {
     void closingTheLeaderShouldHandOverWithinOneSyncIntervalOnTheSharedFactory(CapturedOutput output) {
         this.contextRunner.run((first) -> {
             DistributedPoolManager leaving = first.getBean(DistributedPoolManager.class);
-            awaitUntil(() -> leaving.status().leader(), LEADER_TTL.multipliedBy(3), leaving);
+            awaitUntil(() -> leaving.status().isLeader(), LEADER_TTL.multipliedBy(3), leaving);
             String leavingId = leaving.instanceId();
             this.contextRunner.run((second) -> {
                 DistributedPoolManager staying = second.getBean(DistributedPoolManager.class);
                 awaitUntil(() -> staying.status().members().size() == 2, Duration.ofSeconds(5));
-                assertThat(staying.status().leader()).isFalse();
+                assertThat(staying.status().isLeader()).isFalse();
 
                 long closing = System.nanoTime();
                 first.close();
                 Duration closed = Duration.ofNanos(System.nanoTime() - closing);
-                awaitUntil(() -> staying.status().leader(), SYNC_INTERVAL.plus(SLACK));
+                awaitUntil(() -> staying.status().isLeader(), SYNC_INTERVAL.plus(SLACK));
                 Duration handOver = Duration.ofNanos(System.nanoTime() - closing);
                 awaitUntil(() -> notListed(staying.status(), leavingId), SYNC_INTERVAL.plus(SLACK));
                 System.out.println("Shared-factory hand-over: close took " + closed.toMillis()
@@ -80,11 +80,11 @@ class SharedFactoryShutdownTests {
     void aContextPauseShouldNotLeaveTheCluster() {
         this.contextRunner.run((context) -> {
             DistributedPoolManager manager = context.getBean(DistributedPoolManager.class);
-            awaitUntil(() -> manager.status().leader(), LEADER_TTL.multipliedBy(3), manager);
+            awaitUntil(() -> manager.status().isLeader(), LEADER_TTL.multipliedBy(3), manager);
             // A pause stops the (pauseable) connection factory, not coordination: resumed, it goes on.
             context.getSourceApplicationContext().pause();
             context.getSourceApplicationContext().start();
-            awaitUntil(() -> manager.status().connected() && manager.status().leader(), LEADER_TTL.multipliedBy(3),
+            awaitUntil(() -> manager.status().connected() && manager.status().isLeader(), LEADER_TTL.multipliedBy(3),
                     manager);
             assertThat(manager.status().members()).hasSize(1);
         });
