@@ -19,10 +19,10 @@ import io.pivotpool.sample.chaos.CapacityChecker.PoolReading;
 import io.pivotpool.sample.chaos.CapacityChecker.Sample;
 import io.pivotpool.sample.chaos.Scenario.Promise;
 import io.pivotpool.sample.partner.PartnerSimulator;
-import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.opentest4j.TestAbortedException;
 
 import static org.assertj.core.api.Assertions.fail;
@@ -31,19 +31,24 @@ import static org.assertj.core.api.Assertions.fail;
  * Issue 7's chaos test: three sample-application JVMs on one real {@code redis-server} share one
  * partner through {@code partner.url}, with {@code global-max-size} G on their pool, while HTTP
  * load moves between them, the leader is killed with SIGKILL, a follower is frozen with SIGSTOP
- * past its TTL and thawed, and Redis is killed and restarted empty on the same port.
+ * past its TTL and thawed, and Redis is killed and restarted empty on the same port. The same
+ * scenarios run a second time on one real {@code etcd} (issue 11, {@link CoordinationBackend}):
+ * leader-ttl and instance-ttl are 2 s there (etcd leases are whole seconds), and etcd is killed
+ * and restarted on the same data directory, so its data survives.
  *
  * <p>The promises checked, many times a second: Σ in-use (every instance's {@code active}) never
  * exceeds G, and neither does the partner's exact count of calls in flight, except that a frozen
  * instance keeps what it had borrowed (Σ ≤ G + its last sampled grant, or its last sampled
  * {@code active} where no grant is shown, until its borrowers have finished after SIGCONT);
  * borrowers see no error other than the pool's own timeout (503); and when the load stops every
- * object comes back. The report ({@code target/chaos-report.txt}, also printed) gives per
+ * object comes back. The report ({@code target/chaos-report.txt}, for etcd {@code target/chaos-report-etcd.txt};
+ * also printed) gives per
  * scenario the time to converge, the maxima seen and the borrower outcomes; every sample is in
- * {@code target/chaos/samples.csv} and each instance's output in {@code target/chaos/*.log}.
+ * {@code target/chaos/samples.csv} and each instance's output in {@code target/chaos/*.log}
+ * ({@code target/chaos-etcd/} for etcd).
  *
  * <p>Start-up aside, every scenario is short and every wait bounded; the whole test takes about
- * a minute and a half on two cores. Run it alone with {@code ./mvnw -B -ntp -pl pivot-pool-sample
+ * a minute and a half per backend on two cores. Run it alone with {@code ./mvnw -B -ntp -pl pivot-pool-sample
  * -am verify -Dtest=ClusterCapacityChaosTests -Dsurefire.failIfNoSpecifiedTests=false}.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
@@ -61,14 +66,10 @@ class ClusterCapacityChaosTests {
     /** G: the cluster-wide cap, smaller than Σ max-size (24), so that only the cap keeps Σ within it. */
     private static final int GLOBAL_MAX_SIZE = 8;
 
-    /** P: an instance cut off from Redis runs on this; INSTANCES × P ≤ G keeps a Redis outage within G. */
+    /** P: an instance cut off from the server runs on this; INSTANCES × P ≤ G keeps an outage within G. */
     private static final int PARTITION_SIZE = 2;
 
     private static final Duration SYNC_INTERVAL = Duration.ofMillis(200);
-
-    private static final Duration LEADER_TTL = Duration.ofSeconds(1);
-
-    private static final Duration INSTANCE_TTL = Duration.ofMillis(600);
 
     private static final Duration REBALANCE_INTERVAL = Duration.ofSeconds(1);
 
@@ -121,12 +122,8 @@ class ClusterCapacityChaosTests {
      */
     private static final Duration THAW_GRACE = SYNC_INTERVAL.multipliedBy(2).plus(REBALANCE_INTERVAL);
 
-    /** Redis stays down past leader-ttl and the grants' lifetime, so that partitions are real. */
-    private static final Duration REDIS_OUTAGE = LEADER_TTL.plusSeconds(2);
-
     private static final Path TARGET = Path.of("target");
 
-    private static final Path LOGS = TARGET.resolve("chaos");
 
     /** Every instance started, in the order they became ready. */
     private final List<SampleInstance> instances = new ArrayList<>();
@@ -142,7 +139,21 @@ class ClusterCapacityChaosTests {
 
     private final long startNanos = System.nanoTime();
 
-    private RedisServer redis;
+    /** The backend of this run, and what depends on it (set first thing in the test). */
+    private CoordinationBackend backend;
+
+    private Duration leaderTtl;
+
+    private Duration instanceTtl;
+
+    /** The server stays down past leader-ttl and the grants' lifetime, so that partitions are real. */
+    private Duration outage;
+
+    private Path logs;
+
+    private Path reportFile;
+
+    private CoordinationBackend.Server server;
 
     private PartnerSimulator partner;
 
@@ -152,7 +163,7 @@ class ClusterCapacityChaosTests {
 
     static {
         if (INSTANCES * PARTITION_SIZE > GLOBAL_MAX_SIZE) {
-            throw new IllegalStateException("INSTANCES × PARTITION_SIZE must not exceed GLOBAL_MAX_SIZE: a Redis "
+            throw new IllegalStateException("INSTANCES × PARTITION_SIZE must not exceed GLOBAL_MAX_SIZE: a server "
                     + "outage would then be allowed to exceed G, and (d) checks Σ ≤ G");
         }
     }
@@ -172,21 +183,29 @@ class ClusterCapacityChaosTests {
         if (this.partner != null) {
             this.partner.close();
         }
-        if (this.redis != null) {
-            this.redis.close();
+        if (this.server != null) {
+            this.server.close();
         }
     }
 
-    @Test
-    void clusterShouldNeverHoldMoreThanGlobalMaxSizeWhileLoadMovesTheLeaderDiesAFollowerFreezesAndRedisRestarts()
-            throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(CoordinationBackend.class)
+    void clusterShouldNeverHoldMoreThanGlobalMaxSizeWhileLoadMovesTheLeaderDiesAFollowerFreezesAndTheServerRestarts(
+            CoordinationBackend backend) throws Exception {
+        this.backend = backend;
+        this.leaderTtl = backend.leaderTtl();
+        this.instanceTtl = backend.instanceTtl();
+        this.outage = this.leaderTtl.plusSeconds(2);
+        String suffix = (backend == CoordinationBackend.REDIS) ? "" : "-" + backend.profile();
+        this.logs = TARGET.resolve("chaos" + suffix);
+        this.reportFile = TARGET.resolve("chaos-report" + suffix + ".txt");
         Throwable harnessFailure = null;
         try {
             startCluster();
             loadMovesFromOneInstanceToAnother();
             leaderIsKilled();
             followerIsFrozenPastItsTtlAndThawed();
-            redisIsKilledAndRestartedEmpty();
+            serverIsKilledAndRestarted();
             loadStopsAndEveryObjectComesBack();
         }
         catch (TestAbortedException ex) {
@@ -209,19 +228,19 @@ class ClusterCapacityChaosTests {
         }
         if (harnessFailure != null) {
             throw new AssertionError("The chaos test could not run to its end: " + harnessFailure
-                    + " (report: target/chaos-report.txt)", harnessFailure);
+                    + " (report: " + this.reportFile + ")", harnessFailure);
         }
         if (!brokenPromises.isEmpty()) {
             fail(brokenPromises.get(0) + ((brokenPromises.size() > 1)
                     ? "\nand " + (brokenPromises.size() - 1) + " more:\n  " + String.join("\n  ",
                             brokenPromises.subList(1, brokenPromises.size()))
-                    : "") + "\n(report: target/chaos-report.txt)");
+                    : "") + "\n(report: " + this.reportFile + ")");
         }
     }
 
     private void startCluster() throws Exception {
-        Files.createDirectories(LOGS);
-        this.redis = RedisServer.start("chaos-" + System.nanoTime());
+        Files.createDirectories(this.logs);
+        this.server = this.backend.start();
         this.partner = PartnerSimulator.start(0, "sample-app", "demo-secret-for-the-simulated-partner", PARTNER_LIMIT,
                 PARTNER_LATENCY);
         this.checker = new CapacityChecker(this.partner, POOL, POLL_TIMEOUT, this.startNanos);
@@ -243,21 +262,20 @@ class ClusterCapacityChaosTests {
     }
 
     private SampleInstance startInstance(String name) {
-        List<String> arguments = List.of("--spring.profiles.active=redis", "--spring.jmx.enabled=false",
-                "--spring.main.banner-mode=off", "--distributed.redis.host=" + this.redis.host(),
-                "--distributed.redis.port=" + this.redis.port(),
-                "--distributed.redis.password=" + this.redis.password(),
+        List<String> arguments = new ArrayList<>(List.of("--spring.profiles.active=" + this.backend.profile(),
+                "--spring.jmx.enabled=false", "--spring.main.banner-mode=off",
                 // An instance that fell back to running alone would prove nothing: stop instead.
                 "--distributed.fail-fast=true",
                 "--distributed.sync-interval=" + millis(SYNC_INTERVAL),
-                "--distributed.leader-ttl=" + millis(LEADER_TTL),
-                "--distributed.instance-ttl=" + millis(INSTANCE_TTL),
+                "--distributed.leader-ttl=" + millis(this.leaderTtl),
+                "--distributed.instance-ttl=" + millis(this.instanceTtl),
                 "--distributed.rebalance-interval=" + millis(REBALANCE_INTERVAL),
                 "--partner.url=" + this.partner.baseUri(), "--pivot.pool.pools." + POOL + ".max-size=" + MAX_SIZE,
                 "--pivot.pool.pools." + POOL + ".global-max-size=" + GLOBAL_MAX_SIZE,
                 "--pivot.pool.pools." + POOL + ".partition-size=" + PARTITION_SIZE,
-                "--pivot.pool.pools." + POOL + ".borrow-timeout=" + millis(BORROW_TIMEOUT));
-        SampleInstance instance = SampleInstance.start(name, arguments, LOGS,
+                "--pivot.pool.pools." + POOL + ".borrow-timeout=" + millis(BORROW_TIMEOUT)));
+        arguments.addAll(this.server.instanceArguments());
+        SampleInstance instance = SampleInstance.start(name, arguments, this.logs,
                 HttpClient.newHttpClient(), "/actuator/pools/" + POOL, STARTUP_TIMEOUT);
         synchronized (this.instances) {
             this.instances.add(instance);
@@ -457,19 +475,23 @@ class ClusterCapacityChaosTests {
         end(scenario);
     }
 
-    /** (d) Redis dies and comes back empty: every instance runs on its partition size, then rejoins. */
-    private void redisIsKilledAndRestartedEmpty() {
-        Scenario scenario = new Scenario("(d) redis-server is killed and restarted empty on the same port",
-                String.format("%d clients on every instance; SIGKILL redis-server for %.0f s, start an empty one on "
-                        + "its port; %.0f s more once the cluster has formed again", HEAVY, seconds(REDIS_OUTAGE),
+    /**
+     * (d) The server dies and comes back (Redis empty, etcd with its data): every instance runs on
+     * its partition size, then rejoins.
+     */
+    private void serverIsKilledAndRestarted() {
+        String server = (this.backend == CoordinationBackend.REDIS) ? "redis-server" : this.backend.profile();
+        Scenario scenario = new Scenario("(d) " + server + " is killed and " + this.backend.restart(),
+                String.format("%d clients on every instance; SIGKILL %s for %.0f s, start it again on its port; "
+                        + "%.0f s more once the cluster has formed again", HEAVY, server, seconds(this.outage),
                         seconds(SETTLE)),
                 GLOBAL_MAX_SIZE);
         begin(scenario);
         List<SampleInstance> live = this.checker.live();
         sleep(Duration.ofSeconds(1));
         long down = System.nanoTime();
-        this.redis.kill9();
-        long noticed = awaitNanos(REDIS_OUTAGE, () -> live.stream().allMatch((instance) -> {
+        this.server.kill9();
+        long noticed = awaitNanos(this.outage, () -> live.stream().allMatch((instance) -> {
             CoordinatorReading view = this.checker.coordinationSince(instance, down);
             return view != null && !view.connected();
         }));
@@ -477,7 +499,7 @@ class ClusterCapacityChaosTests {
                 : String.format("every instance reported connected=false %.2f s after the kill",
                         (noticed - down) / 1e9));
         if (this.checker.capacityShown()) {
-            long partitioned = awaitNanos(REDIS_OUTAGE.minusNanos(System.nanoTime() - down), () -> live.stream()
+            long partitioned = awaitNanos(this.outage.minusNanos(System.nanoTime() - down), () -> live.stream()
                 .allMatch((instance) -> {
                     PoolReading pool = this.checker.poolSince(instance, down);
                     return pool != null && Boolean.TRUE.equals(pool.partitioned());
@@ -486,8 +508,8 @@ class ClusterCapacityChaosTests {
                     : String.format("every instance reported partitioned=true %.2f s after the kill",
                             (partitioned - down) / 1e9));
         }
-        sleep(Duration.ofNanos(Math.max(0, REDIS_OUTAGE.toNanos() - (System.nanoTime() - down))));
-        this.redis.restartOnSamePort();
+        sleep(Duration.ofNanos(Math.max(0, this.outage.toNanos() - (System.nanoTime() - down))));
+        this.server.restart();
         long up = System.nanoTime();
         long formed = awaitNanos(CONVERGENCE_TIMEOUT, () -> live.stream().allMatch((instance) -> {
             CoordinatorReading view = this.checker.coordinationSince(instance, up);
@@ -495,11 +517,11 @@ class ClusterCapacityChaosTests {
         }) && allSee(up, INSTANCES) && leaderSince(up) != null);
         if (formed < 0) {
             scenario.harnessProblem("the cluster did not form again within " + CONVERGENCE_TIMEOUT.toSeconds()
-                    + " s of Redis's restart: " + describeCoordination());
+                    + " s of " + server + "'s restart: " + describeCoordination());
         }
         else {
-            scenario.finding(String.format("Redis down %.2f s; after its restart all connected, %d members and one "
-                    + "leader after %.2f s", (up - down) / 1e9, INSTANCES, (formed - up) / 1e9));
+            scenario.finding(String.format("%s down %.2f s; after its restart all connected, %d members and one "
+                    + "leader after %.2f s", server, (up - down) / 1e9, INSTANCES, (formed - up) / 1e9));
         }
         if (this.checker.capacityShown()) {
             long healed = awaitNanos(CONVERGENCE_TIMEOUT, () -> live.stream().allMatch((instance) -> {
@@ -604,7 +626,7 @@ class ClusterCapacityChaosTests {
                         GLOBAL_MAX_SIZE, PARTITION_SIZE, PARTNER_LATENCY.toMillis(), PARTNER_LIMIT),
                 String.format("sync-interval %s, leader-ttl %s, instance-ttl %s, rebalance-interval %s, borrow-timeout "
                         + "%s; load: %d clients on a busy instance, %d on a quiet one, requests bounded by %s",
-                        millis(SYNC_INTERVAL), millis(LEADER_TTL), millis(INSTANCE_TTL), millis(REBALANCE_INTERVAL),
+                        millis(SYNC_INTERVAL), millis(this.leaderTtl), millis(this.instanceTtl), millis(REBALANCE_INTERVAL),
                         millis(BORROW_TIMEOUT), HEAVY, LIGHT, millis(REQUEST_TIMEOUT)),
                 String.format("checked: Σ active over the instances %d×/s (a lone excess must be confirmed by the "
                         + "next sample), the partner's exact calls in flight, borrower outcomes; bound G except while "
@@ -617,14 +639,15 @@ class ClusterCapacityChaosTests {
         verdict.add(brokenPromises.isEmpty() && harnessFailure == null ? "PASSED: every promise kept"
                 : "FAILED: " + brokenPromises.size() + " broken promise(s)"
                         + (brokenPromises.isEmpty() ? "" : "; the first: " + brokenPromises.get(0)));
-        verdict.add(String.format("run time %.1f s; samples: target/chaos/samples.csv; instance logs: target/chaos/",
-                runSeconds));
-        String report = ChaosReport.format("Pivot Pool chaos test (issue 7): the cluster-wide cap under failures",
+        verdict.add(String.format("run time %.1f s; samples: %s; instance logs: %s/", runSeconds,
+                this.logs.resolve("samples.csv"), this.logs));
+        String report = ChaosReport.format("Pivot Pool chaos test (issues 7 and 11): the cluster-wide cap under failures, "
+                + "coordinated through " + this.backend.profile(),
                 parameters, this.checker != null && this.checker.capacityShown(), scenarios, this.checker, verdict);
-        Files.createDirectories(LOGS);
-        Files.writeString(TARGET.resolve("chaos-report.txt"), report, StandardCharsets.UTF_8);
+        Files.createDirectories(this.logs);
+        Files.writeString(this.reportFile, report, StandardCharsets.UTF_8);
         if (this.checker != null) {
-            this.checker.writeCsv(LOGS.resolve("samples.csv"));
+            this.checker.writeCsv(this.logs.resolve("samples.csv"));
         }
         return report;
     }
@@ -634,8 +657,8 @@ class ClusterCapacityChaosTests {
             System.out.println("----- the last lines of " + instance + ", " + instance.log() + ":");
             System.out.println(instance.logTail(30));
         }
-        if (this.redis != null) {
-            System.out.println("----- " + this.redis);
+        if (this.server != null) {
+            System.out.println("----- " + this.server);
         }
     }
 
