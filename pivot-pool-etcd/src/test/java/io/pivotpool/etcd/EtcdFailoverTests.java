@@ -19,6 +19,7 @@ import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.distributed.CoordinatorSelection;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
+import io.pivotpool.testsupport.etcd.EtcdServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -1,5 +1,7 @@
 package io.pivotpool.etcd;
 
+import io.pivotpool.testsupport.etcd.EtcdServer;
+
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;

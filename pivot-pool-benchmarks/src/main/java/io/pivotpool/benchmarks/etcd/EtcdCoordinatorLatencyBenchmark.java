@@ -23,6 +23,7 @@ import io.etcd.jetcd.options.PutOption;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.etcd.EtcdCoordinator;
 import io.pivotpool.etcd.EtcdCoordinatorSettings;
+import io.pivotpool.testsupport.etcd.EtcdServer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -51,7 +52,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code rawKeepAlive} (the lease alone) is there to show what the read costs.
  *
  * <p>The server is {@code -Dpivot.bench.etcd=http://host:port} if given, otherwise a throw-away
- * {@code etcd} ({@link LocalEtcd}).
+ * {@code etcd} ({@link EtcdServer}).
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -138,7 +139,7 @@ public class EtcdCoordinatorLatencyBenchmark {
     @State(Scope.Benchmark)
     public static class Etcd {
 
-        LocalEtcd server;
+        EtcdServer server;
 
         Client client;
 
@@ -154,8 +155,8 @@ public class EtcdCoordinatorLatencyBenchmark {
         public void start() {
             String endpoint = System.getProperty("pivot.bench.etcd");
             if (endpoint == null || endpoint.isBlank()) {
-                this.server = LocalEtcd.start();
-                endpoint = this.server.endpoint();
+                this.server = EtcdServer.start();
+                endpoint = this.server.member().clientUrl();
             }
             this.client = Client.builder().endpoints(endpoint).build();
             this.kv = this.client.getKVClient();

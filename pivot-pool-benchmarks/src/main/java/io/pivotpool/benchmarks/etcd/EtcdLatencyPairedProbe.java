@@ -20,6 +20,7 @@ import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.pivotpool.etcd.EtcdCoordinator;
 import io.pivotpool.etcd.EtcdCoordinatorSettings;
+import io.pivotpool.testsupport.etcd.EtcdServer;
 
 /**
  * The ratios of {@link EtcdCoordinatorLatencyBenchmark}, measured so that a shared machine's load
@@ -29,7 +30,7 @@ import io.pivotpool.etcd.EtcdCoordinatorSettings;
  * the coordinator's same operation back to back (alternating which goes first), takes each block's
  * median latency, and reports the median over the rounds of coordinator ÷ raw with its
  * interquartile range. Same operations and keys as the JMH benchmark; one thread, one fresh etcd
- * ({@link LocalEtcd}).
+ * ({@link EtcdServer}).
  *
  * <pre>
  * java -cp pivot-pool-benchmarks/target/benchmarks.jar io.pivotpool.benchmarks.etcd.EtcdLatencyPairedProbe [rounds] [block]
@@ -62,10 +63,10 @@ public final class EtcdLatencyPairedProbe {
     public static void main(String[] args) throws Exception {
         int rounds = (args.length > 0) ? Integer.parseInt(args[0]) : 40;
         int block = (args.length > 1) ? Integer.parseInt(args[1]) : 50;
-        try (LocalEtcd etcd = LocalEtcd.start();
-                Client client = Client.builder().endpoints(etcd.endpoint()).build();
+        try (EtcdServer etcd = EtcdServer.start();
+                Client client = Client.builder().endpoints(etcd.member().clientUrl()).build();
                 EtcdCoordinator coordinator = EtcdCoordinator.create(EtcdCoordinatorSettings.builder()
-                    .endpoints(etcd.endpoint())
+                    .endpoints(etcd.member().clientUrl())
                     .namespace("bench")
                     .build())) {
             KV kv = client.getKVClient();

@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import io.pivotpool.benchmarks.etcd.LocalEtcd;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.distributed.CoordinationStatus;
@@ -22,6 +21,7 @@ import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
 import io.pivotpool.redis.RedisCoordinator;
 import io.pivotpool.redis.RedisCoordinatorSettings;
+import io.pivotpool.testsupport.etcd.EtcdServer;
 import io.pivotpool.testsupport.redis.RedisServer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -45,7 +45,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * is registered with a {@link DistributedPoolManager} under {@code global-max-size} 100
  * ({@link GlobalCapacity#of}); the manager heartbeats, renews leadership, lists members, rebalances
  * and renews the pool's grant every 100 ms (twenty times the default pace) on its background
- * thread against a real {@code redis-server} or {@code etcd} ({@link LocalEtcd}: a 1 s leader-ttl
+ * thread against a real {@code redis-server} or {@code etcd} ({@link EtcdServer}: a 1 s leader-ttl
  * is etcd's shortest lease there); the borrowing threads never touch the network, so
  * the target is a ratio of at least 0.98.
  *
@@ -101,7 +101,7 @@ public class CoordinatedBorrowBenchmark {
 
         RedisServer server;
 
-        LocalEtcd etcd;
+        EtcdServer etcd;
 
         Coordinator coordinator;
 
@@ -120,9 +120,9 @@ public class CoordinatedBorrowBenchmark {
                     .build());
             }
             else if (this.coordination.equals("etcd")) {
-                this.etcd = LocalEtcd.start();
+                this.etcd = EtcdServer.start();
                 this.coordinator = EtcdCoordinator.create(EtcdCoordinatorSettings.builder()
-                    .endpoints(this.etcd.endpoint())
+                    .endpoints(this.etcd.member().clientUrl())
                     .namespace("bench")
                     .build());
             }

@@ -5,7 +5,7 @@ import java.util.Map;
 import io.pivotpool.autoconfigure.PivotPoolAutoConfiguration;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorProvider;
-import io.pivotpool.etcd.EtcdServer;
+import io.pivotpool.testsupport.etcd.EtcdServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -3,6 +3,7 @@ package io.pivotpool.sample.chaos;
 import java.time.Duration;
 import java.util.List;
 
+import io.pivotpool.testsupport.etcd.EtcdServer;
 import io.pivotpool.testsupport.redis.RedisServer;
 
 /**
@@ -59,7 +60,7 @@ enum CoordinationBackend {
     Server start() {
         return switch (this) {
             case REDIS -> new RedisBackedServer(RedisServer.start("chaos-" + System.nanoTime()));
-            case ETCD -> new EtcdBackedServer(EtcdProcess.start());
+            case ETCD -> new EtcdBackedServer(EtcdServer.start());
         };
     }
 
@@ -109,21 +110,22 @@ enum CoordinationBackend {
         }
     }
 
-    private record EtcdBackedServer(EtcdProcess etcd) implements Server {
+    private record EtcdBackedServer(EtcdServer etcd) implements Server {
 
         @Override
         public List<String> instanceArguments() {
-            return List.of("--distributed.etcd.endpoints=" + this.etcd.endpoint());
+            return List.of("--distributed.etcd.endpoints=" + this.etcd.member().clientUrl());
         }
 
         @Override
         public void kill9() {
-            this.etcd.kill9();
+            this.etcd.member().kill9();
         }
 
+        /** On the same data directory: unlike Redis here, etcd keeps what it had. */
         @Override
         public void restart() {
-            this.etcd.restart();
+            this.etcd.member().restart();
         }
 
         @Override

@@ -1,4 +1,4 @@
-package io.pivotpool.etcd;
+package io.pivotpool.testsupport.etcd;
 
 import java.io.File;
 import java.io.IOException;
@@ -156,7 +156,7 @@ public final class EtcdServer implements AutoCloseable {
             this.clientPort = clientPort;
             this.peerPort = peerPort;
             try {
-                this.directory = Files.createTempDirectory("pivot-pool-etcd-");
+                this.directory = dataDirectory();
             }
             catch (IOException ex) {
                 throw new UncheckedIOException(ex);
@@ -380,6 +380,19 @@ public final class EtcdServer implements AutoCloseable {
                 install);
         throw new TestAbortedException("etcd is not on the PATH, so the etcd coordinator tests are skipped here "
                 + "(with CI=true they fail instead). " + install);
+    }
+
+    /**
+     * A fresh data directory, in memory ({@code /dev/shm}) where there is one: every etcd write
+     * waits for an fsync, which on a shared disk can take tens of milliseconds and would measure
+     * the disk rather than the coordinator.
+     */
+    private static Path dataDirectory() throws IOException {
+        Path memory = Path.of("/dev/shm");
+        if (Files.isDirectory(memory) && Files.isWritable(memory)) {
+            return Files.createTempDirectory(memory, "pivot-pool-etcd-");
+        }
+        return Files.createTempDirectory("pivot-pool-etcd-");
     }
 
     private static int freePort() {
