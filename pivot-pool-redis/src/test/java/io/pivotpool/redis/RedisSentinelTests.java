@@ -130,6 +130,10 @@ class RedisSentinelTests {
         first = a.tryAcquireLeadership("a", LONG_LEADER_TTL).orElseThrow();
         tokens.saw("a renews", first);
         awaitReplicated(newMaster, newReplica);
+        // Both coordinators must be connected to the new master before it wants a password: a connection
+        // still re-establishing itself after the first failover could not authenticate any more.
+        awaitConnected(a);
+        awaitConnected(b);
         // The replica cannot come back: the master now wants a password it does not have, and loses its link.
         try (RedisClient client = RedisClient.create(RedisURI.create(newMaster.host(), newMaster.port()));
                 StatefulRedisConnection<String, String> admin = client.connect()) {
@@ -366,5 +370,22 @@ class RedisSentinelTests {
 
     private static long ms(long nanos) {
         return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+
+    /** Until a call through {@code coordinator} succeeds (Lettuce re-establishes it after a failover). */
+    private static void awaitConnected(RedisCoordinator coordinator) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (true) {
+            try {
+                coordinator.currentLeader();
+                return;
+            }
+            catch (CoordinatorException ex) {
+                if (System.nanoTime() - deadline > 0) {
+                    throw ex;
+                }
+                Thread.sleep(50);
+            }
+        }
     }
 }
