@@ -3,8 +3,6 @@ package io.pivotpool.testsupport.etcd;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -13,16 +11,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 import org.opentest4j.TestAbortedException;
+import io.pivotpool.testsupport.ServerProcesses;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,7 +74,7 @@ public final class EtcdServer implements AutoCloseable {
         String binary = findBinary();
         List<Member> members = new ArrayList<>();
         for (int i = 0; i < size; i++) {
-            members.add(new Member(binary, "m" + i, freePort(), freePort()));
+            members.add(new Member(binary, "m" + i, ServerProcesses.freePort(), ServerProcesses.freePort()));
         }
         String initialCluster = members.stream().map(member -> member.name + "=" + member.peerUrl())
             .collect(Collectors.joining(","));
@@ -206,7 +203,7 @@ public final class EtcdServer implements AutoCloseable {
             try {
                 if (this.process != null) {
                     this.process.destroyForcibly();
-                    waitFor(this.process);
+                    ServerProcesses.waitFor(this.process);
                     this.process = null;
                     this.paused = false;
                 }
@@ -241,7 +238,7 @@ public final class EtcdServer implements AutoCloseable {
                     try {
                         if (!this.process.waitFor(5, TimeUnit.SECONDS)) {
                             this.process.destroyForcibly();
-                            waitFor(this.process);
+                            ServerProcesses.waitFor(this.process);
                         }
                     }
                     catch (InterruptedException ex) {
@@ -251,7 +248,7 @@ public final class EtcdServer implements AutoCloseable {
                     this.process = null;
                 }
                 running.remove(this);
-                deleteDirectory(this.directory);
+                ServerProcesses.deleteDirectory(this.directory);
             }
             finally {
                 this.lock.unlock();
@@ -278,7 +275,7 @@ public final class EtcdServer implements AutoCloseable {
                     throw new IllegalStateException("Could not run " + this.binary + ": " + ex.getMessage(), ex);
                 }
                 running.add(this);
-                sleep(100);
+                ServerProcesses.sleep(100, "etcd");
                 // A port taken between the probe and the bind, or a socket lingering after a kill: try again.
                 if (this.process.isAlive() || System.nanoTime() > deadline) {
                     break;
@@ -293,9 +290,9 @@ public final class EtcdServer implements AutoCloseable {
             while (!isHealthy()) {
                 if (this.process == null || !this.process.isAlive() || System.nanoTime() > deadline) {
                     throw new IllegalStateException("etcd member " + this.name + " did not become healthy on "
-                            + clientUrl() + "; its log:\n" + tail(this.directory.resolve("etcd.log").toFile()));
+                            + clientUrl() + "; its log:\n" + ServerProcesses.tail(this.directory.resolve("etcd.log").toFile(), 20));
                 }
-                sleep(50);
+                ServerProcesses.sleep(50, "etcd");
             }
         }
 
@@ -393,54 +390,6 @@ public final class EtcdServer implements AutoCloseable {
             return Files.createTempDirectory(memory, "pivot-pool-etcd-");
         }
         return Files.createTempDirectory("pivot-pool-etcd-");
-    }
-
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
-        }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-    }
-
-    private static String tail(File log) {
-        try {
-            List<String> lines = Files.readAllLines(log.toPath());
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
-        }
-        catch (IOException ex) {
-            return "(unreadable: " + ex.getMessage() + ")";
-        }
-    }
-
-    private static void deleteDirectory(Path directory) {
-        try (Stream<Path> paths = Files.walk(directory)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        }
-        catch (IOException ex) {
-            logger.debug("Could not delete {}", directory, ex);
-        }
-    }
-
-    private static void waitFor(Process process) {
-        try {
-            process.waitFor(5, TimeUnit.SECONDS);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted while waiting for etcd", ex);
-        }
     }
 
     private static void killAll() {

@@ -3,9 +3,7 @@ package io.pivotpool.testsupport.redis;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import io.pivotpool.testsupport.ServerProcesses;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,7 +90,7 @@ public final class RedisNode implements AutoCloseable {
             catch (IOException ex) {
                 throw new UncheckedIOException(ex);
             }
-            RedisNode node = new RedisNode(name, directory, freePort());
+            RedisNode node = new RedisNode(name, directory, ServerProcesses.freePort());
             try {
                 node.launch(binary, config, sentinel);
                 return node;
@@ -177,13 +176,13 @@ public final class RedisNode implements AutoCloseable {
         Process current = this.process;
         if (current != null) {
             current.destroyForcibly();
-            waitFor(current);
+            ServerProcesses.waitFor(current);
         }
     }
 
     /** The last lines of its log. */
     public String log() {
-        return tail(this.directory.resolve("redis.log").toFile(), 40);
+        return ServerProcesses.tail(this.directory.resolve("redis.log").toFile(), 40);
     }
 
     @Override
@@ -195,7 +194,7 @@ public final class RedisNode implements AutoCloseable {
             try {
                 if (!current.waitFor(5, TimeUnit.SECONDS)) {
                     current.destroyForcibly();
-                    waitFor(current);
+                    ServerProcesses.waitFor(current);
                 }
             }
             catch (InterruptedException ex) {
@@ -239,15 +238,15 @@ public final class RedisNode implements AutoCloseable {
         while (!accepts()) {
             if (!this.process.isAlive() || System.nanoTime() > deadline) {
                 this.process.destroyForcibly();
-                waitFor(this.process);
-                String output = tail(this.directory.resolve("stdout.log").toFile(), 20) + "\n" + tail(log, 20);
+                ServerProcesses.waitFor(this.process);
+                String output = ServerProcesses.tail(this.directory.resolve("stdout.log").toFile(), 20) + "\n" + ServerProcesses.tail(log, 20);
                 String hint = (config.contains("tls-") && output.contains("Bad directive"))
                         ? "\nThis redis-server was built without TLS (the one bundled in embedded-redis 6.2 is): "
                                 + "install Debian's redis-server 7.0 or point REDIS_SERVER at a build with TLS."
                         : "";
                 throw new IllegalStateException(this + " did not start (" + binary + "); its output:\n" + output + hint);
             }
-            sleep(20);
+            ServerProcesses.sleep(20, "redis-server");
         }
         logger.info("Started {} (pid {})", this, this.process.pid());
     }
@@ -262,42 +261,4 @@ public final class RedisNode implements AutoCloseable {
         }
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
-        }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-    }
-
-    private static String tail(File file, int lines) {
-        try {
-            List<String> all = Files.readAllLines(file.toPath());
-            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-        }
-        catch (IOException ex) {
-            return "(no " + file.getName() + ")";
-        }
-    }
-
-    private static void waitFor(Process process) {
-        try {
-            process.waitFor(5, TimeUnit.SECONDS);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted while waiting for redis-server", ex);
-        }
-    }
 }

@@ -5,9 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Stream;
 
+import io.pivotpool.testsupport.ServerProcesses;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,7 +77,7 @@ final class RedisProcess implements RedisInstance {
         IllegalStateException lastFailure = null;
         // Another process may take the free port between our probe and redis-server's bind: retry.
         for (int attempt = 0; attempt < 3; attempt++) {
-            server.port = freePort();
+            server.port = ServerProcesses.freePort();
             try {
                 server.launch();
                 return server;
@@ -146,7 +145,7 @@ final class RedisProcess implements RedisInstance {
         try {
             if (this.process != null) {
                 this.process.destroyForcibly();
-                waitFor(this.process);
+                ServerProcesses.waitFor(this.process);
                 this.process = null;
                 this.paused = false;
             }
@@ -173,7 +172,7 @@ final class RedisProcess implements RedisInstance {
                     if (System.nanoTime() > deadline) {
                         throw ex;
                     }
-                    sleep(100);
+                    ServerProcesses.sleep(100, "redis-server");
                 }
             }
         }
@@ -195,7 +194,7 @@ final class RedisProcess implements RedisInstance {
                 try {
                     if (!this.process.waitFor(5, TimeUnit.SECONDS)) {
                         this.process.destroyForcibly();
-                        waitFor(this.process);
+                        ServerProcesses.waitFor(this.process);
                     }
                 }
                 catch (InterruptedException ex) {
@@ -240,12 +239,12 @@ final class RedisProcess implements RedisInstance {
             while (!answersPing()) {
                 if (!this.process.isAlive() || System.nanoTime() > deadline) {
                     this.process.destroyForcibly();
-                    waitFor(this.process);
+                    ServerProcesses.waitFor(this.process);
                     this.process = null;
                     throw new IllegalStateException("redis-server did not start on port " + this.port + "; its log:\n"
-                            + tail(log));
+                            + ServerProcesses.tail(log, 20));
                 }
-                sleep(20);
+                ServerProcesses.sleep(20, "redis-server");
             }
             logger.info("Started {} (pid {})", this, this.process.pid());
         }
@@ -290,51 +289,12 @@ final class RedisProcess implements RedisInstance {
         }
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
-        }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-    }
-
-    private static String tail(File log) {
-        try {
-            List<String> lines = Files.readAllLines(log.toPath());
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
-        }
-        catch (IOException ex) {
-            return "(unreadable: " + ex.getMessage() + ")";
-        }
-    }
-
     private void deleteDirectory() {
         try (Stream<Path> paths = Files.walk(this.directory)) {
             paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
         }
         catch (IOException ex) {
             logger.debug("Could not delete {}", this.directory, ex);
-        }
-    }
-
-    private static void waitFor(Process process) {
-        try {
-            process.waitFor(5, TimeUnit.SECONDS);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted while waiting for redis-server", ex);
         }
     }
 

@@ -1,0 +1,80 @@
+package io.pivotpool.testsupport;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * What every real-server fixture of the kit (Redis, Sentinel, Cluster nodes, etcd) does with its
+ * processes: pick a free loopback port, show the end of a log, wait for an exit, delete a data
+ * directory. One place, so that the fixtures differ only in how their server is started.
+ */
+public final class ServerProcesses {
+
+    /** The only address the fixtures listen on. */
+    public static final String HOST = "127.0.0.1";
+
+    private ServerProcesses() {
+    }
+
+    /** A port free on the loopback interface now (the server binds it a moment later). */
+    public static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        }
+        catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    /** The last {@code lines} lines of a log, for a failure message. */
+    public static String tail(File log, int lines) {
+        try {
+            List<String> all = Files.readAllLines(log.toPath());
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        }
+        catch (IOException ex) {
+            return "(no readable " + log.getName() + ": " + ex.getMessage() + ")";
+        }
+    }
+
+    /** Waits up to 5 s for {@code process} to exit. */
+    public static void waitFor(Process process) {
+        try {
+            process.waitFor(5, TimeUnit.SECONDS);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Sleeps, turning an interruption into a failure that says what was awaited. */
+    public static void sleep(long millis, String awaited) {
+        try {
+            Thread.sleep(millis);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while waiting for " + awaited, ex);
+        }
+    }
+
+    /** Deletes a directory and everything in it; a leftover temporary directory fails nothing. */
+    public static void deleteDirectory(Path directory) {
+        try (Stream<Path> paths = Files.walk(directory)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        }
+        catch (IOException ex) {
+            // nothing to do: it is a temporary directory
+        }
+    }
+}
