@@ -28,6 +28,7 @@ import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.coordinator.RemoteText;
+import io.pivotpool.distributed.internal.ActiveCoordinator;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;

@@ -11,12 +11,12 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorProvider;
-import io.pivotpool.distributed.ActiveCoordinator;
 import io.pivotpool.distributed.CoordinationStatus;
-import io.pivotpool.distributed.CoordinatorSelection;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
 import io.pivotpool.distributed.GlobalCapacity;
+import io.pivotpool.distributed.internal.ActiveCoordinator;
+import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;

@@ -7,9 +7,9 @@ import java.util.List;
 import java.util.UUID;
 
 import io.pivotpool.coordinator.CoordinatorException;
-import io.pivotpool.distributed.ActiveCoordinator;
-import io.pivotpool.distributed.CoordinatorSelection;
 import io.pivotpool.distributed.DistributedSettings;
+import io.pivotpool.distributed.internal.ActiveCoordinator;
+import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.testsupport.LogCapture;
 import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.Test;

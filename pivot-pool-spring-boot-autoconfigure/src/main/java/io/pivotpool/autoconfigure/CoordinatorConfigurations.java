@@ -6,8 +6,8 @@ import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.CoordinatorObserver;
 import io.pivotpool.coordinator.CoordinatorProvider;
-import io.pivotpool.distributed.CoordinatorSelection;
 import io.pivotpool.distributed.DistributedSettings;
+import io.pivotpool.distributed.internal.CoordinatorSelection;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;

@@ -3,7 +3,7 @@ package io.pivotpool.autoconfigure;
 import java.util.List;
 
 import io.pivotpool.coordinator.CoordinatorObserver;
-import io.pivotpool.distributed.ActiveCoordinator;
+import io.pivotpool.distributed.internal.ActiveCoordinator;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;

@@ -17,6 +17,7 @@ import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.distributed.internal.ActiveCoordinator;
 import io.pivotpool.pool.Lease;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;

@@ -9,6 +9,8 @@ import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.CoordinatorProvider;
 import io.pivotpool.coordinator.NoOpCoordinator;
+import io.pivotpool.distributed.internal.ActiveCoordinator;
+import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.testsupport.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -15,6 +15,8 @@ import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.NoOpCoordinator;
+import io.pivotpool.distributed.internal.ActiveCoordinator;
+import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;

@@ -1,4 +1,4 @@
-package io.pivotpool.distributed;
+package io.pivotpool.distributed.internal;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -9,6 +9,7 @@ import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.CoordinatorProvider;
 import io.pivotpool.coordinator.NoOpCoordinator;
+import io.pivotpool.distributed.DistributedSettings;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

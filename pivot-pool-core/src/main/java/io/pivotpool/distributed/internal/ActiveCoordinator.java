@@ -1,4 +1,4 @@
-package io.pivotpool.distributed;
+package io.pivotpool.distributed.internal;
 
 import java.util.Objects;
 
