@@ -1,6 +1,8 @@
 package io.pivotpool.coordinator;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -57,5 +59,35 @@ public final class CoordinatorArguments {
         if (globalMaxSize < 0) {
             throw new IllegalArgumentException("globalMaxSize must not be negative, was " + globalMaxSize);
         }
+    }
+
+    /** The most fields an instance's metadata may bring (a backend adds its own {@code ttl} field). */
+    public static final int MAX_INSTANCE_FIELDS = 63;
+
+    /** The most bytes (UTF-8, names and values together) an instance's fields may take. */
+    public static final int MAX_INSTANCE_BYTES = 16 * 1024;
+
+    /**
+     * An instance every backend can register: at most {@link #MAX_INSTANCE_FIELDS} fields of at most
+     * {@link #MAX_INSTANCE_BYTES} bytes. Other instances treat a larger record as garbage, so a
+     * backend refuses to write one rather than let the instance vanish from their view.
+     *
+     * @return the instance's fields, as {@link InstanceInfo#toFields()} gives them
+     * @throws IllegalArgumentException naming the instance and the limits
+     */
+    public static Map<String, String> requireRegistrable(InstanceInfo instance) {
+        Objects.requireNonNull(instance, "instance must not be null");
+        Map<String, String> fields = instance.toFields();
+        int size = 0;
+        for (Map.Entry<String, String> field : fields.entrySet()) {
+            size += field.getKey().getBytes(StandardCharsets.UTF_8).length
+                    + field.getValue().getBytes(StandardCharsets.UTF_8).length;
+        }
+        if (fields.size() > MAX_INSTANCE_FIELDS || size > MAX_INSTANCE_BYTES) {
+            throw new IllegalArgumentException("instance '" + RemoteText.escape(instance.id()) + "' has "
+                    + fields.size() + " fields of " + size + " bytes; at most " + MAX_INSTANCE_FIELDS
+                    + " fields of " + MAX_INSTANCE_BYTES + " bytes in all can be registered");
+        }
+        return fields;
     }
 }

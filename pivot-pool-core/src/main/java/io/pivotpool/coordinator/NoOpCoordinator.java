@@ -124,7 +124,7 @@ public final class NoOpCoordinator implements Coordinator {
 
     @Override
     public void register(InstanceInfo instance, Duration ttl) {
-        Objects.requireNonNull(instance, "instance must not be null");
+        CoordinatorArguments.requireRegistrable(instance);
         long ttlNanos = ttlNanos(ttl);
         this.lock.lock();
         try {

@@ -113,9 +113,6 @@ public final class EtcdCoordinator implements Coordinator {
     /** The largest instance record read. */
     static final int MAX_MEMBER_BYTES = 64 * 1024;
 
-    /** The most text, in UTF-8 bytes, of an instance's fields written. */
-    static final int MAX_INSTANCE_BYTES = 16 * 1024;
-
     /** The largest leader record read. */
     static final int MAX_LEADER_BYTES = 4 * 1024;
 
@@ -278,16 +275,10 @@ public final class EtcdCoordinator implements Coordinator {
         Objects.requireNonNull(instance, "instance must not be null");
         requireId(instance.id(), "instance id");
         long ttlMillis = leaseTtlMillis(ttl);
-        Map<String, String> fields = new LinkedHashMap<>(instance.toFields());
-        int size = 0;
-        for (Map.Entry<String, String> field : fields.entrySet()) {
-            size += utf8(field.getKey()).length + utf8(field.getValue()).length;
-        }
-        // Others treat an oversized instance as garbage: refuse to write one rather than vanish from their view.
-        if (fields.size() >= MAX_MEMBER_FIELDS || size > MAX_INSTANCE_BYTES || fields.containsKey("ttl")) {
-            throw new IllegalArgumentException("instance '" + RemoteText.escape(instance.id()) + "' has "
-                    + fields.size() + " fields of " + size + " bytes; at most " + (MAX_MEMBER_FIELDS - 1)
-                    + " fields of " + MAX_INSTANCE_BYTES + " bytes in all can be registered");
+        Map<String, String> fields = new LinkedHashMap<>(CoordinatorArguments.requireRegistrable(instance));
+        if (fields.containsKey("ttl")) {
+            throw new IllegalArgumentException("instance '" + RemoteText.escape(instance.id())
+                    + "' has a field named 'ttl', which the etcd coordinator keeps for the registration's own ttl");
         }
         fields.put("ttl", Long.toString(ttlMillis));
         ByteSequence value = ByteSequence.from(utf8(FlatJson.write(fields)));

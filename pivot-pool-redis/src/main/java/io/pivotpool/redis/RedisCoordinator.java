@@ -86,7 +86,6 @@ public final class RedisCoordinator implements Coordinator {
     private static final Logger logger = LoggerFactory.getLogger(RedisCoordinator.class);
 
     /** The most text, in UTF-8 bytes, of an instance's fields. */
-    static final int MAX_INSTANCE_BYTES = 16 * 1024;
 
     private static final Pattern DECIMAL_LONG = Pattern.compile("0|[1-9][0-9]{0,18}");
 
@@ -287,23 +286,13 @@ public final class RedisCoordinator implements Coordinator {
         Objects.requireNonNull(instance, "instance must not be null");
         requireId(instance.id(), "instance id");
         long ttlMillis = leaseTtlMillis(ttl);
-        Map<String, String> fields = instance.toFields();
-        // Others treat an oversized instance as garbage: refuse to write one rather than vanish from their view.
-        int size = 0;
+        Map<String, String> fields = CoordinatorArguments.requireRegistrable(instance);
         List<byte[]> args = new ArrayList<>(2 + fields.size() * 2);
         args.add(bytes(instance.id()));
         args.add(bytes(Long.toString(ttlMillis)));
         for (Map.Entry<String, String> field : fields.entrySet()) {
-            byte[] name = bytes(field.getKey());
-            byte[] value = bytes(field.getValue());
-            size += name.length + value.length;
-            args.add(name);
-            args.add(value);
-        }
-        if (fields.size() >= RedisScripts.MAX_MEMBER_FIELDS || size > MAX_INSTANCE_BYTES) {
-            throw new IllegalArgumentException("instance '" + RemoteText.escape(instance.id()) + "' has "
-                    + fields.size() + " fields of " + size + " bytes; at most " + (RedisScripts.MAX_MEMBER_FIELDS - 1)
-                    + " fields of " + MAX_INSTANCE_BYTES + " bytes in all can be registered");
+            args.add(bytes(field.getKey()));
+            args.add(bytes(field.getValue()));
         }
         Object result = script(operation, RedisScripts.REGISTER, ScriptOutputType.MULTI,
                 List.of(this.keys.members(), this.keys.member(instance.id())), args.toArray(byte[][]::new));

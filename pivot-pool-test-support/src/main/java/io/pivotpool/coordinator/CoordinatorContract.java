@@ -111,6 +111,27 @@ public abstract class CoordinatorContract {
         return created;
     }
 
+    // ---- membership limits -----------------------------------------------------------------
+
+    @Test
+    void anInstanceEveryBackendCouldNotStoreIsRefusedAndOneAtTheLimitIsRegistered() {
+        InstanceInfo tooLarge = new InstanceInfo("big", "h", 1L,
+                java.util.Map.of("note", "x".repeat(CoordinatorArguments.MAX_INSTANCE_BYTES)));
+        assertThatIllegalArgumentException().isThrownBy(() -> coordinator().register(tooLarge, LONG_TTL))
+            .withMessageContaining("can be registered");
+        java.util.Map<String, String> many = new java.util.HashMap<>();
+        for (int i = 0; new InstanceInfo("many", "h", 1L, many).toFields().size()
+                <= CoordinatorArguments.MAX_INSTANCE_FIELDS; i++) {
+            many.put("f" + i, "v");
+        }
+        assertThatIllegalArgumentException()
+            .isThrownBy(() -> coordinator().register(new InstanceInfo("many", "h", 1L, many), LONG_TTL));
+        many.remove(many.keySet().iterator().next());
+        coordinator().register(new InstanceInfo("at-limit", "h", 1L, many), LONG_TTL);
+        assertThat(coordinator().liveInstances()).extracting(InstanceInfo::id).contains("at-limit")
+            .doesNotContain("big", "many");
+    }
+
     // ---- lifecycle -------------------------------------------------------------------------
 
     @Test
