@@ -82,6 +82,10 @@ class RedisHostileDataContractTests extends HostileDataContract {
                       redis.call('HSET', ARGV[2] .. id, 'id', id, 'host', 'h', 'startedAt', '1', 'ttl', '60000')
                       redis.call('PEXPIRE', ARGV[2] .. id, 60000)
                     end
+                    -- The index lives as long as its longest entry, as the coordinator keeps it; left alone it
+                    -- would keep the last heartbeat's expiry (one 500 ms ttl) and could vanish, plants and all,
+                    -- before the coordinator looks at it.
+                    redis.call('PEXPIREAT', KEYS[1], expiresAt)
                     return 0
                     """, ScriptOutputType.INTEGER, new String[] { keys.members() }, Integer.toString(members.count()),
                     keys.memberPrefix());
