@@ -191,7 +191,8 @@ public final class EtcdCoordinator implements Coordinator {
      * A coordinator with a client of its own for the cluster the settings name. Nothing is
      * contacted before {@link #connect()}; {@link #close()} closes the client.
      *
-     * @throws IllegalArgumentException if the TLS trust file cannot be read
+     * @throws IllegalArgumentException if a TLS file (trust certificates, client certificate or
+     *     key) cannot be used
      */
     public static EtcdCoordinator create(EtcdCoordinatorSettings settings) {
         Objects.requireNonNull(settings, "settings must not be null");
@@ -210,13 +211,24 @@ public final class EtcdCoordinator implements Coordinator {
             builder.password(ByteSequence.from(settings.password() != null ? settings.password() : "",
                     StandardCharsets.UTF_8));
         }
-        if (settings.trustCertificates() != null) {
+        if (settings.tls()) {
+            // Always an SSL context for https:// endpoints: without one jetcd speaks plain text
+            // whatever the URL's scheme. No trust manager of ours means the JVM's default trust store.
             try {
-                builder.sslContext(ssl -> ssl.trustManager(settings.trustCertificates().toFile()));
+                builder.sslContext(ssl -> {
+                    if (settings.trustCertificates() != null) {
+                        ssl.trustManager(settings.trustCertificates().toFile());
+                    }
+                    if (settings.clientCertificate() != null) {
+                        ssl.keyManager(settings.clientCertificate().toFile(), settings.clientKey().toFile());
+                    }
+                });
             }
             catch (javax.net.ssl.SSLException | RuntimeException ex) {
-                throw new IllegalArgumentException("cannot use the etcd trust certificates "
-                        + settings.trustCertificates() + ": " + ex.getMessage(), ex);
+                // Netty names the file it could not read, never its content.
+                throw new IllegalArgumentException("cannot use the etcd TLS files (trust certificates "
+                        + settings.trustCertificates() + ", client certificate " + settings.clientCertificate()
+                        + ", client key " + settings.clientKey() + "): " + ex.getMessage(), ex);
             }
         }
         return new EtcdCoordinator(builder.build(), settings);
