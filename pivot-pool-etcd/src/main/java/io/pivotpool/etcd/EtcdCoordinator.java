@@ -1211,7 +1211,36 @@ public final class EtcdCoordinator implements Coordinator {
             case UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, UNAUTHENTICATED, PERMISSION_DENIED, UNKNOWN -> false;
             default -> true;
         };
-        return new CoordinatorException(RemoteText.escapeControls(describe(operation)) + ": " + summary(failure), failure);
+        String hint = tlsProblem(failure);
+        return new CoordinatorException(RemoteText.escapeControls(describe(operation)) + ": "
+                + ((hint != null) ? hint + ": " : "") + summary(failure), failure);
+    }
+
+    /**
+     * What a failed TLS handshake means for the settings, or {@code null} if the failure was not
+     * one. gRPC reports every handshake failure as {@code UNAVAILABLE}, the same as a member that
+     * is down; only the causes tell which side refused whom, and a user fixing a certificate needs to
+     * know that.
+     */
+    private static String tlsProblem(Throwable ex) {
+        javax.net.ssl.SSLException tls = find(ex, javax.net.ssl.SSLException.class);
+        if (tls == null) {
+            return null;
+        }
+        if (find(ex, java.security.cert.CertificateException.class) != null
+                || find(ex, java.security.cert.CertPathBuilderException.class) != null
+                || find(ex, java.security.cert.CertPathValidatorException.class) != null) {
+            return "TLS handshake failed, the member's certificate is not trusted (it must be signed by a CA of the "
+                    + "trust certificates, or of the JVM's trust store when none are set, and name the endpoint's host)";
+        }
+        String alert = String.valueOf(tls.getMessage());
+        if (alert.contains("Received fatal alert") && (alert.contains("bad_certificate") || alert.contains("certificate_required")
+                || alert.contains("unknown_ca") || alert.contains("certificate_unknown"))) {
+            // "Received": the member sent the alert, so it refused the client's certificate, or the lack of one.
+            return "TLS handshake failed, the member refused the client certificate (it requires one signed by its "
+                    + "CA: set the client certificate and key)";
+        }
+        return "TLS handshake failed";
     }
 
     private String describe(String operation) {
@@ -1224,7 +1253,8 @@ public final class EtcdCoordinator implements Coordinator {
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
         }
-        String text = String.valueOf(ex.getMessage());
+        // The first line only: gRPC appends its channel pipeline to an I/O failure's description.
+        String text = String.valueOf(ex.getMessage()).lines().findFirst().orElse("");
         if (root != ex) {
             text = text + " (" + root.getClass().getSimpleName() + ": " + root.getMessage() + ")";
         }
