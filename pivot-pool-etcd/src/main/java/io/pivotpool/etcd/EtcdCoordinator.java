@@ -153,6 +153,9 @@ public final class EtcdCoordinator implements Coordinator {
 
     private final String secret;
 
+    /** The etcd user, for messages (a user name is no secret); or null. */
+    private final String username;
+
     private final long timeoutNanos;
 
     /** Leases this coordinator granted: each holds one key of its own, so revoking it harms nobody. */
@@ -184,6 +187,7 @@ public final class EtcdCoordinator implements Coordinator {
         this.keys = new EtcdKeys(settings.namespace());
         this.endpoints = String.join(",", settings.endpoints());
         this.secret = settings.password();
+        this.username = settings.username();
         this.timeoutNanos = settings.timeout().toNanos();
     }
 
@@ -241,10 +245,16 @@ public final class EtcdCoordinator implements Coordinator {
         return NAME;
     }
 
-    /** Checks that etcd answers, and learns its shortest lease by granting and revoking a 1 s lease. */
+    /**
+     * Checks that etcd answers and lets this client read the namespace (its term counter), and
+     * learns the server's shortest lease by granting and revoking a 1 s lease.
+     */
     @Override
     public void connect() {
         Call call = call("connect");
+        // A lease grant needs no login in etcd 3.4: without this read, missing credentials or a role
+        // without the namespace would pass connect() and fail every later call instead.
+        call.await(this.kv.get(EtcdKeys.bytes(this.keys.term()), GetOption.builder().withCountOnly(true).build()));
         LeaseGrant probe = grantLease(call, 1);
         this.minLeaseSeconds = Math.max(1, probe.ttlSeconds());
         revokeQuietly(probe.id());
@@ -1212,6 +1222,12 @@ public final class EtcdCoordinator implements Coordinator {
             default -> true;
         };
         String hint = tlsProblem(failure);
+        if (hint == null && isPermissionDenied(failure, etcd)) {
+            // etcd's own text ("etcdserver: permission denied") names neither the user nor the keys.
+            hint = "etcd denied " + ((this.username != null) ? "user '" + RemoteText.escape(this.username) + "'" : "the client")
+                    + " access to its keys: the user's role needs readwrite permission on the prefix '"
+                    + RemoteText.escape(this.keys.all()) + "'";
+        }
         return new CoordinatorException(RemoteText.escapeControls(describe(operation)) + ": "
                 + ((hint != null) ? hint + ": " : "") + summary(failure), failure);
     }
@@ -1262,6 +1278,12 @@ public final class EtcdCoordinator implements Coordinator {
             text = text.replace(this.secret, "******");
         }
         return RemoteText.escapeControls(text.length() > 1024 ? text.substring(0, 1024) + "..." : text);
+    }
+
+    /** etcd refused the user access to a key: jetcd passes it on as its own exception or as gRPC's status. */
+    private static boolean isPermissionDenied(Throwable ex, EtcdException etcd) {
+        return (etcd != null && etcd.getErrorCode() == io.etcd.jetcd.common.exception.ErrorCode.PERMISSION_DENIED)
+                || io.grpc.Status.fromThrowable(ex).getCode() == io.grpc.Status.Code.PERMISSION_DENIED;
     }
 
     /** A reply larger than the client accepts (gRPC's RESOURCE_EXHAUSTED). */
