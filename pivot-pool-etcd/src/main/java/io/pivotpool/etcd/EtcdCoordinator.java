@@ -153,6 +153,9 @@ public final class EtcdCoordinator implements Coordinator {
 
     private final String secret;
 
+    /** The etcd user, for messages (a user name is no secret); or null. */
+    private final String username;
+
     private final long timeoutNanos;
 
     /** Leases this coordinator granted: each holds one key of its own, so revoking it harms nobody. */
@@ -184,6 +187,7 @@ public final class EtcdCoordinator implements Coordinator {
         this.keys = new EtcdKeys(settings.namespace());
         this.endpoints = String.join(",", settings.endpoints());
         this.secret = settings.password();
+        this.username = settings.username();
         this.timeoutNanos = settings.timeout().toNanos();
     }
 
@@ -191,7 +195,8 @@ public final class EtcdCoordinator implements Coordinator {
      * A coordinator with a client of its own for the cluster the settings name. Nothing is
      * contacted before {@link #connect()}; {@link #close()} closes the client.
      *
-     * @throws IllegalArgumentException if the TLS trust file cannot be read
+     * @throws IllegalArgumentException if a TLS file (trust certificates, client certificate or
+     *     key) cannot be used
      */
     public static EtcdCoordinator create(EtcdCoordinatorSettings settings) {
         Objects.requireNonNull(settings, "settings must not be null");
@@ -210,13 +215,24 @@ public final class EtcdCoordinator implements Coordinator {
             builder.password(ByteSequence.from(settings.password() != null ? settings.password() : "",
                     StandardCharsets.UTF_8));
         }
-        if (settings.trustCertificates() != null) {
+        if (settings.tls()) {
+            // Always an SSL context for https:// endpoints: without one jetcd speaks plain text
+            // whatever the URL's scheme. No trust manager of ours means the JVM's default trust store.
             try {
-                builder.sslContext(ssl -> ssl.trustManager(settings.trustCertificates().toFile()));
+                builder.sslContext(ssl -> {
+                    if (settings.trustCertificates() != null) {
+                        ssl.trustManager(settings.trustCertificates().toFile());
+                    }
+                    if (settings.clientCertificate() != null) {
+                        ssl.keyManager(settings.clientCertificate().toFile(), settings.clientKey().toFile());
+                    }
+                });
             }
             catch (javax.net.ssl.SSLException | RuntimeException ex) {
-                throw new IllegalArgumentException("cannot use the etcd trust certificates "
-                        + settings.trustCertificates() + ": " + ex.getMessage(), ex);
+                // Netty names the file it could not read, never its content.
+                throw new IllegalArgumentException("cannot use the etcd TLS files (trust certificates "
+                        + settings.trustCertificates() + ", client certificate " + settings.clientCertificate()
+                        + ", client key " + settings.clientKey() + "): " + ex.getMessage(), ex);
             }
         }
         return new EtcdCoordinator(builder.build(), settings);
@@ -229,10 +245,16 @@ public final class EtcdCoordinator implements Coordinator {
         return NAME;
     }
 
-    /** Checks that etcd answers, and learns its shortest lease by granting and revoking a 1 s lease. */
+    /**
+     * Checks that etcd answers and lets this client read the namespace (its term counter), and
+     * learns the server's shortest lease by granting and revoking a 1 s lease.
+     */
     @Override
     public void connect() {
         Call call = call("connect");
+        // A lease grant needs no login in etcd 3.4: without this read, missing credentials or a role
+        // without the namespace would pass connect() and fail every later call instead.
+        call.await(this.kv.get(EtcdKeys.bytes(this.keys.term()), GetOption.builder().withCountOnly(true).build()));
         LeaseGrant probe = grantLease(call, 1);
         this.minLeaseSeconds = Math.max(1, probe.ttlSeconds());
         revokeQuietly(probe.id());
@@ -1199,7 +1221,42 @@ public final class EtcdCoordinator implements Coordinator {
             case UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, UNAUTHENTICATED, PERMISSION_DENIED, UNKNOWN -> false;
             default -> true;
         };
-        return new CoordinatorException(RemoteText.escapeControls(describe(operation)) + ": " + summary(failure), failure);
+        String hint = tlsProblem(failure);
+        if (hint == null && isPermissionDenied(failure, etcd)) {
+            // etcd's own text ("etcdserver: permission denied") names neither the user nor the keys.
+            hint = "etcd denied " + ((this.username != null) ? "user '" + RemoteText.escape(this.username) + "'" : "the client")
+                    + " access to its keys: the user's role needs readwrite permission on the prefix '"
+                    + RemoteText.escape(this.keys.all()) + "'";
+        }
+        return new CoordinatorException(RemoteText.escapeControls(describe(operation)) + ": "
+                + ((hint != null) ? hint + ": " : "") + summary(failure), failure);
+    }
+
+    /**
+     * What a failed TLS handshake means for the settings, or {@code null} if the failure was not
+     * one. gRPC reports every handshake failure as {@code UNAVAILABLE}, the same as a member that
+     * is down; only the causes tell which side refused whom, and a user fixing a certificate needs to
+     * know that.
+     */
+    private static String tlsProblem(Throwable ex) {
+        javax.net.ssl.SSLException tls = find(ex, javax.net.ssl.SSLException.class);
+        if (tls == null) {
+            return null;
+        }
+        if (find(ex, java.security.cert.CertificateException.class) != null
+                || find(ex, java.security.cert.CertPathBuilderException.class) != null
+                || find(ex, java.security.cert.CertPathValidatorException.class) != null) {
+            return "TLS handshake failed, the member's certificate is not trusted (it must be signed by a CA of the "
+                    + "trust certificates, or of the JVM's trust store when none are set, and name the endpoint's host)";
+        }
+        String alert = String.valueOf(tls.getMessage());
+        if (alert.contains("Received fatal alert") && (alert.contains("bad_certificate") || alert.contains("certificate_required")
+                || alert.contains("unknown_ca") || alert.contains("certificate_unknown"))) {
+            // "Received": the member sent the alert, so it refused the client's certificate, or the lack of one.
+            return "TLS handshake failed, the member refused the client certificate (it requires one signed by its "
+                    + "CA: set the client certificate and key)";
+        }
+        return "TLS handshake failed";
     }
 
     private String describe(String operation) {
@@ -1212,7 +1269,8 @@ public final class EtcdCoordinator implements Coordinator {
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
         }
-        String text = String.valueOf(ex.getMessage());
+        // The first line only: gRPC appends its channel pipeline to an I/O failure's description.
+        String text = String.valueOf(ex.getMessage()).lines().findFirst().orElse("");
         if (root != ex) {
             text = text + " (" + root.getClass().getSimpleName() + ": " + root.getMessage() + ")";
         }
@@ -1220,6 +1278,12 @@ public final class EtcdCoordinator implements Coordinator {
             text = text.replace(this.secret, "******");
         }
         return RemoteText.escapeControls(text.length() > 1024 ? text.substring(0, 1024) + "..." : text);
+    }
+
+    /** etcd refused the user access to a key: jetcd passes it on as its own exception or as gRPC's status. */
+    private static boolean isPermissionDenied(Throwable ex, EtcdException etcd) {
+        return (etcd != null && etcd.getErrorCode() == io.etcd.jetcd.common.exception.ErrorCode.PERMISSION_DENIED)
+                || io.grpc.Status.fromThrowable(ex).getCode() == io.grpc.Status.Code.PERMISSION_DENIED;
     }
 
     /** A reply larger than the client accepts (gRPC's RESOURCE_EXHAUSTED). */

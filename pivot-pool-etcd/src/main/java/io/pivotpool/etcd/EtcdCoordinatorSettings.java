@@ -1,6 +1,10 @@
 package io.pivotpool.etcd;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -13,6 +17,12 @@ import org.jspecify.annotations.Nullable;
 /**
  * Where an {@link EtcdCoordinator} finds its etcd cluster and how long it waits for it: the
  * framework-neutral form of the {@code distributed.etcd.*} properties.
+ *
+ * <p><b>TLS.</b> {@code https://} endpoints always speak TLS; {@code http://} endpoints never do. The
+ * server's certificate is checked against {@link #trustCertificates()} if given, else against the
+ * JVM's default trust store. {@link #clientCertificate()} and {@link #clientKey()} (both or
+ * neither) authenticate the client to a cluster started with {@code --client-cert-auth}. Every TLS
+ * file is checked when the settings are built, so that a wrong path or format fails at start-up.
  *
  * <p>Immutable; build one with {@link #builder()}. {@link #toString()} never shows the password.
  */
@@ -39,6 +49,10 @@ public final class EtcdCoordinatorSettings {
 
     private final @Nullable Path trustCertificates;
 
+    private final @Nullable Path clientCertificate;
+
+    private final @Nullable Path clientKey;
+
     private EtcdCoordinatorSettings(Builder builder) {
         this.endpoints = List.copyOf(builder.endpoints);
         this.username = builder.username;
@@ -46,6 +60,8 @@ public final class EtcdCoordinatorSettings {
         this.timeout = builder.timeout;
         this.namespace = builder.namespace;
         this.trustCertificates = builder.trustCertificates;
+        this.clientCertificate = builder.clientCertificate;
+        this.clientKey = builder.clientKey;
     }
 
     /** A builder starting from {@code http://localhost:2379}, no credentials, 2 s timeout. */
@@ -60,7 +76,9 @@ public final class EtcdCoordinatorSettings {
             .password(this.password)
             .timeout(this.timeout)
             .namespace(this.namespace)
-            .trustCertificates(this.trustCertificates);
+            .trustCertificates(this.trustCertificates)
+            .clientCertificate(this.clientCertificate)
+            .clientKey(this.clientKey);
     }
 
     /** The cluster's client URLs ({@code http://host:2379}, {@code https://...}); jetcd balances across them. */
@@ -87,18 +105,45 @@ public final class EtcdCoordinatorSettings {
         return this.namespace;
     }
 
-    /** PEM file of the CAs that sign the servers' certificates ({@code https} endpoints), or {@code null}: the JDK's. */
+    /**
+     * PEM file of the CAs that sign the members' certificates ({@code https://} endpoints), or
+     * {@code null}: the JVM's default trust store.
+     */
     public @Nullable Path trustCertificates() {
         return this.trustCertificates;
     }
 
-    /** Names the endpoints, the user and the namespace; never the password. */
+    /**
+     * PEM file of the client's certificate (its chain, leaf first), presented to members that
+     * require one ({@code --client-cert-auth}), or {@code null}: none. Goes with {@link #clientKey()}.
+     */
+    public @Nullable Path clientCertificate() {
+        return this.clientCertificate;
+    }
+
+    /**
+     * PEM file of the private key of {@link #clientCertificate()}, or {@code null}. It must be an
+     * unencrypted PKCS#8 key ({@code -----BEGIN PRIVATE KEY-----}), the only form jetcd's TLS
+     * (Netty without Bouncy Castle) reads: convert a PKCS#1 ({@code BEGIN RSA PRIVATE KEY}) or EC
+     * ({@code BEGIN EC PRIVATE KEY}) key with {@code openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8}.
+     */
+    public @Nullable Path clientKey() {
+        return this.clientKey;
+    }
+
+    /** Whether the endpoints are {@code https://} (they are all of one scheme). */
+    boolean tls() {
+        return this.endpoints.get(0).startsWith("https://");
+    }
+
+    /** Names the endpoints, the user, the namespace and the TLS files; never the password. */
     @Override
     public String toString() {
         return "EtcdCoordinatorSettings[endpoints=" + this.endpoints + ", username=" + this.username + ", password="
                 + ((this.password != null) ? "******" : "none") + ", timeout=" + this.timeout + ", namespace="
                 + this.namespace + ((this.trustCertificates != null) ? ", trustCertificates=" + this.trustCertificates : "")
-                + "]";
+                + ((this.clientCertificate != null) ? ", clientCertificate=" + this.clientCertificate : "")
+                + ((this.clientKey != null) ? ", clientKey=" + this.clientKey : "") + "]";
     }
 
     public static final class Builder {
@@ -115,12 +160,16 @@ public final class EtcdCoordinatorSettings {
 
         private Path trustCertificates;
 
+        private Path clientCertificate;
+
+        private Path clientKey;
+
         private Builder() {
         }
 
         /**
-         * @throws IllegalArgumentException if the list is empty or an endpoint is not an
-         *     {@code http://} or {@code https://} URL with a host and a port
+         * @throws IllegalArgumentException if the list is empty, an endpoint is not an
+         *     {@code http://} or {@code https://} URL with a host and a port, or the list mixes the two
          */
         public Builder endpoints(List<String> endpoints) {
             Objects.requireNonNull(endpoints, "endpoints must not be null");
@@ -129,6 +178,11 @@ public final class EtcdCoordinatorSettings {
             }
             for (String endpoint : endpoints) {
                 requireEndpoint(endpoint);
+            }
+            // jetcd opens one channel to all members and decides TLS or plain text for the whole channel.
+            if (endpoints.stream().map(endpoint -> endpoint.startsWith("https://")).distinct().count() > 1) {
+                throw new IllegalArgumentException("endpoints must be all http:// or all https://: jetcd speaks one "
+                        + "protocol to every member; was " + RemoteText.escape(String.valueOf(endpoints)));
             }
             this.endpoints = List.copyOf(endpoints);
             return this;
@@ -166,19 +220,127 @@ public final class EtcdCoordinatorSettings {
             return this;
         }
 
+        /** PEM file of the CAs to trust for {@code https://} endpoints; {@code null}: the JVM's default trust store. */
         public Builder trustCertificates(Path trustCertificates) {
             this.trustCertificates = trustCertificates;
             return this;
         }
 
+        /** PEM file of the client certificate for {@code --client-cert-auth}; needs {@link #clientKey(Path)}. */
+        public Builder clientCertificate(Path clientCertificate) {
+            this.clientCertificate = clientCertificate;
+            return this;
+        }
+
+        /** Unencrypted PKCS#8 PEM file of the client certificate's key; see {@link EtcdCoordinatorSettings#clientKey()}. */
+        public Builder clientKey(Path clientKey) {
+            this.clientKey = clientKey;
+            return this;
+        }
+
         /**
-         * @throws IllegalArgumentException if a password is set without a user name
+         * Checks the rules between the settings, and reads the TLS files far enough to know that
+         * they are what they claim (never showing their content).
+         *
+         * @throws IllegalArgumentException whose message begins with the name of the setting that
+         *     breaks a rule, spelt as its {@code distributed.etcd.*} property ({@code password},
+         *     {@code trust-certificates}, {@code client-certificate}, {@code client-key}), so that
+         *     the Boot properties can name it in full: a password without a user name; only one of
+         *     client certificate and key; a TLS file with {@code http://} endpoints; a TLS file that
+         *     is missing, unreadable or not PEM of the right kind
          */
         public EtcdCoordinatorSettings build() {
             if (this.password != null && this.username == null) {
-                throw new IllegalArgumentException("an etcd password needs a username as well");
+                throw new IllegalArgumentException("password is set without a username: etcd authenticates a user");
             }
+            if (this.clientCertificate != null && this.clientKey == null) {
+                throw new IllegalArgumentException("client-certificate (" + this.clientCertificate
+                        + ") is set without client-key: a client certificate needs its private key");
+            }
+            if (this.clientKey != null && this.clientCertificate == null) {
+                throw new IllegalArgumentException(
+                        "client-key (" + this.clientKey + ") is set without client-certificate: the key needs its certificate");
+            }
+            boolean https = this.endpoints.get(0).startsWith("https://");
+            requireTlsFile("trust-certificates", this.trustCertificates, https, PemKind.CERTIFICATE);
+            requireTlsFile("client-certificate", this.clientCertificate, https, PemKind.CERTIFICATE);
+            requireTlsFile("client-key", this.clientKey, https, PemKind.PRIVATE_KEY);
             return new EtcdCoordinatorSettings(this);
+        }
+
+        /**
+         * A TLS file: only with {@code https://} endpoints (with {@code http://} ones jetcd would speak
+         * plain text, and a user who set a certificate believes otherwise), readable, and PEM of the
+         * kind Netty reads.
+         */
+        private void requireTlsFile(String setting, Path file, boolean https, PemKind kind) {
+            if (file == null) {
+                return;
+            }
+            if (!https) {
+                throw new IllegalArgumentException(setting + " (" + file + ") is set, but the endpoints "
+                        + this.endpoints + " are http://, plain text: use https:// endpoints for TLS, or remove "
+                        + setting);
+            }
+            if (!Files.exists(file)) {
+                throw new IllegalArgumentException(setting + " must be a readable PEM file, was " + file
+                        + " (no such file)");
+            }
+            if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+                throw new IllegalArgumentException(setting + " must be a readable PEM file, was " + file
+                        + " (" + (Files.isRegularFile(file) ? "not readable by this process" : "not a file") + ")");
+            }
+            String text;
+            try (InputStream in = Files.newInputStream(file)) {
+                // PEM files are small; reading no more than this keeps a wrong path (a disk image) harmless.
+                byte[] head = in.readNBytes(PEM_READ_LIMIT);
+                text = new String(head, StandardCharsets.US_ASCII);
+            }
+            catch (IOException ex) {
+                throw new IllegalArgumentException(setting + " must be a readable PEM file, was " + file + " ("
+                        + ex.getClass().getSimpleName() + ")", ex);
+            }
+            // Only which PEM labels the file has ever reaches a message: never its content (a key is secret).
+            String problem = kind.problem(text);
+            if (problem != null) {
+                throw new IllegalArgumentException(setting + " (" + file + ") " + problem);
+            }
+        }
+
+        private static final int PEM_READ_LIMIT = 1024 * 1024;
+
+        /** What a PEM file must hold, and how to tell what is wrong with it without quoting it. */
+        private enum PemKind {
+
+            CERTIFICATE {
+                @Override
+                String problem(String text) {
+                    return text.contains("-----BEGIN CERTIFICATE-----") ? null
+                            : "must be a PEM file of X.509 certificates (-----BEGIN CERTIFICATE-----)";
+                }
+            },
+
+            PRIVATE_KEY {
+                @Override
+                String problem(String text) {
+                    String convert = ": jetcd (Netty) reads only an unencrypted PKCS#8 key (-----BEGIN PRIVATE KEY-----); "
+                            + "convert it with openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8";
+                    if (text.contains("-----BEGIN PRIVATE KEY-----")) {
+                        return null;
+                    }
+                    if (text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
+                        return "is an encrypted key" + convert;
+                    }
+                    if (text.contains("-----BEGIN RSA PRIVATE KEY-----") || text.contains("-----BEGIN EC PRIVATE KEY-----")
+                            || text.contains("-----BEGIN DSA PRIVATE KEY-----")) {
+                        return "is a PKCS#1 or SEC 1 key" + convert;
+                    }
+                    return "must be a PEM file of a private key (-----BEGIN PRIVATE KEY-----, PKCS#8)";
+                }
+            };
+
+            /** What is wrong, or {@code null}. */
+            abstract String problem(String text);
         }
 
         private static void requireEndpoint(String endpoint) {

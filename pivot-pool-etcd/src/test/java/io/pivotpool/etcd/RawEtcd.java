@@ -33,17 +33,22 @@ final class RawEtcd implements AutoCloseable {
      * tests prove the cold start itself.
      */
     void establish(String namespace) {
-        ByteSequence term = bytes(new EtcdKeys(namespace).term());
-        await(this.client.getKVClient().txn()
-            .If(new Cmp(term, Cmp.Op.EQUAL, CmpTarget.version(0)))
-            .Then(Op.put(term, bytes("1"), PutOption.DEFAULT))
-            .commit());
+        establish(this.client, namespace);
     }
 
     static void establish(EtcdServer server, String namespace) {
         try (RawEtcd raw = new RawEtcd(server)) {
             raw.establish(namespace);
         }
+    }
+
+    /** {@link #establish(String)} through a client the test set up itself (TLS, a user). */
+    static void establish(Client client, String namespace) {
+        ByteSequence term = bytes(new EtcdKeys(namespace).term());
+        await(client.getKVClient().txn()
+            .If(new Cmp(term, Cmp.Op.EQUAL, CmpTarget.version(0)))
+            .Then(Op.put(term, bytes("1"), PutOption.DEFAULT))
+            .commit());
     }
 
     static ByteSequence bytes(String text) {

@@ -16,7 +16,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 @ConfigurationProperties("distributed.etcd")
 public class EtcdProperties {
 
-    /** Client URLs of the etcd cluster's members, http:// or https://; the client balances across them and fails over. */
+    /** Client URLs of the etcd cluster's members, all http:// or all https:// (TLS); the client balances across them and fails over. */
     private List<String> endpoints = new ArrayList<>(List.of(EtcdCoordinatorSettings.DEFAULT_ENDPOINT));
 
     /** User of an etcd cluster with authentication enabled; empty: none. */
@@ -28,8 +28,14 @@ public class EtcdProperties {
     /** The most any one coordinator call waits for etcd, all its round trips together. */
     private Duration timeout = EtcdCoordinatorSettings.DEFAULT_TIMEOUT;
 
-    /** PEM file of the certificate authorities that sign the members' certificates (https endpoints); empty: the JDK's. */
+    /** PEM file of the certificate authorities that sign the members' certificates (https endpoints only); empty: the JVM's default trust store. */
     private Path trustCertificates;
+
+    /** PEM file of the client certificate, for members started with --client-cert-auth (https endpoints only); set client-key with it. */
+    private Path clientCertificate;
+
+    /** PEM file of the client certificate's private key: unencrypted PKCS#8 (BEGIN PRIVATE KEY), as jetcd reads no other; convert with 'openssl pkcs8 -topk8 -nocrypt'. */
+    private Path clientKey;
 
     public List<String> getEndpoints() {
         return this.endpoints;
@@ -71,6 +77,22 @@ public class EtcdProperties {
         this.trustCertificates = trustCertificates;
     }
 
+    public Path getClientCertificate() {
+        return this.clientCertificate;
+    }
+
+    public void setClientCertificate(Path clientCertificate) {
+        this.clientCertificate = clientCertificate;
+    }
+
+    public Path getClientKey() {
+        return this.clientKey;
+    }
+
+    public void setClientKey(Path clientKey) {
+        this.clientKey = clientKey;
+    }
+
     /**
      * The settings these properties describe.
      *
@@ -90,7 +112,11 @@ public class EtcdProperties {
         catch (IllegalArgumentException | NullPointerException ex) {
             throw new IllegalArgumentException("distributed.etcd.timeout: " + ex.getMessage(), ex);
         }
-        builder.username(this.username).password(this.password).trustCertificates(this.trustCertificates);
+        builder.username(this.username)
+            .password(this.password)
+            .trustCertificates(this.trustCertificates)
+            .clientCertificate(this.clientCertificate)
+            .clientKey(this.clientKey);
         if (namespace != null) {
             builder.namespace(namespace);
         }
@@ -98,7 +124,8 @@ public class EtcdProperties {
             return builder.build();
         }
         catch (IllegalArgumentException ex) {
-            throw new IllegalArgumentException("distributed.etcd.password is set without distributed.etcd.username", ex);
+            // build() begins its message with the setting's name as it is spelt under distributed.etcd.
+            throw new IllegalArgumentException("distributed.etcd." + ex.getMessage(), ex);
         }
     }
 
@@ -107,6 +134,8 @@ public class EtcdProperties {
     public String toString() {
         return "EtcdProperties[endpoints=" + this.endpoints + ", username=" + this.username + ", password="
                 + ((this.password != null && !this.password.isEmpty()) ? "******" : "none") + ", timeout=" + this.timeout
-                + "]";
+                + ((this.trustCertificates != null) ? ", trust-certificates=" + this.trustCertificates : "")
+                + ((this.clientCertificate != null) ? ", client-certificate=" + this.clientCertificate : "")
+                + ((this.clientKey != null) ? ", client-key=" + this.clientKey : "") + "]";
     }
 }

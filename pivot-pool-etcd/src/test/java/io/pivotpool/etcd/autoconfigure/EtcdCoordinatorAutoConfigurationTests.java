@@ -5,6 +5,7 @@ import java.util.Map;
 import io.pivotpool.autoconfigure.PivotPoolAutoConfiguration;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorProvider;
+import io.pivotpool.testsupport.TestCertificates;
 import io.pivotpool.testsupport.etcd.EtcdServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -98,6 +99,66 @@ class EtcdCoordinatorAutoConfigurationTests {
     }
 
     @Test
+    void runWithMutualTlsPropertiesShouldBindThemAndCoordinateOverTls() {
+        try (TestCertificates certificates = TestCertificates.create();
+                EtcdServer tlsServer = EtcdServer.startWithMutualTls(certificates)) {
+            this.contextRunner
+                .withPropertyValues("distributed.enabled=true", "distributed.coordination=etcd",
+                        "distributed.etcd.endpoints=" + String.join(",", tlsServer.endpoints()),
+                        "distributed.etcd.trust-certificates=" + certificates.caCertificate(),
+                        "distributed.etcd.client-certificate=" + certificates.clientCertificate(),
+                        "distributed.etcd.client-key=" + certificates.clientKey(), "distributed.etcd.timeout=2s")
+                .run((context) -> {
+                    assertThat(context).hasNotFailed();
+                    EtcdProperties properties = context.getBean(EtcdProperties.class);
+                    assertThat(properties.getTrustCertificates()).isEqualTo(certificates.caCertificate());
+                    assertThat(properties.getClientCertificate()).isEqualTo(certificates.clientCertificate());
+                    assertThat(properties.getClientKey()).isEqualTo(certificates.clientKey());
+                    Coordinator coordinator = context.getBean(Coordinator.class);
+                    assertThat(coordinator.name()).isEqualTo("etcd");
+                    assertThat(coordinator.isConnected()).isTrue();
+                });
+        }
+    }
+
+    @Test
+    void runWithAClientCertificateButNoKeyShouldFailNamingBothProperties() {
+        try (TestCertificates certificates = TestCertificates.create()) {
+            this.contextRunner
+                .withPropertyValues("distributed.etcd.endpoints=https://127.0.0.1:2379",
+                        "distributed.etcd.client-certificate=" + certificates.clientCertificate())
+                .run((context) -> {
+                    assertThat(context).hasFailed();
+                    assertThat(context.getStartupFailure()).hasStackTraceContaining("distributed.etcd.client-certificate ("
+                            + certificates.clientCertificate() + ") is set without client-key");
+                });
+        }
+    }
+
+    @Test
+    void runWithTrustCertificatesAndHttpEndpointsShouldFailRatherThanSpeakPlainText() {
+        try (TestCertificates certificates = TestCertificates.create()) {
+            this.contextRunner
+                .withPropertyValues("distributed.etcd.trust-certificates=" + certificates.caCertificate())
+                .run((context) -> {
+                    assertThat(context).hasFailed();
+                    assertThat(context.getStartupFailure())
+                        .hasStackTraceContaining("distributed.etcd.trust-certificates (" + certificates.caCertificate()
+                                + ") is set, but the endpoints [http://localhost:2379] are http://, plain text");
+                });
+        }
+    }
+
+    @Test
+    void runWithAPasswordButNoUsernameShouldFailNamingThePassword() {
+        this.contextRunner.withPropertyValues("distributed.etcd.password=" + PASSWORD).run((context) -> {
+            assertThat(context).hasFailed();
+            assertThat(context.getStartupFailure()).hasStackTraceContaining("distributed.etcd.password is set without a username");
+            assertThat(context.getStartupFailure()).satisfies(failure -> assertThat(stackTrace(failure)).doesNotContain(PASSWORD));
+        });
+    }
+
+    @Test
     void runWhenPivotPoolIsDisabledShouldContributeNothing() {
         new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(EtcdCoordinatorAutoConfiguration.class))
             .withPropertyValues("pivot.pool.enabled=false")
@@ -143,6 +204,12 @@ class EtcdCoordinatorAutoConfigurationTests {
                     .isEqualTo(SanitizableData.SANITIZED_VALUE);
                 assertThat(env.environmentEntry("distributed.etcd.username").getProperty().getValue()).isEqualTo("pivot");
             });
+    }
+
+    private static String stackTrace(Throwable failure) {
+        java.io.StringWriter text = new java.io.StringWriter();
+        failure.printStackTrace(new java.io.PrintWriter(text));
+        return text.toString();
     }
 
     @Test

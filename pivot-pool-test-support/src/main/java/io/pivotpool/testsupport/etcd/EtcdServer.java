@@ -20,6 +20,7 @@ import java.util.stream.Collectors;
 
 import org.opentest4j.TestAbortedException;
 import io.pivotpool.testsupport.ServerProcesses;
+import io.pivotpool.testsupport.TestCertificates;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +32,12 @@ import org.slf4j.LoggerFactory;
  * (SIGSTOP / SIGCONT: a hung server or a partition), {@link Member#kill9()} (a crash) and
  * {@link Member#restart()} (the same member on the same ports and data directory: its data
  * survives, as etcd's whole point is).
+ *
+ * <p>{@link #startWithTls(TestCertificates)} and {@link #startWithMutualTls(TestCertificates)}
+ * start one member that serves clients over TLS only ({@code https://} client URL, the
+ * certificates' server certificate), the latter also requiring a client certificate signed by their
+ * CA ({@code --client-cert-auth}). The peer URL stays plain: no test needs TLS between members, and
+ * the fixture checks health on a plain metrics URL of its own so that it needs no client certificate.
  *
  * <p>Members run with a 50 ms heartbeat and a 500 ms election timeout, so that etcd's shortest
  * lease is 1 s (1.5 election timeouts, rounded up) and a lost Raft leader is replaced within about
@@ -69,12 +76,29 @@ public final class EtcdServer implements AutoCloseable {
         return startCluster(1);
     }
 
+    /** Starts one member that serves clients over TLS only, with the certificates' server certificate. */
+    public static EtcdServer startWithTls(TestCertificates certificates) {
+        return start(1, new Tls(certificates, false));
+    }
+
+    /**
+     * Starts one member that serves clients over TLS only and refuses any client without a
+     * certificate signed by the certificates' CA ({@code --client-cert-auth}).
+     */
+    public static EtcdServer startWithMutualTls(TestCertificates certificates) {
+        return start(1, new Tls(certificates, true));
+    }
+
     /** Starts a cluster of {@code size} members on loopback and waits until every member is healthy. */
     public static EtcdServer startCluster(int size) {
+        return start(size, null);
+    }
+
+    private static EtcdServer start(int size, Tls tls) {
         String binary = findBinary();
         List<Member> members = new ArrayList<>();
         for (int i = 0; i < size; i++) {
-            members.add(new Member(binary, "m" + i, ServerProcesses.freePort(), ServerProcesses.freePort()));
+            members.add(new Member(binary, "m" + i, ServerProcesses.freePort(), ServerProcesses.freePort(), tls));
         }
         String initialCluster = members.stream().map(member -> member.name + "=" + member.peerUrl())
             .collect(Collectors.joining(","));
@@ -124,6 +148,10 @@ public final class EtcdServer implements AutoCloseable {
         return "etcd " + endpoints();
     }
 
+    /** How a member serves its clients over TLS; {@code null} for plain text. */
+    private record Tls(TestCertificates certificates, boolean clientCertificateRequired) {
+    }
+
     /** One etcd process. */
     public static final class Member {
 
@@ -134,6 +162,11 @@ public final class EtcdServer implements AutoCloseable {
         private final int clientPort;
 
         private final int peerPort;
+
+        private final Tls tls;
+
+        /** Where health and metrics are served in plain text when the client URL is TLS; else 0. */
+        private final int metricsPort;
 
         private final Path directory;
 
@@ -147,11 +180,13 @@ public final class EtcdServer implements AutoCloseable {
 
         private boolean started;
 
-        Member(String binary, String name, int clientPort, int peerPort) {
+        Member(String binary, String name, int clientPort, int peerPort, Tls tls) {
             this.binary = binary;
             this.name = name;
             this.clientPort = clientPort;
             this.peerPort = peerPort;
+            this.tls = tls;
+            this.metricsPort = (tls != null) ? ServerProcesses.freePort() : 0;
             try {
                 this.directory = dataDirectory();
             }
@@ -161,7 +196,12 @@ public final class EtcdServer implements AutoCloseable {
         }
 
         public String clientUrl() {
-            return "http://" + HOST + ":" + this.clientPort;
+            return ((this.tls != null) ? "https://" : "http://") + HOST + ":" + this.clientPort;
+        }
+
+        /** Where the fixture asks for {@code /health} and {@code /metrics}: plain text, no certificate needed. */
+        private String monitorUrl() {
+            return (this.tls != null) ? "http://" + HOST + ":" + this.metricsPort : clientUrl();
         }
 
         String peerUrl() {
@@ -263,6 +303,15 @@ public final class EtcdServer implements AutoCloseable {
                     "--initial-cluster-state", this.started ? "existing" : "new", "--heartbeat-interval", "50",
                     "--election-timeout", "500", "--max-txn-ops", "100000", "--max-request-bytes", "33554432",
                     "--logger", "zap", "--log-level", "warn"));
+            if (this.tls != null) {
+                TestCertificates certificates = this.tls.certificates();
+                command.addAll(List.of("--cert-file", certificates.serverCertificate().toString(), "--key-file",
+                        certificates.serverKey().toString(), "--listen-metrics-urls", monitorUrl()));
+                if (this.tls.clientCertificateRequired()) {
+                    command.addAll(List.of("--client-cert-auth", "--trusted-ca-file",
+                            certificates.caCertificate().toString()));
+                }
+            }
             File log = this.directory.resolve("etcd.log").toFile();
             long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
             while (true) {
@@ -310,7 +359,7 @@ public final class EtcdServer implements AutoCloseable {
 
         private String get(String path) {
             try {
-                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(clientUrl() + path))
+                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(monitorUrl() + path))
                     .timeout(Duration.ofMillis(500))
                     .GET()
                     .build(), HttpResponse.BodyHandlers.ofString());
