@@ -860,10 +860,12 @@ public final class EtcdCoordinator implements Coordinator {
             int holders = 0;
             KeyValue mine = null;
             long mineTtl = 0;
+            int mineGranted = -1;
             for (GrantRecord grant : grants.valid()) {
                 if (grant.holder().equals(instanceId)) {
                     mine = grant.entry();
                     mineTtl = grant.ttlMillis();
+                    mineGranted = grant.granted();
                 }
                 else {
                     others += grant.granted();
@@ -876,6 +878,12 @@ public final class EtcdCoordinator implements Coordinator {
             int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
             long lease = (mine != null && mineTtl == ttlMillis && keepAlive(call, mine.getLease())) ? mine.getLease() : 0;
             boolean newLease = lease == 0;
+            if (!newLease && mineGranted == granted && grants.garbage().isEmpty() && grants.badVersion() == null) {
+                // The steady state: the same amount, its lease just renewed. Writing it again would change no
+                // sum, only cost a Raft proposal per instance and pool every round; concurrent requests stay
+                // serialized by the version key, which only a change of some grant needs to move.
+                return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, true);
+            }
             if (newLease) {
                 lease = grantLease(call, seconds).id();
             }
