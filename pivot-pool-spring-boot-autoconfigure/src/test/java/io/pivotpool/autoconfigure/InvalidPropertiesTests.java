@@ -94,7 +94,7 @@ class InvalidPropertiesTests {
             .withPropertyValues("pivot.pool.pools.renderers.global-max-size=4",
                     "pivot.pool.pools.renderers.partition-size=5")
             .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.partition-size",
-                    "partition-size must be between 0 and global-max-size (4), was 5"));
+                    "partition-size (5) must be between 0 and global-max-size (4)"));
     }
 
     @Test
