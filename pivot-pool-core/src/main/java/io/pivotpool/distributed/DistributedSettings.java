@@ -253,9 +253,10 @@ public final class DistributedSettings {
     }
 
     /**
-     * A setting that breaks a rule of {@link Builder#build()}: which setting by its property name,
-     * the value it had, and the rule, so that a framework can report it against its own property
-     * names without reading the message. The message stays readable on its own:
+     * A setting that breaks a rule of {@link Builder#build()} or of a pool's {@link GlobalCapacity}
+     * ({@code global-max-size}, {@code partition-size}): which setting by its property name, the
+     * value it had, and the rule, so that a framework can report it against its own property names
+     * without reading the message. The message stays readable on its own:
      * {@code leader-ttl (PT5S) must be longer than sync-interval (PT5S)}.
      */
     public static final class InvalidSettingException extends IllegalArgumentException {

@@ -13,15 +13,16 @@ package io.pivotpool.distributed;
 public record GlobalCapacity(int globalMaxSize, int partitionSize) {
 
     /**
-     * @throws IllegalArgumentException naming the broken rule by its property name
+     * @throws DistributedSettings.InvalidSettingException naming the broken rule, its property and value
      */
     public GlobalCapacity {
         if (globalMaxSize < 1) {
-            throw new IllegalArgumentException("global-max-size must be at least 1, was " + globalMaxSize);
+            throw new DistributedSettings.InvalidSettingException("global-max-size", globalMaxSize,
+                    "must be at least 1");
         }
         if (partitionSize < 0 || partitionSize > globalMaxSize) {
-            throw new IllegalArgumentException("partition-size must be between 0 and global-max-size ("
-                    + globalMaxSize + "), was " + partitionSize);
+            throw new DistributedSettings.InvalidSettingException("partition-size", partitionSize,
+                    "must be between 0 and global-max-size (" + globalMaxSize + ")", "global-max-size");
         }
     }
 

@@ -1,12 +1,16 @@
 package io.pivotpool.pool;
 
+import java.io.Serializable;
 import java.time.Duration;
 import java.util.Objects;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * How a pool is sized and how long its objects live. Immutable; start from {@link #builder()} or
- * from a copy with {@link #toBuilder()}. The rules are checked by {@link Builder#build()}, whose
- * messages name the setting by its property name ({@code max-size}, ...).
+ * from a copy with {@link #toBuilder()}. The rules are checked by {@link Builder#build()}, which
+ * throws an {@link InvalidSettingException} naming the setting by its property name
+ * ({@code max-size}, ...), its value and the rule.
  */
 public final class PoolSettings {
 
@@ -220,48 +224,130 @@ public final class PoolSettings {
         /**
          * Checks the rules and builds the settings.
          *
-         * @throws IllegalArgumentException naming the first broken rule by its property name
+         * @throws InvalidSettingException naming the first broken rule, its property and value
          */
         public PoolSettings build() {
-            require(this.maxSize >= 1, "max-size must be at least 1, was " + this.maxSize);
-            require(this.maxSize <= LARGEST_MAX_SIZE,
-                    "max-size must be at most " + LARGEST_MAX_SIZE + ", was " + this.maxSize);
-            require(this.minIdle >= 0, "min-idle must not be negative, was " + this.minIdle);
-            require(this.minIdle <= this.maxSize,
-                    "min-idle (" + this.minIdle + ") must not exceed max-size (" + this.maxSize + ")");
-            require(this.emergencyLimit >= 0, "emergency-limit must not be negative, was " + this.emergencyLimit);
-            require(this.emergencyLimit == 0 || this.emergencyLimit >= this.maxSize, "emergency-limit ("
-                    + this.emergencyLimit + ") must be at least max-size (" + this.maxSize + ")");
-            require(this.emergencyLimit <= LARGEST_MAX_SIZE,
-                    "emergency-limit must be at most " + LARGEST_MAX_SIZE + ", was " + this.emergencyLimit);
-            requireNotNegative(this.borrowTimeout, "borrow-timeout");
-            requireNotNegative(this.idleTimeout, "idle-timeout");
-            requireNotNegative(this.maxLifetime, "max-lifetime");
-            requireNotNegative(this.leakDetectionThreshold, "leak-detection-threshold");
-            require(!this.housekeepingInterval.isNegative() && !this.housekeepingInterval.isZero(),
-                    "housekeeping-interval must be positive, was " + this.housekeepingInterval);
-            requireAtMost(this.borrowTimeout, "borrow-timeout");
-            requireAtMost(this.idleTimeout, "idle-timeout");
-            requireAtMost(this.maxLifetime, "max-lifetime");
-            requireAtMost(this.leakDetectionThreshold, "leak-detection-threshold");
-            requireAtMost(this.housekeepingInterval, "housekeeping-interval");
+            requireAtLeast("max-size", this.maxSize, 1);
+            requireAtMost("max-size", this.maxSize, LARGEST_MAX_SIZE);
+            requireNotNegative("min-idle", this.minIdle);
+            if (this.minIdle > this.maxSize) {
+                throw new InvalidSettingException("min-idle", this.minIdle,
+                        "must not exceed max-size (" + this.maxSize + ")", "max-size");
+            }
+            requireNotNegative("emergency-limit", this.emergencyLimit);
+            // Zero is not a limit but "twice max-size", which keeps the rule by construction.
+            if (this.emergencyLimit != 0 && this.emergencyLimit < this.maxSize) {
+                throw new InvalidSettingException("emergency-limit", this.emergencyLimit,
+                        "must be at least max-size (" + this.maxSize + ")", "max-size");
+            }
+            requireAtMost("emergency-limit", this.emergencyLimit, LARGEST_MAX_SIZE);
+            requireNotNegative("borrow-timeout", this.borrowTimeout);
+            requireNotNegative("idle-timeout", this.idleTimeout);
+            requireNotNegative("max-lifetime", this.maxLifetime);
+            requireNotNegative("leak-detection-threshold", this.leakDetectionThreshold);
+            if (this.housekeepingInterval.isNegative() || this.housekeepingInterval.isZero()) {
+                throw new InvalidSettingException("housekeeping-interval", this.housekeepingInterval,
+                        "must be positive");
+            }
+            requireAtMost("borrow-timeout", this.borrowTimeout);
+            requireAtMost("idle-timeout", this.idleTimeout);
+            requireAtMost("max-lifetime", this.maxLifetime);
+            requireAtMost("leak-detection-threshold", this.leakDetectionThreshold);
+            requireAtMost("housekeeping-interval", this.housekeepingInterval);
             return new PoolSettings(this);
         }
 
-        /** Far beyond any sane setting, and far below where nanosecond arithmetic overflows (292 years). */
-        private static void requireAtMost(Duration duration, String property) {
-            require(duration.compareTo(LONGEST_DURATION) <= 0,
-                    property + " must be at most " + LONGEST_DURATION + ", was " + duration);
-        }
-
-        private static void requireNotNegative(Duration duration, String property) {
-            require(!duration.isNegative(), property + " must not be negative, was " + duration);
-        }
-
-        private static void require(boolean rule, String message) {
-            if (!rule) {
-                throw new IllegalArgumentException(message);
+        private static void requireAtLeast(String property, int value, int least) {
+            if (value < least) {
+                throw new InvalidSettingException(property, value, "must be at least " + least);
             }
+        }
+
+        private static void requireAtMost(String property, int value, int most) {
+            if (value > most) {
+                throw new InvalidSettingException(property, value, "must be at most " + most);
+            }
+        }
+
+        private static void requireNotNegative(String property, int value) {
+            if (value < 0) {
+                throw new InvalidSettingException(property, value, "must not be negative");
+            }
+        }
+
+        /** Far beyond any sane setting, and far below where nanosecond arithmetic overflows (292 years). */
+        private static void requireAtMost(String property, Duration duration) {
+            if (duration.compareTo(LONGEST_DURATION) > 0) {
+                throw new InvalidSettingException(property, duration, "must be at most " + LONGEST_DURATION);
+            }
+        }
+
+        private static void requireNotNegative(String property, Duration duration) {
+            if (duration.isNegative()) {
+                throw new InvalidSettingException(property, duration, "must not be negative");
+            }
+        }
+    }
+
+    /**
+     * A setting that breaks a rule of {@link Builder#build()}: which setting by its property name,
+     * the value it had, and the rule, so that a framework can report it against its own property
+     * names (the Boot starter's {@code pivot.pool.pools.<name>.max-size}) without reading the
+     * message. The message stays readable on its own: a rule of one setting ends with its value,
+     * {@code max-size must be at least 1, was 0}; a rule between two settings names both values up
+     * front, {@code min-idle (5) must not exceed max-size (4)}.
+     *
+     * <p>It is an {@link IllegalArgumentException}, so code that catches that keeps working. Only the
+     * settings throw it: {@link Pool#setMaxSize(int)} checks a run-time argument and throws a plain
+     * {@link IllegalArgumentException}.
+     */
+    public static final class InvalidSettingException extends IllegalArgumentException {
+
+        private static final long serialVersionUID = 1L;
+
+        private final String property;
+
+        /** Every value is an Integer or a Duration: the exception stays whole when it is serialized. */
+        private final Serializable value;
+
+        private final String rule;
+
+        private final @Nullable String relatedProperty;
+
+        InvalidSettingException(String property, Serializable value, String rule) {
+            this(property, value, rule, null);
+        }
+
+        InvalidSettingException(String property, Serializable value, String rule, @Nullable String relatedProperty) {
+            super((relatedProperty != null) ? property + " (" + value + ") " + rule
+                    : property + " " + rule + ", was " + value);
+            this.property = property;
+            this.value = value;
+            this.rule = rule;
+            this.relatedProperty = relatedProperty;
+        }
+
+        /** The setting's property name as a Boot user writes it, such as {@code min-idle}. */
+        public String property() {
+            return this.property;
+        }
+
+        /** The value that breaks the rule: an {@link Integer} or a {@link Duration}. */
+        public Object value() {
+            return this.value;
+        }
+
+        /** The rule, such as {@code must not exceed max-size (4)} or {@code must be at least 1}. */
+        public String rule() {
+            return this.rule;
+        }
+
+        /**
+         * The other setting the rule compares with (such as {@code max-size} for min-idle), or
+         * {@code null} for a rule of this setting alone: changing either one fixes it.
+         */
+        public @Nullable String relatedProperty() {
+            return this.relatedProperty;
         }
     }
 }

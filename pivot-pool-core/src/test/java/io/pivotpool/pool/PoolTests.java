@@ -625,26 +625,7 @@ class PoolTests {
         }
     }
 
-    // ---- settings and spec --------------------------------------------------------------------
-
-    @Test
-    void settingsNameTheBrokenRuleByItsPropertyName() {
-        assertThatIllegalArgumentException().isThrownBy(() -> PoolSettings.builder().maxSize(0).build())
-                .withMessage("max-size must be at least 1, was 0");
-        assertThatIllegalArgumentException().isThrownBy(() -> PoolSettings.builder().maxSize(2).minIdle(3).build())
-                .withMessage("min-idle (3) must not exceed max-size (2)");
-        assertThatIllegalArgumentException().isThrownBy(() -> PoolSettings.builder().minIdle(-1).build())
-                .withMessageStartingWith("min-idle must not be negative");
-        assertThatIllegalArgumentException()
-                .isThrownBy(() -> PoolSettings.builder().maxSize(5).emergencyLimit(3).build())
-                .withMessage("emergency-limit (3) must be at least max-size (5)");
-        assertThatIllegalArgumentException()
-                .isThrownBy(() -> PoolSettings.builder().borrowTimeout(Duration.ofSeconds(-1)).build())
-                .withMessageStartingWith("borrow-timeout must not be negative");
-        assertThatIllegalArgumentException()
-                .isThrownBy(() -> PoolSettings.builder().housekeepingInterval(Duration.ZERO).build())
-                .withMessageStartingWith("housekeeping-interval must be positive");
-    }
+    // ---- spec (the settings have PoolSettingsTests) -------------------------------------------
 
     @Test
     void poolNamesAreSafeAsTagsAndPathSegments() {

@@ -1,11 +1,9 @@
 package io.pivotpool.autoconfigure;
 
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.Locale;
-import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import io.pivotpool.autoconfigure.PivotPoolProperties.PoolProperties;
 import io.pivotpool.distributed.DistributedSettings;
@@ -23,15 +21,14 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
  * {@link InvalidConfigurationPropertyValueException} with a fix), so that start-up fails with the
  * full property name, its value, where it came from and what to change.
  *
- * <p>{@link DistributedSettings} reports a broken rule as a typed
- * {@link DistributedSettings.InvalidSettingException}. {@link PoolSettings} still throws a plain
- * {@link IllegalArgumentException} whose message starts with the property name, which is read
- * from the text until the pool package has a typed exception too.
+ * <p>The core reports a broken rule as a typed exception that carries the setting's property name
+ * as it is written here, its value, the rule and the other setting a two-setting rule compares
+ * with: {@link PoolSettings.InvalidSettingException} for a pool,
+ * {@link DistributedSettings.InvalidSettingException} for {@link DistributedSettings} and a pool's
+ * {@link GlobalCapacity}. This class only adds the prefix ({@code pivot.pool.pools.<name>.} or
+ * {@code distributed.}) and the fix; it never reads the message.
  */
 final class ConfiguredSettings {
-
-    /** {@link PoolSettings.Builder#build()} starts every message with the setting's property name. */
-    private static final Pattern LEADING_PROPERTY = Pattern.compile("^([a-z]+(?:-[a-z]+)*)\\b");
 
     private ConfiguredSettings() {
     }
@@ -47,7 +44,7 @@ final class ConfiguredSettings {
         if (properties == null) {
             return defaults;
         }
-        Map<String, Object> set = new LinkedHashMap<>();
+        Set<String> set = new HashSet<>();
         PoolSettings.Builder builder = defaults.toBuilder();
         apply(set, "min-idle", properties.getMinIdle(), builder::minIdle);
         apply(set, "max-size", properties.getMaxSize(), builder::maxSize);
@@ -69,14 +66,9 @@ final class ConfiguredSettings {
         try {
             return builder.build();
         }
-        catch (IllegalArgumentException ex) {
-            String reason = ex.getMessage();
-            Matcher matcher = LEADING_PROPERTY.matcher(reason);
-            if (!matcher.find()) {
-                throw new InvalidPropertyException("pivot.pool.pools." + name, null, reason,
-                        "Change the settings of pool '" + name + "' so that they keep the rule.");
-            }
-            throw invalid(poolPrefix(name), matcher.group(1), set.get(matcher.group(1)), set, reason, null, profile);
+        catch (PoolSettings.InvalidSettingException ex) {
+            throw invalid(poolPrefix(name), ex.property(), ex.value(), set, ex.getMessage(), ex.relatedProperty(),
+                    profile);
         }
     }
 
@@ -100,20 +92,19 @@ final class ConfiguredSettings {
             }
             return null;
         }
-        if (globalMaxSize < 1) {
-            throw new InvalidPropertyException(poolPrefix(name) + "global-max-size", globalMaxSize,
-                    "global-max-size must be at least 1, was " + globalMaxSize,
-                    "Set " + poolPrefix(name) + "global-max-size to 1 or more, or remove it for a pool without a "
-                            + "cluster-wide cap.");
-        }
         try {
             return (partitionSize != null) ? new GlobalCapacity(globalMaxSize, partitionSize)
                     : GlobalCapacity.of(globalMaxSize);
         }
-        catch (IllegalArgumentException ex) {
-            throw new InvalidPropertyException(poolPrefix(name) + "partition-size", partitionSize, ex.getMessage(),
-                    "Set " + poolPrefix(name) + "partition-size between 0 (a strict cap) and global-max-size ("
-                            + globalMaxSize + "), or remove it to keep the last grant.");
+        catch (DistributedSettings.InvalidSettingException ex) {
+            String property = poolPrefix(name) + ex.property();
+            // Neither has a profile default, so invalid()'s note on the profile does not apply; each fix
+            // says instead what the property's values mean.
+            String fix = ex.property().equals("global-max-size")
+                    ? "Set " + property + " to 1 or more, or remove it for a pool without a cluster-wide cap."
+                    : "Set " + property + " between 0 (a strict cap) and global-max-size (" + globalMaxSize
+                            + "), or remove it to keep the last grant.";
+            throw new InvalidPropertyException(property, ex.value(), ex.getMessage(), fix);
         }
     }
 
@@ -123,7 +114,7 @@ final class ConfiguredSettings {
      * @throws InvalidPropertyException naming the first broken rule
      */
     static DistributedSettings distributed(DistributedProperties properties, Profile profile) {
-        Map<String, Object> set = new LinkedHashMap<>();
+        Set<String> set = new HashSet<>();
         DistributedSettings.Builder builder = profile.distributedSettings().toBuilder();
         builder.enabled(properties.isEnabled());
         builder.leaderElection(properties.isLeaderElection());
@@ -152,9 +143,10 @@ final class ConfiguredSettings {
         return value;
     }
 
-    private static <V> void apply(Map<String, Object> set, String property, V value, Consumer<V> setter) {
+    /** Sets {@code property} when it was given, and records in {@code set} that it was. */
+    private static <V> void apply(Set<String> set, String property, V value, Consumer<V> setter) {
         if (value != null) {
-            set.put(property, value);
+            set.add(property);
             setter.accept(value);
         }
     }
@@ -168,15 +160,15 @@ final class ConfiguredSettings {
      * from the profile, which the reason then says, so that a user who only changed max-size
      * learns why min-idle is suddenly too large.
      *
-     * @param value the value that breaks the rule, or {@code null} if unknown
+     * @param set the properties that were set, rather than taken from the profile
      * @param related the other property the rule compares with, or {@code null}
      */
-    private static InvalidPropertyException invalid(String prefix, String property, @Nullable Object value,
-            Map<String, Object> set, String reason, @Nullable String related, Profile profile) {
+    private static InvalidPropertyException invalid(String prefix, String property, Object value, Set<String> set,
+            String reason, @Nullable String related, Profile profile) {
         String profileName = profile.name().toLowerCase(Locale.ROOT);
         String alsoRelated = (related != null) ? " (or " + prefix + related + ")" : "";
         String fix;
-        if (set.containsKey(property)) {
+        if (set.contains(property)) {
             fix = "Change " + prefix + property + alsoRelated + " so that " + property + " keeps the rule above.";
         }
         else {

@@ -31,7 +31,20 @@ class FailureAnalysisTests {
             .contains("Invalid value '8' for configuration property 'pivot.pool.pools.renderers.min-idle'")
             .contains("min-idle (8) must not exceed max-size (4)")
             .contains("Action:")
-            .contains("Change pivot.pool.pools.renderers.min-idle so that min-idle keeps the rule above.");
+            .contains("Change pivot.pool.pools.renderers.min-idle (or pivot.pool.pools.renderers.max-size) so that "
+                    + "min-idle keeps the rule above.");
+    }
+
+    @Test
+    void aPoolRuleBrokenByTheProfileShouldShowTheProfilesValueAndNameBothProperties(CapturedOutput output) {
+        fail(null, "pivot.pool.profile=extreme", "pivot.pool.pools.renderers.max-size=8");
+        assertThat(report(output))
+            // No origin after the name: min-idle is set nowhere, its value is the profile's.
+            .contains("Invalid value '16' for configuration property 'pivot.pool.pools.renderers.min-idle':")
+            .contains("min-idle (16) must not exceed max-size (8) (min-idle is not set, so it comes from "
+                    + "pivot.pool.profile=extreme)")
+            .contains("Set pivot.pool.pools.renderers.min-idle (or pivot.pool.pools.renderers.max-size) so that "
+                    + "min-idle keeps the rule above, or choose another pivot.pool.profile than extreme.");
     }
 
     @Test

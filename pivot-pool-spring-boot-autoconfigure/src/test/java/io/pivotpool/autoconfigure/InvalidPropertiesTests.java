@@ -1,8 +1,14 @@
 package io.pivotpool.autoconfigure;
 
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.stream.Stream;
+
 import io.pivotpool.autoconfigure.TestPools.RendererSpec;
 import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
@@ -21,64 +27,91 @@ class InvalidPropertiesTests {
         .withConfiguration(AutoConfigurations.of(PivotPoolAutoConfiguration.class))
         .withUserConfiguration(RendererSpec.class);
 
-    @Test
-    void negativeMaxSizeShouldFailStartup() {
-        this.contextRunner.withPropertyValues("pivot.pool.pools.renderers.max-size=-1")
-            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.max-size",
-                    "max-size must be at least 1, was -1"));
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("brokenPoolRules")
+    void aBrokenPoolRuleShouldFailStartupNamingThePropertyTheValueAndTheRule(BrokenRule broken) {
+        this.contextRunner.withPropertyValues(broken.propertyValues()).run((context) -> {
+            InvalidPropertyException invalid = invalidPoolProperty(context);
+            assertThat(invalid.getName()).isEqualTo("pivot.pool.pools.renderers." + broken.property());
+            assertThat(invalid.getValue()).isEqualTo(broken.value());
+            assertThat(invalid.getReason()).isEqualTo(broken.reason());
+            assertThat(invalid.fix()).contains("pivot.pool.pools.renderers." + broken.property());
+        });
+    }
+
+    static Stream<BrokenRule> brokenPoolRules() {
+        Duration tooLong = Duration.ofDays(366);
+        return Stream.of(new BrokenRule("max-size", 0, "max-size must be at least 1, was 0", "max-size=0"),
+                new BrokenRule("max-size", 2097152, "max-size must be at most 2097151, was 2097152",
+                        "max-size=2097152"),
+                new BrokenRule("min-idle", -2, "min-idle must not be negative, was -2", "min-idle=-2"),
+                new BrokenRule("min-idle", 8, "min-idle (8) must not exceed max-size (4)", "min-idle=8", "max-size=4"),
+                new BrokenRule("emergency-limit", -1, "emergency-limit must not be negative, was -1",
+                        "emergency-limit=-1"),
+                new BrokenRule("emergency-limit", 5, "emergency-limit (5) must be at least max-size (10)",
+                        "max-size=10", "emergency-limit=5"),
+                new BrokenRule("emergency-limit", 2097152, "emergency-limit must be at most 2097151, was 2097152",
+                        "emergency-limit=2097152"),
+                new BrokenRule("borrow-timeout", Duration.ofSeconds(-1),
+                        "borrow-timeout must not be negative, was PT-1S", "borrow-timeout=-1s"),
+                new BrokenRule("idle-timeout", tooLong, "idle-timeout must be at most PT8760H, was PT8784H",
+                        "idle-timeout=366d"),
+                new BrokenRule("max-lifetime", Duration.ofMillis(-1),
+                        "max-lifetime must not be negative, was PT-0.001S", "max-lifetime=-1ms"),
+                new BrokenRule("leak-detection-threshold", tooLong,
+                        "leak-detection-threshold must be at most PT8760H, was PT8784H",
+                        "leak-detection-threshold=366d"),
+                new BrokenRule("housekeeping-interval", Duration.ZERO,
+                        "housekeeping-interval must be positive, was PT0S", "housekeeping-interval=0s"),
+                new BrokenRule("global-max-size", 0, "global-max-size must be at least 1, was 0", "global-max-size=0"),
+                new BrokenRule("partition-size", 5, "partition-size (5) must be between 0 and global-max-size (4)",
+                        "global-max-size=4", "partition-size=5"),
+                new BrokenRule("partition-size", -1, "partition-size (-1) must be between 0 and global-max-size (4)",
+                        "global-max-size=4", "partition-size=-1"));
     }
 
     @Test
-    void negativeMinIdleShouldFailStartup() {
-        this.contextRunner.withPropertyValues("pivot.pool.pools.renderers.min-idle=-2")
-            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.min-idle",
-                    "min-idle must not be negative, was -2"));
-    }
-
-    @Test
-    void minIdleAboveMaxSizeShouldFailStartup() {
+    void aBrokenRuleBetweenTwoPoolSettingsShouldNameBothProperties() {
         this.contextRunner
             .withPropertyValues("pivot.pool.pools.renderers.min-idle=8", "pivot.pool.pools.renderers.max-size=4")
-            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.min-idle",
-                    "min-idle (8) must not exceed max-size (4)"));
+            .run((context) -> assertThat(invalidPoolProperty(context).fix())
+                .isEqualTo("Change pivot.pool.pools.renderers.min-idle (or pivot.pool.pools.renderers.max-size) so "
+                        + "that min-idle keeps the rule above."));
+        this.contextRunner
+            .withPropertyValues("pivot.pool.pools.renderers.max-size=10",
+                    "pivot.pool.pools.renderers.emergency-limit=5")
+            .run((context) -> assertThat(invalidPoolProperty(context).fix())
+                .isEqualTo("Change pivot.pool.pools.renderers.emergency-limit (or pivot.pool.pools.renderers.max-size) "
+                        + "so that emergency-limit keeps the rule above."));
+    }
+
+    @Test
+    void aBrokenCapRuleShouldSayWhatTheCapsValuesMean() {
+        this.contextRunner.withPropertyValues("pivot.pool.pools.renderers.global-max-size=0")
+            .run((context) -> assertThat(invalidPoolProperty(context).fix())
+                .isEqualTo("Set pivot.pool.pools.renderers.global-max-size to 1 or more, or remove it for a pool "
+                        + "without a cluster-wide cap."));
+        this.contextRunner
+            .withPropertyValues("pivot.pool.pools.renderers.global-max-size=4",
+                    "pivot.pool.pools.renderers.partition-size=5")
+            .run((context) -> assertThat(invalidPoolProperty(context).fix())
+                .isEqualTo("Set pivot.pool.pools.renderers.partition-size between 0 (a strict cap) and global-max-size "
+                        + "(4), or remove it to keep the last grant."));
     }
 
     @Test
     void maxSizeBelowTheProfilesMinIdleShouldFailStartupNamingTheProfile() {
         this.contextRunner.withPropertyValues("pivot.pool.profile=extreme", "pivot.pool.pools.renderers.max-size=8")
-            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.min-idle",
-                    "min-idle (16) must not exceed max-size (8)")
-                .hasMessageContaining("comes from pivot.pool.profile=extreme"));
-    }
-
-    @Test
-    void emergencyLimitBelowMaxSizeShouldFailStartup() {
-        this.contextRunner
-            .withPropertyValues("pivot.pool.pools.renderers.max-size=10",
-                    "pivot.pool.pools.renderers.emergency-limit=5")
-            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.emergency-limit",
-                    "emergency-limit (5) must be at least max-size (10)"));
-    }
-
-    @Test
-    void negativeBorrowTimeoutShouldFailStartup() {
-        this.contextRunner.withPropertyValues("pivot.pool.pools.renderers.borrow-timeout=-1s")
-            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.borrow-timeout",
-                    "borrow-timeout must not be negative"));
-    }
-
-    @Test
-    void zeroHousekeepingIntervalShouldFailStartup() {
-        this.contextRunner.withPropertyValues("pivot.pool.pools.renderers.housekeeping-interval=0s")
-            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.housekeeping-interval",
-                    "housekeeping-interval must be positive"));
-    }
-
-    @Test
-    void globalMaxSizeBelowOneShouldFailStartup() {
-        this.contextRunner.withPropertyValues("pivot.pool.pools.renderers.global-max-size=0")
-            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.global-max-size",
-                    "global-max-size must be at least 1, was 0"));
+            .run((context) -> {
+                assertInvalid(context, "pivot.pool.pools.renderers.min-idle",
+                        "min-idle (16) must not exceed max-size (8)")
+                    .hasMessageContaining("comes from pivot.pool.profile=extreme");
+                InvalidPropertyException invalid = invalidPoolProperty(context);
+                assertThat(invalid.getValue()).as("the profile's value").isEqualTo(16);
+                assertThat(invalid.fix()).isEqualTo("Set pivot.pool.pools.renderers.min-idle (or "
+                        + "pivot.pool.pools.renderers.max-size) so that min-idle keeps the rule above, or choose "
+                        + "another pivot.pool.profile than extreme.");
+            });
     }
 
     @Test
@@ -86,15 +119,6 @@ class InvalidPropertiesTests {
         this.contextRunner.withPropertyValues("pivot.pool.pools.renderers.partition-size=1")
             .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.partition-size",
                     "partition-size applies only to a pool with a global-max-size"));
-    }
-
-    @Test
-    void partitionSizeAboveGlobalMaxSizeShouldFailStartup() {
-        this.contextRunner
-            .withPropertyValues("pivot.pool.pools.renderers.global-max-size=4",
-                    "pivot.pool.pools.renderers.partition-size=5")
-            .run((context) -> assertInvalid(context, "pivot.pool.pools.renderers.partition-size",
-                    "partition-size must be between 0 and global-max-size (4), was 5"));
     }
 
     @Test
@@ -187,6 +211,14 @@ class InvalidPropertiesTests {
             .hasMessageContaining(rule);
     }
 
+    /** The failure with the fix that the failure analyzer prints. */
+    private static InvalidPropertyException invalidPoolProperty(AssertableApplicationContext context) {
+        assertThat(context).hasFailed();
+        InvalidConfigurationPropertyValueException invalid = invalidProperty(context.getStartupFailure());
+        assertThat(invalid).isInstanceOf(InvalidPropertyException.class);
+        return (InvalidPropertyException) invalid;
+    }
+
     static InvalidConfigurationPropertyValueException invalidProperty(Throwable failure) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
             if (cause instanceof InvalidConfigurationPropertyValueException invalid) {
@@ -194,5 +226,21 @@ class InvalidPropertiesTests {
             }
         }
         throw new AssertionError("Start-up failed without naming an invalid property", failure);
+    }
+
+    /**
+     * A pool rule broken by {@code properties} (of pool {@code renderers}): the property it names,
+     * its value and the reason, which is the core's message.
+     */
+    record BrokenRule(String property, Object value, String reason, String... properties) {
+
+        String[] propertyValues() {
+            return Arrays.stream(this.properties).map((p) -> "pivot.pool.pools.renderers." + p).toArray(String[]::new);
+        }
+
+        @Override
+        public String toString() {
+            return String.join(", ", this.properties) + ": " + this.reason;
+        }
     }
 }
