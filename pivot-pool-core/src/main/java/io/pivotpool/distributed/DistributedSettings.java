@@ -3,6 +3,8 @@ package io.pivotpool.distributed;
 import java.time.Duration;
 import java.util.Objects;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * How an instance takes part in cluster-wide coordination: the {@code distributed.*} settings of
  * PivotPHP's design. Immutable; start from {@link #builder()} or from a copy with {@link #toBuilder()}. The
@@ -269,13 +271,13 @@ public final class DistributedSettings {
 
         private final String rule;
 
-        private final String relatedProperty;
+        private final @Nullable String relatedProperty;
 
         InvalidSettingException(String property, Object value, String rule) {
             this(property, value, rule, null);
         }
 
-        InvalidSettingException(String property, Object value, String rule, String relatedProperty) {
+        InvalidSettingException(String property, Object value, String rule, @Nullable String relatedProperty) {
             super(message(property, value, rule, relatedProperty));
             this.property = property;
             this.value = value;
@@ -284,7 +286,7 @@ public final class DistributedSettings {
         }
 
         /** A rule between two settings names both values up front; a rule of one setting ends with it. */
-        private static String message(String property, Object value, String rule, String relatedProperty) {
+        private static String message(String property, Object value, String rule, @Nullable String relatedProperty) {
             if (relatedProperty != null) {
                 return property + " (" + value + ") " + rule;
             }
@@ -310,7 +312,7 @@ public final class DistributedSettings {
          * The other setting the rule compares with (such as {@code sync-interval}), or
          * {@code null} for a rule of this setting alone: changing either one fixes it.
          */
-        public String relatedProperty() {
+        public @Nullable String relatedProperty() {
             return this.relatedProperty;
         }
     }
