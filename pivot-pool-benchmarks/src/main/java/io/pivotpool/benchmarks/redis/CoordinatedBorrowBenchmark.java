@@ -161,6 +161,30 @@ public class CoordinatedBorrowBenchmark {
             this.manager.addPool(this.pool, GlobalCapacity.of(GLOBAL_MAX_SIZE));
             this.manager.start();
             requireFullGrant("after the start", this.manager.status());
+            awaitLeadership(settings);
+        }
+
+        /**
+         * Waits for this instance to lead, so that every round measured is a leader's (renewal, member
+         * listing, rebalancing): a brand-new namespace grants its first term only after one leader-ttl
+         * (10 s at the default pace), longer than a trial.
+         */
+        void awaitLeadership(DistributedSettings settings) {
+            long deadline = System.nanoTime()
+                    + settings.leaderTtl().plus(settings.syncInterval()).multipliedBy(2).toNanos();
+            while (!this.manager.isLeader()) {
+                if (System.nanoTime() - deadline > 0) {
+                    throw new IllegalStateException("this instance did not lead within two leader-ttls: "
+                            + this.manager.status());
+                }
+                try {
+                    Thread.sleep(20);
+                }
+                catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(ex);
+                }
+            }
         }
 
         /** The pool holds (and may use) all of its local max-size under the cap, trusting its grant. */
