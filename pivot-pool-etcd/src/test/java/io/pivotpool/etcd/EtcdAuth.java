@@ -8,47 +8,71 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.auth.Permission;
 import io.etcd.jetcd.options.OptionsUtil;
 import io.pivotpool.testsupport.etcd.EtcdServer;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import static io.pivotpool.etcd.RawEtcd.await;
 import static io.pivotpool.etcd.RawEtcd.bytes;
 
 /**
- * etcd authentication switched on for a test's own server, as an operator would: a {@code root}
+ * A test class's own etcd with authentication switched on, as an operator would: a {@code root}
  * user with the {@code root} role, then {@code auth enable}; application users each with a role of
  * their own name, which reaches only the key prefixes a test grants it
  * ({@code etcdctl role grant-permission NAME readwrite --prefix=true 'NS/'}, the README's advice).
- * Passwords are random per run, so that a test can look for them in messages and logs.
+ * Passwords are random per run, so that a test can look for them in messages and logs. Register it
+ * as a static field with {@code @RegisterExtension}; {@link #user()} is an application user
+ * {@code pivot} made at the start.
  */
-final class EtcdAuth implements AutoCloseable {
+final class EtcdAuth implements BeforeAllCallback, AfterAllCallback {
 
     /** An etcd user and its password. */
     record User(String name, String password) {
     }
 
-    private final EtcdServer server;
+    private EtcdServer server;
 
-    private final Client root;
+    private Client root;
 
-    private EtcdAuth(EtcdServer server, Client root) {
-        this.server = server;
-        this.root = root;
-    }
+    private User user;
 
-    /** Adds root and enables authentication; from then on every client must log in. */
-    static EtcdAuth enable(EtcdServer server) {
+    /** Starts the server, adds root, enables authentication (from then on every client must log in), adds {@code pivot}. */
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        this.server = EtcdServer.start();
         String rootPassword = "root-" + UUID.randomUUID();
-        try (Client anonymous = client(server)) {
+        try (Client anonymous = Client.builder().endpoints(this.server.endpoints().toArray(String[]::new)).build()) {
             Auth auth = anonymous.getAuthClient();
             await(auth.userAdd(bytes("root"), bytes(rootPassword)));
             await(auth.roleAdd(bytes("root")));
             await(auth.userGrantRole(bytes("root"), bytes("root")));
             await(auth.authEnable());
         }
-        return new EtcdAuth(server, Client.builder()
-            .endpoints(server.endpoints().toArray(String[]::new))
+        this.root = Client.builder()
+            .endpoints(this.server.endpoints().toArray(String[]::new))
             .user(bytes("root"))
             .password(bytes(rootPassword))
-            .build());
+            .build();
+        this.user = user("pivot");
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        if (this.root != null) {
+            this.root.close();
+        }
+        if (this.server != null) {
+            this.server.close();
+        }
+    }
+
+    EtcdServer server() {
+        return this.server;
+    }
+
+    /** The application user {@code pivot}, whose role reaches only what {@link #allow} granted. */
+    User user() {
+        return this.user;
     }
 
     /** A new user with a random password and a role of its own name that reaches no key yet. */
@@ -87,12 +111,4 @@ final class EtcdAuth implements AutoCloseable {
             .timeout(java.time.Duration.ofSeconds(2));
     }
 
-    private static Client client(EtcdServer server) {
-        return Client.builder().endpoints(server.endpoints().toArray(String[]::new)).build();
-    }
-
-    @Override
-    public void close() {
-        this.root.close();
-    }
 }

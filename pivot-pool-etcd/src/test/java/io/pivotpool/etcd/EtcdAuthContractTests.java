@@ -2,9 +2,7 @@ package io.pivotpool.etcd;
 
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.MultiInstanceCoordinatorContract;
-import io.pivotpool.testsupport.etcd.EtcdServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The coordinator contract on an etcd with authentication enabled, every coordinator logged in as
@@ -13,33 +11,13 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class EtcdAuthContractTests extends MultiInstanceCoordinatorContract {
 
-    private static EtcdServer server;
-
-    private static EtcdAuth auth;
-
-    private static EtcdAuth.User user;
-
-    @BeforeAll
-    static void enableAuthentication() {
-        server = EtcdServer.start();
-        auth = EtcdAuth.enable(server);
-        user = auth.user("pivot");
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (auth != null) {
-            auth.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final EtcdAuth auth = new EtcdAuth();
 
     @Override
     protected Coordinator createCoordinator(String namespace) {
-        auth.allow(user, namespace);
+        auth.allow(auth.user(), namespace);
         RawEtcd.establish(auth.root(), namespace);
-        return EtcdCoordinator.create(auth.settings(user, namespace).build());
+        return EtcdCoordinator.create(auth.settings(auth.user(), namespace).build());
     }
 }

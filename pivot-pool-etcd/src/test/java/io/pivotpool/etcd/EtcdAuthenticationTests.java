@@ -15,10 +15,8 @@ import io.pivotpool.distributed.DistributedSettings;
 import io.pivotpool.distributed.internal.ActiveCoordinator;
 import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.testsupport.LogCapture;
-import io.pivotpool.testsupport.etcd.EtcdServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static io.pivotpool.etcd.EveryOperation.bytes;
 import static io.pivotpool.etcd.RawEtcd.await;
@@ -34,45 +32,25 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
  */
 class EtcdAuthenticationTests {
 
-    private static EtcdServer server;
-
-    private static EtcdAuth auth;
-
-    private static EtcdAuth.User user;
-
-    @BeforeAll
-    static void enableAuthentication() {
-        server = EtcdServer.start();
-        auth = EtcdAuth.enable(server);
-        user = auth.user("pivot");
-    }
-
-    @AfterAll
-    static void stopServer() {
-        if (auth != null) {
-            auth.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final EtcdAuth auth = new EtcdAuth();
 
     @Test
     void rightPasswordShouldDoEverythingAndShowItNowhere() {
         String namespace = "auth:" + UUID.randomUUID().toString().substring(0, 8);
-        auth.allow(user, namespace);
+        auth.allow(auth.user(), namespace);
         RawEtcd.establish(auth.root(), namespace);
-        try (EtcdCoordinator coordinator = EtcdCoordinator.create(auth.settings(user, namespace).build())) {
+        try (EtcdCoordinator coordinator = EtcdCoordinator.create(auth.settings(auth.user(), namespace).build())) {
             coordinator.connect();
             EveryOperation.run(coordinator);
-            assertThat(coordinator + " " + auth.settings(user, namespace).build()).doesNotContain(user.password());
+            assertThat(coordinator + " " + auth.settings(auth.user(), namespace).build()).doesNotContain(auth.user().password());
         }
     }
 
     @Test
     void wrongPasswordShouldFailConnectButNeverShowEitherPassword() {
         String wrong = "wrong-" + UUID.randomUUID();
-        EtcdAuth.User impostor = new EtcdAuth.User(user.name(), wrong);
+        EtcdAuth.User impostor = new EtcdAuth.User(auth.user().name(), wrong);
         try (LogCapture logs = LogCapture.everything()
             .withDebug("io.etcd")
             .withDebug("io.grpc")
@@ -80,13 +58,13 @@ class EtcdAuthenticationTests {
             .withDebug("io.pivotpool");
                 EtcdCoordinator coordinator = EtcdCoordinator.create(auth.settings(impostor, "auth-wrong").build())) {
             CoordinatorException failure = EtcdTlsContractTests.connectFailure(coordinator);
-            assertThat(failure.getMessage()).contains("etcd coordinator (" + server.endpoints().get(0))
+            assertThat(failure.getMessage()).contains("etcd coordinator (" + auth.server().endpoints().get(0))
                 .contains("could not connect")
                 .contains("authentication failed, invalid user ID or password");
             assertThat(logs.all()).as("the capture saw the login at gRPC's debug level")
                 .contains("/etcdserverpb.Auth/Authenticate");
             String everything = stackTrace(failure) + "\n" + coordinator + "\n" + logs.all();
-            assertThat(everything).doesNotContain(wrong).doesNotContain(user.password());
+            assertThat(everything).doesNotContain(wrong).doesNotContain(auth.user().password());
             // gRPC's frame logger (io.grpc.netty.NettyClientHandler at DEBUG) dumps every frame in hex, the
             // Authenticate request with its password included: the README warns against enabling it. Nothing else may.
             String hex = HexFormat.of().formatHex(wrong.getBytes(StandardCharsets.UTF_8));
@@ -98,7 +76,7 @@ class EtcdAuthenticationTests {
     @Test
     void noCredentialsShouldFailConnect() {
         try (EtcdCoordinator coordinator = EtcdCoordinator.create(EtcdCoordinatorSettings.builder()
-            .endpoints(server.endpoints())
+            .endpoints(auth.server().endpoints())
             .namespace("auth-anonymous")
             .timeout(Duration.ofSeconds(2))
             .build())) {
@@ -147,7 +125,7 @@ class EtcdAuthenticationTests {
         String wrong = "wrong-" + UUID.randomUUID();
         DistributedSettings settings = DistributedSettings.builder().enabled(true).coordination("etcd").build();
         EtcdCoordinatorProvider provider = EtcdCoordinatorProvider
-            .of(auth.settings(new EtcdAuth.User(user.name(), wrong), "auth-selection").build());
+            .of(auth.settings(new EtcdAuth.User(auth.user().name(), wrong), "auth-selection").build());
         try (LogCapture logs = LogCapture.everything();
                 ActiveCoordinator active = CoordinatorSelection.select(settings, List.of(provider))) {
             assertThat(active.fellBack()).isTrue();

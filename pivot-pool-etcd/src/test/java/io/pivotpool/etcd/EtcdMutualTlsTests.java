@@ -3,13 +3,9 @@ package io.pivotpool.etcd;
 import java.time.Duration;
 import java.util.UUID;
 
-import io.etcd.jetcd.Client;
 import io.pivotpool.coordinator.CoordinatorException;
-import io.pivotpool.testsupport.TestCertificates;
-import io.pivotpool.testsupport.etcd.EtcdServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static io.pivotpool.etcd.EtcdTlsContractTests.connectFailure;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -22,40 +18,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class EtcdMutualTlsTests {
 
-    private static TestCertificates certificates;
-
-    private static EtcdServer server;
-
-    private static Client admin;
-
-    @BeforeAll
-    static void startMutualTlsServer() throws Exception {
-        certificates = TestCertificates.create();
-        server = EtcdServer.startWithMutualTls(certificates);
-        admin = Client.builder()
-            .endpoints(server.endpoints().toArray(String[]::new))
-            .sslContext(ssl -> ssl.trustManager(certificates.caCertificate().toFile())
-                .keyManager(certificates.clientCertificate().toFile(), certificates.clientKey().toFile()))
-            .build();
-    }
-
-    @AfterAll
-    static void stopMutualTlsServer() {
-        if (admin != null) {
-            admin.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-        if (certificates != null) {
-            certificates.close();
-        }
-    }
+    @RegisterExtension
+    static final TlsEtcd etcd = TlsEtcd.mutual();
 
     @Test
     void withTheClientCertificateEveryOperationShouldWork() {
         String namespace = "mtls:" + UUID.randomUUID().toString().substring(0, 8);
-        RawEtcd.establish(admin, namespace);
+        RawEtcd.establish(etcd.admin(), namespace);
         try (EtcdCoordinator coordinator = EtcdCoordinator.create(settings(namespace).build())) {
             coordinator.connect();
             assertThat(coordinator.isConnected()).isTrue();
@@ -70,7 +39,7 @@ class EtcdMutualTlsTests {
             .clientKey(null)
             .build())) {
             CoordinatorException failure = connectFailure(coordinator);
-            assertThat(failure.getMessage()).contains("etcd coordinator (" + server.endpoints().get(0))
+            assertThat(failure.getMessage()).contains("etcd coordinator (" + etcd.server().endpoints().get(0))
                 .contains("could not connect: TLS handshake failed, the member refused the client certificate");
         }
     }
@@ -78,8 +47,8 @@ class EtcdMutualTlsTests {
     @Test
     void aClientCertificateOfAnotherCaShouldBeRefused() {
         try (EtcdCoordinator coordinator = EtcdCoordinator.create(settings("mtls-other-ca")
-            .clientCertificate(certificates.otherClientCertificate())
-            .clientKey(certificates.otherClientKey())
+            .clientCertificate(etcd.certificates().otherClientCertificate())
+            .clientKey(etcd.certificates().otherClientKey())
             .build())) {
             CoordinatorException failure = connectFailure(coordinator);
             assertThat(failure.getMessage())
@@ -89,10 +58,10 @@ class EtcdMutualTlsTests {
 
     private static EtcdCoordinatorSettings.Builder settings(String namespace) {
         return EtcdCoordinatorSettings.builder()
-            .endpoints(server.endpoints())
-            .trustCertificates(certificates.caCertificate())
-            .clientCertificate(certificates.clientCertificate())
-            .clientKey(certificates.clientKey())
+            .endpoints(etcd.server().endpoints())
+            .trustCertificates(etcd.certificates().caCertificate())
+            .clientCertificate(etcd.certificates().clientCertificate())
+            .clientKey(etcd.certificates().clientKey())
             .namespace(namespace)
             .timeout(Duration.ofSeconds(2));
     }

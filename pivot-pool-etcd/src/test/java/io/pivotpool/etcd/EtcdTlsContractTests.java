@@ -2,15 +2,11 @@ package io.pivotpool.etcd;
 
 import java.time.Duration;
 
-import io.etcd.jetcd.Client;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.MultiInstanceCoordinatorContract;
-import io.pivotpool.testsupport.TestCertificates;
-import io.pivotpool.testsupport.etcd.EtcdServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -26,61 +22,35 @@ class EtcdTlsContractTests extends MultiInstanceCoordinatorContract {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
-    private static TestCertificates certificates;
-
-    private static EtcdServer server;
-
-    private static Client admin;
-
-    @BeforeAll
-    static void startTlsServer() throws Exception {
-        certificates = TestCertificates.create();
-        server = EtcdServer.startWithTls(certificates);
-        admin = Client.builder()
-            .endpoints(server.endpoints().toArray(String[]::new))
-            .sslContext(ssl -> ssl.trustManager(certificates.caCertificate().toFile()))
-            .build();
-    }
-
-    @AfterAll
-    static void stopTlsServer() {
-        if (admin != null) {
-            admin.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-        if (certificates != null) {
-            certificates.close();
-        }
-    }
+    @RegisterExtension
+    static final TlsEtcd etcd = TlsEtcd.serverCertificateOnly();
 
     @Override
     protected Coordinator createCoordinator(String namespace) {
-        RawEtcd.establish(admin, namespace);
+        RawEtcd.establish(etcd.admin(), namespace);
         return EtcdCoordinator.create(settings(namespace).build());
     }
 
     private static EtcdCoordinatorSettings.Builder settings(String namespace) {
         return EtcdCoordinatorSettings.builder()
-            .endpoints(server.endpoints())
-            .trustCertificates(certificates.caCertificate())
+            .endpoints(etcd.server().endpoints())
+            .trustCertificates(etcd.certificates().caCertificate())
             .namespace(namespace)
             .timeout(TIMEOUT);
     }
 
     @Test
     void theServerShouldServeClientsOverTlsOnly() {
-        assertThat(server.endpoints()).allMatch(endpoint -> endpoint.startsWith("https://127.0.0.1:"));
+        assertThat(etcd.server().endpoints()).allMatch(endpoint -> endpoint.startsWith("https://127.0.0.1:"));
     }
 
     @Test
     void trustingAnotherCaShouldFailConnectOnTheCertificateWithinTheTimeout() {
         try (EtcdCoordinator coordinator = EtcdCoordinator.create(settings("tls-other-ca")
-            .trustCertificates(certificates.otherCaCertificate())
+            .trustCertificates(etcd.certificates().otherCaCertificate())
             .build())) {
             CoordinatorException failure = connectFailure(coordinator);
-            assertThat(failure.getMessage()).contains("etcd coordinator (" + server.endpoints().get(0))
+            assertThat(failure.getMessage()).contains("etcd coordinator (" + etcd.server().endpoints().get(0))
                 .contains("could not connect: TLS handshake failed, the member's certificate is not trusted")
                 .contains("unable to find valid certification path");
         }
@@ -101,7 +71,7 @@ class EtcdTlsContractTests extends MultiInstanceCoordinatorContract {
 
     @Test
     void plainTextToTheTlsPortShouldFailWithinTheTimeout() {
-        String plain = server.endpoints().get(0).replace("https://", "http://");
+        String plain = etcd.server().endpoints().get(0).replace("https://", "http://");
         try (EtcdCoordinator coordinator = EtcdCoordinator.create(EtcdCoordinatorSettings.builder()
             .endpoints(plain)
             .namespace("tls-plain")
