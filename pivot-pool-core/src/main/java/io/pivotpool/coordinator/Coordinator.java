@@ -1,7 +1,10 @@
 package io.pivotpool.coordinator;
 
 import java.time.Duration;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -71,6 +74,16 @@ public interface Coordinator extends AutoCloseable {
     /** The live instances, ordered by id; never a keyspace scan. */
     List<InstanceInfo> liveInstances();
 
+    /**
+     * How many instances are live: {@code liveInstances().size()}, without reading each one. A
+     * follower's status shows this count, so reading the status of every instance of a large
+     * cluster (health probes, scrapes) costs the backend O(1) per read rather than O(members).
+     * The default lists the members; a backend that can count them in place should.
+     */
+    default int liveInstanceCount() {
+        return liveInstances().size();
+    }
+
     // ---- leadership ------------------------------------------------------------------------
 
     /**
@@ -115,6 +128,33 @@ public interface Coordinator extends AutoCloseable {
 
     /** @return whether the key existed */
     boolean delete(String key);
+
+    /**
+     * Reads many keys as {@link #get} would, in as few round trips as the backend allows (the
+     * leader reads every member's demand report this way, once a round). Absent keys, and values
+     * {@link #get} would skip as garbage, are absent from the result. Not a snapshot: each key is
+     * read as it is when its turn comes. The default calls {@link #get} once per key.
+     *
+     * @return the values found, in the order of {@code keys}
+     */
+    default Map<String, byte[]> getAll(Collection<String> keys) {
+        Map<String, byte[]> values = new LinkedHashMap<>();
+        for (String key : keys) {
+            get(key).ifPresent(value -> values.put(key, value));
+        }
+        return values;
+    }
+
+    /**
+     * Stores many values as {@link #set} would, each expiring after {@code ttl} (which must not be
+     * null here), in as few round trips as the backend allows (the leader writes every member's
+     * target this way). Not atomic: after a failure some values may have been stored. The default
+     * calls {@link #set} once per entry.
+     */
+    default void setAll(Map<String, byte[]> values, Duration ttl) {
+        CoordinatorArguments.requirePositiveTtl(ttl);
+        values.forEach((key, value) -> set(key, value, ttl));
+    }
 
     /**
      * Atomically replaces the value if it equals {@code expected} ({@code null}: the key is absent).

@@ -1,7 +1,9 @@
 package io.pivotpool.coordinator;
 
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
@@ -77,6 +79,11 @@ public final class ObservedCoordinator implements Coordinator {
     }
 
     @Override
+    public int liveInstanceCount() {
+        return call("liveInstanceCount", this.delegate::liveInstanceCount);
+    }
+
+    @Override
     public Optional<LeaderLease> tryAcquireLeadership(String instanceId, Duration ttl) {
         return call("tryAcquireLeadership", () -> this.delegate.tryAcquireLeadership(instanceId, ttl));
     }
@@ -114,6 +121,16 @@ public final class ObservedCoordinator implements Coordinator {
     @Override
     public Optional<byte[]> get(String key) {
         return call("get", () -> this.delegate.get(key));
+    }
+
+    @Override
+    public Map<String, byte[]> getAll(Collection<String> keys) {
+        return call("getAll", () -> this.delegate.getAll(keys));
+    }
+
+    @Override
+    public void setAll(Map<String, byte[]> values, Duration ttl) {
+        run("setAll", () -> this.delegate.setAll(values, ttl));
     }
 
     @Override

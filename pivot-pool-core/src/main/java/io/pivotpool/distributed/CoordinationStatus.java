@@ -23,9 +23,11 @@ import io.pivotpool.coordinator.InstanceInfo;
  * @param leaderId the leading instance as last seen, or {@code null} if none
  * @param isLeader whether this instance leads now (false once its lease may have run out)
  * @param fencingToken the current term's fencing token as last seen, or 0 if nobody leads
- * @param members the live instances as last seen, ordered by id: refreshed every round on the
- *     leader, and on a follower in the round after its status was read (so that a follower's cost
- *     per round does not grow with the cluster)
+ * @param members the live instances as the leader last listed them, ordered by id; empty on a
+ *     follower, which never lists them (so that a follower's cost per round, and per status read,
+ *     does not grow with the cluster)
+ * @param memberCount how many instances are live: on the leader the size of {@code members}, on a
+ *     follower the count taken in the round after its status was last read
  * @param lastSync when a synchronisation last succeeded, or {@code null} if none has yet
  * @param lastError why the last synchronisation failed, or {@code null} if it succeeded
  * @param pools every pool with a cluster-wide cap: its share on this instance, by pool name (sorted)
@@ -33,7 +35,7 @@ import io.pivotpool.coordinator.InstanceInfo;
  */
 public record CoordinationStatus(String instanceId, String requestedBackend, String activeBackend, boolean connected,
         @Nullable String fallbackReason, @Nullable String leaderId, boolean isLeader, long fencingToken,
-        List<InstanceInfo> members, @Nullable Instant lastSync, @Nullable String lastError, Map<String, PoolCapacity> pools, long rebalances) {
+        List<InstanceInfo> members, int memberCount, @Nullable Instant lastSync, @Nullable String lastError, Map<String, PoolCapacity> pools, long rebalances) {
 
     public CoordinationStatus {
         Objects.requireNonNull(instanceId, "instanceId must not be null");

@@ -51,8 +51,15 @@ import org.slf4j.LoggerFactory;
  * order). Each round every instance reports its demand; the leader computes targets
  * ({@link CapacityPlanner}) every {@code rebalance-interval}, at once when the membership changes
  * and when its term begins, and writes each follower's target under its fencing token. A target of
- * an older term is ignored. Followers read only their own target, and list the members only when
- * their status is read, so that a follower's cost per round does not grow with the cluster.
+ * an older term is ignored.
+ *
+ * <p>Cost as the cluster grows: a follower's round is a fixed number of calls and bytes whatever
+ * the cluster's size (it reads only its own targets, rewrites its demand reports only when they
+ * change or half their TTL has passed, and never lists the members: its status counts them, once
+ * a round and only if somebody read the status since). The leader's round is a fixed number of
+ * round trips too: one listing of the members, one batched read of every demand report and, when
+ * it rebalances, one batched write of every target ({@link Coordinator#getAll},
+ * {@link Coordinator#setAll}); only its bytes grow with the cluster.
  *
  * <p>Failure handling: every coordinator call on the background thread is caught. A failed
  * synchronisation marks the instance disconnected and records the error; the next one simply
@@ -117,8 +124,8 @@ public final class DistributedPoolManager implements AutoCloseable {
     /** This instance's term and how long it may trust it; {@code null} when it does not lead. */
     private volatile HeldLease held;
 
-    /** Set when somebody read the status, so that a follower lists the members in its next round. */
-    private volatile boolean membersWanted;
+    /** Set when somebody read the status, so that a follower counts the members in its next round. */
+    private volatile boolean memberCountWanted;
 
     /** Guarded by {@link #announcements}: the term last announced to the listeners, or null. */
     private @Nullable LeaderLease announced;
@@ -126,6 +133,9 @@ public final class DistributedPoolManager implements AutoCloseable {
     // ---- the synchronising thread's own ----
 
     private Rebalance lastRebalance;
+
+    /** The demand reports this instance wrote as a follower, by pool, so that an unchanged one is not rewritten. */
+    private final Map<String, WrittenDemand> writtenDemands = new HashMap<>();
 
     private final Map<String, Long> warnedAt = new HashMap<>();
 
@@ -461,11 +471,14 @@ public final class DistributedPoolManager implements AutoCloseable {
         return Math.max(1, capacity.globalMaxSize() / membersSeen());
     }
 
+    /**
+     * The members a newcomer's first request divides the cap by: counted, not listed, so that a
+     * rolling deploy of a large cluster does not make every new pool read every member. Before
+     * {@link #start()} this instance is not registered yet and counts itself.
+     */
     private int membersSeen() {
         try {
-            List<InstanceInfo> members = this.coordinator.liveInstances();
-            return members.size()
-                    + (members.stream().anyMatch(member -> member.id().equals(this.self.id())) ? 0 : 1);
+            return Math.max(1, this.coordinator.liveInstanceCount() + (this.started ? 0 : 1));
         }
         catch (RuntimeException ex) {
             return 1;
@@ -523,7 +536,7 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /** A snapshot of this instance's coordination. */
     public CoordinationStatus status() {
-        this.membersWanted = true;
+        this.memberCountWanted = true;
         SyncState current = this.state;
         // One view: while this instance trusts its term, that term is the leader it reports, even
         // if the round that won or renewed it has not completed yet.
@@ -544,8 +557,8 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
         return new CoordinationStatus(this.self.id(), this.active.requestedBackend(), this.active.activeBackend(),
                 recent, this.active.fallbackReason(), (seen != null) ? seen.holderId() : null, leader,
-                (seen != null) ? seen.fencingToken() : 0, current.members(), current.lastSync(), lastError, pools,
-                this.rebalances.get());
+                (seen != null) ? seen.fencingToken() : 0, current.members(), current.memberCount(), current.lastSync(),
+                lastError, pools, this.rebalances.get());
     }
 
     // ---- the background synchronisation ----------------------------------------------------
@@ -576,14 +589,23 @@ public final class DistributedPoolManager implements AutoCloseable {
             if (leader == null) {
                 leader = this.coordinator.currentLeader().orElse(null);
             }
-            List<InstanceInfo> members = before.members();
-            if (first || leading || this.membersWanted) {
-                this.membersWanted = false;
+            // Only the leader lists the members (it shares the caps among them); a follower keeps
+            // no list, and counts the members only when somebody reads its status, so that
+            // probing every instance of a large cluster does not cost the backend O(N) each.
+            List<InstanceInfo> members = List.of();
+            int memberCount = before.memberCount();
+            if (leading) {
                 members = this.coordinator.liveInstances();
+                memberCount = members.size();
+            }
+            else if (first || this.memberCountWanted || (memberCount == 0 && !this.shares.isEmpty())) {
+                this.memberCountWanted = false;
+                memberCount = this.coordinator.liveInstanceCount();
             }
             announceLeadership();
-            syncCapacity(leader, leading, members);
-            this.state = new SyncState(true, members, leader, Instant.now(), this.nanoClock.getAsLong(), null);
+            syncCapacity(leader, leading, members, memberCount);
+            this.state = new SyncState(true, members, memberCount, leader, Instant.now(), this.nanoClock.getAsLong(),
+                    null);
             if (!before.connected() && before.lastError() != null) {
                 logger.info("Instance {} is coordinating through '{}' again", this.self.id(),
                         this.active.activeBackend());
@@ -594,8 +616,8 @@ public final class DistributedPoolManager implements AutoCloseable {
             // failed rather than freezing at its last value.
             this.shares.values().forEach(CapacityShare::roundFailed);
             String error = describe(ex);
-            this.state = new SyncState(false, before.members(), before.leader(), before.lastSync(),
-                    before.lastSyncNanos(), error);
+            this.state = new SyncState(false, before.members(), before.memberCount(), before.leader(),
+                    before.lastSync(), before.lastSyncNanos(), error);
             if (ex instanceof Error) {
                 logger.error("Instance {}: a synchronisation failed with {}", this.self.id(), error, ex);
             }
@@ -627,55 +649,92 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /**
      * The capacity part of a round. Every instance samples its demand; a follower reports it and
-     * reads its own target, the leader rebalances when due; then each pool converges on its
-     * target through the coordinator's atomic grant.
+     * reads its own targets (one batched write, when a report changed, and one batched read), the
+     * leader rebalances when due; then each pool converges on its target through the
+     * coordinator's atomic grant.
      */
-    private void syncCapacity(LeaderLease leader, boolean leading, List<InstanceInfo> members) {
+    private void syncCapacity(@Nullable LeaderLease leader, boolean leading, List<InstanceInfo> members,
+            int memberCount) {
         if (this.shares.isEmpty()) {
             return;
         }
         Map<String, CapacityRecords.Demand> demands = new HashMap<>();
         for (CapacityShare share : this.shares.values()) {
-            CapacityRecords.Demand demand = share.sampleDemand();
-            demands.put(share.name(), demand);
-            if (!leading) {
-                share.forgetDistribution();
-                this.coordinator.set(CapacityRecords.demandKey(share.name(), this.self.id()), demand.encode(),
-                        this.settings.instanceTtl());
-                if (leader != null) {
-                    readTarget(share, leader.fencingToken());
-                }
-            }
+            demands.put(share.name(), share.sampleDemand());
         }
         if (leading) {
+            // A leader writes no report of its own; after its term the first report is written anew.
+            this.writtenDemands.clear();
             rebalanceIfDue(leader.fencingToken(), members, demands);
         }
+        else {
+            this.shares.values().forEach(CapacityShare::forgetDistribution);
+            reportDemands(demands);
+            if (leader != null) {
+                readTargets(leader.fencingToken());
+            }
+        }
         for (CapacityShare share : this.shares.values()) {
-            requestGrant(share, Math.max(1, members.size()));
-        }
-    }
-
-    private void readTarget(CapacityShare share, long term) {
-        String key = CapacityRecords.targetKey(share.name(), this.self.id());
-        Optional<byte[]> value = this.coordinator.get(key);
-        if (value.isEmpty()) {
-            return;
-        }
-        try {
-            share.acceptTarget(CapacityRecords.Target.decode(value.get()), term);
-        }
-        catch (IllegalArgumentException ex) {
-            warnGarbage(key, ex.getMessage());
+            requestGrant(share, Math.max(1, memberCount));
         }
     }
 
     /**
-     * The leader's part of a round. It reads every member's demand report each round (its own cost
-     * grows with the cluster; a follower's does not) and shares every capped pool anew when a
-     * rebalance is due: every rebalance-interval, at once when its term begins or the membership
-     * changes, and early (at most every other round) when some instance asks for more than its
-     * target while another holds more than it asks for, so that capacity moves to where the load
-     * went without waiting for the next interval.
+     * Writes the demand reports that changed, or whose last write is older than half their TTL
+     * (so that a report never lapses while this instance lives): in a steady cluster most
+     * rounds write nothing, which spares the backend a write per instance and pool per round
+     * (on etcd each is a Raft proposal).
+     */
+    private void reportDemands(Map<String, CapacityRecords.Demand> demands) {
+        long now = this.nanoClock.getAsLong();
+        long refreshNanos = this.settings.instanceTtl().toNanos() / 2;
+        Map<String, byte[]> changed = new HashMap<>();
+        demands.forEach((pool, demand) -> {
+            WrittenDemand written = this.writtenDemands.get(pool);
+            if (written == null || !written.demand().equals(demand) || now - written.atNanos() >= refreshNanos) {
+                changed.put(CapacityRecords.demandKey(pool, this.self.id()), demand.encode());
+            }
+        });
+        if (changed.isEmpty()) {
+            return;
+        }
+        // Counted from before the write, so that the refresh comes early rather than late.
+        this.coordinator.setAll(changed, this.settings.instanceTtl());
+        demands.forEach((pool, demand) -> {
+            if (changed.containsKey(CapacityRecords.demandKey(pool, this.self.id()))) {
+                this.writtenDemands.put(pool, new WrittenDemand(demand, now));
+            }
+        });
+    }
+
+    private void readTargets(long term) {
+        Map<String, CapacityShare> byKey = new HashMap<>();
+        for (CapacityShare share : this.shares.values()) {
+            byKey.put(CapacityRecords.targetKey(share.name(), this.self.id()), share);
+        }
+        this.coordinator.getAll(byKey.keySet()).forEach((key, value) -> {
+            CapacityShare share = byKey.get(key);
+            if (share == null) {
+                return;
+            }
+            try {
+                share.acceptTarget(CapacityRecords.Target.decode(value), term);
+            }
+            catch (IllegalArgumentException ex) {
+                warnGarbage(key, ex.getMessage());
+            }
+        });
+    }
+
+    /**
+     * The leader's part of a round. It reads every member's demand report each round, all pools
+     * in one batched read, and shares every capped pool anew when a rebalance is due: every
+     * rebalance-interval, at once when its term begins or the membership changes, and early (at
+     * most every other round) when some instance asks for more than its target while another
+     * holds more than it asks for, so that capacity moves to where the load went without waiting
+     * for the next interval. The targets of every pool are written in one batched write. So the
+     * leader's round is a fixed number of round trips whatever the cluster's size; only its bytes
+     * grow with it.
      */
     private void rebalanceIfDue(long term, List<InstanceInfo> members, Map<String, CapacityRecords.Demand> own) {
         TreeSet<String> ids = new TreeSet<>();
@@ -687,13 +746,22 @@ public final class DistributedPoolManager implements AutoCloseable {
                 || now - last.atNanos() >= this.settings.rebalanceInterval().toNanos();
         boolean mayMoveEarly = last != null
                 && now - last.atNanos() >= 2 * this.settings.syncInterval().toNanos();
+        List<String> demandKeys = new ArrayList<>();
+        for (CapacityShare share : this.shares.values()) {
+            for (String id : ids) {
+                if (!id.equals(this.self.id())) {
+                    demandKeys.add(CapacityRecords.demandKey(share.name(), id));
+                }
+            }
+        }
+        Map<String, byte[]> reports = demandKeys.isEmpty() ? Map.of() : this.coordinator.getAll(demandKeys);
         Map<CapacityShare, List<CapacityPlanner.Member>> plans = new HashMap<>();
         for (CapacityShare share : this.shares.values()) {
             int cap = share.capacity().globalMaxSize();
             List<CapacityPlanner.Member> planned = new ArrayList<>();
             for (String id : ids) {
                 CapacityRecords.Demand demand = id.equals(this.self.id()) ? own.get(share.name())
-                        : readDemand(share.name(), id);
+                        : decodeDemand(CapacityRecords.demandKey(share.name(), id), reports);
                 planned.add((demand != null) ? new CapacityPlanner.Member(id, demand.demand(), demand.localMaxSize())
                         : new CapacityPlanner.Member(id, 0, cap));
             }
@@ -704,17 +772,24 @@ public final class DistributedPoolManager implements AutoCloseable {
             return;
         }
         Duration targetTtl = this.settings.rebalanceInterval().multipliedBy(3).plus(this.settings.instanceTtl());
+        Map<String, byte[]> written = new HashMap<>();
+        Map<CapacityShare, Map<String, Integer>> planned = new HashMap<>();
         for (Map.Entry<CapacityShare, List<CapacityPlanner.Member>> plan : plans.entrySet()) {
             CapacityShare share = plan.getKey();
             Map<String, Integer> targets = CapacityPlanner.targets(share.capacity().globalMaxSize(), plan.getValue());
             for (Map.Entry<String, Integer> target : targets.entrySet()) {
                 if (!target.getKey().equals(this.self.id())) {
-                    this.coordinator.set(CapacityRecords.targetKey(share.name(), target.getKey()),
-                            new CapacityRecords.Target(term, target.getValue()).encode(), targetTtl);
+                    written.put(CapacityRecords.targetKey(share.name(), target.getKey()),
+                            new CapacityRecords.Target(term, target.getValue()).encode());
                 }
             }
-            share.leaderTarget(targets.getOrDefault(this.self.id(), 0), term, targets);
+            planned.put(share, targets);
         }
+        if (!written.isEmpty()) {
+            this.coordinator.setAll(written, targetTtl);
+        }
+        // Only once the followers' targets are written: a failed write leaves this rebalance due.
+        planned.forEach((share, targets) -> share.leaderTarget(targets.getOrDefault(this.self.id(), 0), term, targets));
         this.lastRebalance = new Rebalance(term, ids, now);
         this.rebalances.incrementAndGet();
     }
@@ -735,14 +810,13 @@ public final class DistributedPoolManager implements AutoCloseable {
         return wantsMore && hasSpare;
     }
 
-    private CapacityRecords.Demand readDemand(String pool, String instanceId) {
-        String key = CapacityRecords.demandKey(pool, instanceId);
-        Optional<byte[]> value = this.coordinator.get(key);
-        if (value.isEmpty()) {
+    private CapacityRecords.@Nullable Demand decodeDemand(String key, Map<String, byte[]> reports) {
+        byte[] value = reports.get(key);
+        if (value == null) {
             return null;
         }
         try {
-            return CapacityRecords.Demand.decode(value.get());
+            return CapacityRecords.Demand.decode(value);
         }
         catch (IllegalArgumentException ex) {
             warnGarbage(key, ex.getMessage());
@@ -860,9 +934,12 @@ public final class DistributedPoolManager implements AutoCloseable {
     private record Rebalance(long term, TreeSet<String> members, long atNanos) {
     }
 
-    private record SyncState(boolean connected, List<InstanceInfo> members, LeaderLease leader, Instant lastSync,
-            Long lastSyncNanos, String lastError) {
+    private record WrittenDemand(CapacityRecords.Demand demand, long atNanos) {
+    }
 
-        static final SyncState INITIAL = new SyncState(false, List.of(), null, null, null, null);
+    private record SyncState(boolean connected, List<InstanceInfo> members, int memberCount, LeaderLease leader,
+            Instant lastSync, Long lastSyncNanos, String lastError) {
+
+        static final SyncState INITIAL = new SyncState(false, List.of(), 0, null, null, null, null);
     }
 }

@@ -97,7 +97,7 @@ class RedisFailoverTests {
         assertThat(first.isLeader()).isTrue();
         DistributedPoolManager second = manager(coordinator("managers-crash"), "b");
         second.start();
-        await(() -> second.status().members().size() == 2, Duration.ofSeconds(2));
+        await(() -> second.status().memberCount() == 2, Duration.ofSeconds(2));
         assertThat(second.isLeader()).isFalse();
 
         long crashedAt = System.nanoTime();

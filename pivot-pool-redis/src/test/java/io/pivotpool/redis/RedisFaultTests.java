@@ -134,7 +134,7 @@ class RedisFaultTests {
         Pool<Object> pool = pool(first);
         first.start();
         second.start();
-        await(() -> first.isLeader() && second.status().members().size() == 2, Duration.ofSeconds(3));
+        await(() -> first.isLeader() && second.status().memberCount() == 2, Duration.ofSeconds(3));
         long term = first.status().fencingToken();
 
         this.server.pause();
@@ -160,7 +160,7 @@ class RedisFaultTests {
             this.server.resume();
         }
         await(() -> first.status().connected() && second.status().connected()
-                && (first.isLeader() ^ second.isLeader()) && first.status().members().size() == 2,
+                && (first.isLeader() ^ second.isLeader()) && first.status().memberCount() == 2,
                 Duration.ofSeconds(3));
         assertThat(first.status().lastError()).isNull();
         assertThat(Math.max(first.status().fencingToken(), second.status().fencingToken())).isGreaterThan(term);
@@ -174,7 +174,7 @@ class RedisFaultTests {
         Pool<Object> pool = pool(first);
         first.start();
         second.start();
-        await(() -> first.isLeader() && second.status().members().size() == 2, Duration.ofSeconds(3));
+        await(() -> first.isLeader() && second.status().memberCount() == 2, Duration.ofSeconds(3));
         long term = first.status().fencingToken();
 
         this.server.kill9();
@@ -191,8 +191,8 @@ class RedisFaultTests {
         long restartedAt = System.nanoTime();
         // The term is read from status(), the last completed round, while isLeader() turns true during one.
         await(() -> first.status().connected() && second.status().connected()
-                && (first.isLeader() ^ second.isLeader()) && first.status().members().size() == 2
-                && second.status().members().size() == 2
+                && (first.isLeader() ^ second.isLeader()) && first.status().memberCount() == 2
+                && second.status().memberCount() == 2
                 && Math.max(first.status().fencingToken(), second.status().fencingToken()) != 0,
                 Duration.ofSeconds(3));
         System.out.printf("Restart: both managers registered again and one leads %d ms after the new server "

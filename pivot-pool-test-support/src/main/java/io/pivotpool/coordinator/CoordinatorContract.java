@@ -633,6 +633,75 @@ public abstract class CoordinatorContract {
     }
 
     @Test
+    void anExpiredGrantFreesItsShareForTheNextRequestWithoutAnyReadOfTheView() {
+        Duration ttl = shortTtl();
+        long start = System.nanoTime();
+        coordinator().requestCapacity("reaped", "a", 6, 10, ttl);
+        coordinator().requestCapacity("reaped", "c", 3, 10, LONG_TTL);
+        assertThat(coordinator().requestCapacity("reaped", "b", 10, 10, LONG_TTL).granted()).isEqualTo(1);
+        // Only requests, as rounds make them: the expired grant must stop counting by itself.
+        awaitExpiry(start, ttl, () -> coordinator().requestCapacity("reaped", "b", 10, 10, LONG_TTL).granted() == 7,
+                "grant of 'a' counted by requests");
+        coordinator().releaseCapacity("reaped", "c");
+        assertThat(coordinator().requestCapacity("reaped", "b", 10, 10, LONG_TTL).granted()).isEqualTo(10);
+        assertThat(coordinator().capacity("reaped")).isEqualTo(new CapacityView("reaped", Map.of("b", 10), 10));
+    }
+
+    @Test
+    void getAllReadsWhatGetWouldAndLeavesOutAbsentKeys() {
+        coordinator().set("a", bytes("first"), null);
+        coordinator().set("with space:*{x}", new byte[0], LONG_TTL);
+        coordinator().set("c", everyByte(), null);
+        Map<String, byte[]> values = coordinator().getAll(List.of("c", "missing", "with space:*{x}", "a"));
+        assertThat(values.keySet()).containsExactly("c", "with space:*{x}", "a");
+        assertThat(values.get("c")).isEqualTo(everyByte());
+        assertThat(values.get("with space:*{x}")).isEmpty();
+        assertThat(new String(values.get("a"), StandardCharsets.UTF_8)).isEqualTo("first");
+        assertThat(coordinator().getAll(List.of())).isEmpty();
+    }
+
+    @Test
+    void getAllAndSetAllHandleMoreKeysThanOneBatch() {
+        Map<String, byte[]> written = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < 1500; i++) {
+            written.put("many:" + i, bytes("value " + i));
+        }
+        coordinator().setAll(written, LONG_TTL);
+        List<String> keys = new ArrayList<>(written.keySet());
+        Collections.reverse(keys);
+        Map<String, byte[]> read = coordinator().getAll(keys);
+        assertThat(read.keySet()).containsExactlyElementsOf(keys);
+        keys.forEach(key -> assertThat(read.get(key)).as(key).isEqualTo(written.get(key)));
+    }
+
+    @Test
+    void setAllWritesEveryValueWithItsTtl() {
+        Duration ttl = shortTtl();
+        long start = System.nanoTime();
+        coordinator().set("b", bytes("old"), null);
+        coordinator().setAll(Map.of("a", bytes("one"), "b", bytes("two")), ttl);
+        assertThat(text(coordinator().get("a"))).contains("one");
+        assertThat(text(coordinator().get("b"))).contains("two");
+        awaitExpiry(start, ttl, () -> coordinator().getAll(List.of("a", "b")).isEmpty(), "values set by setAll");
+        coordinator().setAll(Map.of(), ttl);
+        assertThatIllegalArgumentException().isThrownBy(() -> coordinator().setAll(Map.of("a", bytes("x")), Duration.ZERO));
+    }
+
+    @Test
+    void liveInstanceCountCountsWhatLiveInstancesLists() {
+        assertThat(coordinator().liveInstanceCount()).isZero();
+        coordinator().register(instance("a"), LONG_TTL);
+        long start = System.nanoTime();
+        coordinator().register(instance("b"), shortTtl());
+        coordinator().register(instance("c"), LONG_TTL);
+        assertThat(coordinator().liveInstanceCount()).isEqualTo(3);
+        coordinator().unregister("c");
+        assertThat(coordinator().liveInstanceCount()).isEqualTo(2);
+        awaitExpiry(start, shortTtl(), () -> coordinator().liveInstanceCount() == 1, "registration of 'b' in the count");
+        assertThat(coordinator().liveInstanceCount()).isEqualTo(coordinator().liveInstances().size());
+    }
+
+    @Test
     void negativeRequestsAreRejected() {
         assertThatIllegalArgumentException().isThrownBy(() -> coordinator().requestCapacity("p", "a", -1, 10, LONG_TTL));
         assertThatIllegalArgumentException().isThrownBy(() -> coordinator().requestCapacity("p", "a", 1, -1, LONG_TTL));

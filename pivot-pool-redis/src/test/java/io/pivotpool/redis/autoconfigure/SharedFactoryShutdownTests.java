@@ -57,7 +57,7 @@ class SharedFactoryShutdownTests {
             String leavingId = leaving.instanceId();
             this.contextRunner.run((second) -> {
                 DistributedPoolManager staying = second.getBean(DistributedPoolManager.class);
-                awaitUntil(() -> staying.status().members().size() == 2, Duration.ofSeconds(5));
+                awaitUntil(() -> staying.status().memberCount() == 2, Duration.ofSeconds(5));
                 assertThat(staying.status().isLeader()).isFalse();
 
                 long closing = System.nanoTime();

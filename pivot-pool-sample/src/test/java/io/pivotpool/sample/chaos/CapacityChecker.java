@@ -391,7 +391,7 @@ final class CapacityChecker implements AutoCloseable {
             JsonNode coordinator = pools.path("coordinator");
             return new CoordinatorReading(pools.path("instance").asString(""),
                     coordinator.path("connected").asBoolean(false), coordinator.path("isLeader").asBoolean(false),
-                    coordinator.path("fencingToken").asLong(0), coordinator.path("members").size(), 0);
+                    coordinator.path("fencingToken").asLong(0), coordinator.path("memberCount").asInt(0), 0);
         }
 
         CoordinatorReading at(long nanos) {

@@ -83,19 +83,21 @@ public class PoolsEndpoint {
      * @param leaderId the leading instance's id, or {@code null} if none
      * @param isLeader whether this instance leads
      * @param fencingToken the current leadership term, 0 if nobody leads
-     * @param members the live instances
+     * @param members the live instances as listed by the leader: on the leader only (a follower
+     *     never lists them, so that its status costs the backend nothing that grows with the cluster)
+     * @param memberCount how many instances are live
      * @param lastSync when a synchronisation last succeeded, or {@code null}
      * @param lastError why the last synchronisation failed, or {@code null}
      * @param rebalances rounds in which this instance, as leader, shared the pools' caps anew
      */
     public record CoordinatorDescriptor(String requestedBackend, String activeBackend, boolean connected,
             @Nullable String fallbackReason, @Nullable String leaderId, boolean isLeader, long fencingToken,
-            List<MemberDescriptor> members, @Nullable Instant lastSync, @Nullable String lastError, long rebalances) {
+            List<MemberDescriptor> members, int memberCount, @Nullable Instant lastSync, @Nullable String lastError, long rebalances) {
 
         static CoordinatorDescriptor of(CoordinationStatus status) {
             return new CoordinatorDescriptor(status.requestedBackend(), status.activeBackend(), status.connected(),
                     status.fallbackReason(), status.leaderId(), status.isLeader(), status.fencingToken(),
-                    status.members().stream().map(MemberDescriptor::of).toList(), status.lastSync(),
+                    status.members().stream().map(MemberDescriptor::of).toList(), status.memberCount(), status.lastSync(),
                     status.lastError(), status.rebalances());
         }
     }

@@ -43,7 +43,7 @@ public class CoordinatorHealthIndicator extends AbstractHealthIndicator {
         builder.withDetail("instance", status.instanceId())
             .withDetail("requestedBackend", status.requestedBackend())
             .withDetail("backend", status.activeBackend())
-            .withDetail("members", status.members().size());
+            .withDetail("members", status.memberCount());
         if (status.leaderId() != null) {
             builder.withDetail("leaderId", status.leaderId());
         }

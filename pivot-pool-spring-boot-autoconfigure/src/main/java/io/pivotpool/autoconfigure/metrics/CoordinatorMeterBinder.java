@@ -53,7 +53,7 @@ public class CoordinatorMeterBinder implements MeterBinder {
             gauge("pivot.coordinator.leader", tags, "1 when this instance leads, else 0",
                     (status) -> status.isLeader() ? 1 : 0);
             gauge("pivot.coordinator.members", tags, "Live instances seen at the last synchronisation",
-                    (status) -> status.members().size());
+                    CoordinationStatus::memberCount);
             counter("pivot.coordinator.fallback", tags.and("requested", current.requestedBackend()),
                     "Fallbacks from the requested backend to the no-op coordinator",
                     (status) -> (status.fallbackReason() != null) ? 1 : 0);
