@@ -3,6 +3,7 @@ package io.pivotpool.redis;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
 import io.lettuce.core.ClientOptions;
+import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.ScriptOutputType;
@@ -90,6 +92,9 @@ public final class RedisCoordinator implements Coordinator {
     private static final Pattern DECIMAL_LONG = Pattern.compile("0|[1-9][0-9]{0,18}");
 
     private static final byte[] NO_BYTES = new byte[0];
+
+    /** Keys per command of a batched read: bounds one reply while keeping the batch one round trip. */
+    private static final int BATCH_KEYS = 512;
 
     private final LettuceConnectionFactory connectionFactory;
 
@@ -307,6 +312,14 @@ public final class RedisCoordinator implements Coordinator {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
         script("unregister", RedisScripts.UNREGISTER, ScriptOutputType.INTEGER,
                 List.of(this.keys.members(), this.keys.member(instanceId)), bytes(instanceId));
+    }
+
+    @Override
+    public int liveInstanceCount() {
+        String operation = "count live instances";
+        Object result = script(operation, RedisScripts.LIVE_COUNT, ScriptOutputType.INTEGER,
+                List.of(this.keys.members()));
+        return reply(operation, this.keys.members(), () -> saturatedInt(integer(result)));
     }
 
     @Override
@@ -546,6 +559,54 @@ public final class RedisCoordinator implements Coordinator {
         }
     }
 
+    /**
+     * One {@code MGET} per page of {@value #BATCH_KEYS} keys, all pages sent before any reply is
+     * awaited (pipelined): one round trip whatever the number of keys. A key holding something
+     * other than a string reads as absent.
+     */
+    @Override
+    public Map<String, byte[]> getAll(Collection<String> keys) {
+        List<String> ordered = List.copyOf(keys);
+        Map<String, byte[]> values = new LinkedHashMap<>();
+        if (ordered.isEmpty()) {
+            return values;
+        }
+        List<Command<List<KeyValue<byte[], byte[]>>>> pages = new ArrayList<>();
+        for (int from = 0; from < ordered.size(); from += BATCH_KEYS) {
+            byte[][] page = ordered.subList(from, Math.min(ordered.size(), from + BATCH_KEYS)).stream()
+                .map(key -> bytes(this.keys.state(key)))
+                .toArray(byte[][]::new);
+            pages.add(redis -> redis.mget(page));
+        }
+        List<List<KeyValue<byte[], byte[]>>> replies = callAll("get " + ordered.size() + " keys", pages);
+        int i = 0;
+        for (List<KeyValue<byte[], byte[]>> reply : replies) {
+            for (KeyValue<byte[], byte[]> value : reply) {
+                String key = ordered.get(i++);
+                if (value.hasValue()) {
+                    values.put(key, value.getValue());
+                }
+            }
+        }
+        return values;
+    }
+
+    /** One {@code SET ... PX} per entry, all sent before any reply is awaited (pipelined): one round trip. */
+    @Override
+    public void setAll(Map<String, byte[]> values, Duration ttl) {
+        SetArgs args = SetArgs.Builder.px(valueTtlMillis(CoordinatorArguments.requirePositiveTtl(ttl)));
+        List<Command<String>> commands = new ArrayList<>();
+        values.forEach((key, value) -> {
+            Objects.requireNonNull(key, "key must not be null");
+            Objects.requireNonNull(value, "value must not be null");
+            byte[] stateKey = bytes(this.keys.state(key));
+            commands.add(redis -> redis.set(stateKey, value, args));
+        });
+        if (!commands.isEmpty()) {
+            callAll("set " + commands.size() + " keys", commands);
+        }
+    }
+
     @Override
     public boolean delete(String key) {
         Objects.requireNonNull(key, "key must not be null");
@@ -580,7 +641,8 @@ public final class RedisCoordinator implements Coordinator {
         long ttlMillis = leaseTtlMillis(ttl);
         String key = this.keys.capacity(pool);
         String operation = "request capacity of pool '" + pool + "'";
-        Object result = script(operation, RedisScripts.REQUEST_CAPACITY, ScriptOutputType.MULTI, List.of(key),
+        Object result = script(operation, RedisScripts.REQUEST_CAPACITY, ScriptOutputType.MULTI,
+                this.keys.capacityLedger(pool),
                 bytes(instanceId), bytes(Integer.toString(requested)), bytes(Integer.toString(globalMaxSize)),
                 bytes(Long.toString(ttlMillis)));
         return reply(operation, key, () -> {
@@ -599,15 +661,13 @@ public final class RedisCoordinator implements Coordinator {
         Objects.requireNonNull(pool, "pool must not be null");
         Objects.requireNonNull(instanceId, "instanceId must not be null");
         String key = this.keys.capacity(pool);
-        try {
-            call("release capacity of pool '" + pool + "'", redis -> redis.hdel(bytes(key), bytes(instanceId)));
-        }
-        catch (CoordinatorException ex) {
-            if (!isWrongType(ex)) {
-                throw ex;
-            }
-            reportGarbage(key, "a value that is not a hash of grants");
-        }
+        String operation = "release capacity of pool '" + pool + "'";
+        Object result = script(operation, RedisScripts.RELEASE_CAPACITY, ScriptOutputType.MULTI,
+                this.keys.capacityLedger(pool), bytes(instanceId));
+        reply(operation, key, () -> {
+            reportGarbage(list(result));
+            return null;
+        });
     }
 
     @Override
@@ -615,7 +675,8 @@ public final class RedisCoordinator implements Coordinator {
         Objects.requireNonNull(pool, "pool must not be null");
         String key = this.keys.capacity(pool);
         String operation = "read capacity of pool '" + pool + "'";
-        Object result = script(operation, RedisScripts.CAPACITY, ScriptOutputType.MULTI, List.of(key));
+        Object result = script(operation, RedisScripts.CAPACITY, ScriptOutputType.MULTI,
+                this.keys.capacityLedger(pool));
         return reply(operation, key, () -> {
             List<?> parts = list(result);
             reportGarbage(list(parts.get(1)));
@@ -660,6 +721,44 @@ public final class RedisCoordinator implements Coordinator {
                 throw ex;
             }
             return call(operation, redis -> redis.<Object>eval(script.source(), type, keyBytes, args));
+        }
+    }
+
+    /**
+     * Sends every command on one connection before awaiting any reply (Lettuce pipelines them), and
+     * waits at most the coordinator's timeout for all the replies together.
+     */
+    @SuppressWarnings("unchecked")
+    private <T> List<T> callAll(String operation, List<Command<T>> commands) {
+        ensureOpen(operation);
+        List<RedisFuture<T>> futures = new ArrayList<>(commands.size());
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(this.timeoutMillis);
+        try (RedisConnection connection = this.connectionFactory.getConnection()) {
+            var redis = (RedisClusterAsyncCommands<byte[], byte[]>) connection.getNativeConnection();
+            for (Command<T> command : commands) {
+                futures.add(command.send(redis));
+            }
+            List<T> results = new ArrayList<>(futures.size());
+            for (RedisFuture<T> future : futures) {
+                results.add(future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+            }
+            this.connected = true;
+            return results;
+        }
+        catch (ExecutionException ex) {
+            throw failed(operation, ex.getCause());
+        }
+        catch (TimeoutException ex) {
+            futures.forEach(future -> future.cancel(false));
+            throw failed(operation, new TimeoutException("no reply within " + this.timeoutMillis + " ms"));
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            futures.forEach(future -> future.cancel(false));
+            throw new CoordinatorException(RemoteText.escapeControls(describe(operation) + ": interrupted"), ex);
+        }
+        catch (RuntimeException ex) {
+            throw failed(operation, ex);
         }
     }
 

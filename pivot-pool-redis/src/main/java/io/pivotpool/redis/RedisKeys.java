@@ -66,6 +66,21 @@ final class RedisKeys {
         return this.prefix + "cap:" + pool;
     }
 
+    /** Sorted set: the holders of {@link #capacity(String)} scored by when their grant expires. */
+    String capacityIndex(String pool) {
+        return this.prefix + "capx:" + pool;
+    }
+
+    /** String: the sum of the grants in {@link #capacity(String)}, kept in step by every capacity script. */
+    String capacityTotal(String pool) {
+        return this.prefix + "capsum:" + pool;
+    }
+
+    /** The three keys of a pool's grant ledger, in the order the capacity scripts take them. */
+    java.util.List<String> capacityLedger(String pool) {
+        return java.util.List.of(capacity(pool), capacityIndex(pool), capacityTotal(pool));
+    }
+
     @Override
     public String toString() {
         return this.prefix;

@@ -30,8 +30,11 @@ final class RedisScripts {
     /** The longest instance id (and so lease holder, grant holder, index entry) in bytes. */
     static final int MAX_ID_BYTES = 1024;
 
-    /** The most entries the members index may hold; a larger one is garbage and is rebuilt by heartbeats. */
-    static final int MAX_MEMBERS = 1000;
+    /**
+     * The most entries the members index may hold; a larger one is garbage and is rebuilt by
+     * heartbeats. Ten times the largest cluster the coordination is measured at (BENCHMARKS.md).
+     */
+    static final int MAX_MEMBERS = 10_000;
 
     /** The most fields of one instance hash. */
     static final int MAX_MEMBER_FIELDS = 64;
@@ -40,13 +43,19 @@ final class RedisScripts {
     static final int MAX_MEMBER_BYTES = 64 * 1024;
 
     /** The most memory of the members index. */
-    static final int MAX_INDEX_BYTES = 2 * 1024 * 1024;
+    static final int MAX_INDEX_BYTES = 16 * 1024 * 1024;
 
-    /** The most holders of one pool's grants. */
-    static final int MAX_GRANTS = 1024;
+    /** The most holders of one pool's grants, as many as there may be members. */
+    static final int MAX_GRANTS = MAX_MEMBERS;
 
     /** The most memory of one pool's grants. */
-    static final int MAX_GRANTS_BYTES = 2 * 1024 * 1024;
+    static final int MAX_GRANTS_BYTES = 16 * 1024 * 1024;
+
+    /** The most expired grants one capacity call reaps; the rest wait for the next calls, counted meanwhile. */
+    static final int MAX_REAPED = 256;
+
+    /** A pool's ledger is rebuilt after this many calls per holder, whatever its checks say ({@link #LEDGER}). */
+    static final int AUDIT_EVERY = 4;
 
     /** A hash field that says how long the lease it belongs to lasts from its last renewal. */
     static final String TTL_FIELD = "ttl";
@@ -220,8 +229,10 @@ final class RedisScripts {
               if #beyond > 0 then redis.call('ZREM', members, unpack(beyond)) end
               return #beyond
             end
-            -- Whether the index is a sorted set small enough to read; if not, it is unlinked (heartbeats rebuild it).
-            local function checkIndex(members)
+            -- Whether the index is a sorted set small enough to read; if not, it is unlinked (heartbeats
+            -- rebuild it). Its memory is measured only when it is read whole (measuring walks every
+            -- entry): a heartbeat's check stays O(1), so that N heartbeats cost O(N), not O(N^2).
+            local function checkIndex(members, whole)
               local k = kind(members)
               if k == 'none' then return true, '' end
               local why
@@ -229,7 +240,7 @@ final class RedisScripts {
                 why = 'a ' .. k .. ', not a sorted set of members'
               elseif redis.call('ZCARD', members) > MAX_MEMBERS then
                 why = 'a sorted set of more than ' .. MAX_MEMBERS .. ' entries'
-              elseif redis.call('MEMORY', 'USAGE', members, 'SAMPLES', '0') > %d then
+              elseif whole and redis.call('MEMORY', 'USAGE', members, 'SAMPLES', '0') > %d then
                 why = 'a sorted set larger than %d bytes'
               end
               if why then
@@ -247,7 +258,7 @@ final class RedisScripts {
     static final LuaScript REGISTER = new LuaScript("register", COMMON + PRUNE_INDEX + """
             local members, member, id, ttl = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
             local garbage = {}
-            local ok, why = checkIndex(members)
+            local ok, why = checkIndex(members, false)
             if not ok then
               garbage[#garbage + 1] = members
               garbage[#garbage + 1] = why .. '; it was rebuilt'
@@ -284,7 +295,7 @@ final class RedisScripts {
     static final LuaScript LIVE_INSTANCES = new LuaScript("live-instances", COMMON + PRUNE_INDEX + """
             local members, prefix = KEYS[1], ARGV[1]
             local out, garbage = {}, {}
-            local ok, why = checkIndex(members)
+            local ok, why = checkIndex(members, true)
             if not ok then
               garbage[#garbage + 1] = members
               garbage[#garbage + 1] = why .. '; heartbeats rebuild it'
@@ -415,45 +426,192 @@ final class RedisScripts {
             """.formatted(MAX_GRANTS, MAX_GRANTS, MAX_GRANTS_BYTES, MAX_GRANTS_BYTES);
 
     /**
-     * KEYS: pool hash. ARGV: instance id, requested, global max, ttl ms (validated by the caller).
-     * Returns {@code {granted, total, {garbage...}, renewed (0|1)}}: renewed when the caller's
-     * previous grant was still live. The grant is what is left under the cap once
-     * the other live holders' grants are counted, so the sum never goes above it while the cap
-     * stays the same. Every number stays below 2^53 (at most 1024 grants of at most 2^31 - 1), so
-     * the Lua doubles are exact.
+     * The ledger of one pool's grants: the hash of grants ({@link #LIVE_GRANTS}), an index of its
+     * holders by expiry (sorted set) and the running sum of its grants (string), all three kept in
+     * step by every capacity script, so that a request costs O(log N) inside Redis instead of
+     * reading and summing every grant: expired grants are reaped from the front of the index (at
+     * most {@link #MAX_REAPED} a call; one not reaped yet is still counted, which can only make a
+     * grant smaller, never the sum larger), and the others' sum is the running sum less the
+     * caller's own grant.
+     *
+     * <p>Whether the three agree is checked in O(1) on every call (types, hash length equal to
+     * index length, a plain decimal sum); a grant touched on the way (the caller's, a reaped one)
+     * must parse and expire when the index says. Anything else (eviction of one of the keys,
+     * tampering, a value of an old release) makes the call rebuild the ledger from the hash,
+     * validating every grant as {@link #LIVE_GRANTS} does: O(N) once, then O(log N) again.
+     *
+     * <p>A sum that is well formed but wrong (written by hand, or by a tenant of a shared server)
+     * passes those checks, so the sum also carries a countdown of calls until an audit, a rebuild
+     * all the same: {@code sum countdown}, the countdown set to {@link #AUDIT_EVERY} times the
+     * number of holders. With every holder calling once a round, a pool is audited about every
+     * {@link #AUDIT_EVERY} rounds, which keeps the cost per call O(1) amortised and bounds how long
+     * a forged sum is believed.
      */
-    static final LuaScript REQUEST_CAPACITY = new LuaScript("request-capacity", COMMON + LIVE_GRANTS + """
-            local key, id = KEYS[1], ARGV[1]
+    private static final String LEDGER = """
+            local AUDIT_EVERY = %d
+            -- The calls left until the next audit, as ledger() read them; nil after a rebuild.
+            local ledgerCountdown = nil
+            -- Returns the sum and the live grants; expireLedger then stores the sum.
+            local function rebuild(key, index, total, now, garbage)
+              ledgerCountdown = nil
+              local grants, dropped = liveGrants(key, now)
+              for i = 1, #dropped do garbage[#garbage + 1] = dropped[i] end
+              redis.call('DEL', index, total)
+              local sum = 0
+              for holder, grant in pairs(grants) do
+                redis.call('ZADD', index, int(grant[2]), holder)
+                sum = sum + grant[1]
+              end
+              return sum, grants
+            end
+            -- A grant as the hash holds it: {granted, expiresAt}, or nil when it is not one.
+            local function grantOf(value, now)
+              if not value then return nil end
+              local granted, expiresAt = string.match(value, '^(%%d+):(%%d+)$')
+              if not isInt(granted) or #granted > 10 or tonumber(granted) > 2147483647 or not isInt(expiresAt)
+                  or tonumber(expiresAt) > now + MAX_TTL then
+                return nil
+              end
+              return {tonumber(granted), tonumber(expiresAt)}
+            end
+            -- The running sum of the pool's grants after reaping expired ones; rebuilds the ledger
+            -- first when its three keys disagree.
+            local function ledger(key, index, total, now, garbage)
+              local kh, ki, kt = kind(key), kind(index), kind(total)
+              local consistent = (kh == 'hash' or kh == 'none') and (ki == 'zset' or ki == 'none')
+                and (kt == 'string' or kt == 'none')
+              local sum, countdown = 0, 0
+              if consistent then
+                local length = (kh == 'hash') and redis.call('HLEN', key) or 0
+                local indexed = (ki == 'zset') and redis.call('ZCARD', index) or 0
+                if length ~= indexed or length > %d then
+                  consistent = false
+                elseif length > 0 then
+                  local text = (kt == 'string') and redis.call('GET', total) or ''
+                  local s, c = string.match(text, '^(%%d+) (%%d+)$')
+                  if isInt(s) and #s <= 15 and isInt(c) and #c <= 9 and tonumber(c) > 1
+                      and tonumber(c) <= AUDIT_EVERY * length + 16 then
+                    sum, countdown = tonumber(s), tonumber(c) - 1
+                  else
+                    consistent = false
+                  end
+                end
+              end
+              if not consistent then return rebuild(key, index, total, now, garbage) end
+              ledgerCountdown = countdown
+              local expired = redis.call('ZRANGEBYSCORE', index, '-inf', int(now), 'WITHSCORES', 'LIMIT', 0, %d)
+              for i = 1, #expired, 2 do
+                local holder = expired[i]
+                local grant = grantOf(redis.call('HGET', key, holder), now)
+                if not grant or grant[2] ~= tonumber(expired[i + 1]) then
+                  return rebuild(key, index, total, now, garbage)
+                end
+                redis.call('HDEL', key, holder)
+                redis.call('ZREM', index, holder)
+                sum = sum - grant[1]
+              end
+              if sum < 0 then return rebuild(key, index, total, now, garbage) end
+              return sum
+            end
+            -- Every key of the ledger lives as long as its longest grant; an empty ledger is removed.
+            local function expireLedger(key, index, total, sum)
+              local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+              if #last == 0 then
+                redis.call('DEL', key, index, total)
+                return
+              end
+              local countdown = ledgerCountdown
+              if countdown == nil or countdown < 1 then
+                countdown = AUDIT_EVERY * redis.call('ZCARD', index) + 16
+              end
+              redis.call('SET', total, int(sum) .. ' ' .. int(countdown))
+              redis.call('PEXPIREAT', key, last[2])
+              redis.call('PEXPIREAT', index, last[2])
+              redis.call('PEXPIREAT', total, last[2])
+            end
+            """.formatted(AUDIT_EVERY, MAX_GRANTS, MAX_REAPED);
+
+    /**
+     * KEYS: pool hash, its expiry index, its running sum. ARGV: instance id, requested, global
+     * max, ttl ms (validated by the caller). Returns {@code {granted, total, {garbage...}, renewed
+     * (0|1)}}: renewed when the caller's previous grant was still live. The grant is what is left
+     * under the cap once the other holders' grants are counted ({@link #LEDGER}, O(log N)), so the
+     * sum never goes above it while the cap stays the same. Every number stays below 2^53 (at most
+     * {@link #MAX_GRANTS} grants of at most 2^31 - 1), so the Lua doubles are exact.
+     */
+    static final LuaScript REQUEST_CAPACITY = new LuaScript("request-capacity", COMMON + LIVE_GRANTS + LEDGER + """
+            local key, index, total, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
             local requested, cap, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
             local now = nowMillis()
-            local grants, garbage = liveGrants(key, now)
-            local others, lastExpiry, holders = 0, now + ttl, 0
-            for holder, grant in pairs(grants) do
-              if holder ~= id then
-                others = others + grant[1]
-                lastExpiry = math.max(lastExpiry, grant[2])
-                holders = holders + 1
-              end
+            local garbage = {}
+            local sum = ledger(key, index, total, now, garbage)
+            local own = grantOf(redis.call('HGET', key, id), now)
+            local score = redis.call('ZSCORE', index, id)
+            if (own == nil) ~= (score == false) or (own and own[2] ~= tonumber(score)) then
+              sum = rebuild(key, index, total, now, garbage)
+              own = grantOf(redis.call('HGET', key, id), now)
             end
-            local renewed = grants[id] and 1 or 0
-            if holders >= %d then
+            local others = sum - (own and own[1] or 0)
+            local renewed = (own and own[2] > now) and 1 or 0
+            if not own and redis.call('ZCARD', index) >= %d then
               return {0, others, garbage, renewed}
             end
             local granted = math.max(0, math.min(requested, cap - others))
             redis.call('HSET', key, id, int(granted) .. ':' .. int(now + ttl))
-            redis.call('PEXPIREAT', key, int(lastExpiry))
+            redis.call('ZADD', index, int(now + ttl), id)
+            expireLedger(key, index, total, others + granted)
             return {granted, others + granted, garbage, renewed}
             """.formatted(MAX_GRANTS));
 
-    /** KEYS: pool hash. Returns {@code {{holder, granted, ...}, {garbage...}}}. */
-    static final LuaScript CAPACITY = new LuaScript("capacity", COMMON + LIVE_GRANTS + """
-            local grants, garbage = liveGrants(KEYS[1], nowMillis())
+    /** KEYS: pool hash, its expiry index, its running sum. ARGV: instance id. Returns {@code {garbage...}}. */
+    static final LuaScript RELEASE_CAPACITY = new LuaScript("release-capacity", COMMON + LIVE_GRANTS + LEDGER + """
+            local key, index, total, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
+            local now = nowMillis()
+            local garbage = {}
+            local sum = ledger(key, index, total, now, garbage)
+            local own = grantOf(redis.call('HGET', key, id), now)
+            local score = redis.call('ZSCORE', index, id)
+            if (own == nil) ~= (score == false) or (own and own[2] ~= tonumber(score)) then
+              sum = rebuild(key, index, total, now, garbage)
+              own = grantOf(redis.call('HGET', key, id), now)
+            end
+            if own then
+              redis.call('HDEL', key, id)
+              redis.call('ZREM', index, id)
+              sum = sum - own[1]
+            end
+            expireLedger(key, index, total, sum)
+            return garbage
+            """);
+
+    /**
+     * KEYS: pool hash, its expiry index, its running sum. Returns {@code {{holder, granted, ...},
+     * {garbage...}}}: the live grants. Reads every grant (O(N)): for the status and tests, never
+     * called by a round; rebuilds the ledger on the way, which also heals it.
+     */
+    static final LuaScript CAPACITY = new LuaScript("capacity", COMMON + LIVE_GRANTS + LEDGER + """
+            local key, index, total = KEYS[1], KEYS[2], KEYS[3]
+            local now = nowMillis()
+            local garbage = {}
+            local sum, grants = rebuild(key, index, total, now, garbage)
+            expireLedger(key, index, total, sum)
             local out = {}
             for holder, grant in pairs(grants) do
               out[#out + 1] = holder
               out[#out + 1] = grant[1]
             end
             return {out, garbage}
+            """);
+
+    /**
+     * KEYS: members. Returns how many entries of the index are live: O(log N), for a follower's
+     * status, which counts the members rather than listing them. A key that is not an index counts
+     * none (the leader's listing reports and drops it).
+     */
+    static final LuaScript LIVE_COUNT = new LuaScript("live-count", COMMON + """
+            if kind(KEYS[1]) ~= 'zset' then return 0 end
+            local now = nowMillis()
+            return redis.call('ZCOUNT', KEYS[1], '(' .. int(now), int(now + MAX_TTL))
             """);
 
     private RedisScripts() {

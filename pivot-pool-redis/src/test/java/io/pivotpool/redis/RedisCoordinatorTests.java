@@ -109,7 +109,8 @@ class RedisCoordinatorTests {
         assertThat(keys).containsExactlyInAnyOrder("{" + this.namespace + "}:members",
                 "{" + this.namespace + "}:member:a", "{" + this.namespace + "}:leader", "{" + this.namespace + "}:term",
                 "{" + this.namespace + "}:q:jobs", "{" + this.namespace + "}:kv:config",
-                "{" + this.namespace + "}:cap:renderers");
+                "{" + this.namespace + "}:cap:renderers", "{" + this.namespace + "}:capx:renderers",
+                "{" + this.namespace + "}:capsum:renderers");
     }
 
     @Test

@@ -220,6 +220,13 @@ public final class CoordinationScaleProbe {
         }
     }
 
+    /** The three keys of a grant ledger whose hash is {@code hash} (see RedisKeys.capacityLedger). */
+    private static String[] ledger(String hash) {
+        int at = hash.lastIndexOf("cap:");
+        return new String[] { hash, hash.substring(0, at) + "capx:" + hash.substring(at + 4),
+            hash.substring(0, at) + "capsum:" + hash.substring(at + 4) };
+    }
+
     private static Instance requireOneLeader(List<Instance> instances, String when) {
         List<Instance> leaders = new ArrayList<>();
         for (Instance instance : instances) {
@@ -257,7 +264,7 @@ public final class CoordinationScaleProbe {
             for (int k = 0; k < keys.length; k++) {
                 Map<String, Double> before = info.read();
                 for (int i = 0; i < 100; i++) {
-                    info.commands.eval(script, ScriptOutputType.MULTI, new String[] { keys[k] }, "probe-eval", "0",
+                    info.commands.eval(script, ScriptOutputType.MULTI, ledger(keys[k]), "probe-eval", "0",
                             Integer.toString(5 * n), "60000");
                 }
                 Map<String, Double> delta = Info.delta(before, info.read());

@@ -1,0 +1,185 @@
+package io.pivotpool.redis;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.pivotpool.coordinator.CapacityGrant;
+import io.pivotpool.testsupport.redis.RedisServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The grant ledger (hash, expiry index, running sum) that makes a capacity request O(log N) in
+ * Redis: it must give the same grants as summing every grant would, whatever happens to any one of
+ * its keys (eviction, tampering, a hash left by an older release), and reap any number of expired
+ * grants over later calls.
+ */
+class RedisCapacityLedgerTests {
+
+    private static final AtomicInteger namespaces = new AtomicInteger();
+
+    private static final Duration LONG = Duration.ofMinutes(1);
+
+    @RegisterExtension
+    static final RedisServer server = RedisServer.fixture();
+
+    private static RawRedis raw;
+
+    private final List<RedisCoordinator> coordinators = new ArrayList<>();
+
+    private RedisCoordinator coordinator;
+
+    private String prefix;
+
+    @BeforeAll
+    static void connectRaw() {
+        raw = new RawRedis(server);
+    }
+
+    @AfterAll
+    static void closeRaw() {
+        raw.close();
+    }
+
+    @BeforeEach
+    void createCoordinator() {
+        String namespace = "ledger" + namespaces.incrementAndGet();
+        raw.establish(namespace);
+        this.prefix = "{" + namespace + "}:";
+        this.coordinator = RedisCoordinator.create(RedisCoordinatorSettings.builder()
+            .host(server.host())
+            .port(server.port())
+            .namespace(namespace)
+            .timeout(Duration.ofSeconds(2))
+            .build());
+        this.coordinators.add(this.coordinator);
+        this.coordinator.connect();
+    }
+
+    @AfterEach
+    void closeCoordinators() {
+        this.coordinators.forEach(RedisCoordinator::close);
+    }
+
+    @Test
+    void requestsShouldKeepTheRunningSumAndTheIndexInStepWithTheGrants() {
+        this.coordinator.requestCapacity("p", "a", 6, 10, LONG);
+        this.coordinator.requestCapacity("p", "b", 3, 10, LONG);
+        this.coordinator.requestCapacity("p", "a", 2, 10, LONG);
+        assertThat(sum("p")).isEqualTo(5);
+        assertThat(raw.commands().zcard(this.prefix + "capx:p")).isEqualTo(2);
+        this.coordinator.releaseCapacity("p", "b");
+        assertThat(sum("p")).isEqualTo(2);
+        this.coordinator.releaseCapacity("p", "a");
+        assertThat(raw.commands().keys(this.prefix + "cap*")).as("an empty ledger is removed").isEmpty();
+    }
+
+    @Test
+    void losingTheSumOrTheIndexShouldRebuildThemFromTheGrantsAndNeverGrantAboveTheCap() {
+        for (String lost : List.of("capsum:p", "capx:p")) {
+            this.coordinator.requestCapacity("p", "a", 6, 10, LONG);
+            this.coordinator.requestCapacity("p", "b", 4, 10, LONG);
+            raw.commands().del(this.prefix + lost);
+            assertThat(this.coordinator.requestCapacity("p", "c", 10, 10, LONG).granted()).as("after losing " + lost)
+                .isZero();
+            assertThat(sum("p")).isEqualTo(10);
+            this.coordinator.releaseCapacity("p", "a");
+            assertThat(this.coordinator.requestCapacity("p", "c", 10, 10, LONG).granted()).isEqualTo(6);
+            raw.commands().del(this.prefix + "cap:p", this.prefix + "capx:p", this.prefix + "capsum:p");
+        }
+    }
+
+    @Test
+    void losingTheGrantsShouldForgetThemAndSaySoToTheirHolders() {
+        this.coordinator.requestCapacity("p", "a", 6, 10, LONG);
+        raw.commands().del(this.prefix + "cap:p");
+        assertThat(this.coordinator.requestCapacity("p", "b", 10, 10, LONG).granted()).isEqualTo(10);
+        CapacityGrant again = this.coordinator.requestCapacity("p", "a", 6, 10, LONG);
+        assertThat(again.renewed()).as("the holder learns its grant was forgotten").isFalse();
+        assertThat(again.granted()).isZero();
+    }
+
+    @Test
+    void aSumThatIsNotOneShouldBeRebuiltNotBelieved() {
+        this.coordinator.requestCapacity("p", "a", 6, 10, LONG);
+        for (String forged : List.of("0", "0 0", "-4 9", "1e3 9", "0 999999999", "not a number",
+                "99999999999999999999 9")) {
+            raw.commands().set(this.prefix + "capsum:p", forged);
+            // A low sum must not be believed: that would grant above the cap.
+            int granted = this.coordinator.requestCapacity("p", "b", 10, 10, LONG).granted();
+            assertThat(granted).as("with the sum forged as '%s'", forged).isLessThanOrEqualTo(4);
+        }
+    }
+
+    @Test
+    void aWellFormedButWrongSumShouldBeCorrectedByTheAuditWithinItsCountdown() {
+        this.coordinator.requestCapacity("p", "a", 6, 10, LONG);
+        this.coordinator.requestCapacity("p", "b", 4, 10, LONG);
+        // Forged as a writer of the ledger would: a plausible countdown, a sum that frees 6.
+        raw.commands().set(this.prefix + "capsum:p", "4 " + (RedisScripts.AUDIT_EVERY * 2 + 16));
+        int calls = 0;
+        while (sum("p") != 10 || calls == 0) {
+            this.coordinator.requestCapacity("p", "b", 4, 10, LONG);
+            calls++;
+            assertThat(calls).as("calls until the audit").isLessThanOrEqualTo(RedisScripts.AUDIT_EVERY * 2 + 16);
+        }
+        assertThat(this.coordinator.requestCapacity("p", "c", 10, 10, LONG).granted()).isZero();
+    }
+
+    @Test
+    void aGrantFieldPlantedOrChangedBesideTheIndexShouldBeValidatedLikeAnyOther() {
+        this.coordinator.requestCapacity("p", "a", 3, 10, LONG);
+        raw.commands().hset(this.prefix + "cap:p", "planted", "not a grant");
+        assertThat(this.coordinator.requestCapacity("p", "b", 10, 10, LONG).granted()).isEqualTo(7);
+        assertThat(raw.commands().hexists(this.prefix + "cap:p", "planted")).isFalse();
+        raw.commands().hset(this.prefix + "cap:p", "a", "nonsense");
+        assertThat(this.coordinator.requestCapacity("p", "a", 10, 10, LONG).granted()).isEqualTo(3);
+        assertThat(this.coordinator.capacity("p").grants()).isEqualTo(Map.of("a", 3, "b", 7));
+    }
+
+    @Test
+    void aHashOfGrantsWithoutLedgerShouldBeTakenOverAsItIs() {
+        long expires = System.currentTimeMillis() + 60_000;
+        raw.commands().hset(this.prefix + "cap:p", Map.of("old-a", "4:" + expires, "old-b", "5:" + expires));
+        raw.commands().pexpire(this.prefix + "cap:p", 60_000);
+        assertThat(this.coordinator.requestCapacity("p", "c", 10, 10, LONG).granted()).isEqualTo(1);
+        assertThat(sum("p")).isEqualTo(10);
+    }
+
+    @Test
+    void moreExpiredGrantsThanOneCallReapsShouldAllStopCountingOverTheNextCalls() throws Exception {
+        int expiring = RedisScripts.MAX_REAPED * 2 + 10;
+        Duration ttl = Duration.ofSeconds(3);
+        long planted = System.nanoTime();
+        for (int i = 0; i < expiring; i++) {
+            this.coordinator.requestCapacity("p", "gone-" + i, 1, 10_000, ttl);
+        }
+        this.coordinator.requestCapacity("p", "stays", 5, 10_000, LONG);
+        assertThat(Duration.ofNanos(System.nanoTime() - planted)).as("planting within the ttl").isLessThan(ttl);
+        TimeUnit.NANOSECONDS.sleep(ttl.toNanos() - (System.nanoTime() - planted) + TimeUnit.MILLISECONDS.toNanos(200));
+        // Each call reaps a bounded number, so the sum falls over a few calls, never below the truth.
+        List<Integer> totals = new ArrayList<>();
+        for (int call = 0; call < 4; call++) {
+            totals.add(this.coordinator.requestCapacity("p", "asker", 0, 10_000, LONG).totalGranted());
+        }
+        assertThat(totals).containsExactly(5 + expiring - RedisScripts.MAX_REAPED,
+                5 + expiring - 2 * RedisScripts.MAX_REAPED, 5, 5);
+        assertThat(raw.commands().zcard(this.prefix + "capx:p")).isEqualTo(2);
+    }
+
+    /** The running sum, the first of the two numbers the ledger's sum key holds. */
+    private long sum(String pool) {
+        String value = raw.commands().get(this.prefix + "capsum:" + pool);
+        return Long.parseLong(value.substring(0, value.indexOf(' ')));
+    }
+}
