@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -21,6 +22,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Pattern;
 
 import io.etcd.jetcd.ByteSequence;
@@ -122,6 +124,20 @@ public final class EtcdCoordinator implements Coordinator {
     /** Queue entries read per pop attempt; the consumer takes the first it wins. */
     private static final int POP_BATCH = 16;
 
+    /**
+     * The least time between two reconciliations of a pool that a request granted less than it
+     * asked for may start (or the request's ttl, if shorter): a departed holder's share is freed
+     * within about this long of being wanted, and a pool short of capacity costs at most one read
+     * of every grant this often, cluster-wide.
+     */
+    private static final long RECONCILE_MILLIS = 1000;
+
+    /** A pool's running sum is reconciled at least this many grant ttls apart, however right it looks. */
+    private static final int AUDIT_TTLS = 8;
+
+    /** Operations per transaction of a batched read or write: etcd's default {@code --max-txn-ops} is 128. */
+    private static final int TXN_OPS = 128;
+
     /** How long a blocking pop waits for a watch event before it looks at the queue again anyway. */
     private static final long POP_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
@@ -179,8 +195,14 @@ public final class EtcdCoordinator implements Coordinator {
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private EtcdCoordinator(Client client, EtcdCoordinatorSettings settings) {
+    private final LongAdder capacityConflicts = new LongAdder();
+
+    /** Whether {@link #close()} closes the client: not one the application shares. */
+    private final boolean ownsClient;
+
+    private EtcdCoordinator(Client client, boolean ownsClient, EtcdCoordinatorSettings settings) {
         this.client = client;
+        this.ownsClient = ownsClient;
         this.kv = client.getKVClient();
         this.leases = client.getLeaseClient();
         this.watch = client.getWatchClient();
@@ -235,7 +257,19 @@ public final class EtcdCoordinator implements Coordinator {
                         + ", client key " + settings.clientKey() + "): " + ex.getMessage(), ex);
             }
         }
-        return new EtcdCoordinator(builder.build(), settings);
+        return new EtcdCoordinator(builder.build(), true, settings);
+    }
+
+    /**
+     * A coordinator on an existing jetcd client (the application's, or one client shared by many
+     * coordinators in one process), which it neither configures nor closes. Of the settings, only
+     * the namespace, the timeout and the endpoints and user (for messages) are used: connecting,
+     * TLS and credentials are the client's.
+     */
+    public static EtcdCoordinator create(Client client, EtcdCoordinatorSettings settings) {
+        Objects.requireNonNull(client, "client must not be null");
+        Objects.requireNonNull(settings, "settings must not be null");
+        return new EtcdCoordinator(client, false, settings);
     }
 
     // ---- lifecycle -------------------------------------------------------------------------
@@ -272,7 +306,9 @@ public final class EtcdCoordinator implements Coordinator {
             return;
         }
         this.waitingPops.forEach(waiter -> waiter.release(Integer.MAX_VALUE / 2));
-        this.client.close();
+        if (this.ownsClient) {
+            this.client.close();
+        }
     }
 
     /** The most any one call waits for etcd. */
@@ -338,6 +374,14 @@ public final class EtcdCoordinator implements Coordinator {
         if (registration != null) {
             revoke(call, registration[0]);
         }
+    }
+
+    /** A count-only range read: etcd counts the registrations in place and sends back a number. */
+    @Override
+    public int liveInstanceCount() {
+        GetResponse counted = call("count live instances").await(this.kv.get(EtcdKeys.bytes(this.keys.members()),
+                GetOption.builder().isPrefix(true).withCountOnly(true).build()));
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(0, counted.getCount()));
     }
 
     @Override
@@ -799,6 +843,67 @@ public final class EtcdCoordinator implements Coordinator {
         return Optional.of(Arrays.copyOfRange(value, 1, value.length));
     }
 
+    /**
+     * Transactions of up to {@value #TXN_OPS} reads each (etcd's default limit of operations per
+     * transaction), all sent before any is awaited: one round trip whatever the number of keys.
+     */
+    @Override
+    public Map<String, byte[]> getAll(Collection<String> keys) {
+        List<String> ordered = List.copyOf(keys);
+        Map<String, byte[]> values = new LinkedHashMap<>();
+        if (ordered.isEmpty()) {
+            return values;
+        }
+        Call call = call("get " + ordered.size() + " keys");
+        List<CompletableFuture<TxnResponse>> pages = new ArrayList<>();
+        for (int from = 0; from < ordered.size(); from += TXN_OPS) {
+            Op[] reads = ordered.subList(from, Math.min(ordered.size(), from + TXN_OPS)).stream()
+                .map(key -> Op.get(EtcdKeys.bytes(this.keys.state(key)), GetOption.DEFAULT))
+                .toArray(Op[]::new);
+            pages.add(this.kv.txn().Then(reads).commit());
+        }
+        int i = 0;
+        for (CompletableFuture<TxnResponse> page : pages) {
+            for (GetResponse read : call.await(page).getGetResponses()) {
+                String key = ordered.get(i++);
+                if (!read.getKvs().isEmpty()) {
+                    stateValue(this.keys.state(key), read.getKvs().get(0)).ifPresent(value -> values.put(key, value));
+                }
+            }
+        }
+        return values;
+    }
+
+    /**
+     * One lease for the whole batch (rather than one per value, as {@link #set} takes), then
+     * transactions of up to {@value #TXN_OPS} writes each, all sent before any is awaited: two
+     * round trips and one Raft proposal per transaction, whatever the number of keys.
+     */
+    @Override
+    public void setAll(Map<String, byte[]> values, Duration ttl) {
+        long seconds = valueTtlSeconds(CoordinatorArguments.requirePositiveTtl(ttl));
+        if (values.isEmpty()) {
+            return;
+        }
+        List<Op> writes = new ArrayList<>();
+        Call call = call("set " + values.size() + " keys");
+        long lease = grantLease(call, seconds).id();
+        PutOption withLease = PutOption.builder().withLeaseId(lease).build();
+        values.forEach((key, value) -> {
+            Objects.requireNonNull(key, "key must not be null");
+            Objects.requireNonNull(value, "value must not be null");
+            writes.add(Op.put(EtcdKeys.bytes(this.keys.state(key)), tagged(STATE_TAG, value), withLease));
+        });
+        List<CompletableFuture<TxnResponse>> pages = new ArrayList<>();
+        for (int from = 0; from < writes.size(); from += TXN_OPS) {
+            pages.add(this.kv.txn().Then(writes.subList(from, Math.min(writes.size(), from + TXN_OPS))
+                .toArray(Op[]::new)).commit());
+        }
+        for (CompletableFuture<TxnResponse> page : pages) {
+            call.await(page);
+        }
+    }
+
     @Override
     public boolean delete(String key) {
         Objects.requireNonNull(key, "key must not be null");
@@ -837,10 +942,21 @@ public final class EtcdCoordinator implements Coordinator {
     /**
      * {@inheritDoc}
      *
-     * <p>Every grant is written together with the pool's version key in a transaction that
-     * requires the version read: two requests that read the same grants cannot both commit, so
-     * the recorded grants never sum above the cap. Expiries and releases only lower the sum and
-     * need no version.
+     * <p>The pool's version key holds the running sum of its grants and when it was last
+     * reconciled ({@code sum:reconciledAtMillis}). Every change of a grant is written together
+     * with the new sum in a transaction that requires both the version key and the caller's grant
+     * unchanged since they were read: two requests that read the same sum cannot both commit, so
+     * the recorded grants never sum above the cap. A request reads two keys, whatever the number
+     * of holders, and a renewal at the same amount writes nothing (its lease's keep-alive renews
+     * it).
+     *
+     * <p>A grant whose lease expires leaves the sum too high, which can only make grants smaller.
+     * A request that is granted less than it asked for reconciles the pool (reads every grant,
+     * drops garbage, writes the true sum) when nobody has for {@value #RECONCILE_MILLIS} ms (or
+     * the ttl, if shorter), so a departed instance's share is freed within about a second of being
+     * wanted, at the cost of at most one O(N) read per pool and second cluster-wide. A missing or invalid version key is reconciled at once, and
+     * any pool every {@value #AUDIT_TTLS} ttls whatever it looks like, so that a well-formed but
+     * wrong sum (written by hand, or by another tenant) is not believed for longer.
      */
     @Override
     public CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
@@ -851,56 +967,52 @@ public final class EtcdCoordinator implements Coordinator {
         long seconds = leaseSeconds(ttlMillis);
         Call call = call("request capacity of pool '" + pool + "'");
         String myKey = this.keys.grant(pool, instanceId);
+        String versionKey = this.keys.poolVersion(pool);
         while (call.hasTimeLeft()) {
-            Grants grants = readGrants(call, pool);
-            if (grants == null) {
+            TxnResponse read = call.await(this.kv.txn().Then(Op.get(EtcdKeys.bytes(versionKey), GetOption.DEFAULT),
+                    Op.get(EtcdKeys.bytes(myKey), GetOption.DEFAULT)).commit());
+            KeyValue version = first(read.getGetResponses().get(0));
+            KeyValue mine = first(read.getGetResponses().get(1));
+            long[] ledger = (version != null) ? ledger(version) : null;
+            GrantRecord own = (mine != null) ? ownGrant(mine, instanceId) : null;
+            long mineGranted = (own != null) ? own.granted() : 0;
+            if (ledger == null || (mine != null && own == null) || ledger[0] < mineGranted) {
+                CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis);
+                if (grant != null) {
+                    return grant;
+                }
                 continue;
             }
-            long others = 0;
-            int holders = 0;
-            KeyValue mine = null;
-            long mineTtl = 0;
-            int mineGranted = -1;
-            for (GrantRecord grant : grants.valid()) {
-                if (grant.holder().equals(instanceId)) {
-                    mine = grant.entry();
-                    mineTtl = grant.ttlMillis();
-                    mineGranted = grant.granted();
-                }
-                else {
-                    others += grant.granted();
-                    holders++;
-                }
-            }
-            if (holders >= MAX_GRANTS) {
-                return new CapacityGrant(pool, instanceId, 0, saturatedInt(others), globalMaxSize, mine != null);
-            }
+            long others = ledger[0] - mineGranted;
             int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
-            long lease = (mine != null && mineTtl == ttlMillis && keepAlive(call, mine.getLease())) ? mine.getLease() : 0;
+            long sinceReconciled = System.currentTimeMillis() - ledger[1];
+            if ((granted < requested && sinceReconciled >= Math.min(ttlMillis, RECONCILE_MILLIS))
+                    || sinceReconciled >= AUDIT_TTLS * ttlMillis) {
+                CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis);
+                if (grant != null) {
+                    return grant;
+                }
+                continue;
+            }
+            long lease = (own != null && own.ttlMillis() == ttlMillis && keepAlive(call, mine.getLease())) ? mine.getLease() : 0;
             boolean newLease = lease == 0;
-            if (!newLease && mineGranted == granted && grants.garbage().isEmpty() && grants.badVersion() == null) {
+            if (!newLease && mineGranted == granted) {
                 // The steady state: the same amount, its lease just renewed. Writing it again would change no
-                // sum, only cost a Raft proposal per instance and pool every round; concurrent requests stay
-                // serialized by the version key, which only a change of some grant needs to move.
+                // sum, only cost a Raft proposal per instance and pool every round.
                 return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, true);
             }
             if (newLease) {
                 lease = grantLease(call, seconds).id();
             }
-            List<Cmp> unchanged = new ArrayList<>();
-            unchanged.add(absentOrUnchanged(this.keys.poolVersion(pool), grants.versionModRevision()));
-            List<Op> writes = new ArrayList<>();
-            writes.add(Op.put(EtcdKeys.bytes(this.keys.poolVersion(pool)),
-                    ByteSequence.from(utf8(Long.toString(grants.revision()))), PutOption.DEFAULT));
-            writes.add(Op.put(EtcdKeys.bytes(myKey), ByteSequence.from(utf8(granted + ":" + ttlMillis)),
-                    PutOption.builder().withLeaseId(lease).build()));
-            for (Garbage bad : grants.garbage()) {
-                unchanged.add(new Cmp(bad.entry().getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(bad.entry().getModRevision())));
-                writes.add(Op.delete(bad.entry().getKey(), DeleteOption.DEFAULT));
-            }
             TxnResponse recorded;
             try {
-                recorded = call.await(this.kv.txn().If(unchanged.toArray(Cmp[]::new)).Then(writes.toArray(Op[]::new)).commit());
+                recorded = call.await(this.kv.txn()
+                    .If(absentOrUnchanged(versionKey, version.getModRevision()),
+                            absentOrUnchanged(myKey, (mine != null) ? mine.getModRevision() : 0))
+                    .Then(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(others + granted, ledger[1]), PutOption.DEFAULT),
+                            Op.put(EtcdKeys.bytes(myKey), ByteSequence.from(utf8(granted + ":" + ttlMillis)),
+                                    PutOption.builder().withLeaseId(lease).build()))
+                    .commit());
             }
             catch (CoordinatorException ex) {
                 if (!newLease && isLeaseNotFound(ex)) {
@@ -909,38 +1021,200 @@ public final class EtcdCoordinator implements Coordinator {
                 throw ex;
             }
             if (!recorded.isSucceeded()) {
+                this.capacityConflicts.increment();
                 if (newLease) {
                     revokeQuietly(lease);
                 }
                 continue;
-            }
-            for (Garbage bad : grants.garbage()) {
-                reportGarbage(bad.key(), bad.problem() + "; it was dropped");
-            }
-            if (grants.badVersion() != null) {
-                reportGarbage(this.keys.poolVersion(pool), grants.badVersion() + "; it was replaced");
             }
             if (mine != null && mine.getLease() != lease) {
                 revokeIfOwn(mine.getLease());
             }
             // renewed: the previous grant was still live (its lease had not expired, nothing lost it)
             return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize,
-                    mine != null);
+                    own != null);
         }
         throw call.timedOut();
     }
 
+    /**
+     * Transactions on a pool's ledger that found it changed since it was read and were tried again:
+     * what the version key's serialisation of grant changes costs. For probes and diagnostics.
+     */
+    public long capacityConflicts() {
+        return this.capacityConflicts.sum();
+    }
+
+    /**
+     * The slow path: reads every grant of the pool, drops garbage, and records the caller's grant
+     * together with the true sum, stamped as reconciled now. {@code null} if the pool changed
+     * meanwhile (read again).
+     */
+    private CapacityGrant reconcileAndRequest(Call call, String pool, String instanceId, int requested,
+            int globalMaxSize, long ttlMillis) {
+        Grants grants = readGrants(call, pool);
+        if (grants == null) {
+            return null;
+        }
+        long others = 0;
+        int holders = 0;
+        KeyValue mine = null;
+        long mineTtl = 0;
+        for (GrantRecord grant : grants.valid()) {
+            if (grant.holder().equals(instanceId)) {
+                mine = grant.entry();
+                mineTtl = grant.ttlMillis();
+            }
+            else {
+                others += grant.granted();
+                holders++;
+            }
+        }
+        if (holders >= MAX_GRANTS) {
+            return new CapacityGrant(pool, instanceId, 0, saturatedInt(others), globalMaxSize, mine != null);
+        }
+        int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
+        long lease = (mine != null && mineTtl == ttlMillis && keepAlive(call, mine.getLease())) ? mine.getLease() : 0;
+        boolean newLease = lease == 0;
+        if (newLease) {
+            lease = grantLease(call, leaseSeconds(ttlMillis)).id();
+        }
+        String versionKey = this.keys.poolVersion(pool);
+        List<Cmp> unchanged = new ArrayList<>();
+        unchanged.add(absentOrUnchanged(versionKey, grants.versionModRevision()));
+        List<Op> writes = new ArrayList<>();
+        writes.add(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(others + granted, System.currentTimeMillis()),
+                PutOption.DEFAULT));
+        writes.add(Op.put(EtcdKeys.bytes(this.keys.grant(pool, instanceId)),
+                ByteSequence.from(utf8(granted + ":" + ttlMillis)), PutOption.builder().withLeaseId(lease).build()));
+        for (Garbage bad : grants.garbage()) {
+            unchanged.add(new Cmp(bad.entry().getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(bad.entry().getModRevision())));
+            writes.add(Op.delete(bad.entry().getKey(), DeleteOption.DEFAULT));
+        }
+        TxnResponse recorded;
+        try {
+            recorded = call.await(this.kv.txn().If(unchanged.toArray(Cmp[]::new)).Then(writes.toArray(Op[]::new)).commit());
+        }
+        catch (CoordinatorException ex) {
+            if (!newLease && isLeaseNotFound(ex)) {
+                return null;
+            }
+            throw ex;
+        }
+        if (!recorded.isSucceeded()) {
+            this.capacityConflicts.increment();
+            if (newLease) {
+                revokeQuietly(lease);
+            }
+            return null;
+        }
+        for (Garbage bad : grants.garbage()) {
+            reportGarbage(bad.key(), bad.problem() + "; it was dropped");
+        }
+        if (grants.badVersion() != null) {
+            reportGarbage(versionKey, grants.badVersion() + "; it was replaced");
+        }
+        if (mine != null && mine.getLease() != lease) {
+            revokeIfOwn(mine.getLease());
+        }
+        return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, mine != null);
+    }
+
+    private static KeyValue first(GetResponse read) {
+        return read.getKvs().isEmpty() ? null : read.getKvs().get(0);
+    }
+
+    /** {@code {sum, reconciledAtMillis}} from a version key, or {@code null} if it is not one (reconciled then). */
+    private static long[] ledger(KeyValue version) {
+        String value = version.getValue().toString(StandardCharsets.UTF_8);
+        int colon = value.indexOf(':');
+        if (version.getValue().size() > 40 || colon < 0) {
+            return null;
+        }
+        try {
+            long sum = decimalLong(value.substring(0, colon));
+            long reconciledAt = decimalLong(value.substring(colon + 1));
+            // A sum no set of int grants can reach, or a reconciliation stamped in the future, is not ours.
+            if (sum > (long) MAX_GRANTS * Integer.MAX_VALUE || reconciledAt > System.currentTimeMillis() + MAX_TTL_MILLIS) {
+                return null;
+            }
+            return new long[] { sum, reconciledAt };
+        }
+        catch (IllegalArgumentException ex) {
+            return null;
+        }
+    }
+
+    private static ByteSequence ledgerValue(long sum, long reconciledAtMillis) {
+        return ByteSequence.from(utf8(sum + ":" + reconciledAtMillis));
+    }
+
+    /** The caller's own grant record, or {@code null} if it is garbage or not on a lease of ours of its ttl. */
+    private GrantRecord ownGrant(KeyValue entry, String instanceId) {
+        String value = entry.getValue().toString(StandardCharsets.UTF_8);
+        int colon = value.indexOf(':');
+        if (colon < 0 || entry.getValue().size() > 64) {
+            return null;
+        }
+        try {
+            long granted = decimalLong(value.substring(0, colon));
+            long ttlMillis = decimalLong(value.substring(colon + 1));
+            if (granted > Integer.MAX_VALUE || ttlMillis <= 0 || ttlMillis > MAX_TTL_MILLIS
+                    || !this.ownLeases.containsKey(entry.getLease())) {
+                return null;
+            }
+            return new GrantRecord(entry, instanceId, (int) granted, ttlMillis);
+        }
+        catch (IllegalArgumentException ex) {
+            return null;
+        }
+    }
+
+    /**
+     * Deletes the caller's grant and lowers the pool's sum by it in one transaction; if the pool
+     * keeps changing until the timeout, or its ledger is not one, deletes the grant alone (the sum
+     * then stays too high until the next reconciliation, which only makes grants smaller).
+     */
     @Override
     public void releaseCapacity(String pool, String instanceId) {
         Objects.requireNonNull(pool, "pool must not be null");
         Objects.requireNonNull(instanceId, "instanceId must not be null");
         Call call = call("release capacity of pool '" + pool + "'");
-        DeleteResponse released = call.await(this.kv.delete(EtcdKeys.bytes(this.keys.grant(pool, instanceId)),
-                DeleteOption.builder().withPrevKV(true).build()));
-        for (KeyValue previous : released.getPrevKvs()) {
-            if (this.ownLeases.containsKey(previous.getLease())) {
-                revoke(call, previous.getLease());
+        String myKey = this.keys.grant(pool, instanceId);
+        String versionKey = this.keys.poolVersion(pool);
+        KeyValue released = null;
+        for (int attempt = 0; attempt < 8 && call.hasTimeLeft() && released == null; attempt++) {
+            TxnResponse read = call.await(this.kv.txn().Then(Op.get(EtcdKeys.bytes(versionKey), GetOption.DEFAULT),
+                    Op.get(EtcdKeys.bytes(myKey), GetOption.DEFAULT)).commit());
+            KeyValue version = first(read.getGetResponses().get(0));
+            KeyValue mine = first(read.getGetResponses().get(1));
+            if (mine == null) {
+                return;
             }
+            long[] ledger = (version != null) ? ledger(version) : null;
+            GrantRecord own = ownGrant(mine, instanceId);
+            if (ledger == null || own == null || ledger[0] < own.granted()) {
+                break;
+            }
+            TxnResponse done = call.await(this.kv.txn()
+                .If(absentOrUnchanged(versionKey, version.getModRevision()), absentOrUnchanged(myKey, mine.getModRevision()))
+                .Then(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(ledger[0] - own.granted(), ledger[1]), PutOption.DEFAULT),
+                        Op.delete(EtcdKeys.bytes(myKey), DeleteOption.DEFAULT))
+                .commit());
+            if (done.isSucceeded()) {
+                released = mine;
+            }
+            else {
+                this.capacityConflicts.increment();
+            }
+        }
+        if (released == null) {
+            DeleteResponse deleted = call.await(this.kv.delete(EtcdKeys.bytes(myKey),
+                    DeleteOption.builder().withPrevKV(true).build()));
+            released = deleted.getPrevKvs().isEmpty() ? null : deleted.getPrevKvs().get(0);
+        }
+        if (released != null && this.ownLeases.containsKey(released.getLease())) {
+            revoke(call, released.getLease());
         }
     }
 
@@ -1008,9 +1282,8 @@ public final class EtcdCoordinator implements Coordinator {
             String key = entry.getKey().toString(StandardCharsets.UTF_8);
             if (key.equals(versionKey)) {
                 versionModRevision = entry.getModRevision();
-                String version = entry.getValue().toString(StandardCharsets.UTF_8);
-                if (entry.getValue().size() > 19 || !DECIMAL_LONG.matcher(version).matches()) {
-                    badVersion = "a value that is not a pool version";
+                if (ledger(entry) == null) {
+                    badVersion = "a value that is not a pool's sum of grants (sum:reconciledAtMillis)";
                 }
                 continue;
             }
