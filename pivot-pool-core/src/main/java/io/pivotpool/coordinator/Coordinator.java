@@ -96,6 +96,19 @@ public interface Coordinator extends AutoCloseable {
     Optional<LeaderLease> tryAcquireLeadership(String instanceId, Duration ttl);
 
     /**
+     * Acquires or renews leadership as {@link #tryAcquireLeadership} does, and returns the current
+     * lease whoever holds it (compare its {@link LeaderLease#holderId() holder}): what a follower's
+     * round needs, in one call where a backend can read the lease while it tries (the default makes
+     * two: {@link #tryAcquireLeadership}, then {@link #currentLeader()}).
+     *
+     * @return the lease, {@code instanceId}'s if it leads now, another's, or empty if nobody leads
+     */
+    default Optional<LeaderLease> seekLeadership(String instanceId, Duration ttl) {
+        Optional<LeaderLease> own = tryAcquireLeadership(instanceId, ttl);
+        return own.isPresent() ? own : currentLeader();
+    }
+
+    /**
      * Gives up leadership if {@code instanceId} still holds the term of {@code fencingToken}.
      *
      * @return whether a lease was released

@@ -89,6 +89,11 @@ public final class ObservedCoordinator implements Coordinator {
     }
 
     @Override
+    public Optional<LeaderLease> seekLeadership(String instanceId, Duration ttl) {
+        return call("seekLeadership", () -> this.delegate.seekLeadership(instanceId, ttl));
+    }
+
+    @Override
     public boolean releaseLeadership(String instanceId, long fencingToken) {
         return call("releaseLeadership", () -> this.delegate.releaseLeadership(instanceId, fencingToken));
     }

@@ -580,15 +580,10 @@ public final class DistributedPoolManager implements AutoCloseable {
             else {
                 this.coordinator.heartbeat(this.self, this.settings.instanceTtl());
             }
-            LeaderLease leader = null;
-            if (this.settings.leaderElection()) {
-                leader = seekLeadership();
-            }
+            LeaderLease leader = this.settings.leaderElection() ? seekLeadership()
+                    : this.coordinator.currentLeader().orElse(null);
             // A reply that came too late to trust leaves this round to the followers' part.
-            boolean leading = leader != null && isLeader();
-            if (leader == null) {
-                leader = this.coordinator.currentLeader().orElse(null);
-            }
+            boolean leading = leader != null && this.self.id().equals(leader.holderId()) && isLeader();
             // Only the leader lists the members (it shares the caps among them); a follower keeps
             // no list, and counts the members only when somebody reads its status, so that
             // probing every instance of a large cluster does not cost the backend O(N) each.
@@ -632,19 +627,22 @@ public final class DistributedPoolManager implements AutoCloseable {
         watchDeadlines();
     }
 
-    /** Asks for (or renews) the lease; returns it if this instance leads, or null. */
+    /**
+     * Asks for (or renews) the lease; returns the current lease, this instance's if it leads, or
+     * another's (one call: a follower learns the leader's term on the way), or null if nobody leads.
+     */
     private @Nullable LeaderLease seekLeadership() {
         long sentAt = this.nanoClock.getAsLong();
         // A failure leaves the lease held: it may or may not have been renewed, so it is trusted
         // only until the deadline of the last renewal known to have been sent.
-        Optional<LeaderLease> granted = this.coordinator.tryAcquireLeadership(this.self.id(),
-                this.settings.leaderTtl());
-        if (granted.isPresent() && this.self.id().equals(granted.get().holderId())) {
-            this.held = new HeldLease(granted.get(), sentAt + this.leadershipNanos);
-            return granted.get();
+        Optional<LeaderLease> current = this.coordinator.seekLeadership(this.self.id(), this.settings.leaderTtl());
+        if (current.isPresent() && this.self.id().equals(current.get().holderId())) {
+            this.held = new HeldLease(current.get(), sentAt + this.leadershipNanos);
         }
-        this.held = null;
-        return null;
+        else {
+            this.held = null;
+        }
+        return current.orElse(null);
     }
 
     /**

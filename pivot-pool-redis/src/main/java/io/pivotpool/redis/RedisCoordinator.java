@@ -377,9 +377,25 @@ public final class RedisCoordinator implements Coordinator {
      */
     @Override
     public Optional<LeaderLease> tryAcquireLeadership(String instanceId, Duration ttl) {
+        return attempt(instanceId, ttl).own();
+    }
+
+    /** One script: it reads the lease while it tries, so the follower's second call is saved. */
+    @Override
+    public Optional<LeaderLease> seekLeadership(String instanceId, Duration ttl) {
+        Attempt attempt = attempt(instanceId, ttl);
+        return attempt.own().isPresent() ? attempt.own() : attempt.other();
+    }
+
+    /** What an acquisition found: this instance's lease if it leads, else another holder's, if any. */
+    private record Attempt(Optional<LeaderLease> own, Optional<LeaderLease> other) {
+    }
+
+    private Attempt attempt(String instanceId, Duration ttl) {
         requireId(instanceId, "instanceId");
         long ttlMillis = leaseTtlMillis(ttl);
-        Optional<LeaderLease> lease = acquireOnce(instanceId, ttlMillis);
+        Attempt first = acquireOnce(instanceId, ttlMillis);
+        Optional<LeaderLease> lease = first.own();
         long seen = this.highestTokenSeen.get();
         if (lease.isPresent() && lease.get().fencingToken() < seen) {
             LeaderLease stale = lease.get();
@@ -389,7 +405,8 @@ public final class RedisCoordinator implements Coordinator {
                     this.endpoint, RemoteText.escape(namespace()), RemoteText.escape(instanceId), stale.fencingToken(),
                     seen);
             releaseLeadership(instanceId, stale.fencingToken());
-            lease = acquireOnce(instanceId, ttlMillis);
+            first = acquireOnce(instanceId, ttlMillis);
+            lease = first.own();
             if (lease.isPresent() && lease.get().fencingToken() < seen) {
                 // Still below: the token seen was not Redis's (planted) or its clock went back. Take this one
                 // rather than never leading again, and measure from it.
@@ -400,10 +417,10 @@ public final class RedisCoordinator implements Coordinator {
             }
         }
         lease.ifPresent(granted -> saw(granted.fencingToken()));
-        return lease;
+        return new Attempt(lease, first.other());
     }
 
-    private Optional<LeaderLease> acquireOnce(String instanceId, long ttlMillis) {
+    private Attempt acquireOnce(String instanceId, long ttlMillis) {
         String operation = "acquire leadership";
         Object result = script(operation, RedisScripts.ACQUIRE_LEADERSHIP, ScriptOutputType.MULTI,
                 List.of(this.keys.leader(), this.keys.term()), bytes(instanceId), bytes(Long.toString(ttlMillis)));
@@ -412,12 +429,14 @@ public final class RedisCoordinator implements Coordinator {
             reportGarbage(list(parts.get(4)));
             if (integer(parts.get(0)) == 0L) {
                 LeaderLease other = lease(parts.get(1), parts.get(2), parts.get(3));
-                if (!other.holderId().isEmpty()) {
-                    saw(other.fencingToken());
+                // An empty holder is a fence: nobody leads until it lapses.
+                if (other.holderId().isEmpty()) {
+                    return new Attempt(Optional.empty(), Optional.empty());
                 }
-                return Optional.empty();
+                saw(other.fencingToken());
+                return new Attempt(Optional.empty(), Optional.of(other));
             }
-            return Optional.of(lease(parts.get(1), parts.get(2), parts.get(3)));
+            return new Attempt(Optional.of(lease(parts.get(1), parts.get(2), parts.get(3))), Optional.empty());
         });
     }
 

@@ -441,19 +441,20 @@ final class RedisScripts {
      * validating every grant as {@link #LIVE_GRANTS} does: O(N) once, then O(log N) again.
      *
      * <p>A sum that is well formed but wrong (written by hand, or by a tenant of a shared server)
-     * passes those checks, so the sum also carries a countdown of calls until an audit, a rebuild
-     * all the same: {@code sum countdown}, the countdown set to {@link #AUDIT_EVERY} times the
-     * number of holders. With every holder calling once a round, a pool is audited about every
-     * {@link #AUDIT_EVERY} rounds, which keeps the cost per call O(1) amortised and bounds how long
-     * a forged sum is believed.
+     * passes those checks, so a call also audits the ledger (rebuilds it all the same) with a
+     * chance of one in {@link #AUDIT_EVERY} times the number of holders, drawn from the server
+     * clock's microseconds: with every holder calling once a round, a pool is audited about every
+     * {@link #AUDIT_EVERY} rounds, which keeps the cost per call O(1) amortised and a forged sum
+     * believed for a few rounds at most. The sum is written only when it changes: each
+     * {@code redis.call} costs a script more than most commands it runs.
      */
     private static final String LEDGER = """
             local AUDIT_EVERY = %d
-            -- The calls left until the next audit, as ledger() read them; nil after a rebuild.
-            local ledgerCountdown = nil
+            -- Whether the sum must be written: it changed, or the ledger was rebuilt.
+            local ledgerDirty = false
             -- Returns the sum and the live grants; expireLedger then stores the sum.
             local function rebuild(key, index, total, now, garbage)
-              ledgerCountdown = nil
+              ledgerDirty = true
               local grants, dropped = liveGrants(key, now)
               for i = 1, #dropped do garbage[#garbage + 1] = dropped[i] end
               redis.call('DEL', index, total)
@@ -476,29 +477,27 @@ final class RedisScripts {
             end
             -- The running sum of the pool's grants after reaping expired ones; rebuilds the ledger
             -- first when its three keys disagree.
-            local function ledger(key, index, total, now, garbage)
-              local kh, ki, kt = kind(key), kind(index), kind(total)
-              local consistent = (kh == 'hash' or kh == 'none') and (ki == 'zset' or ki == 'none')
-                and (kt == 'string' or kt == 'none')
-              local sum, countdown = 0, 0
+            -- Each redis.call from a script costs more than most commands it runs, so the
+            -- checks lean on the commands' own type errors (pcall) instead of a TYPE per key.
+            local function ledger(key, index, total, now, micros, garbage)
+              local length = redis.pcall('HLEN', key)
+              local indexed = redis.pcall('ZCARD', index)
+              local consistent = type(length) == 'number' and type(indexed) == 'number'
+              local sum = 0
               if consistent then
-                local length = (kh == 'hash') and redis.call('HLEN', key) or 0
-                local indexed = (ki == 'zset') and redis.call('ZCARD', index) or 0
                 if length ~= indexed or length > %d then
                   consistent = false
                 elseif length > 0 then
-                  local text = (kt == 'string') and redis.call('GET', total) or ''
-                  local s, c = string.match(text, '^(%%d+) (%%d+)$')
-                  if isInt(s) and #s <= 15 and isInt(c) and #c <= 9 and tonumber(c) > 1
-                      and tonumber(c) <= AUDIT_EVERY * length + 16 then
-                    sum, countdown = tonumber(s), tonumber(c) - 1
-                  else
+                  local text = redis.pcall('GET', total)
+                  if type(text) ~= 'string' or not isInt(text) or #text > 15
+                      or micros %% (AUDIT_EVERY * length) == 0 then
                     consistent = false
+                  else
+                    sum = tonumber(text)
                   end
                 end
               end
               if not consistent then return rebuild(key, index, total, now, garbage) end
-              ledgerCountdown = countdown
               local expired = redis.call('ZRANGEBYSCORE', index, '-inf', int(now), 'WITHSCORES', 'LIMIT', 0, %d)
               for i = 1, #expired, 2 do
                 local holder = expired[i]
@@ -509,25 +508,30 @@ final class RedisScripts {
                 redis.call('HDEL', key, holder)
                 redis.call('ZREM', index, holder)
                 sum = sum - grant[1]
+                ledgerDirty = true
               end
               if sum < 0 then return rebuild(key, index, total, now, garbage) end
               return sum
             end
-            -- Every key of the ledger lives as long as its longest grant; an empty ledger is removed.
-            local function expireLedger(key, index, total, sum)
-              local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
-              if #last == 0 then
+            -- Every key of the ledger lives at least as long as its longest grant. Expiries are only
+            -- ever extended, each time to twice the caller's ttl (or the longest grant, if later),
+            -- so that about every other call only looks (PTTL) instead of writing three expiries.
+            -- An empty ledger is removed.
+            local function expireLedger(key, index, total, sum, changed, now, ttl)
+              if redis.call('ZCARD', index) == 0 then
                 redis.call('DEL', key, index, total)
                 return
               end
-              local countdown = ledgerCountdown
-              if countdown == nil or countdown < 1 then
-                countdown = AUDIT_EVERY * redis.call('ZCARD', index) + 16
+              if changed or ledgerDirty then redis.call('SET', total, int(sum), 'KEEPTTL') end
+              local want = ttl or 0
+              local left = redis.call('PTTL', total)
+              if left < 0 or left < want then
+                local last = redis.call('ZREVRANGEBYSCORE', index, '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+                local expiry = int(math.max(tonumber(last[2]), now + 2 * want))
+                redis.call('PEXPIREAT', key, expiry)
+                redis.call('PEXPIREAT', index, expiry)
+                redis.call('PEXPIREAT', total, expiry)
               end
-              redis.call('SET', total, int(sum) .. ' ' .. int(countdown))
-              redis.call('PEXPIREAT', key, last[2])
-              redis.call('PEXPIREAT', index, last[2])
-              redis.call('PEXPIREAT', total, last[2])
             end
             """.formatted(AUDIT_EVERY, MAX_GRANTS, MAX_REAPED);
 
@@ -542,9 +546,10 @@ final class RedisScripts {
     static final LuaScript REQUEST_CAPACITY = new LuaScript("request-capacity", COMMON + LIVE_GRANTS + LEDGER + """
             local key, index, total, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
             local requested, cap, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-            local now = nowMillis()
+            local t = redis.call('TIME')
+            local now, micros = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[2])
             local garbage = {}
-            local sum = ledger(key, index, total, now, garbage)
+            local sum = ledger(key, index, total, now, micros, garbage)
             local own = grantOf(redis.call('HGET', key, id), now)
             local score = redis.call('ZSCORE', index, id)
             if (own == nil) ~= (score == false) or (own and own[2] ~= tonumber(score)) then
@@ -559,7 +564,7 @@ final class RedisScripts {
             local granted = math.max(0, math.min(requested, cap - others))
             redis.call('HSET', key, id, int(granted) .. ':' .. int(now + ttl))
             redis.call('ZADD', index, int(now + ttl), id)
-            expireLedger(key, index, total, others + granted)
+            expireLedger(key, index, total, others + granted, others + granted ~= sum, now, ttl)
             return {granted, others + granted, garbage, renewed}
             """.formatted(MAX_GRANTS));
 
@@ -568,7 +573,7 @@ final class RedisScripts {
             local key, index, total, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
             local now = nowMillis()
             local garbage = {}
-            local sum = ledger(key, index, total, now, garbage)
+            local sum = ledger(key, index, total, now, 1, garbage)
             local own = grantOf(redis.call('HGET', key, id), now)
             local score = redis.call('ZSCORE', index, id)
             if (own == nil) ~= (score == false) or (own and own[2] ~= tonumber(score)) then
@@ -580,7 +585,7 @@ final class RedisScripts {
               redis.call('ZREM', index, id)
               sum = sum - own[1]
             end
-            expireLedger(key, index, total, sum)
+            expireLedger(key, index, total, sum, own ~= nil, now, nil)
             return garbage
             """);
 
@@ -594,7 +599,7 @@ final class RedisScripts {
             local now = nowMillis()
             local garbage = {}
             local sum, grants = rebuild(key, index, total, now, garbage)
-            expireLedger(key, index, total, sum)
+            expireLedger(key, index, total, sum, true, now, nil)
             local out = {}
             for holder, grant in pairs(grants) do
               out[#out + 1] = holder

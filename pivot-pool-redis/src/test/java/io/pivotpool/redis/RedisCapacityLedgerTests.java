@@ -112,8 +112,7 @@ class RedisCapacityLedgerTests {
     @Test
     void aSumThatIsNotOneShouldBeRebuiltNotBelieved() {
         this.coordinator.requestCapacity("p", "a", 6, 10, LONG);
-        for (String forged : List.of("0", "0 0", "-4 9", "1e3 9", "0 999999999", "not a number",
-                "99999999999999999999 9")) {
+        for (String forged : List.of("", "0 0", "-4", "1e3", "0x0", "not a number", "99999999999999999999")) {
             raw.commands().set(this.prefix + "capsum:p", forged);
             // A low sum must not be believed: that would grant above the cap.
             int granted = this.coordinator.requestCapacity("p", "b", 10, 10, LONG).granted();
@@ -122,16 +121,18 @@ class RedisCapacityLedgerTests {
     }
 
     @Test
-    void aWellFormedButWrongSumShouldBeCorrectedByTheAuditWithinItsCountdown() {
+    void aWellFormedButWrongSumShouldBeCorrectedByAnAudit() {
         this.coordinator.requestCapacity("p", "a", 6, 10, LONG);
         this.coordinator.requestCapacity("p", "b", 4, 10, LONG);
-        // Forged as a writer of the ledger would: a plausible countdown, a sum that frees 6.
-        raw.commands().set(this.prefix + "capsum:p", "4 " + (RedisScripts.AUDIT_EVERY * 2 + 16));
+        // Forged as a writer of the ledger would write it: a plausible sum that frees 6.
+        raw.commands().set(this.prefix + "capsum:p", "4");
+        // An audit comes with a chance of 1 in AUDIT_EVERY x holders (8) per call: after 400 calls
+        // the chance that none came is (7/8)^400, about 1e-23.
         int calls = 0;
-        while (sum("p") != 10 || calls == 0) {
+        while (sum("p") != 10) {
             this.coordinator.requestCapacity("p", "b", 4, 10, LONG);
             calls++;
-            assertThat(calls).as("calls until the audit").isLessThanOrEqualTo(RedisScripts.AUDIT_EVERY * 2 + 16);
+            assertThat(calls).as("calls until an audit").isLessThanOrEqualTo(400);
         }
         assertThat(this.coordinator.requestCapacity("p", "c", 10, 10, LONG).granted()).isZero();
     }
@@ -177,9 +178,8 @@ class RedisCapacityLedgerTests {
         assertThat(raw.commands().zcard(this.prefix + "capx:p")).isEqualTo(2);
     }
 
-    /** The running sum, the first of the two numbers the ledger's sum key holds. */
+    /** The running sum the ledger holds. */
     private long sum(String pool) {
-        String value = raw.commands().get(this.prefix + "capsum:" + pool);
-        return Long.parseLong(value.substring(0, value.indexOf(' ')));
+        return Long.parseLong(raw.commands().get(this.prefix + "capsum:" + pool));
     }
 }
