@@ -461,6 +461,17 @@ public final class EtcdCoordinator implements Coordinator {
      */
     @Override
     public Optional<LeaderLease> tryAcquireLeadership(String instanceId, Duration ttl) {
+        return acquire(instanceId, ttl, false);
+    }
+
+    /** One call: the leader record read while trying is the current lease when another instance holds it. */
+    @Override
+    public Optional<LeaderLease> seekLeadership(String instanceId, Duration ttl) {
+        return acquire(instanceId, ttl, true);
+    }
+
+    /** Acquires or renews; {@code orOther}: return another holder's valid lease instead of empty. */
+    private Optional<LeaderLease> acquire(String instanceId, Duration ttl, boolean orOther) {
         requireId(instanceId, "instanceId");
         long ttlMillis = leaseTtlMillis(ttl);
         long seconds = leaseSeconds(ttlMillis);
@@ -470,7 +481,9 @@ public final class EtcdCoordinator implements Coordinator {
             LeaderRecord leader = state.leader();
             if (leader != null && leader.problem() == null) {
                 if (leader.holder().isEmpty() || !leader.holder().equals(instanceId)) {
-                    return Optional.empty();
+                    return (orOther && !leader.holder().isEmpty())
+                            ? Optional.of(new LeaderLease(leader.holder(), leader.token(), leader.ttlMillis()))
+                            : Optional.empty();
                 }
                 Optional<LeaderLease> renewed = renew(call, leader, instanceId, ttlMillis, seconds);
                 if (renewed != null) {
