@@ -72,6 +72,9 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private static final Logger logger = LoggerFactory.getLogger(DistributedPoolManager.class);
 
+    /** How many instance-ttls a demand report lives ({@link #reportDemands}). */
+    private static final int DEMAND_TTLS = 4;
+
     private final ActiveCoordinator active;
 
     private final Coordinator coordinator;
@@ -681,11 +684,17 @@ public final class DistributedPoolManager implements AutoCloseable {
      * Writes the demand reports that changed, or whose last write is older than half their TTL
      * (so that a report never lapses while this instance lives): in a steady cluster most
      * rounds write nothing, which spares the backend a write per instance and pool per round
-     * (on etcd each is a Raft proposal).
+     * (on etcd each is a Raft proposal). A report lives {@link #DEMAND_TTLS} instance-ttls: the
+     * leader reads only the reports of listed members, so a departed instance's report is never
+     * read again, and its TTL only clears it away; the longer it is, the rarer the refreshes.
      */
     private void reportDemands(Map<String, CapacityRecords.Demand> demands) {
         long now = this.nanoClock.getAsLong();
-        long refreshNanos = this.settings.instanceTtl().toNanos() / 2;
+        Duration reportTtl = this.settings.instanceTtl().multipliedBy(DEMAND_TTLS);
+        if (reportTtl.compareTo(DistributedSettings.LONGEST_TTL) > 0) {
+            reportTtl = DistributedSettings.LONGEST_TTL;
+        }
+        long refreshNanos = reportTtl.toNanos() / 2;
         Map<String, byte[]> changed = new HashMap<>();
         demands.forEach((pool, demand) -> {
             WrittenDemand written = this.writtenDemands.get(pool);
@@ -697,7 +706,7 @@ public final class DistributedPoolManager implements AutoCloseable {
             return;
         }
         // Counted from before the write, so that the refresh comes early rather than late.
-        this.coordinator.setAll(changed, this.settings.instanceTtl());
+        this.coordinator.setAll(changed, reportTtl);
         demands.forEach((pool, demand) -> {
             if (changed.containsKey(CapacityRecords.demandKey(pool, this.self.id()))) {
                 this.writtenDemands.put(pool, new WrittenDemand(demand, now));

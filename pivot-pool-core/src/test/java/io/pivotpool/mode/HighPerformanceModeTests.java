@@ -107,7 +107,7 @@ class HighPerformanceModeTests {
             assertThat(mode.status().requestedBackend()).isEqualTo("custom");
             assertThat(mode.status().activeBackend()).isEqualTo("custom");
             assertThat(mode.status().isLeader()).isTrue();
-            assertThat(operations).startsWith("connect", "register", "tryAcquireLeadership", "liveInstances");
+            assertThat(operations).startsWith("connect", "register", "seekLeadership", "liveInstances");
         }
         assertThat(custom.isConnected()).as("closed with the mode").isFalse();
     }

@@ -513,6 +513,17 @@ final class RedisScripts {
               if sum < 0 then return rebuild(key, index, total, now, garbage) end
               return sum
             end
+            -- The caller's own grant, which the hash and the index must agree on (else the ledger
+            -- is rebuilt): returns the sum and the grant, or nil when it holds none.
+            local function ownGrant(key, index, total, id, sum, now, garbage)
+              local own = grantOf(redis.call('HGET', key, id), now)
+              local score = redis.call('ZSCORE', index, id)
+              if (own == nil) ~= (score == false) or (own and own[2] ~= tonumber(score)) then
+                sum = rebuild(key, index, total, now, garbage)
+                own = grantOf(redis.call('HGET', key, id), now)
+              end
+              return sum, own
+            end
             -- Every key of the ledger lives at least as long as its longest grant. Expiries are only
             -- ever extended, each time to twice the caller's ttl (or the longest grant, if later),
             -- so that about every other call only looks (PTTL) instead of writing three expiries.
@@ -549,13 +560,7 @@ final class RedisScripts {
             local t = redis.call('TIME')
             local now, micros = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[2])
             local garbage = {}
-            local sum = ledger(key, index, total, now, micros, garbage)
-            local own = grantOf(redis.call('HGET', key, id), now)
-            local score = redis.call('ZSCORE', index, id)
-            if (own == nil) ~= (score == false) or (own and own[2] ~= tonumber(score)) then
-              sum = rebuild(key, index, total, now, garbage)
-              own = grantOf(redis.call('HGET', key, id), now)
-            end
+            local sum, own = ownGrant(key, index, total, id, ledger(key, index, total, now, micros, garbage), now, garbage)
             local others = sum - (own and own[1] or 0)
             local renewed = (own and own[2] > now) and 1 or 0
             if not own and redis.call('ZCARD', index) >= %d then
@@ -573,13 +578,7 @@ final class RedisScripts {
             local key, index, total, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
             local now = nowMillis()
             local garbage = {}
-            local sum = ledger(key, index, total, now, 1, garbage)
-            local own = grantOf(redis.call('HGET', key, id), now)
-            local score = redis.call('ZSCORE', index, id)
-            if (own == nil) ~= (score == false) or (own and own[2] ~= tonumber(score)) then
-              sum = rebuild(key, index, total, now, garbage)
-              own = grantOf(redis.call('HGET', key, id), now)
-            end
+            local sum, own = ownGrant(key, index, total, id, ledger(key, index, total, now, 1, garbage), now, garbage)
             if own then
               redis.call('HDEL', key, id)
               redis.call('ZREM', index, id)
@@ -606,17 +605,6 @@ final class RedisScripts {
               out[#out + 1] = grant[1]
             end
             return {out, garbage}
-            """);
-
-    /**
-     * KEYS: members. Returns how many entries of the index are live: O(log N), for a follower's
-     * status, which counts the members rather than listing them. A key that is not an index counts
-     * none (the leader's listing reports and drops it).
-     */
-    static final LuaScript LIVE_COUNT = new LuaScript("live-count", COMMON + """
-            if kind(KEYS[1]) ~= 'zset' then return 0 end
-            local now = nowMillis()
-            return redis.call('ZCOUNT', KEYS[1], '(' .. int(now), int(now + MAX_TTL))
             """);
 
     private RedisScripts() {
