@@ -183,6 +183,9 @@ public final class EtcdCoordinator implements Coordinator {
     /** The lease and its TTL in seconds this coordinator last registered each instance with. */
     private final Map<String, long[]> registrations = new ConcurrentHashMap<>();
 
+    /** The record last written for each registered id, so that an unchanged heartbeat writes nothing. */
+    private final Map<String, byte[]> registeredValues = new ConcurrentHashMap<>();
+
     private final GarbageWarnings garbageWarnings = new GarbageWarnings();
 
     private final Set<Semaphore> waitingPops = ConcurrentHashMap.newKeySet();
@@ -345,6 +348,15 @@ public final class EtcdCoordinator implements Coordinator {
         Call call = call(operation);
         long[] known = this.registrations.get(instance.id());
         long lease = (known != null && known[1] == seconds && keepAlive(call, known[0])) ? known[0] : 0;
+        if (lease != 0 && Arrays.equals(this.registeredValues.get(instance.id()), value.getBytes())) {
+            // The steady state: the same record on a lease just renewed. Writing it again would be
+            // a Raft proposal per instance per round for nothing; a count-only read (no proposal)
+            // makes sure it is still there (a leader's listing drops garbage records).
+            GetResponse present = call.await(this.kv.get(key, GetOption.builder().withCountOnly(true).build()));
+            if (present.getCount() == 1) {
+                return;
+            }
+        }
         if (lease == 0) {
             lease = grantLease(call, seconds).id();
         }
@@ -360,6 +372,7 @@ public final class EtcdCoordinator implements Coordinator {
             call.await(this.kv.put(key, value, PutOption.builder().withLeaseId(lease).build()));
         }
         long[] previous = this.registrations.put(instance.id(), new long[] { lease, seconds });
+        this.registeredValues.put(instance.id(), value.getBytes());
         if (previous != null && previous[0] != lease) {
             revokeQuietly(previous[0]);
         }
@@ -370,6 +383,7 @@ public final class EtcdCoordinator implements Coordinator {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
         Call call = call("unregister");
         call.await(this.kv.delete(EtcdKeys.bytes(this.keys.member(instanceId))));
+        this.registeredValues.remove(instanceId);
         long[] registration = this.registrations.remove(instanceId);
         if (registration != null) {
             revoke(call, registration[0]);
