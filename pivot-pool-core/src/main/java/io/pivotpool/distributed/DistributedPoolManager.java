@@ -2,6 +2,7 @@ package io.pivotpool.distributed;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -15,8 +16,6 @@ import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -75,6 +74,11 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private final LongSupplier nanoClock;
 
+    /** Only for the status's lastSync, which people read; every deadline uses {@link #nanoClock}. */
+    private final Clock wallClock;
+
+    private final BackgroundThreads threads;
+
     /** How long after a successful renewal started this instance still calls itself leader. */
     private final long leadershipNanos;
 
@@ -103,9 +107,9 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private final AtomicLong rebalances = new AtomicLong();
 
-    private ScheduledExecutorService scheduler;
+    private BackgroundThreads.Repeating rounds;
 
-    private ScheduledExecutorService deadlines;
+    private BackgroundThreads.Repeating deadlines;
 
     private boolean started;
 
@@ -145,11 +149,22 @@ public final class DistributedPoolManager implements AutoCloseable {
     /** For tests: reads the monotonic time from {@code nanoClock}. */
     DistributedPoolManager(ActiveCoordinator coordinator, DistributedSettings settings, InstanceInfo self,
             LongSupplier nanoClock) {
+        this(coordinator, settings, self, nanoClock, Clock.systemUTC(), BackgroundThreads.DAEMON);
+    }
+
+    /**
+     * For the simulation: the same protocol on a simulated monotonic clock, wall clock and
+     * threads, so that many managers run deterministically in one thread.
+     */
+    DistributedPoolManager(ActiveCoordinator coordinator, DistributedSettings settings, InstanceInfo self,
+            LongSupplier nanoClock, Clock wallClock, BackgroundThreads threads) {
         this.active = Objects.requireNonNull(coordinator, "coordinator must not be null");
         this.coordinator = coordinator.coordinator();
         this.settings = Objects.requireNonNull(settings, "settings must not be null");
         this.self = Objects.requireNonNull(self, "self must not be null");
         this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock must not be null");
+        this.wallClock = Objects.requireNonNull(wallClock, "wallClock must not be null");
+        this.threads = Objects.requireNonNull(threads, "threads must not be null");
         this.leadershipNanos = trustNanos(settings.leaderTtl(), settings.syncInterval());
         this.grantTrustNanos = trustNanos(settings.instanceTtl(), settings.syncInterval());
         this.growthHoldNanos = settings.instanceTtl().toNanos();
@@ -202,31 +217,19 @@ public final class DistributedPoolManager implements AutoCloseable {
             this.started = true;
             synchronize(true);
             long interval = this.settings.syncInterval().toNanos();
-            this.scheduler = daemonScheduler("pivot-pool-coordination");
-            this.scheduler.scheduleWithFixedDelay(() -> synchronize(false), interval, interval,
-                    TimeUnit.NANOSECONDS);
+            this.rounds = this.threads.withFixedDelay("pivot-pool-coordination", interval, () -> synchronize(false));
             // Deadlines are watched at a fraction of the smallest margin, so that a lease is given
             // up well before the backend can hand it to another instance.
             long margin = Math.min(this.settings.leaderTtl().toNanos() - this.leadershipNanos,
                     this.settings.instanceTtl().toNanos() - this.grantTrustNanos);
             long period = Math.max(TimeUnit.MILLISECONDS.toNanos(5),
                     Math.min(margin / 4, TimeUnit.MILLISECONDS.toNanos(100)));
-            this.deadlines = daemonScheduler("pivot-pool-coordination-deadlines");
-            this.deadlines.scheduleAtFixedRate(this::watchDeadlines, period, period, TimeUnit.NANOSECONDS);
+            this.deadlines = this.threads.atFixedRate("pivot-pool-coordination-deadlines", period,
+                    this::watchDeadlines);
         }
         finally {
             this.lifecycle.unlock();
         }
-    }
-
-    private static ScheduledExecutorService daemonScheduler(String threadName) {
-        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, runnable -> {
-            Thread thread = new Thread(runnable, threadName);
-            thread.setDaemon(true);
-            return thread;
-        });
-        executor.setRemoveOnCancelPolicy(true);
-        return executor;
     }
 
     /**
@@ -250,8 +253,8 @@ public final class DistributedPoolManager implements AutoCloseable {
                 releaseGrants(empty);
                 return;
             }
-            stopScheduler(this.scheduler);
-            stopScheduler(this.deadlines);
+            stopRepeating(this.rounds);
+            stopRepeating(this.deadlines);
             HeldLease lease = this.held;
             // Stop trusting the term and tell the listeners before the backend can elect another.
             this.held = null;
@@ -299,21 +302,10 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
     }
 
-    private void stopScheduler(ScheduledExecutorService executor) {
-        executor.shutdown();
-        try {
-            // A synchronisation in flight finishes within the backend's operation timeout; past a
-            // sync interval (at most 5 s) it is interrupted rather than holding up shutdown.
-            long waitMillis = Math.min(this.settings.syncInterval().toMillis(), 5000);
-            if (!executor.awaitTermination(waitMillis, TimeUnit.MILLISECONDS)) {
-                executor.shutdownNow();
-                executor.awaitTermination(waitMillis, TimeUnit.MILLISECONDS);
-            }
-        }
-        catch (InterruptedException ex) {
-            executor.shutdownNow();
-            Thread.currentThread().interrupt();
-        }
+    private void stopRepeating(BackgroundThreads.Repeating repeating) {
+        // A synchronisation in flight finishes within the backend's operation timeout; past a
+        // sync interval (at most 5 s) it is interrupted rather than holding up shutdown.
+        repeating.stop(Duration.ofMillis(Math.min(this.settings.syncInterval().toMillis(), 5000)));
     }
 
     /** This instance's id. */
@@ -521,6 +513,16 @@ public final class DistributedPoolManager implements AutoCloseable {
         return lease != null && this.nanoClock.getAsLong() - lease.trustedUntil() < 0;
     }
 
+    /**
+     * This instance's share of one capped pool, or null: unlike {@link #status()}, reading it
+     * changes nothing (a status read makes a follower list the members in its next round), so
+     * that the simulation can watch every step without altering the protocol it checks.
+     */
+    @Nullable PoolCapacity capacityOf(String pool) {
+        CapacityShare share = this.shares.get(pool);
+        return (share != null) ? share.status() : null;
+    }
+
     /** A snapshot of this instance's coordination. */
     public CoordinationStatus status() {
         this.membersWanted = true;
@@ -583,7 +585,8 @@ public final class DistributedPoolManager implements AutoCloseable {
             }
             announceLeadership();
             syncCapacity(leader, leading, members);
-            this.state = new SyncState(true, members, leader, Instant.now(), this.nanoClock.getAsLong(), null);
+            this.state = new SyncState(true, members, leader, Instant.now(this.wallClock), this.nanoClock.getAsLong(),
+                    null);
             if (!before.connected() && before.lastError() != null) {
                 logger.info("Instance {} is coordinating through '{}' again", this.self.id(),
                         this.active.activeBackend());
