@@ -74,6 +74,14 @@ final class CapacityShare {
 
     private long growthHeldUntil;
 
+    /**
+     * Until when (monotonic nanos) a share that was partitioned stays partitioned although granted
+     * again: see {@link #granted}. Meaningful only while {@link #partitionHeld}.
+     */
+    private long partitionHeldUntil;
+
+    private boolean partitionHeld;
+
     private boolean retired;
 
     private final int[] demandWindow = new int[DEMAND_WINDOW];
@@ -253,6 +261,12 @@ final class CapacityShare {
      * data) is trusted only up to what this instance held before, and growth is held back for
      * {@code holdNanos}, long enough for every other live holder to renew what it holds or to
      * partition itself; only then can the backend's view be trusted to count everything alive.
+     * <li>a share that was partitioned when such a reply came stays partitioned for that hold: what
+     * it kept while cut off (its partition size) was backed by no recorded grant, since the
+     * backend may have handed its share to others meanwhile; if the backend then forgot their
+     * grants too (data lost), "up to what it held" would turn that overshoot into a grant while
+     * the others still use theirs. Staying partitioned keeps it within the partition bound until
+     * every other holder has renewed or partitioned itself.
      * </ul>
      *
      * @return false if the share was retired meanwhile: the caller gives the grant back
@@ -269,12 +283,19 @@ final class CapacityShare {
                 this.growthHeld = true;
                 this.growthHeldUntil = now + holdNanos;
                 trusted = Math.min(granted, this.grant);
+                if (this.partitioned) {
+                    this.partitionHeld = true;
+                    this.partitionHeldUntil = this.growthHeldUntil;
+                }
             }
             this.grant = trusted;
             this.granted = true;
             this.renewedLastRound = true;
             this.trustedUntil = sentAt + trustNanos;
-            if (now - this.trustedUntil >= 0) {
+            if (this.partitionHeld && now - this.partitionHeldUntil >= 0) {
+                this.partitionHeld = false;
+            }
+            if (now - this.trustedUntil >= 0 || (this.partitioned && this.partitionHeld)) {
                 enterPartition();
                 return true;
             }
