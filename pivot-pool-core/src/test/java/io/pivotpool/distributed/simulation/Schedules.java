@@ -38,6 +38,11 @@ final class Schedules {
         return new Simulation(seed, mutant, dropped, tracing, HORIZON_NANOS).run();
     }
 
+    /** Also checks the known gap after data loss (TESTING.md, finding 1). */
+    static Simulation.Outcome runStrictAfterDataLoss(long seed) {
+        return new Simulation(seed, null, Set.of(), false, HORIZON_NANOS).strictAfterDataLoss().run();
+    }
+
     /** Shrinks a failure and returns its readable report. */
     static String explain(Simulation.Outcome failure, SimulatedBackend.Mutant mutant) {
         Set<Integer> dropped = new TreeSet<>();
