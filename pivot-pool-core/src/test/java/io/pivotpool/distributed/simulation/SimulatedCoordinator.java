@@ -82,22 +82,27 @@ final class SimulatedCoordinator implements Coordinator {
     }
 
     private <T> T call(String operation, Supplier<T> effect) {
+        return call(operation, null, effect);
+    }
+
+    /** {@code subject}, if any, completes the operation's name in traces and failures only (no concatenation per call). */
+    private <T> T call(String verb, String subject, Supplier<T> effect) {
         if (this.owner.crashed() || this.simulation.halted()) {
-            throw new SimulatedFailure(operation + ": process gone");
+            throw new SimulatedFailure(name(verb, subject) + ": process gone");
         }
         this.owner.callStarted();
         try {
-            T result = exchange(operation, effect);
+            T result = exchange(verb, subject, effect);
             this.connected = true;
             if (this.simulation.tracing()) {
-                this.simulation.trace(this.owner, operation + " -> " + describe(result));
+                this.simulation.trace(this.owner, name(verb, subject) + " -> " + describe(result));
             }
             return result;
         }
         catch (SimulatedFailure ex) {
             this.connected = false;
             if (this.simulation.tracing()) {
-                this.simulation.trace(this.owner, operation + " failed: " + ex.getMessage());
+                this.simulation.trace(this.owner, name(verb, subject) + " failed: " + ex.getMessage());
             }
             throw ex;
         }
@@ -106,7 +111,11 @@ final class SimulatedCoordinator implements Coordinator {
         }
     }
 
-    private <T> T exchange(String operation, Supplier<T> effect) {
+    private static String name(String verb, String subject) {
+        return (subject == null) ? verb : verb + " " + subject;
+    }
+
+    private <T> T exchange(String verb, String subject, Supplier<T> effect) {
         long start = loop().now();
         // The quiet period at the end is free of every fault, network faults included.
         boolean calm = start >= this.simulation.quietFrom();
@@ -120,12 +129,12 @@ final class SimulatedCoordinator implements Coordinator {
         if (!this.backend.up()) {
             waitUntil(start + REFUSED_NANOS);
             awaitResume();
-            throw new SimulatedFailure(operation + ": connection refused (server down)");
+            throw new SimulatedFailure(name(verb, subject) + ": connection refused (server down)");
         }
         if (this.owner.cutOff()) {
             waitUntil(start + this.network.opTimeoutNanos());
             awaitResume();
-            throw new SimulatedFailure(operation + ": timed out (cut off)");
+            throw new SimulatedFailure(name(verb, subject) + ": timed out (cut off)");
         }
         long latency = (!calm && this.random.nextDouble() < this.network.slowCallRate())
                 ? this.random.nextLong(FAST_CALL_MAX_NANOS, this.network.slowCallMaxNanos())
@@ -144,7 +153,7 @@ final class SimulatedCoordinator implements Coordinator {
             }
             waitUntil(start + this.network.opTimeoutNanos());
             awaitResume();
-            throw new SimulatedFailure(operation + (lostReply ? ": reply lost" : ": timed out") + " (applied: "
+            throw new SimulatedFailure(name(verb, subject) + (lostReply ? ": reply lost" : ": timed out") + " (applied: "
                     + applied + ")");
         }
         T result;
@@ -153,14 +162,14 @@ final class SimulatedCoordinator implements Coordinator {
             waitUntil(start + latency);
             if (!this.backend.up()) {
                 awaitResume();
-                throw new SimulatedFailure(operation + ": connection reset after it was applied (server down)");
+                throw new SimulatedFailure(name(verb, subject) + ": connection reset after it was applied (server down)");
             }
         }
         else {
             waitUntil(start + latency);
             if (!this.backend.up() || this.simulation.halted()) {
                 awaitResume();
-                throw new SimulatedFailure(operation + ": connection reset before it was applied (server down)");
+                throw new SimulatedFailure(name(verb, subject) + ": connection reset before it was applied (server down)");
             }
             result = effect.get();
         }
@@ -324,7 +333,7 @@ final class SimulatedCoordinator implements Coordinator {
 
     @Override
     public void set(String key, byte[] value, Duration ttl) {
-        call("set " + key, () -> {
+        call("set", key, () -> {
             this.backend.set(key, value, ttl);
             return "ok";
         });
@@ -332,17 +341,17 @@ final class SimulatedCoordinator implements Coordinator {
 
     @Override
     public Optional<byte[]> get(String key) {
-        return call("get " + key, () -> this.backend.get(key));
+        return call("get", key, () -> this.backend.get(key));
     }
 
     @Override
     public boolean delete(String key) {
-        return call("delete " + key, () -> this.backend.delete(key));
+        return call("delete", key, () -> this.backend.delete(key));
     }
 
     @Override
     public boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl) {
-        return call("compare-and-set " + key, () -> this.backend.compareAndSet(key, expected, newValue, ttl));
+        return call("compare-and-set", key, () -> this.backend.compareAndSet(key, expected, newValue, ttl));
     }
 
     // ---- capacity ------------------------------------------------------------------------------

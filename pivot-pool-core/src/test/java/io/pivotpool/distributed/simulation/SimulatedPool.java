@@ -29,6 +29,12 @@ final class SimulatedPool implements Pool<Object> {
         void overLimit(SimulatedPool pool);
     }
 
+    /**
+     * Set by every change of size or limit (the manager changes the partitioned flag only with the
+     * limit), so that the invariant check re-reads this pool's share only after it changed.
+     */
+    boolean changed = true;
+
     private final String name;
 
     private final PoolSettings settings;
@@ -64,6 +70,7 @@ final class SimulatedPool implements Pool<Object> {
 
     /** Borrowers now want {@code demand} objects at once: some return theirs, or more wait. */
     void setDemand(int demand) {
+        this.changed = true;
         while (this.active > demand) {
             this.active--;
             if (size() >= this.limit) {
@@ -78,6 +85,7 @@ final class SimulatedPool implements Pool<Object> {
 
     /** The borrowers above the limit return their objects (destroyed) and wait again. */
     void returnExcess() {
+        this.changed = true;
         while (size() > this.limit && this.active > 0) {
             this.active--;
         }
@@ -105,6 +113,7 @@ final class SimulatedPool implements Pool<Object> {
             throw new IllegalArgumentException("maxSize " + maxSize);
         }
         this.limit = maxSize;
+        this.changed = true;
         while (size() > this.limit && this.idle > 0) {
             this.idle--;
         }

@@ -192,6 +192,11 @@ final class SimulatedProcess implements SimulationAccess.SimulatedThreads {
     }
 
     void trackPartition(int pool, int partitionSize) {
+        SimulatedPool local = this.pools.get(pool);
+        if (!local.changed) {
+            return;
+        }
+        local.changed = false;
         PoolCapacity share = capacity(pool);
         if (share == null) {
             return;
