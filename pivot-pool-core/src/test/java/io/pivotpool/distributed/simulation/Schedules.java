@@ -43,6 +43,11 @@ final class Schedules {
         return new Simulation(seed, null, Set.of(), false, HORIZON_NANOS).strictAfterDataLoss().run();
     }
 
+    /** Evictions may pick the leader key (TESTING.md, finding 2). */
+    static Simulation.Outcome runEvictingLeaderKey(long seed) {
+        return new Simulation(seed, null, Set.of(), false, HORIZON_NANOS).evictingLeaderKey().run();
+    }
+
     /** Shrinks a failure and returns its readable report. */
     static String explain(Simulation.Outcome failure, SimulatedBackend.Mutant mutant) {
         Set<Integer> dropped = new TreeSet<>();

@@ -42,7 +42,11 @@ class SimulationTests {
 
     @Test
     void everyScheduleKeepsEveryInvariant() throws Exception {
+        long started = System.nanoTime();
         List<Simulation.Outcome> failures = runSeeds(1, SCHEDULES, seed -> Schedules.run(seed, null));
+        double seconds = (System.nanoTime() - started) / 1e9;
+        System.out.printf(java.util.Locale.ROOT, "%d schedules of %d simulated seconds in %.1f s: %.0f schedules/s%n",
+                SCHEDULES, Schedules.HORIZON_NANOS / 1_000_000_000L, seconds, SCHEDULES / seconds);
         assertThat(failures).as(() -> explain(failures, null)).isEmpty();
     }
 
@@ -96,6 +100,26 @@ class SimulationTests {
             }
         }
         assertThat(found).as("the known gap after data loss shows within %d seeds", MUTANT_BUDGET).isPositive();
+    }
+
+    /**
+     * Finding 2 of TESTING.md: a leader key evicted while the term counter stays (Redis with an
+     * evicting maxmemory policy) looks like "nobody leads", so a new term begins at once while the
+     * deposed leader still trusts its own. The suite's evictions spare the leader key, as
+     * {@code maxmemory-policy noeviction} does; this test shows why that setting is needed.
+     */
+    @Test
+    void anEvictedLeaderKeyLetsTwoInstancesLead() {
+        long found = -1;
+        for (long seed = 1; seed <= MUTANT_BUDGET && found < 0; seed++) {
+            Simulation.Outcome outcome = Schedules.runEvictingLeaderKey(seed);
+            if (outcome.broken() == Invariant.ONE_TRUSTED_LEADER) {
+                found = seed;
+                System.out.println("Leader key eviction breaks exclusivity in seed " + seed + ": " + outcome.detail());
+            }
+        }
+        assertThat(found).as("an evicted leader key lets two instances lead within %d seeds", MUTANT_BUDGET)
+            .isPositive();
     }
 
     /** {@code -Dsim.seed=S}: replays one schedule and prints its timeline (skipped without it). */
