@@ -15,7 +15,6 @@ import java.util.Optional;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -97,13 +96,11 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private final Map<String, CapacityShare> shares = new ConcurrentHashMap<>();
 
-    private final List<LeadershipListener> listeners = new CopyOnWriteArrayList<>();
+    /** The term this instance holds, how long it trusts it, and the listeners. */
+    private final Leadership leadership;
 
     /** Serializes start and close; never held by the background threads. */
     private final ReentrantLock lifecycle = new ReentrantLock();
-
-    /** Serializes leadership announcements from the two background threads. */
-    private final ReentrantLock announcements = new ReentrantLock();
 
     private final AtomicLong rebalances = new AtomicLong();
 
@@ -118,14 +115,8 @@ public final class DistributedPoolManager implements AutoCloseable {
     /** Written only by the synchronising thread (the starter's, then the scheduler's), read by anyone. */
     private volatile SyncState state;
 
-    /** This instance's term and how long it may trust it; {@code null} when it does not lead. */
-    private volatile HeldLease held;
-
     /** Set when somebody read the status, so that a follower lists the members in its next round. */
     private volatile boolean membersWanted;
-
-    /** Guarded by {@link #announcements}: the term last announced to the listeners, or null. */
-    private @Nullable LeaderLease announced;
 
     // ---- the synchronising thread's own ----
 
@@ -170,6 +161,8 @@ public final class DistributedPoolManager implements AutoCloseable {
         this.growthHoldNanos = settings.instanceTtl().toNanos();
         this.grantsCanLapse = !NoOpCoordinator.NAME.equals(coordinator.activeBackend());
         this.state = SyncState.INITIAL;
+        this.leadership = new Leadership(this.coordinator, self.id(), settings.leaderTtl(), nanoClock,
+                this.leadershipNanos, () -> this.shares.values().forEach(CapacityShare::forgetDistribution));
     }
 
     /**
@@ -255,21 +248,8 @@ public final class DistributedPoolManager implements AutoCloseable {
             }
             stopRepeating(this.rounds);
             stopRepeating(this.deadlines);
-            HeldLease lease = this.held;
             // Stop trusting the term and tell the listeners before the backend can elect another.
-            this.held = null;
-            announceLeadership();
-            if (lease != null) {
-                try {
-                    this.coordinator.releaseLeadership(this.self.id(), lease.lease().fencingToken());
-                    logger.info("Instance {} gave up leadership (term {})", this.self.id(),
-                            lease.lease().fencingToken());
-                }
-                catch (RuntimeException ex) {
-                    logger.warn("Instance {} could not give up leadership (term {}); it lapses after leader-ttl: {}",
-                            this.self.id(), lease.lease().fencingToken(), describe(ex));
-                }
-            }
+            this.leadership.resign();
             releaseGrants(empty);
             try {
                 this.coordinator.unregister(this.self.id());
@@ -492,12 +472,12 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /** Tells {@code listener} of every later change of this instance's leadership. */
     public void addLeadershipListener(LeadershipListener listener) {
-        this.listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
+        this.leadership.addListener(Objects.requireNonNull(listener, "listener must not be null"));
     }
 
     /** Whether this instance leads now: it holds a term whose renewal is recent enough to trust. */
     public boolean isLeader() {
-        return isTrusted(this.held);
+        return this.leadership.isTrusted();
     }
 
     /**
@@ -505,12 +485,7 @@ public final class DistributedPoolManager implements AutoCloseable {
      * {@link LeaderLease#fencingToken() fencing token}, which every later term exceeds.
      */
     public Optional<LeaderLease> leadership() {
-        HeldLease lease = this.held;
-        return isTrusted(lease) ? Optional.of(lease.lease()) : Optional.empty();
-    }
-
-    private boolean isTrusted(HeldLease lease) {
-        return lease != null && this.nanoClock.getAsLong() - lease.trustedUntil() < 0;
+        return this.leadership.current();
     }
 
     /**
@@ -615,17 +590,7 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /** Asks for (or renews) the lease; returns it if this instance leads, or null. */
     private @Nullable LeaderLease seekLeadership() {
-        long sentAt = this.nanoClock.getAsLong();
-        // A failure leaves the lease held: it may or may not have been renewed, so it is trusted
-        // only until the deadline of the last renewal known to have been sent.
-        Optional<LeaderLease> granted = this.coordinator.tryAcquireLeadership(this.self.id(),
-                this.settings.leaderTtl());
-        if (granted.isPresent() && this.self.id().equals(granted.get().holderId())) {
-            this.held = new HeldLease(granted.get(), sentAt + this.leadershipNanos);
-            return granted.get();
-        }
-        this.held = null;
-        return null;
+        return this.leadership.seek();
     }
 
     /**
@@ -800,43 +765,10 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /** Tells the listeners (once, in order) when the trusted term changed since it was last told. */
     private void announceLeadership() {
-        this.announcements.lock();
-        try {
-            HeldLease lease = this.held;
-            LeaderLease now = isTrusted(lease) ? lease.lease() : null;
-            LeaderLease before = this.announced;
-            if (before != null && (now == null || now.fencingToken() != before.fencingToken())) {
-                this.announced = null;
-                logger.info("Instance {} no longer leads (term {})", this.self.id(), before.fencingToken());
-                for (CapacityShare share : this.shares.values()) {
-                    share.forgetDistribution();
-                }
-                notifyListeners(listener -> listener.leadershipRevoked(before));
-            }
-            if (now != null && this.announced == null) {
-                this.announced = now;
-                logger.info("Instance {} leads (term {})", this.self.id(), now.fencingToken());
-                notifyListeners(listener -> listener.leadershipGranted(now));
-            }
-        }
-        finally {
-            this.announcements.unlock();
-        }
+        this.leadership.announce();
     }
 
-    private void notifyListeners(java.util.function.Consumer<LeadershipListener> call) {
-        for (LeadershipListener listener : this.listeners) {
-            try {
-                call.accept(listener);
-            }
-            catch (Throwable ex) {
-                // Errors included: a listener's bug must not stop the thread that watches deadlines.
-                logger.error("Leadership listener {} failed: {}", listener, describe(ex), ex);
-            }
-        }
-    }
-
-    private static String describe(Throwable ex) {
+    static String describe(Throwable ex) {
         String message = ex.getMessage();
         return (message == null || message.isBlank()) ? ex.getClass().getSimpleName()
                 : RemoteText.escape(message) + " (" + ex.getClass().getSimpleName() + ")";
@@ -855,9 +787,6 @@ public final class DistributedPoolManager implements AutoCloseable {
     @Override
     public String toString() {
         return "DistributedPoolManager[" + this.self.id() + " on " + this.active.activeBackend() + "]";
-    }
-
-    private record HeldLease(LeaderLease lease, long trustedUntil) {
     }
 
     private record Rebalance(long term, TreeSet<String> members, long atNanos) {
