@@ -396,6 +396,22 @@ final class CapacityShare {
         publish();
     }
 
+    /**
+     * The pool's name's hash instead of the identity hash, so that the manager's maps keyed by
+     * share (the leader's plans, the grants given back on close) iterate in the same order in
+     * every run: the simulation replays a schedule from its seed only if the coordinator calls come
+     * in the same order. Equality stays identity.
+     */
+    @Override
+    public int hashCode() {
+        return this.pool.name().hashCode();
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        return this == other;
+    }
+
     private void publish() {
         this.status = new PoolCapacity(this.capacity.globalMaxSize(), this.capacity.partitionSize(), this.grant,
                 this.target, this.demand, this.limit, this.partitioned, this.distribution);

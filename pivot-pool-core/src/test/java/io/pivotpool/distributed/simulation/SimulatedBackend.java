@@ -41,7 +41,9 @@ final class SimulatedBackend {
         /** A new term begins at once when the lease state is unknown (no fence after data loss). */
         NO_FENCE_AFTER_DATA_LOSS,
         /** Every grant reported as renewed: a forgotten grant is trusted at its new size. */
-        GRANTS_ALWAYS_RENEWED
+        GRANTS_ALWAYS_RENEWED,
+        /** Tokens from the counter alone: after data loss the counter starts again at 1. */
+        TOKENS_FROM_COUNTER_ONLY
     }
 
     private static final long SERVER_EPOCH_MICROS = 1_795_000_000_000_000L;
@@ -201,7 +203,7 @@ final class SimulatedBackend {
             this.data.leader = new Lease(lease.holder(), lease.token(), ttl.toMillis(), now + ttlNanos);
             return Optional.of(new LeaderLease(instanceId, lease.token(), ttl.toMillis()));
         }
-        long serverMicros = SERVER_EPOCH_MICROS + now / 1000;
+        long serverMicros = (this.mutant == Mutant.TOKENS_FROM_COUNTER_ONLY) ? 0 : SERVER_EPOCH_MICROS + now / 1000;
         if (this.data.term == null) {
             this.data.term = serverMicros;
             if (this.mutant != Mutant.NO_FENCE_AFTER_DATA_LOSS) {
