@@ -70,6 +70,7 @@ public final class SimulationMain {
                     events.addAndGet(outcome.events());
                     if (outcome.failed()) {
                         failures.add(outcome);
+                        System.out.println("seed " + s + " broke " + outcome.broken() + ": " + outcome.detail());
                     }
                     long done = s - first + 1;
                     if (done % 100_000 == 0) {
