@@ -361,7 +361,7 @@ final class SimulatedCoordinator implements Coordinator {
             Duration ttl) {
         CapacityGrant grant = call("request " + requested + " of " + pool,
                 () -> this.backend.requestCapacity(pool, instanceId, requested, globalMaxSize, ttl));
-        this.owner.granted();
+        this.owner.granted(this.simulation.poolIndex(pool));
         return grant;
     }
 

@@ -61,7 +61,7 @@ final class SimulatedProcess implements SimulationAccess.SimulatedThreads {
 
     private int callsInFlight;
 
-    private long firstGrantAt = Long.MIN_VALUE;
+    private long[] firstGrantAt;
 
     private LeaderLease announced;
 
@@ -117,6 +117,8 @@ final class SimulatedProcess implements SimulationAccess.SimulatedThreads {
         });
         this.frozenSizes = new int[localMaxSizes.length];
         this.partitionAllowances = new int[localMaxSizes.length];
+        this.firstGrantAt = new long[localMaxSizes.length];
+        java.util.Arrays.fill(this.firstGrantAt, Long.MIN_VALUE);
         for (int i = 0; i < localMaxSizes.length; i++) {
             this.pools.add(new SimulatedPool(this.simulation.poolName(i), localMaxSizes[i], 0, this::overLimit));
         }
@@ -256,16 +258,16 @@ final class SimulatedProcess implements SimulationAccess.SimulatedThreads {
         return true;
     }
 
-    /** A grant reply reached this process. */
-    void granted() {
-        if (this.firstGrantAt == Long.MIN_VALUE) {
-            this.firstGrantAt = this.simulation.loop().now();
+    /** A grant reply of {@code pool} reached this process. */
+    void granted(int pool) {
+        if (this.firstGrantAt[pool] == Long.MIN_VALUE) {
+            this.firstGrantAt[pool] = this.simulation.loop().now();
         }
     }
 
-    /** When its first grant reply arrived, or Long.MIN_VALUE. */
-    long firstGrantAt() {
-        return this.firstGrantAt;
+    /** When its first grant reply of {@code pool} arrived, or Long.MIN_VALUE. */
+    long firstGrantAt(int pool) {
+        return this.firstGrantAt[pool];
     }
 
     void callStarted() {

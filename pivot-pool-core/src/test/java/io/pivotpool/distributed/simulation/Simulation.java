@@ -93,7 +93,8 @@ final class Simulation {
 
     private long lossyFailOverAt = Long.MIN_VALUE;
 
-    private long grantsLostAt = Long.MIN_VALUE;
+    /** When the backend lost grants, and when it answered again: {lostAt, upAt} per loss. */
+    private final List<long[]> grantLosses = new ArrayList<>();
 
     /**
      * Whether the known gap is checked too: a newcomer's first grant after the backend forgot the
@@ -351,7 +352,7 @@ final class Simulation {
                     traceWorld(what + describeDuration(fault));
                     this.backend.restart(fault.durationNanos(), fault.kind() == FaultKind.SERVER_RESTART_KEEPING_DATA);
                     if (fault.kind() == FaultKind.SERVER_RESTART_LOSING_DATA) {
-                        this.grantsLostAt = this.loop.now() + fault.durationNanos();
+                        this.grantLosses.add(new long[] { this.loop.now(), this.loop.now() + fault.durationNanos() });
                     }
                 }
                 case LOSSY_FAIL_OVER -> {
@@ -363,7 +364,7 @@ final class Simulation {
                     String key = this.backend.evict(fault.target(), this.evictLeaderKey);
                     traceWorld(what + ": " + key);
                     if (key != null && key.startsWith("grants ")) {
-                        this.grantsLostAt = this.loop.now();
+                        this.grantLosses.add(new long[] { this.loop.now(), this.loop.now() });
                     }
                 }
             }
@@ -448,11 +449,10 @@ final class Simulation {
         // within the cap, but holders may use what they were granted until their next request, and
         // then return the excess; or partition themselves within instance-ttl.
         long recovery = this.settings.instanceTtl().toNanos() + this.returnDelayMaxNanos;
-        boolean grantsLost = now - this.lossyFailOverAt <= recovery
-                || (!this.strictAfterDataLoss && !this.strictOverride && now - this.grantsLostAt <= recovery
-                        && newcomerSince(this.grantsLostAt));
+        boolean writesLost = now - this.lossyFailOverAt <= recovery;
         for (int pool = 0; pool < this.capacities.length && this.broken == null; pool++) {
-            checkObjects(pool, grantsLost);
+            checkObjects(pool, writesLost || (!this.strictAfterDataLoss && !this.strictOverride
+                    && newcomerAfterGrantLoss(pool, now, recovery)));
         }
         String promise = this.backend.brokenPromise();
         if (promise != null) {
@@ -501,14 +501,31 @@ final class Simulation {
         }
     }
 
-    /** Whether some instance got its first grant after {@code since} (finding 1 in TESTING.md). */
-    private boolean newcomerSince(long since) {
-        for (SimulatedProcess process : this.processes) {
-            if (!process.crashed() && process.firstGrantAt() >= since) {
-                return true;
+    /**
+     * Whether, within {@code recovery} of the backend answering again after it lost the grants,
+     * some instance got its first grant of {@code pool} after the loss (finding 1 in TESTING.md).
+     */
+    private boolean newcomerAfterGrantLoss(int pool, long now, long recovery) {
+        for (long[] loss : this.grantLosses) {
+            if (now < loss[0] || now - loss[1] > recovery) {
+                continue;
+            }
+            for (SimulatedProcess process : this.processes) {
+                if (!process.crashed() && process.firstGrantAt(pool) >= loss[0]) {
+                    return true;
+                }
             }
         }
         return false;
+    }
+
+    int poolIndex(String name) {
+        for (int i = 0; i < this.poolNames.length; i++) {
+            if (this.poolNames[i].equals(name)) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException(name);
     }
 
     /** Lets evictions pick the leader key too (the test that shows finding 2). */

@@ -58,7 +58,10 @@ class SimulationTests {
     @ValueSource(longs = {
         // OBJECTS_WITHIN_BOUND: a partitioned share whose grant the backend forgot (data lost)
         // trusted what it kept while cut off as its grant again (CapacityShare.granted).
-        9514, 3074 })
+        9514, 3074,
+        // LIVENESS: after two lossy fail-overs a deposed leader resumed its lower term; a follower
+        // that had led in a higher one refused its targets for good (CapacityShare.acceptTarget).
+        167254 })
     void foundBugsStayFixed(long seed) {
         Simulation.Outcome outcome = Schedules.run(seed, null);
         assertThat(outcome.failed()).as(() -> Schedules.explain(outcome, null)).isFalse();
