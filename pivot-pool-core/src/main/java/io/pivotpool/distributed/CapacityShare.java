@@ -53,8 +53,6 @@ final class CapacityShare {
 
     private int target = -1;
 
-    private long targetToken;
-
     private int limit;
 
     private long trustedUntil;
@@ -153,15 +151,21 @@ final class CapacityShare {
         }
     }
 
-    /** A follower's target, read back from the coordinator: taken only from the current term. */
+    /**
+     * A follower's target, read back from the coordinator: taken only from the current term, the
+     * one this round read as leading. Not compared with terms seen before: after lost writes (a
+     * fail-over to a replica that missed them) a deposed term can resume with a token below one
+     * this instance already followed or held, and refusing that leader's targets would leave this
+     * instance on a stale target for good, holding a share nobody can move (found by the
+     * simulation, seed 167254). Targets only steer; grants keep the cap.
+     */
     boolean acceptTarget(CapacityRecords.Target written, long currentTerm) {
         this.lock.lock();
         try {
-            if (written.fencingToken() != currentTerm || written.fencingToken() < this.targetToken) {
+            if (written.fencingToken() != currentTerm) {
                 return false;
             }
             this.target = written.target();
-            this.targetToken = written.fencingToken();
             publish();
             return true;
         }
@@ -170,12 +174,15 @@ final class CapacityShare {
         }
     }
 
-    /** The leader's own target, and the whole distribution it computed, for the status. */
+    /**
+     * The leader's own target, and the whole distribution it computed, for the status. The term is
+     * no longer needed here (see {@link #acceptTarget}); the parameter stays until the leader's
+     * round, which is being reworked on main, can stop passing it.
+     */
     void leaderTarget(int target, long term, Map<String, Integer> distribution) {
         this.lock.lock();
         try {
             this.target = target;
-            this.targetToken = term;
             this.distribution = Map.copyOf(distribution);
             publish();
         }
