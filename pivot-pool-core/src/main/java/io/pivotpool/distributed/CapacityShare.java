@@ -53,8 +53,6 @@ final class CapacityShare {
 
     private int target = -1;
 
-    private long targetToken;
-
     private int limit;
 
     private long trustedUntil;
@@ -73,6 +71,14 @@ final class CapacityShare {
     private boolean growthHeld;
 
     private long growthHeldUntil;
+
+    /**
+     * Until when (monotonic nanos) a share that was partitioned stays partitioned although granted
+     * again: see {@link #granted}. Meaningful only while {@link #partitionHeld}.
+     */
+    private long partitionHeldUntil;
+
+    private boolean partitionHeld;
 
     private boolean retired;
 
@@ -145,15 +151,21 @@ final class CapacityShare {
         }
     }
 
-    /** A follower's target, read back from the coordinator: taken only from the current term. */
+    /**
+     * A follower's target, read back from the coordinator: taken only from the current term, the
+     * one this round read as leading. Not compared with terms seen before: after lost writes (a
+     * fail-over to a replica that missed them) a deposed term can resume with a token below one
+     * this instance already followed or held, and refusing that leader's targets would leave this
+     * instance on a stale target for good, holding a share nobody can move (found by the
+     * simulation, seed 167254). Targets only steer; grants keep the cap.
+     */
     boolean acceptTarget(CapacityRecords.Target written, long currentTerm) {
         this.lock.lock();
         try {
-            if (written.fencingToken() != currentTerm || written.fencingToken() < this.targetToken) {
+            if (written.fencingToken() != currentTerm) {
                 return false;
             }
             this.target = written.target();
-            this.targetToken = written.fencingToken();
             publish();
             return true;
         }
@@ -162,12 +174,15 @@ final class CapacityShare {
         }
     }
 
-    /** The leader's own target, and the whole distribution it computed, for the status. */
+    /**
+     * The leader's own target, and the whole distribution it computed, for the status. The term is
+     * no longer needed here (see {@link #acceptTarget}); the parameter stays until the leader's
+     * round, which is being reworked on main, can stop passing it.
+     */
     void leaderTarget(int target, long term, Map<String, Integer> distribution) {
         this.lock.lock();
         try {
             this.target = target;
-            this.targetToken = term;
             this.distribution = Map.copyOf(distribution);
             publish();
         }
@@ -253,6 +268,12 @@ final class CapacityShare {
      * data) is trusted only up to what this instance held before, and growth is held back for
      * {@code holdNanos}, long enough for every other live holder to renew what it holds or to
      * partition itself; only then can the backend's view be trusted to count everything alive.
+     * <li>a share that was partitioned when such a reply came stays partitioned for that hold: what
+     * it kept while cut off (its partition size) was backed by no recorded grant, since the
+     * backend may have handed its share to others meanwhile; if the backend then forgot their
+     * grants too (data lost), "up to what it held" would turn that overshoot into a grant while
+     * the others still use theirs. Staying partitioned keeps it within the partition bound until
+     * every other holder has renewed or partitioned itself.
      * </ul>
      *
      * @return false if the share was retired meanwhile: the caller gives the grant back
@@ -269,12 +290,19 @@ final class CapacityShare {
                 this.growthHeld = true;
                 this.growthHeldUntil = now + holdNanos;
                 trusted = Math.min(granted, this.grant);
+                if (this.partitioned) {
+                    this.partitionHeld = true;
+                    this.partitionHeldUntil = this.growthHeldUntil;
+                }
             }
             this.grant = trusted;
             this.granted = true;
             this.renewedLastRound = true;
             this.trustedUntil = sentAt + trustNanos;
-            if (now - this.trustedUntil >= 0) {
+            if (this.partitionHeld && now - this.partitionHeldUntil >= 0) {
+                this.partitionHeld = false;
+            }
+            if (now - this.trustedUntil >= 0 || (this.partitioned && this.partitionHeld)) {
                 enterPartition();
                 return true;
             }
@@ -373,6 +401,22 @@ final class CapacityShare {
         this.limit = newLimit;
         this.pool.setMaxSize(newLimit);
         publish();
+    }
+
+    /**
+     * The pool's name's hash instead of the identity hash, so that the manager's maps keyed by
+     * share (the leader's plans, the grants given back on close) iterate in the same order in
+     * every run: the simulation replays a schedule from its seed only if the coordinator calls come
+     * in the same order. Equality stays identity.
+     */
+    @Override
+    public int hashCode() {
+        return this.pool.name().hashCode();
+    }
+
+    @Override
+    public boolean equals(Object other) {
+        return this == other;
     }
 
     private void publish() {

@@ -2,6 +2,7 @@ package io.pivotpool.distributed;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -14,9 +15,6 @@ import java.util.Optional;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -85,6 +83,11 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private final LongSupplier nanoClock;
 
+    /** Only for the status's lastSync, which people read; every deadline uses {@link #nanoClock}. */
+    private final Clock wallClock;
+
+    private final BackgroundThreads threads;
+
     /** How long after a successful renewal started this instance still calls itself leader. */
     private final long leadershipNanos;
 
@@ -103,19 +106,17 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private final Map<String, CapacityShare> shares = new ConcurrentHashMap<>();
 
-    private final List<LeadershipListener> listeners = new CopyOnWriteArrayList<>();
+    /** The term this instance holds, how long it trusts it, and the listeners. */
+    private final Leadership leadership;
 
     /** Serializes start and close; never held by the background threads. */
     private final ReentrantLock lifecycle = new ReentrantLock();
 
-    /** Serializes leadership announcements from the two background threads. */
-    private final ReentrantLock announcements = new ReentrantLock();
-
     private final AtomicLong rebalances = new AtomicLong();
 
-    private ScheduledExecutorService scheduler;
+    private BackgroundThreads.Repeating rounds;
 
-    private ScheduledExecutorService deadlines;
+    private BackgroundThreads.Repeating deadlines;
 
     private boolean started;
 
@@ -124,14 +125,8 @@ public final class DistributedPoolManager implements AutoCloseable {
     /** Written only by the synchronising thread (the starter's, then the scheduler's), read by anyone. */
     private volatile SyncState state;
 
-    /** This instance's term and how long it may trust it; {@code null} when it does not lead. */
-    private volatile HeldLease held;
-
     /** Set when somebody read the status, so that a follower counts the members in its next round. */
     private volatile boolean memberCountWanted;
-
-    /** Guarded by {@link #announcements}: the term last announced to the listeners, or null. */
-    private @Nullable LeaderLease announced;
 
     // ---- the synchronising thread's own ----
 
@@ -158,16 +153,29 @@ public final class DistributedPoolManager implements AutoCloseable {
     /** For tests: reads the monotonic time from {@code nanoClock}. */
     DistributedPoolManager(ActiveCoordinator coordinator, DistributedSettings settings, InstanceInfo self,
             LongSupplier nanoClock) {
+        this(coordinator, settings, self, nanoClock, Clock.systemUTC(), BackgroundThreads.DAEMON);
+    }
+
+    /**
+     * For the simulation: the same protocol on a simulated monotonic clock, wall clock and
+     * threads, so that many managers run deterministically in one thread.
+     */
+    DistributedPoolManager(ActiveCoordinator coordinator, DistributedSettings settings, InstanceInfo self,
+            LongSupplier nanoClock, Clock wallClock, BackgroundThreads threads) {
         this.active = Objects.requireNonNull(coordinator, "coordinator must not be null");
         this.coordinator = coordinator.coordinator();
         this.settings = Objects.requireNonNull(settings, "settings must not be null");
         this.self = Objects.requireNonNull(self, "self must not be null");
         this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock must not be null");
+        this.wallClock = Objects.requireNonNull(wallClock, "wallClock must not be null");
+        this.threads = Objects.requireNonNull(threads, "threads must not be null");
         this.leadershipNanos = trustNanos(settings.leaderTtl(), settings.syncInterval());
         this.grantTrustNanos = trustNanos(settings.instanceTtl(), settings.syncInterval());
         this.growthHoldNanos = settings.instanceTtl().toNanos();
         this.grantsCanLapse = !NoOpCoordinator.NAME.equals(coordinator.activeBackend());
         this.state = SyncState.INITIAL;
+        this.leadership = new Leadership(this.coordinator, self.id(), settings.leaderTtl(), nanoClock,
+                this.leadershipNanos, () -> this.shares.values().forEach(CapacityShare::forgetDistribution));
     }
 
     /**
@@ -215,31 +223,19 @@ public final class DistributedPoolManager implements AutoCloseable {
             this.started = true;
             synchronize(true);
             long interval = this.settings.syncInterval().toNanos();
-            this.scheduler = daemonScheduler("pivot-pool-coordination");
-            this.scheduler.scheduleWithFixedDelay(() -> synchronize(false), interval, interval,
-                    TimeUnit.NANOSECONDS);
+            this.rounds = this.threads.withFixedDelay("pivot-pool-coordination", interval, () -> synchronize(false));
             // Deadlines are watched at a fraction of the smallest margin, so that a lease is given
             // up well before the backend can hand it to another instance.
             long margin = Math.min(this.settings.leaderTtl().toNanos() - this.leadershipNanos,
                     this.settings.instanceTtl().toNanos() - this.grantTrustNanos);
             long period = Math.max(TimeUnit.MILLISECONDS.toNanos(5),
                     Math.min(margin / 4, TimeUnit.MILLISECONDS.toNanos(100)));
-            this.deadlines = daemonScheduler("pivot-pool-coordination-deadlines");
-            this.deadlines.scheduleAtFixedRate(this::watchDeadlines, period, period, TimeUnit.NANOSECONDS);
+            this.deadlines = this.threads.atFixedRate("pivot-pool-coordination-deadlines", period,
+                    this::watchDeadlines);
         }
         finally {
             this.lifecycle.unlock();
         }
-    }
-
-    private static ScheduledExecutorService daemonScheduler(String threadName) {
-        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, runnable -> {
-            Thread thread = new Thread(runnable, threadName);
-            thread.setDaemon(true);
-            return thread;
-        });
-        executor.setRemoveOnCancelPolicy(true);
-        return executor;
     }
 
     /**
@@ -263,23 +259,10 @@ public final class DistributedPoolManager implements AutoCloseable {
                 releaseGrants(empty);
                 return;
             }
-            stopScheduler(this.scheduler);
-            stopScheduler(this.deadlines);
-            HeldLease lease = this.held;
+            stopRepeating(this.rounds);
+            stopRepeating(this.deadlines);
             // Stop trusting the term and tell the listeners before the backend can elect another.
-            this.held = null;
-            announceLeadership();
-            if (lease != null) {
-                try {
-                    this.coordinator.releaseLeadership(this.self.id(), lease.lease().fencingToken());
-                    logger.info("Instance {} gave up leadership (term {})", this.self.id(),
-                            lease.lease().fencingToken());
-                }
-                catch (RuntimeException ex) {
-                    logger.warn("Instance {} could not give up leadership (term {}); it lapses after leader-ttl: {}",
-                            this.self.id(), lease.lease().fencingToken(), describe(ex));
-                }
-            }
+            this.leadership.resign();
             releaseGrants(empty);
             try {
                 this.coordinator.unregister(this.self.id());
@@ -312,21 +295,10 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
     }
 
-    private void stopScheduler(ScheduledExecutorService executor) {
-        executor.shutdown();
-        try {
-            // A synchronisation in flight finishes within the backend's operation timeout; past a
-            // sync interval (at most 5 s) it is interrupted rather than holding up shutdown.
-            long waitMillis = Math.min(this.settings.syncInterval().toMillis(), 5000);
-            if (!executor.awaitTermination(waitMillis, TimeUnit.MILLISECONDS)) {
-                executor.shutdownNow();
-                executor.awaitTermination(waitMillis, TimeUnit.MILLISECONDS);
-            }
-        }
-        catch (InterruptedException ex) {
-            executor.shutdownNow();
-            Thread.currentThread().interrupt();
-        }
+    private void stopRepeating(BackgroundThreads.Repeating repeating) {
+        // A synchronisation in flight finishes within the backend's operation timeout; past a
+        // sync interval (at most 5 s) it is interrupted rather than holding up shutdown.
+        repeating.stop(Duration.ofMillis(Math.min(this.settings.syncInterval().toMillis(), 5000)));
     }
 
     /** This instance's id. */
@@ -516,12 +488,12 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /** Tells {@code listener} of every later change of this instance's leadership. */
     public void addLeadershipListener(LeadershipListener listener) {
-        this.listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
+        this.leadership.addListener(Objects.requireNonNull(listener, "listener must not be null"));
     }
 
     /** Whether this instance leads now: it holds a term whose renewal is recent enough to trust. */
     public boolean isLeader() {
-        return isTrusted(this.held);
+        return this.leadership.isTrusted();
     }
 
     /**
@@ -529,12 +501,17 @@ public final class DistributedPoolManager implements AutoCloseable {
      * {@link LeaderLease#fencingToken() fencing token}, which every later term exceeds.
      */
     public Optional<LeaderLease> leadership() {
-        HeldLease lease = this.held;
-        return isTrusted(lease) ? Optional.of(lease.lease()) : Optional.empty();
+        return this.leadership.current();
     }
 
-    private boolean isTrusted(HeldLease lease) {
-        return lease != null && this.nanoClock.getAsLong() - lease.trustedUntil() < 0;
+    /**
+     * This instance's share of one capped pool, or null: unlike {@link #status()}, reading it
+     * changes nothing (a status read makes a follower list the members in its next round), so
+     * that the simulation can watch every step without altering the protocol it checks.
+     */
+    @Nullable PoolCapacity capacityOf(String pool) {
+        CapacityShare share = this.shares.get(pool);
+        return (share != null) ? share.status() : null;
     }
 
     /** A snapshot of this instance's coordination. */
@@ -602,8 +579,8 @@ public final class DistributedPoolManager implements AutoCloseable {
             }
             announceLeadership();
             syncCapacity(leader, leading, members, memberCount);
-            this.state = new SyncState(true, members, memberCount, leader, Instant.now(), this.nanoClock.getAsLong(),
-                    null);
+            this.state = new SyncState(true, members, memberCount, leader, Instant.now(this.wallClock),
+                    this.nanoClock.getAsLong(), null);
             if (!before.connected() && before.lastError() != null) {
                 logger.info("Instance {} is coordinating through '{}' again", this.self.id(),
                         this.active.activeBackend());
@@ -635,17 +612,7 @@ public final class DistributedPoolManager implements AutoCloseable {
      * another's (one call: a follower learns the leader's term on the way), or null if nobody leads.
      */
     private @Nullable LeaderLease seekLeadership() {
-        long sentAt = this.nanoClock.getAsLong();
-        // A failure leaves the lease held: it may or may not have been renewed, so it is trusted
-        // only until the deadline of the last renewal known to have been sent.
-        Optional<LeaderLease> current = this.coordinator.seekLeadership(this.self.id(), this.settings.leaderTtl());
-        if (current.isPresent() && this.self.id().equals(current.get().holderId())) {
-            this.held = new HeldLease(current.get(), sentAt + this.leadershipNanos);
-        }
-        else {
-            this.held = null;
-        }
-        return current.orElse(null);
+        return this.leadership.seek();
     }
 
     /**
@@ -878,43 +845,10 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /** Tells the listeners (once, in order) when the trusted term changed since it was last told. */
     private void announceLeadership() {
-        this.announcements.lock();
-        try {
-            HeldLease lease = this.held;
-            LeaderLease now = isTrusted(lease) ? lease.lease() : null;
-            LeaderLease before = this.announced;
-            if (before != null && (now == null || now.fencingToken() != before.fencingToken())) {
-                this.announced = null;
-                logger.info("Instance {} no longer leads (term {})", this.self.id(), before.fencingToken());
-                for (CapacityShare share : this.shares.values()) {
-                    share.forgetDistribution();
-                }
-                notifyListeners(listener -> listener.leadershipRevoked(before));
-            }
-            if (now != null && this.announced == null) {
-                this.announced = now;
-                logger.info("Instance {} leads (term {})", this.self.id(), now.fencingToken());
-                notifyListeners(listener -> listener.leadershipGranted(now));
-            }
-        }
-        finally {
-            this.announcements.unlock();
-        }
+        this.leadership.announce();
     }
 
-    private void notifyListeners(java.util.function.Consumer<LeadershipListener> call) {
-        for (LeadershipListener listener : this.listeners) {
-            try {
-                call.accept(listener);
-            }
-            catch (Throwable ex) {
-                // Errors included: a listener's bug must not stop the thread that watches deadlines.
-                logger.error("Leadership listener {} failed: {}", listener, describe(ex), ex);
-            }
-        }
-    }
-
-    private static String describe(Throwable ex) {
+    static String describe(Throwable ex) {
         String message = ex.getMessage();
         return (message == null || message.isBlank()) ? ex.getClass().getSimpleName()
                 : RemoteText.escape(message) + " (" + ex.getClass().getSimpleName() + ")";
@@ -933,9 +867,6 @@ public final class DistributedPoolManager implements AutoCloseable {
     @Override
     public String toString() {
         return "DistributedPoolManager[" + this.self.id() + " on " + this.active.activeBackend() + "]";
-    }
-
-    private record HeldLease(LeaderLease lease, long trustedUntil) {
     }
 
     private record Rebalance(long term, TreeSet<String> members, long atNanos) {
