@@ -14,7 +14,7 @@ import io.pivotpool.distributed.PoolCapacity;
 /**
  * One schedule: a cluster of 3 to 7 instances (real managers) on a {@link SimulatedBackend},
  * driven for a simulated horizon through a workload and faults chosen by a random seed, with the
- * {@link Invariant}s checked after every event. Everything random comes from the seed, and
+ * {@link Invariant}s checked after every event. Everything random comes from one random seed, and
  * nothing else varies (one thread, no real clock, ordered maps), so a seed replays exactly.
  *
  * <p>Faults happen only before the quiet period at the end, whose length is the liveness bound:
