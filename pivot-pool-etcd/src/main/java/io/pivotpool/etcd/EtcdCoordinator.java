@@ -1176,25 +1176,34 @@ public final class EtcdCoordinator implements Coordinator {
         return ByteSequence.from(utf8(sum + ":" + reconciledAtMillis));
     }
 
-    /** The caller's own grant record, or {@code null} if it is garbage or not on a lease of ours of its ttl. */
+    /** The caller's own grant record, or {@code null} if it is garbage or not on a lease of ours. */
     private GrantRecord ownGrant(KeyValue entry, String instanceId) {
-        String value = entry.getValue().toString(StandardCharsets.UTF_8);
-        int colon = value.indexOf(':');
-        if (colon < 0 || entry.getValue().size() > 64) {
-            return null;
-        }
         try {
-            long granted = decimalLong(value.substring(0, colon));
-            long ttlMillis = decimalLong(value.substring(colon + 1));
-            if (granted > Integer.MAX_VALUE || ttlMillis <= 0 || ttlMillis > MAX_TTL_MILLIS
-                    || !this.ownLeases.containsKey(entry.getLease())) {
-                return null;
-            }
-            return new GrantRecord(entry, instanceId, (int) granted, ttlMillis);
+            GrantRecord grant = grantRecord(entry, instanceId);
+            return this.ownLeases.containsKey(entry.getLease()) ? grant : null;
         }
         catch (IllegalArgumentException ex) {
             return null;
         }
+    }
+
+    /**
+     * A grant record as this coordinator writes it, {@code granted:ttlMillis} within limits.
+     *
+     * @throws IllegalArgumentException if it is not one
+     */
+    private static GrantRecord grantRecord(KeyValue entry, String holder) {
+        String value = entry.getValue().toString(StandardCharsets.UTF_8);
+        int colon = value.indexOf(':');
+        if (colon < 0 || entry.getValue().size() > 64 || holder.isEmpty() || utf8(holder).length > MAX_ID_BYTES) {
+            throw new IllegalArgumentException("not granted:ttl");
+        }
+        long granted = decimalLong(value.substring(0, colon));
+        long ttlMillis = decimalLong(value.substring(colon + 1));
+        if (granted > Integer.MAX_VALUE || ttlMillis <= 0 || ttlMillis > MAX_TTL_MILLIS) {
+            throw new IllegalArgumentException("out of bounds");
+        }
+        return new GrantRecord(entry, holder, (int) granted, ttlMillis);
     }
 
     /**
@@ -1320,17 +1329,7 @@ public final class EtcdCoordinator implements Coordinator {
             }
             String holder = EtcdKeys.unsegment(key.substring(grantPrefix.length()));
             try {
-                String value = entry.getValue().toString(StandardCharsets.UTF_8);
-                int colon = value.indexOf(':');
-                if (colon < 0 || entry.getValue().size() > 64 || holder.isEmpty() || utf8(holder).length > MAX_ID_BYTES) {
-                    throw new IllegalArgumentException("not granted:ttl");
-                }
-                long granted = decimalLong(value.substring(0, colon));
-                long ttlMillis = decimalLong(value.substring(colon + 1));
-                if (granted > Integer.MAX_VALUE || ttlMillis <= 0 || ttlMillis > MAX_TTL_MILLIS) {
-                    throw new IllegalArgumentException("out of bounds");
-                }
-                candidates.add(new GrantRecord(entry, holder, (int) granted, ttlMillis));
+                candidates.add(grantRecord(entry, holder));
             }
             catch (IllegalArgumentException ex) {
                 garbage.add(new Garbage(entry, key, "a grant that is not granted:ttl within limits (holder "

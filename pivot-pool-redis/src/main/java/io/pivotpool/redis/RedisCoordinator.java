@@ -761,7 +761,8 @@ public final class RedisCoordinator implements Coordinator {
 
     /**
      * Sends every command on one connection before awaiting any reply (Lettuce pipelines them), and
-     * waits at most the coordinator's timeout for all the replies together.
+     * waits at most the coordinator's timeout for all the replies together. A reply that comes
+     * later is discarded by Lettuce.
      */
     @SuppressWarnings("unchecked")
     private <T> List<T> callAll(String operation, List<Command<T>> commands) {
@@ -801,33 +802,8 @@ public final class RedisCoordinator implements Coordinator {
      * Sends a command on the factory's connection (the shared one, normally) and waits at most the
      * coordinator's timeout for the reply. A reply that comes later is discarded by Lettuce.
      */
-    @SuppressWarnings("unchecked")
     private <T> T call(String operation, Command<T> command) {
-        ensureOpen(operation);
-        RedisFuture<T> future = null;
-        try (RedisConnection connection = this.connectionFactory.getConnection()) {
-            future = command.send((RedisClusterAsyncCommands<byte[], byte[]>) connection.getNativeConnection());
-            T result = future.get(this.timeoutMillis, TimeUnit.MILLISECONDS);
-            this.connected = true;
-            return result;
-        }
-        catch (ExecutionException ex) {
-            throw failed(operation, ex.getCause());
-        }
-        catch (TimeoutException ex) {
-            future.cancel(false);
-            throw failed(operation, new TimeoutException("no reply within " + this.timeoutMillis + " ms"));
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            if (future != null) {
-                future.cancel(false);
-            }
-            throw new CoordinatorException(RemoteText.escapeControls(describe(operation) + ": interrupted"), ex);
-        }
-        catch (RuntimeException ex) {
-            throw failed(operation, ex);
-        }
+        return callAll(operation, List.of(command)).get(0);
     }
 
     @FunctionalInterface
