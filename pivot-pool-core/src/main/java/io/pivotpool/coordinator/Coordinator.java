@@ -1,6 +1,7 @@
 package io.pivotpool.coordinator;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -193,4 +194,32 @@ public interface Coordinator extends AutoCloseable {
 
     /** The live grants of a pool and their sum (PivotPHP's global pool size). */
     CapacityView capacity(String pool);
+
+    // ---- a follower's round ------------------------------------------------------------------
+
+    /**
+     * Runs the steps of a follower's synchronisation round ({@link SyncRound}), in order, stopping
+     * at the first failure. A backend that can should do them in one call (Redis runs one script),
+     * because at scale its cost of coordination is mostly the cost of round trips. Not atomic
+     * unless the backend says so: after a failure some steps may have taken effect, as after a
+     * failure of the separate calls. The default makes the separate calls.
+     */
+    default SyncRound.Reply round(SyncRound round) {
+        String id = round.instance().id();
+        heartbeat(round.instance(), round.instanceTtl());
+        Duration leaderTtl = round.leaderTtl();
+        Optional<LeaderLease> leader = (leaderTtl != null) ? seekLeadership(id, leaderTtl) : currentLeader();
+        int memberCount = round.countMembers() ? liveInstanceCount() : -1;
+        Duration writeTtl = round.writeTtl();
+        if (!round.writes().isEmpty() && writeTtl != null) {
+            setAll(round.writes(), writeTtl);
+        }
+        List<CapacityGrant> grants = new ArrayList<>(round.capacity().size());
+        for (SyncRound.CapacityRequest request : round.capacity()) {
+            grants.add(requestCapacity(request.pool(), id, request.requested(), request.globalMaxSize(),
+                    request.ttl()));
+        }
+        Map<String, byte[]> values = round.reads().isEmpty() ? Map.of() : getAll(round.reads());
+        return new SyncRound.Reply(leader, memberCount, grants, values);
+    }
 }

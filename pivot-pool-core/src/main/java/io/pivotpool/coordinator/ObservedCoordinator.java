@@ -28,9 +28,13 @@ public final class ObservedCoordinator implements Coordinator {
 
     private final CoordinatorObserver observer;
 
+    /** Whether the delegate overrides {@link Coordinator#round}: see {@link #round}. */
+    private final boolean roundInOneCall;
+
     public ObservedCoordinator(Coordinator delegate, CoordinatorObserver observer) {
         this.delegate = Objects.requireNonNull(delegate, "delegate must not be null");
         this.observer = Objects.requireNonNull(observer, "observer must not be null");
+        this.roundInOneCall = overridesRound(delegate);
     }
 
     /** The coordinator whose calls are observed. */
@@ -163,6 +167,28 @@ public final class ObservedCoordinator implements Coordinator {
     @Override
     public CapacityView capacity(String pool) {
         return call("capacity", () -> this.delegate.capacity(pool));
+    }
+
+    /**
+     * Reported as one operation, {@code round}, when the delegate does the round in one call of its
+     * own; when it relies on the default (separate calls), each of those calls is reported under its
+     * own name, as if made one by one, so that the meters count the calls the backend really sees.
+     */
+    @Override
+    public SyncRound.Reply round(SyncRound round) {
+        if (!this.roundInOneCall) {
+            return Coordinator.super.round(round);
+        }
+        return call("round", () -> this.delegate.round(round));
+    }
+
+    private static boolean overridesRound(Coordinator coordinator) {
+        try {
+            return coordinator.getClass().getMethod("round", SyncRound.class).getDeclaringClass() != Coordinator.class;
+        }
+        catch (NoSuchMethodException ex) {
+            return false;
+        }
     }
 
     @Override

@@ -7,11 +7,13 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,10 +24,12 @@ import java.util.function.LongSupplier;
 
 import io.pivotpool.coordinator.CapacityGrant;
 import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.coordinator.RemoteText;
+import io.pivotpool.coordinator.SyncRound;
 import io.pivotpool.distributed.internal.ActiveCoordinator;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
@@ -131,6 +135,9 @@ public final class DistributedPoolManager implements AutoCloseable {
     // ---- the synchronising thread's own ----
 
     private Rebalance lastRebalance;
+
+    /** The targets this instance wrote as leader, by key, so that an unchanged one is not rewritten at every rebalance. */
+    private final Map<String, WrittenTarget> writtenTargets = new HashMap<>();
 
     /** The demand reports this instance wrote as a follower, by pool, so that an unchanged one is not rewritten. */
     private final Map<String, WrittenDemand> writtenDemands = new HashMap<>();
@@ -471,6 +478,11 @@ public final class DistributedPoolManager implements AutoCloseable {
         long sentAt = this.nanoClock.getAsLong();
         CapacityGrant grant = this.coordinator.requestCapacity(share.name(), this.self.id(), requested,
                 share.capacity().globalMaxSize(), this.settings.instanceTtl());
+        applyGrant(share, grant, requested, sentAt);
+    }
+
+    /** Follows a grant asked for at {@code sentAt}: see {@link CapacityShare#granted}. */
+    private void applyGrant(CapacityShare share, CapacityGrant grant, int requested, long sentAt) {
         boolean wasPartitioned = share.partitioned();
         if (!share.granted(grant.granted(), requested, grant.renewed(), sentAt, this.nanoClock.getAsLong(),
                 this.grantTrustNanos, this.growthHoldNanos)) {
@@ -554,33 +566,9 @@ public final class DistributedPoolManager implements AutoCloseable {
     private void synchronize(boolean first) {
         SyncState before = this.state;
         try {
-            if (first) {
-                this.coordinator.register(this.self, this.settings.instanceTtl());
-            }
-            else {
-                this.coordinator.heartbeat(this.self, this.settings.instanceTtl());
-            }
-            LeaderLease leader = this.settings.leaderElection() ? seekLeadership()
-                    : this.coordinator.currentLeader().orElse(null);
-            // A reply that came too late to trust leaves this round to the followers' part.
-            boolean leading = leader != null && this.self.id().equals(leader.holderId()) && isLeader();
-            // Only the leader lists the members (it shares the caps among them); a follower keeps
-            // no list, and counts the members only when somebody reads its status, so that
-            // probing every instance of a large cluster does not cost the backend O(N) each.
-            List<InstanceInfo> members = List.of();
-            int memberCount = before.memberCount();
-            if (leading) {
-                members = this.coordinator.liveInstances();
-                memberCount = members.size();
-            }
-            else if (first || this.memberCountWanted || (memberCount == 0 && !this.shares.isEmpty())) {
-                this.memberCountWanted = false;
-                memberCount = this.coordinator.liveInstanceCount();
-            }
-            announceLeadership();
-            syncCapacity(leader, leading, members, memberCount);
-            this.state = new SyncState(true, members, memberCount, leader, Instant.now(this.wallClock),
-                    this.nanoClock.getAsLong(), null);
+            Outcome outcome = (first || isLeader()) ? separateCalls(first, before) : oneCall(before);
+            this.state = new SyncState(true, outcome.members(), outcome.memberCount(), outcome.leader(),
+                    Instant.now(this.wallClock), this.nanoClock.getAsLong(), null);
             if (!before.connected() && before.lastError() != null) {
                 logger.info("Instance {} is coordinating through '{}' again", this.self.id(),
                         this.active.activeBackend());
@@ -607,6 +595,115 @@ public final class DistributedPoolManager implements AutoCloseable {
         watchDeadlines();
     }
 
+    /** What a round found: the members (listed by a leader only), their count, the current lease. */
+    private record Outcome(List<InstanceInfo> members, int memberCount, @Nullable LeaderLease leader) {
+    }
+
+    /**
+     * A follower's round in one coordinator call ({@link Coordinator#round}): heartbeat, seek
+     * leadership, count the members if somebody read the status, write the demand reports that
+     * changed, renew or change every grant, read the targets. The grants follow the targets read
+     * in the round before (they are asked for in the same call that reads the new ones), so a new
+     * target takes effect one sync interval later than in separate calls; in exchange a follower
+     * costs the backend one round trip per round, which at a thousand instances is most of
+     * coordination's cost to a shared Redis. If the call makes this instance the leader, the
+     * leader's part follows in the same round.
+     */
+    private Outcome oneCall(SyncState before) {
+        long now = this.nanoClock.getAsLong();
+        boolean countMembers = this.memberCountWanted || (before.memberCount() == 0 && !this.shares.isEmpty());
+        if (countMembers) {
+            this.memberCountWanted = false;
+        }
+        Map<String, CapacityRecords.Demand> demands = sampleDemands();
+        Duration reportTtl = reportTtl();
+        Map<String, byte[]> reports = changedReports(demands, now, reportTtl);
+        List<CapacityShare> order = new ArrayList<>(this.shares.values());
+        List<SyncRound.CapacityRequest> requests = new ArrayList<>(order.size());
+        int[] requested = new int[order.size()];
+        Map<String, CapacityShare> targets = new HashMap<>();
+        for (int i = 0; i < order.size(); i++) {
+            CapacityShare share = order.get(i);
+            requested[i] = share.prepareRequest(Math.max(1, before.memberCount()), now);
+            requests.add(new SyncRound.CapacityRequest(share.name(), requested[i], share.capacity().globalMaxSize(),
+                    this.settings.instanceTtl()));
+            targets.put(CapacityRecords.targetKey(share.name(), this.self.id()), share);
+        }
+        boolean electing = this.settings.leaderElection();
+        SyncRound round = new SyncRound(this.self, this.settings.instanceTtl(),
+                electing ? this.leadership.ttl() : null, countMembers, reports, reportTtl, requests,
+                new ArrayList<>(targets.keySet()));
+        long sentAt = this.nanoClock.getAsLong();
+        SyncRound.Reply reply = this.coordinator.round(round);
+        if (reply.grants().size() != order.size()) {
+            throw new CoordinatorException("a round returned " + reply.grants().size() + " grants for "
+                    + order.size() + " requests");
+        }
+        LeaderLease leader = electing ? this.leadership.found(reply.leader(), sentAt) : reply.leader().orElse(null);
+        reportsWritten(demands, reports, now);
+        for (int i = 0; i < order.size(); i++) {
+            applyGrant(order.get(i), reply.grants().get(i), requested[i], sentAt);
+        }
+        int memberCount = (reply.memberCount() >= 0) ? reply.memberCount() : before.memberCount();
+        boolean leading = leader != null && this.self.id().equals(leader.holderId()) && isLeader();
+        announceLeadership();
+        if (!leading) {
+            this.shares.values().forEach(CapacityShare::forgetDistribution);
+            if (leader != null) {
+                acceptTargets(targets, reply.values(), leader.fencingToken());
+            }
+            return new Outcome(List.of(), memberCount, leader);
+        }
+        // Won in this call: the leader's part follows at once.
+        List<InstanceInfo> members = this.coordinator.liveInstances();
+        if (!this.shares.isEmpty()) {
+            this.writtenDemands.clear();
+            rebalanceIfDue(leader.fencingToken(), members, demands);
+        }
+        return new Outcome(members, members.size(), leader);
+    }
+
+    /**
+     * The first round, and a leader's: one call per step. A leader lists the members and shares
+     * the caps, which a follower's single call cannot do.
+     */
+    private Outcome separateCalls(boolean first, SyncState before) {
+        if (first) {
+            this.coordinator.register(this.self, this.settings.instanceTtl());
+        }
+        else {
+            this.coordinator.heartbeat(this.self, this.settings.instanceTtl());
+        }
+        LeaderLease leader = this.settings.leaderElection() ? seekLeadership()
+                : this.coordinator.currentLeader().orElse(null);
+        // A reply that came too late to trust leaves this round to the followers' part.
+        boolean leading = leader != null && this.self.id().equals(leader.holderId()) && isLeader();
+        // Only the leader lists the members (it shares the caps among them); a follower keeps
+        // no list, and counts the members only when somebody reads its status, so that
+        // probing every instance of a large cluster does not cost the backend O(N) each.
+        List<InstanceInfo> members = List.of();
+        int memberCount = before.memberCount();
+        if (leading) {
+            members = this.coordinator.liveInstances();
+            memberCount = members.size();
+        }
+        else if (first || this.memberCountWanted || (memberCount == 0 && !this.shares.isEmpty())) {
+            this.memberCountWanted = false;
+            memberCount = this.coordinator.liveInstanceCount();
+        }
+        announceLeadership();
+        syncCapacity(leader, leading, members, memberCount);
+        return new Outcome(members, memberCount, leader);
+    }
+
+    private Map<String, CapacityRecords.Demand> sampleDemands() {
+        Map<String, CapacityRecords.Demand> demands = new HashMap<>();
+        for (CapacityShare share : this.shares.values()) {
+            demands.put(share.name(), share.sampleDemand());
+        }
+        return demands;
+    }
+
     /**
      * Asks for (or renews) the lease; returns the current lease, this instance's if it leads, or
      * another's (one call: a follower learns the leader's term on the way), or null if nobody leads.
@@ -626,10 +723,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         if (this.shares.isEmpty()) {
             return;
         }
-        Map<String, CapacityRecords.Demand> demands = new HashMap<>();
-        for (CapacityShare share : this.shares.values()) {
-            demands.put(share.name(), share.sampleDemand());
-        }
+        Map<String, CapacityRecords.Demand> demands = sampleDemands();
         if (leading) {
             // A leader writes no report of its own; after its term the first report is written anew.
             this.writtenDemands.clear();
@@ -657,10 +751,23 @@ public final class DistributedPoolManager implements AutoCloseable {
      */
     private void reportDemands(Map<String, CapacityRecords.Demand> demands) {
         long now = this.nanoClock.getAsLong();
-        Duration reportTtl = this.settings.instanceTtl().multipliedBy(DEMAND_TTLS);
-        if (reportTtl.compareTo(DistributedSettings.LONGEST_TTL) > 0) {
-            reportTtl = DistributedSettings.LONGEST_TTL;
+        Duration reportTtl = reportTtl();
+        Map<String, byte[]> changed = changedReports(demands, now, reportTtl);
+        if (changed.isEmpty()) {
+            return;
         }
+        this.coordinator.setAll(changed, reportTtl);
+        reportsWritten(demands, changed, now);
+    }
+
+    private Duration reportTtl() {
+        Duration reportTtl = this.settings.instanceTtl().multipliedBy(DEMAND_TTLS);
+        return (reportTtl.compareTo(DistributedSettings.LONGEST_TTL) > 0) ? DistributedSettings.LONGEST_TTL : reportTtl;
+    }
+
+    /** The reports to write at {@code now}: see {@link #reportDemands}. */
+    private Map<String, byte[]> changedReports(Map<String, CapacityRecords.Demand> demands, long now,
+            Duration reportTtl) {
         long refreshNanos = reportTtl.toNanos() / 2;
         Map<String, byte[]> changed = new HashMap<>();
         demands.forEach((pool, demand) -> {
@@ -669,11 +776,11 @@ public final class DistributedPoolManager implements AutoCloseable {
                 changed.put(CapacityRecords.demandKey(pool, this.self.id()), demand.encode());
             }
         });
-        if (changed.isEmpty()) {
-            return;
-        }
-        // Counted from before the write, so that the refresh comes early rather than late.
-        this.coordinator.setAll(changed, reportTtl);
+        return changed;
+    }
+
+    /** The reports in {@code changed} were written; {@code now} was taken before, so that a refresh comes early. */
+    private void reportsWritten(Map<String, CapacityRecords.Demand> demands, Map<String, byte[]> changed, long now) {
         demands.forEach((pool, demand) -> {
             if (changed.containsKey(CapacityRecords.demandKey(pool, this.self.id()))) {
                 this.writtenDemands.put(pool, new WrittenDemand(demand, now));
@@ -686,7 +793,11 @@ public final class DistributedPoolManager implements AutoCloseable {
         for (CapacityShare share : this.shares.values()) {
             byKey.put(CapacityRecords.targetKey(share.name(), this.self.id()), share);
         }
-        this.coordinator.getAll(byKey.keySet()).forEach((key, value) -> {
+        acceptTargets(byKey, this.coordinator.getAll(byKey.keySet()), term);
+    }
+
+    private void acceptTargets(Map<String, CapacityShare> byKey, Map<String, byte[]> values, long term) {
+        values.forEach((key, value) -> {
             CapacityShare share = byKey.get(key);
             if (share == null) {
                 return;
@@ -746,15 +857,24 @@ public final class DistributedPoolManager implements AutoCloseable {
             return;
         }
         Duration targetTtl = this.settings.rebalanceInterval().multipliedBy(3).plus(this.settings.instanceTtl());
+        long refreshNanos = targetTtl.toNanos() / 2;
         Map<String, byte[]> written = new HashMap<>();
+        Map<String, WrittenTarget> writing = new HashMap<>();
         Map<CapacityShare, Map<String, Integer>> planned = new HashMap<>();
         for (Map.Entry<CapacityShare, List<CapacityPlanner.Member>> plan : plans.entrySet()) {
             CapacityShare share = plan.getKey();
             Map<String, Integer> targets = CapacityPlanner.targets(share.capacity().globalMaxSize(), plan.getValue());
             for (Map.Entry<String, Integer> target : targets.entrySet()) {
                 if (!target.getKey().equals(this.self.id())) {
-                    written.put(CapacityRecords.targetKey(share.name(), target.getKey()),
-                            new CapacityRecords.Target(term, target.getValue()).encode());
+                    // Only what changed, or what would lapse before the next refresh: in a steady
+                    // cluster most targets stay the same from one rebalance to the next.
+                    String key = CapacityRecords.targetKey(share.name(), target.getKey());
+                    WrittenTarget before = this.writtenTargets.get(key);
+                    if (before == null || before.term() != term || before.target() != target.getValue()
+                            || now - before.atNanos() >= refreshNanos) {
+                        written.put(key, new CapacityRecords.Target(term, target.getValue()).encode());
+                        writing.put(key, new WrittenTarget(term, target.getValue(), now));
+                    }
                 }
             }
             planned.put(share, targets);
@@ -762,6 +882,12 @@ public final class DistributedPoolManager implements AutoCloseable {
         if (!written.isEmpty()) {
             this.coordinator.setAll(written, targetTtl);
         }
+        // Members that left are forgotten with their targets; the map holds at most one entry
+        // per member and pool.
+        if (last == null || !last.members().equals(ids)) {
+            this.writtenTargets.keySet().retainAll(currentTargetKeys(ids));
+        }
+        this.writtenTargets.putAll(writing);
         // Only once the followers' targets are written: a failed write leaves this rebalance due.
         planned.forEach((share, targets) -> share.leaderTarget(targets.getOrDefault(this.self.id(), 0), term, targets));
         this.lastRebalance = new Rebalance(term, ids, now);
@@ -869,7 +995,21 @@ public final class DistributedPoolManager implements AutoCloseable {
         return "DistributedPoolManager[" + this.self.id() + " on " + this.active.activeBackend() + "]";
     }
 
+    private Set<String> currentTargetKeys(TreeSet<String> ids) {
+        Set<String> keys = new HashSet<>();
+        for (CapacityShare share : this.shares.values()) {
+            for (String id : ids) {
+                keys.add(CapacityRecords.targetKey(share.name(), id));
+            }
+        }
+        return keys;
+    }
+
     private record Rebalance(long term, TreeSet<String> members, long atNanos) {
+    }
+
+    /** A follower's target as this leader last wrote it, and when (monotonic nanos, taken before the write). */
+    private record WrittenTarget(long term, int target, long atNanos) {
     }
 
     private record WrittenDemand(CapacityRecords.Demand demand, long atNanos) {

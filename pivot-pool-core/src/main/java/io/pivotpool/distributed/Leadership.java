@@ -79,7 +79,14 @@ final class Leadership {
         long sentAt = this.nanoClock.getAsLong();
         // A failure leaves the lease held: it may or may not have been renewed, so it is trusted
         // only until the deadline of the last renewal known to have been sent.
-        Optional<LeaderLease> current = this.coordinator.seekLeadership(this.instanceId, this.ttl);
+        return found(this.coordinator.seekLeadership(this.instanceId, this.ttl), sentAt);
+    }
+
+    /**
+     * What a seek for {@link #ttl()} sent at {@code sentAt} found, when it was part of a larger call
+     * (a follower's {@linkplain Coordinator#round round}): taken as {@link #seek()} takes its own.
+     */
+    @Nullable LeaderLease found(Optional<LeaderLease> current, long sentAt) {
         if (current.isPresent() && this.instanceId.equals(current.get().holderId())) {
             this.held = new HeldLease(current.get(), sentAt + this.trustNanos);
         }
@@ -87,6 +94,11 @@ final class Leadership {
             this.held = null;
         }
         return current.orElse(null);
+    }
+
+    /** The lease ttl this instance seeks. */
+    Duration ttl() {
+        return this.ttl;
     }
 
     /** Whether this instance leads now: it holds a term whose renewal is recent enough to trust. */

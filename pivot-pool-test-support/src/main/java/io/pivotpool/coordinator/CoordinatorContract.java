@@ -743,6 +743,103 @@ public abstract class CoordinatorContract {
         }
     }
 
+    // ---- a follower's round -----------------------------------------------------------------
+
+    @Test
+    void aRoundDoesWhatItsStepsDoOneByOne() {
+        coordinator().register(instance("b"), LONG_TTL);
+        coordinator().set("target:a", bytes("its target"), LONG_TTL);
+        coordinator().requestCapacity("p", "b", 6, 10, LONG_TTL);
+        SyncRound.Reply reply = coordinator().round(new SyncRound(instance("a"), LONG_TTL, LONG_TTL, true,
+                Map.of("report:a", bytes("its report")), LONG_TTL,
+                List.of(new SyncRound.CapacityRequest("p", 7, 10, LONG_TTL),
+                        new SyncRound.CapacityRequest("q", 2, 5, LONG_TTL)),
+                List.of("target:a", "missing")));
+        assertThat(coordinator().liveInstances()).containsExactly(instance("a"), instance("b"));
+        assertThat(reply.memberCount()).isEqualTo(2);
+        assertThat(term(reply.leader())).as("the lease the round found").isEqualTo(term(coordinator().currentLeader()));
+        assertThat(text(coordinator().get("report:a"))).contains("its report");
+        assertThat(reply.grants()).containsExactly(new CapacityGrant("p", "a", 4, 10, 10, false),
+                new CapacityGrant("q", "a", 2, 2, 5, false));
+        assertThat(coordinator().capacity("p").grants()).isEqualTo(Map.of("a", 4, "b", 6));
+        assertThat(reply.values()).containsOnlyKeys("target:a");
+        assertThat(new String(reply.values().get("target:a"), StandardCharsets.UTF_8)).isEqualTo("its target");
+        SyncRound.Reply again = coordinator().round(new SyncRound(instance("a"), LONG_TTL, LONG_TTL, false, Map.of(),
+                null, List.of(new SyncRound.CapacityRequest("p", 7, 10, LONG_TTL)), List.of()));
+        assertThat(again.memberCount()).as("not counted").isEqualTo(-1);
+        assertThat(again.grants()).containsExactly(new CapacityGrant("p", "a", 4, 10, 10, true));
+        assertThat(again.values()).isEmpty();
+    }
+
+    @Test
+    void aRoundSeeksLeadershipAsSeekLeadershipDoesOrOnlyReadsTheLeader() {
+        LeaderLease held = coordinator().tryAcquireLeadership("b", LONG_TTL).orElseThrow();
+        SyncRound follower = new SyncRound(instance("a"), LONG_TTL, LONG_TTL, false, Map.of(), null, List.of(),
+                List.of());
+        assertThat(term(coordinator().round(follower).leader())).contains(term(held));
+        assertThat(coordinator().releaseLeadership("b", held.fencingToken())).isTrue();
+        SyncRound reader = new SyncRound(instance("a"), LONG_TTL, null, false, Map.of(), null, List.of(), List.of());
+        assertThat(coordinator().round(reader).leader()).as("a round without a leader ttl only reads").isEmpty();
+        assertThat(coordinator().currentLeader()).isEmpty();
+        LeaderLease won = coordinator().round(follower).leader().orElseThrow();
+        assertThat(won.holderId()).isEqualTo("a");
+        assertThat(won.fencingToken()).isGreaterThan(held.fencingToken());
+        assertThat(term(coordinator().round(reader).leader())).contains(term(won));
+        assertThat(term(coordinator().round(follower).leader())).as("renewed, same term").contains(term(won));
+    }
+
+    @Test
+    void aRoundRejectsWhatItsStepsReject() {
+        assertThatIllegalArgumentException().isThrownBy(() -> coordinator().round(new SyncRound(instance("a"), LONG_TTL,
+                null, false, Map.of(), null, List.of(new SyncRound.CapacityRequest("p", -1, 10, LONG_TTL)), List.of())));
+        assertThatIllegalArgumentException().isThrownBy(() -> new SyncRound(instance("a"), Duration.ZERO, null, false,
+                Map.of(), null, List.of(), List.of()));
+        assertThatIllegalArgumentException().isThrownBy(() -> new SyncRound(instance("a"), LONG_TTL, null, false,
+                Map.of("k", bytes("v")), Duration.ZERO, List.of(), List.of()));
+    }
+
+    @Test
+    void concurrentRoundsNeverGrantMoreThanTheCap() throws Exception {
+        assertConcurrentRoundsStayWithinCap(List.of(coordinator()));
+    }
+
+    /** Many instances run rounds that request shares of two pools at once through {@code coordinators}. */
+    protected final void assertConcurrentRoundsStayWithinCap(List<Coordinator> coordinators) throws Exception {
+        int cap = 20;
+        List<List<CapacityGrant>> grants = race(8, thread -> {
+            Coordinator through = coordinators.get(thread % coordinators.size());
+            List<CapacityGrant> mine = new ArrayList<>();
+            for (int round = 0; round < 10; round++) {
+                int wanted = 1 + (round * 3 + thread) % 7;
+                mine.addAll(through.round(new SyncRound(instance("instance-" + thread), LONG_TTL, LONG_TTL, false,
+                        Map.of(), null, List.of(new SyncRound.CapacityRequest("contended", wanted, cap, LONG_TTL),
+                                new SyncRound.CapacityRequest("other", 7 - wanted, cap / 2, LONG_TTL)),
+                        List.of())).grants());
+            }
+            return mine;
+        });
+        for (String pool : List.of("contended", "other")) {
+            int poolCap = pool.equals("contended") ? cap : cap / 2;
+            for (List<CapacityGrant> mine : grants) {
+                for (CapacityGrant grant : mine) {
+                    if (grant.pool().equals(pool)) {
+                        assertThat(grant.totalGranted()).as("total of %s at the time of a grant", pool)
+                                .isLessThanOrEqualTo(poolCap);
+                    }
+                }
+            }
+            CapacityView view = coordinators.get(0).capacity(pool);
+            assertThat(view.total()).isLessThanOrEqualTo(poolCap);
+            for (List<CapacityGrant> mine : grants) {
+                CapacityGrant last = mine.stream().filter(grant -> grant.pool().equals(pool)).reduce((a, b) -> b)
+                    .orElseThrow();
+                assertThat(view.grants().getOrDefault(last.instanceId(), 0)).as("last grant of %s", last.instanceId())
+                    .isEqualTo(last.granted());
+            }
+        }
+        assertThat(coordinators.get(0).currentLeader()).as("exactly one of the rounds won the lease").isPresent();
+    }
+
     // ---- helpers ---------------------------------------------------------------------------
 
     protected static InstanceInfo instance(String id) {

@@ -34,6 +34,13 @@ class SimulationTests {
     /** How many seeds a mutant may take to be caught. */
     private static final long MUTANT_BUDGET = 2_000;
 
+    /**
+     * Seeds searched for the known gap after data loss: its window is narrow, and where it first
+     * shows moves with the protocol's order of calls (seed 1,413 today; 2,656 while a follower's
+     * round was one call but the leader still rewrote every target), so more than the mutants'.
+     */
+    private static final long GAP_BUDGET = 5_000;
+
     @BeforeAll
     static void quietLogs() {
         Schedules.quietLogs();
@@ -96,7 +103,7 @@ class SimulationTests {
     @Test
     void aNewcomerAfterDataLossCanStillOvershootTheCap() {
         long found = -1;
-        for (long seed = 1; seed <= MUTANT_BUDGET && found < 0; seed++) {
+        for (long seed = 1; seed <= GAP_BUDGET && found < 0; seed++) {
             Simulation.Outcome outcome = Schedules.runStrictAfterDataLoss(seed);
             if (outcome.broken() == Invariant.OBJECTS_WITHIN_BOUND) {
                 found = seed;
@@ -104,7 +111,7 @@ class SimulationTests {
                         + outcome.detail());
             }
         }
-        assertThat(found).as("the known gap after data loss shows within %d seeds", MUTANT_BUDGET).isPositive();
+        assertThat(found).as("the known gap after data loss shows within %d seeds", GAP_BUDGET).isPositive();
     }
 
     /**

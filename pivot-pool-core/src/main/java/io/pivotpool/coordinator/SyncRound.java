@@ -1,0 +1,80 @@
+package io.pivotpool.coordinator;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What a follower asks of the backend in one synchronisation round, so that a backend can do it in
+ * one call ({@link Coordinator#round}): in a fleet of a thousand instances, the backend's cost of
+ * coordination is mostly the cost of round trips, not of the work inside them.
+ *
+ * <p>The steps, in this order: renew {@code instance}'s registration for {@code instanceTtl} (as
+ * {@link Coordinator#heartbeat}); seek leadership for {@code leaderTtl} (as
+ * {@link Coordinator#seekLeadership}), or only read the current leader when it is null; count the
+ * live instances when {@code countMembers}; store {@code writes} for {@code writeTtl} (as
+ * {@link Coordinator#setAll}); request every {@code capacity} grant in turn (as
+ * {@link Coordinator#requestCapacity}); read {@code reads} (as {@link Coordinator#getAll}).
+ *
+ * @param instance the instance whose round this is
+ * @param instanceTtl how long its registration lives
+ * @param leaderTtl the lease to seek, or null to only read the current leader
+ * @param countMembers whether to count the live instances
+ * @param writes the values to store; empty for none
+ * @param writeTtl how long the written values live; null only when there are none
+ * @param capacity the grants to request, in order
+ * @param reads the keys to read
+ */
+public record SyncRound(InstanceInfo instance, Duration instanceTtl, @Nullable Duration leaderTtl,
+        boolean countMembers, Map<String, byte[]> writes, @Nullable Duration writeTtl,
+        List<CapacityRequest> capacity, List<String> reads) {
+
+    public SyncRound {
+        Objects.requireNonNull(instance, "instance must not be null");
+        CoordinatorArguments.requirePositiveTtl(instanceTtl);
+        if (leaderTtl != null) {
+            CoordinatorArguments.requirePositiveTtl(leaderTtl);
+        }
+        writes = Map.copyOf(writes);
+        if (!writes.isEmpty()) {
+            CoordinatorArguments.requirePositiveTtl(writeTtl);
+        }
+        capacity = List.copyOf(capacity);
+        reads = List.copyOf(reads);
+    }
+
+    /**
+     * One grant asked for in a round, with the arguments of {@link Coordinator#requestCapacity}
+     * (the instance is the round's).
+     */
+    public record CapacityRequest(String pool, int requested, int globalMaxSize, Duration ttl) {
+
+        public CapacityRequest {
+            Objects.requireNonNull(pool, "pool must not be null");
+            CoordinatorArguments.requirePositiveTtl(ttl);
+        }
+    }
+
+    /**
+     * What the round found.
+     *
+     * @param leader the current lease, the round's instance's if it leads now, another's, or empty
+     *     if nobody leads
+     * @param memberCount the live instances, or -1 when they were not counted
+     * @param grants the grants as recorded, in the order requested
+     * @param values the values read, as {@link Coordinator#getAll} returns them
+     */
+    public record Reply(Optional<LeaderLease> leader, int memberCount, List<CapacityGrant> grants,
+            Map<String, byte[]> values) {
+
+        public Reply {
+            Objects.requireNonNull(leader, "leader must not be null");
+            grants = List.copyOf(grants);
+            values = Map.copyOf(values);
+        }
+    }
+}
