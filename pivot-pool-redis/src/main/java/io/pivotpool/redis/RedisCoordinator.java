@@ -41,6 +41,8 @@ import io.pivotpool.coordinator.GarbageWarnings;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.RemoteText;
+import io.pivotpool.coordinator.SyncRound;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -93,6 +95,9 @@ public final class RedisCoordinator implements Coordinator {
 
     private static final byte[] NO_BYTES = new byte[0];
 
+    /** How long a listing is reused while the membership's version says nothing changed. */
+    private static final long RELIST_NANOS = TimeUnit.SECONDS.toNanos(10);
+
     /** Keys per command of a batched read: bounds one reply while keeping the batch one round trip. */
     private static final int BATCH_KEYS = 512;
 
@@ -122,6 +127,12 @@ public final class RedisCoordinator implements Coordinator {
      * {@link #tryAcquireLeadership(String, Duration)}).
      */
     private final AtomicLong highestTokenSeen = new AtomicLong();
+
+    /** This coordinator's last full listing of the members ({@link #liveInstances()}), or null. */
+    private volatile @Nullable Listing listing;
+
+    /** The instance this coordinator last registered, to tell Redis whether its fields changed. */
+    private volatile @Nullable InstanceInfo lastRegistered;
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -292,26 +303,30 @@ public final class RedisCoordinator implements Coordinator {
         requireId(instance.id(), "instance id");
         long ttlMillis = leaseTtlMillis(ttl);
         Map<String, String> fields = CoordinatorArguments.requireRegistrable(instance);
-        List<byte[]> args = new ArrayList<>(2 + fields.size() * 2);
+        List<byte[]> args = new ArrayList<>(3 + fields.size() * 2);
         args.add(bytes(instance.id()));
         args.add(bytes(Long.toString(ttlMillis)));
+        args.add(bytes(instance.equals(this.lastRegistered) ? "0" : "1"));
         for (Map.Entry<String, String> field : fields.entrySet()) {
             args.add(bytes(field.getKey()));
             args.add(bytes(field.getValue()));
         }
         Object result = script(operation, RedisScripts.REGISTER, ScriptOutputType.MULTI,
-                List.of(this.keys.members(), this.keys.member(instance.id())), args.toArray(byte[][]::new));
+                List.of(this.keys.members(), this.keys.member(instance.id()), this.keys.membersVersion()),
+                args.toArray(byte[][]::new));
         reply(operation, this.keys.members(), () -> {
             reportGarbage(list(result));
             return null;
         });
+        this.lastRegistered = instance;
     }
 
     @Override
     public void unregister(String instanceId) {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
         script("unregister", RedisScripts.UNREGISTER, ScriptOutputType.INTEGER,
-                List.of(this.keys.members(), this.keys.member(instanceId)), bytes(instanceId));
+                List.of(this.keys.members(), this.keys.member(instanceId), this.keys.membersVersion()),
+                bytes(instanceId));
     }
 
     /**
@@ -338,12 +353,29 @@ public final class RedisCoordinator implements Coordinator {
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Reads every member only when the membership changed since this coordinator's last listing
+     * (its version, and the count of live entries, which an expiry lowers), or when that listing is
+     * older than {@link #RELIST_NANOS}: the leader lists the members every round, and in a steady
+     * cluster of a thousand that is most of its round. The periodic full listing bounds how long
+     * what no version records stays unseen: a member's hash changed or removed by hand.
+     */
     @Override
     public List<InstanceInfo> liveInstances() {
         String operation = "list live instances";
+        Listing known = this.listing;
+        long now = System.nanoTime();
+        boolean usable = known != null && now - known.atNanos() < RELIST_NANOS;
         Object result = script(operation, RedisScripts.LIVE_INSTANCES, ScriptOutputType.MULTI,
-                List.of(this.keys.members()), bytes(this.keys.memberPrefix()));
-        List<InstanceInfo> live = reply(operation, this.keys.members(), () -> {
+                List.of(this.keys.members(), this.keys.membersVersion()), bytes(this.keys.memberPrefix()),
+                usable ? known.version() : NO_BYTES, bytes(usable ? Long.toString(known.liveCount()) : "0"));
+        if (usable && result instanceof List<?> parts && parts.size() == 1 && parts.get(0) instanceof byte[] same
+                && "same".equals(text(same))) {
+            return known.instances();
+        }
+        Listing listed = reply(operation, this.keys.members(), () -> {
             List<?> parts = list(result);
             reportGarbage(list(parts.get(1)));
             List<InstanceInfo> instances = new ArrayList<>();
@@ -365,10 +397,15 @@ public final class RedisCoordinator implements Coordinator {
                     reportGarbage(this.keys.member(id), "a hash that is not an instance (" + ex.getMessage() + ")");
                 }
             }
-            return instances;
+            instances.sort(Comparator.comparing(InstanceInfo::id));
+            return new Listing((byte[]) parts.get(2), integer(parts.get(3)), List.copyOf(instances), now);
         });
-        live.sort(Comparator.comparing(InstanceInfo::id));
-        return List.copyOf(live);
+        this.listing = listed;
+        return listed.instances();
+    }
+
+    /** A full listing: the membership's version and live count it was read at, and what it found. */
+    private record Listing(byte[] version, long liveCount, List<InstanceInfo> instances, long atNanos) {
     }
 
     // ---- leadership ------------------------------------------------------------------------
@@ -440,20 +477,23 @@ public final class RedisCoordinator implements Coordinator {
         String operation = "acquire leadership";
         Object result = script(operation, RedisScripts.ACQUIRE_LEADERSHIP, ScriptOutputType.MULTI,
                 List.of(this.keys.leader(), this.keys.term()), bytes(instanceId), bytes(Long.toString(ttlMillis)));
-        return reply(operation, this.keys.leader(), () -> {
-            List<?> parts = list(result);
-            reportGarbage(list(parts.get(4)));
-            if (integer(parts.get(0)) == 0L) {
-                LeaderLease other = lease(parts.get(1), parts.get(2), parts.get(3));
-                // An empty holder is a fence: nobody leads until it lapses.
-                if (other.holderId().isEmpty()) {
-                    return new Attempt(Optional.empty(), Optional.empty());
-                }
-                saw(other.fencingToken());
-                return new Attempt(Optional.empty(), Optional.of(other));
+        return reply(operation, this.keys.leader(), () -> attemptOf(result));
+    }
+
+    /** Reads the acquisition script's reply. */
+    private Attempt attemptOf(Object result) {
+        List<?> parts = list(result);
+        reportGarbage(list(parts.get(4)));
+        if (integer(parts.get(0)) == 0L) {
+            LeaderLease other = lease(parts.get(1), parts.get(2), parts.get(3));
+            // An empty holder is a fence: nobody leads until it lapses.
+            if (other.holderId().isEmpty()) {
+                return new Attempt(Optional.empty(), Optional.empty());
             }
-            return new Attempt(Optional.of(lease(parts.get(1), parts.get(2), parts.get(3))), Optional.empty());
-        });
+            saw(other.fencingToken());
+            return new Attempt(Optional.empty(), Optional.of(other));
+        }
+        return new Attempt(Optional.of(lease(parts.get(1), parts.get(2), parts.get(3))), Optional.empty());
     }
 
     private void saw(long token) {
@@ -473,20 +513,23 @@ public final class RedisCoordinator implements Coordinator {
         String operation = "read the leader";
         Object result = script(operation, RedisScripts.CURRENT_LEADER, ScriptOutputType.MULTI,
                 List.of(this.keys.leader()));
-        return reply(operation, this.keys.leader(), () -> {
-            List<?> parts = list(result);
-            String state = text(parts.get(0));
-            if ("garbage".equals(state)) {
-                reportGarbage(this.keys.leader(), text(parts.get(1)));
-                return Optional.empty();
-            }
-            if ("lease".equals(state)) {
-                LeaderLease lease = lease(parts.get(1), parts.get(2), parts.get(3));
-                saw(lease.fencingToken());
-                return Optional.of(lease);
-            }
+        return reply(operation, this.keys.leader(), () -> currentLeaderOf(result));
+    }
+
+    /** Reads the current-leader script's reply. */
+    private Optional<LeaderLease> currentLeaderOf(Object result) {
+        List<?> parts = list(result);
+        String state = text(parts.get(0));
+        if ("garbage".equals(state)) {
+            reportGarbage(this.keys.leader(), text(parts.get(1)));
             return Optional.empty();
-        });
+        }
+        if ("lease".equals(state)) {
+            LeaderLease lease = lease(parts.get(1), parts.get(2), parts.get(3));
+            saw(lease.fencingToken());
+            return Optional.of(lease);
+        }
+        return Optional.empty();
     }
 
     private LeaderLease lease(Object holder, Object token, Object ttl) {
@@ -680,15 +723,118 @@ public final class RedisCoordinator implements Coordinator {
                 this.keys.capacityLedger(pool),
                 bytes(instanceId), bytes(Integer.toString(requested)), bytes(Integer.toString(globalMaxSize)),
                 bytes(Long.toString(ttlMillis)));
-        return reply(operation, key, () -> {
-            List<?> parts = list(result);
-            reportGarbage(list(parts.get(2)));
-            // The script grants at most what is left under an int cap; saturate anyway, never wrap.
-            int granted = Math.min(saturatedInt(integer(parts.get(0))), requested);
-            boolean renewed = parts.size() > 3 && integer(parts.get(3)) == 1;
-            return new CapacityGrant(pool, instanceId, granted, saturatedInt(integer(parts.get(1))), globalMaxSize,
-                    renewed);
+        return reply(operation, key, () -> grantOf(result, pool, instanceId, requested, globalMaxSize));
+    }
+
+    /** Reads the request script's reply. */
+    private CapacityGrant grantOf(Object result, String pool, String instanceId, int requested, int globalMaxSize) {
+        List<?> parts = list(result);
+        reportGarbage(list(parts.get(2)));
+        // The script grants at most what is left under an int cap; saturate anyway, never wrap.
+        int granted = Math.min(saturatedInt(integer(parts.get(0))), requested);
+        boolean renewed = parts.size() > 3 && integer(parts.get(3)) == 1;
+        return new CapacityGrant(pool, instanceId, granted, saturatedInt(integer(parts.get(1))), globalMaxSize,
+                renewed);
+    }
+
+    // ---- a follower's round ------------------------------------------------------------------
+
+    /**
+     * One script ({@link RedisScripts#ROUND}): every step of the round as its own method does it,
+     * in one round trip, which is most of what a follower costs Redis. The rare second step of
+     * {@link #seekLeadership} (Redis handed back a lease of this instance below a token seen before)
+     * is made afterwards, as separate calls.
+     */
+    @Override
+    public SyncRound.Reply round(SyncRound round) {
+        InstanceInfo instance = round.instance();
+        String id = instance.id();
+        requireId(id, "instance id");
+        long instanceTtlMillis = leaseTtlMillis(round.instanceTtl());
+        Map<String, String> fields = CoordinatorArguments.requireRegistrable(instance);
+        Duration leaderTtl = round.leaderTtl();
+        long leaderTtlMillis = (leaderTtl != null) ? leaseTtlMillis(leaderTtl) : 0;
+        Duration valueTtl = round.writeTtl();
+        long valueTtlMillis = (valueTtl != null && !round.writes().isEmpty()) ? valueTtlMillis(valueTtl) : 0;
+        for (SyncRound.CapacityRequest request : round.capacity()) {
+            CoordinatorArguments.requireCapacityRequest(request.pool(), id, request.requested(),
+                    request.globalMaxSize());
+            leaseTtlMillis(request.ttl());
+        }
+        List<String> keyNames = new ArrayList<>();
+        keyNames.add(this.keys.members());
+        keyNames.add(this.keys.member(id));
+        keyNames.add(this.keys.membersVersion());
+        keyNames.add(this.keys.leader());
+        keyNames.add(this.keys.term());
+        List<byte[]> args = new ArrayList<>();
+        args.add(bytes(id));
+        args.add(bytes(Long.toString(instanceTtlMillis)));
+        args.add(bytes((leaderTtl != null) ? Long.toString(leaderTtlMillis) : ""));
+        args.add(bytes(round.countMembers() ? "1" : "0"));
+        args.add(bytes(Long.toString(valueTtlMillis)));
+        args.add(bytes(Integer.toString(round.writes().size())));
+        args.add(bytes(Integer.toString(round.capacity().size())));
+        args.add(bytes(Integer.toString(round.reads().size())));
+        args.add(bytes(Integer.toString(fields.size())));
+        args.add(bytes(instance.equals(this.lastRegistered) ? "0" : "1"));
+        fields.forEach((name, value) -> {
+            args.add(bytes(name));
+            args.add(bytes(value));
         });
+        round.writes().forEach((key, value) -> {
+            keyNames.add(this.keys.state(Objects.requireNonNull(key, "key must not be null")));
+            args.add(Objects.requireNonNull(value, "value must not be null"));
+        });
+        for (SyncRound.CapacityRequest request : round.capacity()) {
+            keyNames.addAll(this.keys.capacityLedger(request.pool()));
+            args.add(bytes(Integer.toString(request.requested())));
+            args.add(bytes(Integer.toString(request.globalMaxSize())));
+            args.add(bytes(Long.toString(leaseTtlMillis(request.ttl()))));
+        }
+        round.reads().forEach(key -> keyNames.add(this.keys.state(Objects.requireNonNull(key, "key must not be null"))));
+        String operation = "synchronise";
+        Object result = script(operation, RedisScripts.ROUND, ScriptOutputType.MULTI, keyNames,
+                args.toArray(byte[][]::new));
+        SyncRound.Reply reply = reply(operation, this.keys.members(), () -> {
+            List<?> parts = list(result);
+            reportGarbage(list(parts.get(0)));
+            Optional<LeaderLease> leader;
+            if (leaderTtl == null) {
+                leader = currentLeaderOf(parts.get(1));
+            }
+            else {
+                Attempt attempt = attemptOf(parts.get(1));
+                leader = attempt.own().isPresent() ? attempt.own() : attempt.other();
+            }
+            long members = integer(parts.get(2));
+            List<?> grantReplies = list(parts.get(3));
+            List<CapacityGrant> grants = new ArrayList<>(grantReplies.size());
+            for (int i = 0; i < round.capacity().size(); i++) {
+                SyncRound.CapacityRequest request = round.capacity().get(i);
+                grants.add(grantOf(grantReplies.get(i), request.pool(), id, request.requested(),
+                        request.globalMaxSize()));
+            }
+            List<?> valueReplies = list(parts.get(4));
+            Map<String, byte[]> values = new LinkedHashMap<>();
+            for (int i = 0; i < round.reads().size(); i++) {
+                if (valueReplies.get(i) instanceof byte[] value) {
+                    values.put(round.reads().get(i), value);
+                }
+            }
+            return new SyncRound.Reply(leader, (members < 0) ? -1 : saturatedInt(members), grants, values);
+        });
+        this.lastRegistered = instance;
+        Optional<LeaderLease> leader = reply.leader();
+        if (leaderTtl != null && leader.isPresent() && leader.get().holderId().equals(id)) {
+            if (leader.get().fencingToken() < this.highestTokenSeen.get()) {
+                // See attempt(): end the earlier lease and start a term above the token seen.
+                return new SyncRound.Reply(seekLeadership(id, leaderTtl), reply.memberCount(), reply.grants(),
+                        reply.values());
+            }
+            saw(leader.get().fencingToken());
+        }
+        return reply;
     }
 
     @Override

@@ -32,6 +32,14 @@ final class RedisKeys {
         return this.prefix + "members";
     }
 
+    /**
+     * String: the membership's version, changed whenever an instance joins, leaves or changes its
+     * fields, so that the leader lists the members only when something changed.
+     */
+    String membersVersion() {
+        return this.prefix + "members-version";
+    }
+
     /** Hash: one instance's {@code InstanceInfo.toFields()}, expiring with its registration. */
     String member(String instanceId) {
         return memberPrefix() + instanceId;

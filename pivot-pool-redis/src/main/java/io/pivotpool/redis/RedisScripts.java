@@ -136,7 +136,7 @@ final class RedisScripts {
      * acquisition after it lapses starts a term. This costs one leader-ttl without a leader at the
      * very first start of a namespace and after every loss of its data.
      */
-    static final LuaScript ACQUIRE_LEADERSHIP = new LuaScript("acquire-leadership", COMMON + READ_LEASE + """
+    private static final String ACQUIRE_STEP = """
             local leader, term, id, ttl = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
             local state, holder, token, leaseTtl = readLease(leader)
             if state == 'lease' then
@@ -191,7 +191,9 @@ final class RedisScripts {
             redis.call('HSET', leader, 'holder', id, 'token', next, 'ttl', ttl)
             redis.call('PEXPIRE', leader, ttl)
             return {1, id, next, ttl, garbage}
-            """);
+            """;
+
+    static final LuaScript ACQUIRE_LEADERSHIP = new LuaScript("acquire-leadership", COMMON + READ_LEASE + ACQUIRE_STEP);
 
     /** KEYS: leader. ARGV: instance id, token. Returns 1 if that term was ended, else 0. */
     static final LuaScript RELEASE_LEADERSHIP = new LuaScript("release-leadership", COMMON + READ_LEASE + """
@@ -208,12 +210,14 @@ final class RedisScripts {
      * token, ttl}} or {@code {'garbage', description}}. Reads only: the next acquisition replaces
      * garbage.
      */
-    static final LuaScript CURRENT_LEADER = new LuaScript("current-leader", COMMON + READ_LEASE + """
+    private static final String CURRENT_LEADER_STEP = """
             local state, holder, token, ttl = readLease(KEYS[1])
             if state == 'lease' and holder ~= '' then return {'lease', holder, token, ttl} end
             if state == 'garbage' then return {'garbage', holder} end
             return {'none'}
-            """);
+            """;
+
+    static final LuaScript CURRENT_LEADER = new LuaScript("current-leader", COMMON + READ_LEASE + CURRENT_LEADER_STEP);
 
     /**
      * Drops index entries that expired or that no registration could have written (expiring more
@@ -227,7 +231,16 @@ final class RedisScripts {
               if #expired > 0 then redis.call('ZREM', members, unpack(expired)) end
               local beyond = redis.call('ZRANGEBYSCORE', members, '(' .. int(now + MAX_TTL), '+inf', 'LIMIT', 0, MAX_MEMBERS)
               if #beyond > 0 then redis.call('ZREM', members, unpack(beyond)) end
-              return #beyond
+              return #beyond, #expired
+            end
+            -- The membership's version changes whenever an entry joins or leaves the index, or an
+            -- instance's fields change, so that a listing can be skipped while it stays the same. A
+            -- version is the server time in microseconds: a reset (data lost) never brings back one
+            -- a coordinator still holds.
+            local function bumpVersion(version)
+              local v = nowMicros()
+              if redis.pcall('GET', version) == v then v = v .. '+' end
+              redis.call('SET', version, v, 'PX', MAX_TTL)
             end
             -- Whether the index is a sorted set small enough to read; if not, it is unlinked (heartbeats
             -- rebuild it). Its memory is measured only when it is read whole (measuring walks every
@@ -252,11 +265,12 @@ final class RedisScripts {
             """.formatted(MAX_MEMBERS, MAX_INDEX_BYTES, MAX_INDEX_BYTES);
 
     /**
-     * Register or heartbeat. KEYS: members, member. ARGV: instance id, ttl ms, field, value, ...
-     * (validated by the caller). Returns {@code {garbage key, description, ...}}.
+     * Register or heartbeat. KEYS: members, member, membership version. ARGV: instance id, ttl ms,
+     * fields changed since this coordinator last wrote them (0|1), field, value, ... (validated by
+     * the caller). Returns {@code {garbage key, description, ...}}.
      */
-    static final LuaScript REGISTER = new LuaScript("register", COMMON + PRUNE_INDEX + """
-            local members, member, id, ttl = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+    private static final String REGISTER_STEP = """
+            local members, member, version, id, ttl = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
             local garbage = {}
             local ok, why = checkIndex(members, false)
             if not ok then
@@ -265,10 +279,11 @@ final class RedisScripts {
             end
             local now = nowMillis()
             redis.call('UNLINK', member)
-            redis.call('HSET', member, 'ttl', ttl, unpack(ARGV, 3))
+            redis.call('HSET', member, 'ttl', ttl, unpack(ARGV, 4))
             redis.call('PEXPIRE', member, ttl)
-            redis.call('ZADD', members, int(now + tonumber(ttl)), id)
-            local beyond = pruneIndex(members, now)
+            local added = redis.call('ZADD', members, int(now + tonumber(ttl)), id)
+            local beyond, expired = pruneIndex(members, now)
+            if added == 1 or ARGV[3] == '1' or expired > 0 or beyond > 0 or not ok then bumpVersion(version) end
             if beyond > 0 then
               garbage[#garbage + 1] = members
               garbage[#garbage + 1] = beyond .. ' entries expiring beyond the longest ttl; they were dropped'
@@ -277,33 +292,54 @@ final class RedisScripts {
             local last = redis.call('ZREVRANGEBYSCORE', members, int(now + MAX_TTL), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
             redis.call('PEXPIREAT', members, last[2])
             return garbage
-            """);
+            """;
 
-    /** KEYS: members, member. ARGV: instance id. */
-    static final LuaScript UNREGISTER = new LuaScript("unregister", COMMON + """
-            if kind(KEYS[1]) == 'zset' then redis.call('ZREM', KEYS[1], ARGV[1]) end
+    static final LuaScript REGISTER = new LuaScript("register", COMMON + PRUNE_INDEX + REGISTER_STEP);
+
+    /** KEYS: members, member, membership version. ARGV: instance id. */
+    static final LuaScript UNREGISTER = new LuaScript("unregister", COMMON + PRUNE_INDEX + """
+            if kind(KEYS[1]) == 'zset' and redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then bumpVersion(KEYS[3]) end
             return redis.call('UNLINK', KEYS[2])
             """);
 
     /**
-     * KEYS: members. ARGV: member key prefix. Drops expired and impossible entries, then returns
-     * {@code {{id, field, value, ...}, ...}} for the valid live instances (without the ttl field)
-     * and {@code {garbage key, description, ...}}. An instance whose hash is garbage (no expiry,
-     * one beyond its own ttl, too many fields, too large) loses its entry and its hash; its owner's
-     * next heartbeat writes both anew.
+     * KEYS: members, membership version. ARGV: member key prefix, the version of the caller's last
+     * listing (empty: none), how many were live then. If the version is the same and as many
+     * entries are live, returns {@code {'same'}}: nobody joined, left or changed fields (an expiry
+     * lowers the count, everything else changes the version), and the caller's listing still holds,
+     * at the cost of two reads instead of several per member. Otherwise drops expired and impossible
+     * entries, then returns {@code {{{id, field, value, ...}, ...}, {garbage key, description, ...},
+     * version, live count}} for the valid live instances (without the ttl field). An instance whose
+     * hash is garbage (no expiry, one beyond its own ttl, too many fields, too large) loses its entry
+     * and its hash; its owner's next heartbeat writes both anew.
      */
     static final LuaScript LIVE_INSTANCES = new LuaScript("live-instances", COMMON + PRUNE_INDEX + """
-            local members, prefix = KEYS[1], ARGV[1]
+            local members, version, prefix, known, knownCount = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]
+            local function live(now) return redis.call('ZCOUNT', members, '(' .. int(now), int(now + MAX_TTL)) end
+            if known ~= '' and kind(members) == 'zset' and redis.pcall('GET', version) == known
+                and live(nowMillis()) == tonumber(knownCount) then
+              return {'same'}
+            end
+            local function current()
+              local v = redis.pcall('GET', version)
+              if type(v) ~= 'string' then
+                bumpVersion(version)
+                v = redis.call('GET', version)
+              end
+              return v
+            end
             local out, garbage = {}, {}
             local ok, why = checkIndex(members, true)
             if not ok then
               garbage[#garbage + 1] = members
               garbage[#garbage + 1] = why .. '; heartbeats rebuild it'
-              return {out, garbage}
+              bumpVersion(version)
+              return {out, garbage, current(), 0}
             end
-            if kind(members) == 'none' then return {out, garbage} end
+            if kind(members) == 'none' then return {out, garbage, current(), 0} end
             local now = nowMillis()
-            local beyond = pruneIndex(members, now)
+            local beyond, expired = pruneIndex(members, now)
+            local changed = beyond > 0 or expired > 0
             if beyond > 0 then
               garbage[#garbage + 1] = members
               garbage[#garbage + 1] = beyond .. ' entries expiring beyond the longest ttl; they were dropped'
@@ -318,6 +354,7 @@ final class RedisScripts {
                 bad = 'an entry whose id is longer than ' .. MAX_ID .. ' bytes'
               elseif k == 'none' then
                 redis.call('ZREM', members, id)
+                changed = true
               elseif k ~= 'hash' then
                 bad = 'a ' .. k .. ', not an instance hash'
               elseif redis.call('HLEN', key) > %d then
@@ -347,12 +384,14 @@ final class RedisScripts {
               end
               if bad then
                 redis.call('ZREM', members, id)
+                changed = true
                 if #id <= MAX_ID then redis.call('UNLINK', key) end
                 garbage[#garbage + 1] = (#id <= MAX_ID) and key or members
                 garbage[#garbage + 1] = bad .. '; it was dropped'
               end
             end
-            return {out, garbage}
+            if changed then bumpVersion(version) end
+            return {out, garbage, current(), live(now)}
             """.formatted(MAX_MEMBER_FIELDS, MAX_MEMBER_FIELDS, MAX_MEMBER_BYTES, MAX_MEMBER_BYTES));
 
     /**
@@ -554,7 +593,8 @@ final class RedisScripts {
      * sum never goes above it while the cap stays the same. Every number stays below 2^53 (at most
      * {@link #MAX_GRANTS} grants of at most 2^31 - 1), so the Lua doubles are exact.
      */
-    static final LuaScript REQUEST_CAPACITY = new LuaScript("request-capacity", COMMON + LIVE_GRANTS + LEDGER + """
+    private static final String REQUEST_STEP = """
+            ledgerDirty = false
             local key, index, total, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
             local requested, cap, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
             local t = redis.call('TIME')
@@ -571,7 +611,10 @@ final class RedisScripts {
             redis.call('ZADD', index, int(now + ttl), id)
             expireLedger(key, index, total, others + granted, others + granted ~= sum, now, ttl)
             return {granted, others + granted, garbage, renewed}
-            """.formatted(MAX_GRANTS));
+            """.formatted(MAX_GRANTS);
+
+    static final LuaScript REQUEST_CAPACITY = new LuaScript("request-capacity", COMMON + LIVE_GRANTS + LEDGER
+            + REQUEST_STEP);
 
     /** KEYS: pool hash, its expiry index, its running sum. ARGV: instance id. Returns {@code {garbage...}}. */
     static final LuaScript RELEASE_CAPACITY = new LuaScript("release-capacity", COMMON + LIVE_GRANTS + LEDGER + """
@@ -605,6 +648,64 @@ final class RedisScripts {
               out[#out + 1] = grant[1]
             end
             return {out, garbage}
+            """);
+
+    /**
+     * A follower's whole round in one script ({@code Coordinator.round}): register or heartbeat
+     * ({@link #REGISTER}), seek leadership ({@link #ACQUIRE_LEADERSHIP}) or only read the leader
+     * ({@link #CURRENT_LEADER}), count the live members, write the values, request every grant
+     * ({@link #REQUEST_CAPACITY}), read the values asked for: each step exactly as its own script
+     * does it, in one call, because on this machine a round trip costs Redis more CPU than the work
+     * of a capacity script (BENCHMARKS.md, "A thousand instances on one server").
+     *
+     * <p>KEYS: members, member, membership version, leader, term, then one per value written, three
+     * per grant (the ledger), one per value read. ARGV: instance id, instance ttl ms, leader ttl ms
+     * (empty: only read the leader), count members (0|1), value ttl ms, number of values written, of
+     * grants, of values read, of registration fields, fields changed (0|1, as {@link #REGISTER}
+     * takes it); then the fields' names and values, the values written,
+     * and requested, global max, ttl ms per grant (all validated by the caller). Returns
+     * {@code {register's reply, leadership's reply, member count or -1, {request's reply, ...},
+     * {value or nil, ...}}}; an exhausted term counter fails the script as the acquisition would.
+     */
+    static final LuaScript ROUND = new LuaScript("round", COMMON + READ_LEASE + PRUNE_INDEX + LIVE_GRANTS + LEDGER
+            + "local function registerStep(KEYS, ARGV)\n" + REGISTER_STEP + "end\n"
+            + "local function acquireStep(KEYS, ARGV)\n" + ACQUIRE_STEP + "end\n"
+            + "local function currentLeaderStep(KEYS)\n" + CURRENT_LEADER_STEP + "end\n"
+            + "local function requestStep(KEYS, ARGV)\n" + REQUEST_STEP + "end\n" + """
+            local id, instanceTtl, leaderTtl, count, valueTtl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+            local writes, grants, reads, fields = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]),
+                tonumber(ARGV[9])
+            local a, k = 11, 6
+            local registration = {id, instanceTtl, ARGV[10]}
+            for i = 1, fields * 2 do
+              registration[#registration + 1] = ARGV[a]
+              a = a + 1
+            end
+            local registered = registerStep({KEYS[1], KEYS[2], KEYS[3]}, registration)
+            local lease
+            if leaderTtl == '' then
+              lease = currentLeaderStep({KEYS[4]})
+            else
+              lease = acquireStep({KEYS[4], KEYS[5]}, {id, leaderTtl})
+              if lease.err then return lease end
+            end
+            local members = -1
+            if count == '1' then
+              local now = nowMillis()
+              members = redis.call('ZCOUNT', KEYS[1], '(' .. int(now), int(now + MAX_TTL))
+            end
+            for i = 1, writes do
+              redis.call('SET', KEYS[k], ARGV[a], 'PX', valueTtl)
+              k, a = k + 1, a + 1
+            end
+            local granted = {}
+            for i = 1, grants do
+              granted[i] = requestStep({KEYS[k], KEYS[k + 1], KEYS[k + 2]}, {id, ARGV[a], ARGV[a + 1], ARGV[a + 2]})
+              k, a = k + 3, a + 3
+            end
+            local values = {}
+            if reads > 0 then values = redis.call('MGET', unpack(KEYS, k, k + reads - 1)) end
+            return {registered, lease, members, granted, values}
             """);
 
     private RedisScripts() {

@@ -107,7 +107,8 @@ class RedisCoordinatorTests {
         this.coordinator.requestCapacity("renderers", "a", 3, 10, Duration.ofSeconds(5));
         List<String> keys = keysOf(this.namespace);
         assertThat(keys).containsExactlyInAnyOrder("{" + this.namespace + "}:members",
-                "{" + this.namespace + "}:member:a", "{" + this.namespace + "}:leader", "{" + this.namespace + "}:term",
+                "{" + this.namespace + "}:member:a", "{" + this.namespace + "}:members-version",
+                "{" + this.namespace + "}:leader", "{" + this.namespace + "}:term",
                 "{" + this.namespace + "}:q:jobs", "{" + this.namespace + "}:kv:config",
                 "{" + this.namespace + "}:cap:renderers", "{" + this.namespace + "}:capx:renderers",
                 "{" + this.namespace + "}:capsum:renderers");
@@ -476,6 +477,44 @@ class RedisCoordinatorTests {
         assertThatIllegalArgumentException().isThrownBy(() -> this.coordinator.pop("q", Duration.ofMillis(-1)));
         assertThatIllegalArgumentException()
             .isThrownBy(() -> this.coordinator.requestCapacity("p", "a", -1, 10, Duration.ofSeconds(1)));
+    }
+
+    @Test
+    void aListingShouldReadTheMembersAgainOnlyWhenTheMembershipChanged() {
+        Duration ttl = Duration.ofMinutes(1);
+        this.coordinator.register(instance("a"), ttl);
+        this.coordinator.register(instance("b"), ttl);
+        assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"), instance("b"));
+        long reads = memberReads();
+        assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"), instance("b"));
+        this.coordinator.heartbeat(instance("b"), ttl);
+        assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"), instance("b"));
+        assertThat(memberReads()).as("members read while nothing changed").isEqualTo(reads);
+
+        RedisCoordinator other = newCoordinator(this.namespace);
+        InstanceInfo moved = new InstanceInfo("b", "host-b2", 2000L, Map.of("app", "test", "zone", "z2"));
+        other.heartbeat(moved, ttl);
+        assertThat(this.coordinator.liveInstances()).as("fields changed").containsExactly(instance("a"), moved);
+        other.register(instance("c"), ttl);
+        assertThat(this.coordinator.liveInstances()).as("joined").containsExactly(instance("a"), moved, instance("c"));
+        other.unregister("c");
+        assertThat(this.coordinator.liveInstances()).as("left").containsExactly(instance("a"), moved);
+        other.register(instance("d"), Duration.ofMillis(300));
+        assertThat(this.coordinator.liveInstances()).as("joined").containsExactly(instance("a"), moved, instance("d"));
+        await().atMost(Duration.ofSeconds(5))
+            .untilAsserted(() -> assertThat(this.coordinator.liveInstances()).as("expired")
+                .containsExactly(instance("a"), moved));
+        assertThat(memberReads()).as("members read after each change").isGreaterThan(reads);
+    }
+
+    /** How many instance hashes scripts have read whole so far (HGETALL, which only a full listing runs). */
+    private static long memberReads() {
+        for (String line : raw.commands().info("commandstats").split("\r?\n")) {
+            if (line.startsWith("cmdstat_hgetall:")) {
+                return Long.parseLong(line.replaceAll("^cmdstat_hgetall:calls=(\\d+),.*$", "$1"));
+            }
+        }
+        return 0;
     }
 
     private static List<String> keysOf(String namespace) {
