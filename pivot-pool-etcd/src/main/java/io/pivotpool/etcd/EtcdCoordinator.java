@@ -55,6 +55,7 @@ import io.pivotpool.coordinator.GarbageWarnings;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.RemoteText;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -132,6 +133,14 @@ public final class EtcdCoordinator implements Coordinator {
      */
     private static final long RECONCILE_MILLIS = 1000;
 
+    /**
+     * How long a listing of the members is reused while their keys' count and newest revision stay
+     * the same: the leader lists the members every round, and in a steady cluster of a thousand
+     * that is most of its round. The full listing every so often also checks the members' leases
+     * again, which no revision records.
+     */
+    private static final long RELIST_NANOS = TimeUnit.SECONDS.toNanos(10);
+
     /** A pool's running sum is reconciled at least this many grant ttls apart, however right it looks. */
     private static final int AUDIT_TTLS = 8;
 
@@ -195,6 +204,9 @@ public final class EtcdCoordinator implements Coordinator {
     private volatile long minLeaseSeconds = 2;
 
     private volatile boolean connected;
+
+    /** This coordinator's last full listing of the members ({@link #liveInstances()}), or null. */
+    private volatile @Nullable Listing listing;
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -402,6 +414,19 @@ public final class EtcdCoordinator implements Coordinator {
     public List<InstanceInfo> liveInstances() {
         Call call = call("list live instances");
         String prefix = this.keys.members();
+        Listing known = this.listing;
+        long now = System.nanoTime();
+        if (known != null && now - known.atNanos() < RELIST_NANOS) {
+            // Keys only, the newest first: joins and changed fields raise the newest revision, and
+            // every departure (a lease that lapsed, an unregistration) lowers the count.
+            GetResponse newest = call.await(this.kv.get(EtcdKeys.bytes(prefix), GetOption.builder().isPrefix(true)
+                .withKeysOnly(true).withLimit(1).withSortField(GetOption.SortTarget.MOD)
+                .withSortOrder(GetOption.SortOrder.DESCEND).build()));
+            long revision = newest.getKvs().isEmpty() ? 0 : newest.getKvs().get(0).getModRevision();
+            if (newest.getCount() == known.count() && revision == known.newestRevision()) {
+                return known.instances();
+            }
+        }
         GetResponse listing = call.await(this.kv.get(EtcdKeys.bytes(prefix),
                 GetOption.builder().isPrefix(true).withLimit(MAX_MEMBERS + 1).build()));
         if (listing.getCount() > MAX_MEMBERS) {
@@ -437,7 +462,20 @@ public final class EtcdCoordinator implements Coordinator {
             }
         }
         live.sort(Comparator.comparing(InstanceInfo::id));
-        return List.copyOf(live);
+        List<InstanceInfo> instances = List.copyOf(live);
+        long newestRevision = 0;
+        for (KeyValue entry : listing.getKvs()) {
+            newestRevision = Math.max(newestRevision, entry.getModRevision());
+        }
+        this.listing = new Listing(listing.getCount(), newestRevision, instances, now);
+        return instances;
+    }
+
+    /**
+     * A full listing: how many member keys there were and the newest one's revision, and what it
+     * found; reused while both stay the same (see {@link #RELIST_NANOS}).
+     */
+    private record Listing(long count, long newestRevision, List<InstanceInfo> instances, long atNanos) {
     }
 
     private record MemberRecord(KeyValue entry, InstanceInfo instance, long ttlMillis) {
