@@ -81,6 +81,11 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
  * {@code --leader-only=true} times the leader's round alone: N − 1 members registered and their
  * demand reports written by one seeding client, then one real instance that leads and rebalances
  * every round.
+ *
+ * <p>{@code --connections=K} (Redis): the instances share K connections instead of one. One
+ * connection multiplexes the calls of every instance, so Redis reads and answers them in batches,
+ * which hides what a round trip costs it; {@code --connections=N} gives each instance its own, as
+ * separate processes have.
  */
 public final class FleetScaleProbe {
 
@@ -98,7 +103,7 @@ public final class FleetScaleProbe {
             if (!arg.startsWith("--") || !arg.contains("=")) {
                 throw new IllegalArgumentException("options are --name=value (--backend=redis|etcd --sizes=10,100,1000 "
                         + "--pools=3 --sync-ms=500 --leader-ttl-ms=3000 --rebalance-ms=5000 --warmup-s=15 "
-                        + "--measure-s=20 --converge=true --leader-only=false), was " + arg);
+                        + "--measure-s=20 --converge=true --leader-only=false --connections=1), was " + arg);
             }
             options.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
         }
@@ -161,7 +166,8 @@ public final class FleetScaleProbe {
             System.out.printf(Locale.ROOT, "%n# %s, N = %d, %d capped pools each, sync %d ms, rebalance %d ms%n",
                     this.backend, n, this.pools, this.settings.syncInterval().toMillis(),
                     this.settings.rebalanceInterval().toMillis());
-            try (Backend server = this.backend.equals("etcd") ? new EtcdBackend() : new RedisBackend()) {
+            try (Backend server = this.backend.equals("etcd") ? new EtcdBackend()
+                    : new RedisBackend(Integer.parseInt(option("connections", "1")))) {
                 if (Boolean.parseBoolean(option("leader-only", "false"))) {
                     return leaderOnly(server, n);
                 }
@@ -568,7 +574,8 @@ public final class FleetScaleProbe {
                 if (!success) {
                     this.failures.incrementAndGet();
                 }
-                if (operation.equals("heartbeat")) {
+                // A round begins with its heartbeat, or is one call (a follower's, on a backend that does it in one).
+                if (operation.equals("heartbeat") || operation.equals("round")) {
                     if (this.roundStart != 0) {
                         this.callsInRounds.addAndGet(this.roundCalls);
                         this.roundCount.incrementAndGet();
@@ -646,25 +653,44 @@ public final class FleetScaleProbe {
         final ClientResources resources = DefaultClientResources.builder().ioThreadPoolSize(2)
             .computationThreadPoolSize(2).build();
 
-        final LettuceConnectionFactory factory;
+        /**
+         * The connections the instances share, one each for {@code --connections=N}: one
+         * connection multiplexes the calls of many instances, which lets Redis read and answer
+         * them in batches that separate processes would not give it.
+         */
+        final List<LettuceConnectionFactory> factories = new ArrayList<>();
+
+        final int connections;
+
+        int handedOut;
 
         final RedisClient infoClient;
 
         final StatefulRedisConnection<String, String> info;
 
-        RedisBackend() {
-            this.factory = new LettuceConnectionFactory(new RedisStandaloneConfiguration("127.0.0.1", this.server.port()),
-                    LettuceClientConfiguration.builder().clientResources(this.resources)
-                        .commandTimeout(Duration.ofSeconds(2)).build());
-            this.factory.afterPropertiesSet();
-            this.factory.start();
+        RedisBackend(int connections) {
+            this.connections = Math.max(1, connections);
             this.infoClient = RedisClient.create(RedisURI.create("127.0.0.1", this.server.port()));
             this.info = this.infoClient.connect();
         }
 
+        private synchronized LettuceConnectionFactory factory() {
+            int index = this.handedOut++ % this.connections;
+            if (index == this.factories.size()) {
+                LettuceConnectionFactory factory = new LettuceConnectionFactory(
+                        new RedisStandaloneConfiguration("127.0.0.1", this.server.port()),
+                        LettuceClientConfiguration.builder().clientResources(this.resources)
+                            .commandTimeout(Duration.ofSeconds(2)).build());
+                factory.afterPropertiesSet();
+                factory.start();
+                this.factories.add(factory);
+            }
+            return this.factories.get(index);
+        }
+
         @Override
         public Coordinator coordinator() {
-            return RedisCoordinator.create(this.factory, "fleet", Duration.ofSeconds(2));
+            return RedisCoordinator.create(factory(), "fleet", Duration.ofSeconds(2));
         }
 
         @Override
@@ -706,7 +732,7 @@ public final class FleetScaleProbe {
         public void close() {
             this.info.close();
             this.infoClient.shutdown();
-            this.factory.destroy();
+            this.factories.forEach(LettuceConnectionFactory::destroy);
             this.resources.shutdown(0, 0, TimeUnit.MILLISECONDS);
             this.server.close();
         }
