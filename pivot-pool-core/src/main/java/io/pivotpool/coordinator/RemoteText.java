@@ -16,8 +16,8 @@ public final class RemoteText {
 
     /**
      * Escapes every control character ({@code \n}, {@code \r}, {@code \t}, other C0 and C1 controls,
-     * DEL, and the Unicode line and paragraph separators) as a Java escape, and shortens the text to
-     * {@link #MAX_SHOWN} characters.
+     * DEL, the Unicode line and paragraph separators, and the bidirectional-text controls) as a Java
+     * escape, and shortens the text to {@link #MAX_SHOWN} characters.
      */
     public static String escape(String text) {
         if (text == null) {
@@ -48,6 +48,16 @@ public final class RemoteText {
         return (out != null) ? out.toString() : text;
     }
 
+    /**
+     * The bidirectional embedding, override and isolate controls (U+202A to U+202E, U+2066 to
+     * U+2069) and the marks (U+200E, U+200F, U+061C): shown raw, they reorder what a log viewer or
+     * terminal displays after them, so a remote string could make a log line read as something else.
+     */
+    private static boolean isBidiControl(char c) {
+        return (c >= '\u202a' && c <= '\u202e') || (c >= '\u2066' && c <= '\u2069') || c == '\u200e'
+                || c == '\u200f' || c == '\u061c';
+    }
+
     private static String replacement(char c) {
         switch (c) {
             case '\n':
@@ -57,7 +67,7 @@ public final class RemoteText {
             case '\t':
                 return "\\t";
             default:
-                if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029') {
+                if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029' || isBidiControl(c)) {
                     return String.format("\\u%04x", (int) c);
                 }
                 return null;
