@@ -136,6 +136,8 @@ public final class RedisCoordinator implements Coordinator {
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
+    private final AtomicBoolean evictionPolicyChecked = new AtomicBoolean();
+
     private RedisCoordinator(LettuceConnectionFactory connectionFactory, ClientResources ownedResources,
             String namespace, String secret, Duration timeout) {
         this.connectionFactory = connectionFactory;
@@ -260,6 +262,41 @@ public final class RedisCoordinator implements Coordinator {
     @Override
     public void connect() {
         call("connect", RedisClusterAsyncCommands::ping);
+        checkEvictionPolicy();
+    }
+
+    /**
+     * Reads {@code maxmemory-policy} once, at the first connect that reaches Redis, and warns
+     * unless it is {@code noeviction}: every coordination key has a TTL, so any other policy may
+     * evict one under memory pressure, and an evicted leader key lets a second instance lead while
+     * the first still trusts its term (TESTING.md, finding 2). A user whose ACL does not allow
+     * {@code CONFIG GET} (managed Redis often does not) gets one line saying it was not checked.
+     */
+    private void checkEvictionPolicy() {
+        if (!this.evictionPolicyChecked.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            Map<String, String> config = call("read maxmemory-policy", redis -> redis.configGet("maxmemory-policy"));
+            String policy = (config != null) ? config.get("maxmemory-policy") : null;
+            if (policy != null && !"noeviction".equals(policy)) {
+                logger.warn("Redis coordinator ({}, namespace '{}'): Redis evicts keys under memory pressure "
+                        + "(maxmemory-policy {}); an evicted leader key can let two instances lead at once and an "
+                        + "evicted grant can let a capped pool exceed its cap. Run the coordination's Redis with "
+                        + "maxmemory-policy noeviction", this.endpoint, RemoteText.escape(namespace()),
+                        RemoteText.escape(policy));
+            }
+        }
+        catch (CoordinatorException ex) {
+            String reply = rootMessage(ex);
+            if (reply.startsWith("NOPERM") || reply.startsWith("ERR")) {
+                // Redis answered (the user may not run CONFIG, or the command is renamed): still connected.
+                this.connected = true;
+            }
+            logger.info("Redis coordinator ({}, namespace '{}'): could not read maxmemory-policy to check that Redis "
+                    + "never evicts coordination keys (it should be noeviction): {}", this.endpoint,
+                    RemoteText.escape(namespace()), ex.getMessage());
+        }
     }
 
     @Override

@@ -507,6 +507,23 @@ class RedisCoordinatorTests {
         assertThat(memberReads()).as("members read after each change").isGreaterThan(reads);
     }
 
+    @Test
+    void connectingToARedisThatEvictsKeysShouldWarnOnceNamingThePolicy() {
+        try (LogCapture logs = LogCapture.everything()) {
+            newCoordinator(this.namespace).connect();
+            assertThat(logs.messages(Level.WARN)).as("on noeviction").noneMatch(line -> line.contains("maxmemory-policy"));
+            raw.commands().configSet("maxmemory-policy", "volatile-lru");
+            RedisCoordinator evicting = newCoordinator(this.namespace);
+            evicting.connect();
+            evicting.connect();
+            assertThat(logs.messages(Level.WARN)).filteredOn(line -> line.contains("maxmemory-policy"))
+                .singleElement().asString().contains("volatile-lru").contains("noeviction");
+        }
+        finally {
+            raw.commands().configSet("maxmemory-policy", "noeviction");
+        }
+    }
+
     /** How many instance hashes scripts have read whole so far (HGETALL, which only a full listing runs). */
     private static long memberReads() {
         for (String line : raw.commands().info("commandstats").split("\r?\n")) {
