@@ -34,7 +34,8 @@ public final class ObservedCoordinator implements Coordinator {
     public ObservedCoordinator(Coordinator delegate, CoordinatorObserver observer) {
         this.delegate = Objects.requireNonNull(delegate, "delegate must not be null");
         this.observer = Objects.requireNonNull(observer, "observer must not be null");
-        this.roundInOneCall = overridesRound(delegate);
+        this.roundInOneCall = (delegate instanceof ObservedCoordinator observed) ? observed.roundInOneCall
+                : overridesRound(delegate);
     }
 
     /** The coordinator whose calls are observed. */

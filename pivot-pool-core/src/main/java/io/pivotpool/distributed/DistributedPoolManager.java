@@ -635,9 +635,18 @@ public final class DistributedPoolManager implements AutoCloseable {
                 new ArrayList<>(targets.keySet()));
         long sentAt = this.nanoClock.getAsLong();
         SyncRound.Reply reply = this.coordinator.round(round);
+        if (reply == null) {
+            throw new CoordinatorException("a round returned no reply");
+        }
         if (reply.grants().size() != order.size()) {
             throw new CoordinatorException("a round returned " + reply.grants().size() + " grants for "
                     + order.size() + " requests");
+        }
+        for (int i = 0; i < order.size(); i++) {
+            // A grant applied to another pool could take that pool above its share.
+            if (!reply.grants().get(i).pool().equals(order.get(i).name())) {
+                throw new CoordinatorException("a round returned the grants in another order than requested");
+            }
         }
         LeaderLease leader = electing ? this.leadership.found(reply.leader(), sentAt) : reply.leader().orElse(null);
         reportsWritten(demands, reports, now);

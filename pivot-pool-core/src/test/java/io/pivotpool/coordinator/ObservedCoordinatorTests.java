@@ -52,6 +52,18 @@ class ObservedCoordinatorTests {
     }
 
     @Test
+    void aRoundIsReportedCallByCallWhenTheDelegateUsesTheDefault() {
+        InstanceInfo instance = new InstanceInfo("a", "h", 1L, Map.of());
+        Duration ttl = Duration.ofMinutes(1);
+        SyncRound round = new SyncRound(instance, ttl, ttl, true, Map.of("report", new byte[] { 1 }), ttl,
+                List.of(new SyncRound.CapacityRequest("p", 1, 2, ttl)), List.of("target"));
+        this.observed.round(round);
+        assertThat(this.reported).as("the no-op coordinator uses the default: separate calls").containsExactly(
+                "heartbeat/noop/ok/true", "seekLeadership/noop/ok/true", "liveInstanceCount/noop/ok/true",
+                "setAll/noop/ok/true", "requestCapacity/noop/ok/true", "getAll/noop/ok/true");
+    }
+
+    @Test
     void localReadsAndCloseAreNotReported() {
         assertThat(this.observed.name()).isEqualTo("noop");
         this.observed.isConnected();

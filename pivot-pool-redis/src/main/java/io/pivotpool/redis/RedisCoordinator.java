@@ -132,7 +132,11 @@ public final class RedisCoordinator implements Coordinator {
     private volatile @Nullable Listing listing;
 
     /** The instance this coordinator last registered, to tell Redis whether its fields changed. */
-    private volatile @Nullable InstanceInfo lastRegistered;
+    private volatile @Nullable Registration lastRegistered;
+
+    /** A registration as written: with its ttl, which the instance hash holds too. */
+    private record Registration(InstanceInfo instance, long ttlMillis) {
+    }
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -343,7 +347,8 @@ public final class RedisCoordinator implements Coordinator {
         List<byte[]> args = new ArrayList<>(3 + fields.size() * 2);
         args.add(bytes(instance.id()));
         args.add(bytes(Long.toString(ttlMillis)));
-        args.add(bytes(instance.equals(this.lastRegistered) ? "0" : "1"));
+        Registration registration = new Registration(instance, ttlMillis);
+        args.add(bytes(registration.equals(this.lastRegistered) ? "0" : "1"));
         for (Map.Entry<String, String> field : fields.entrySet()) {
             args.add(bytes(field.getKey()));
             args.add(bytes(field.getValue()));
@@ -355,7 +360,7 @@ public final class RedisCoordinator implements Coordinator {
             reportGarbage(list(result));
             return null;
         });
-        this.lastRegistered = instance;
+        this.lastRegistered = registration;
     }
 
     @Override
@@ -412,6 +417,7 @@ public final class RedisCoordinator implements Coordinator {
                 && "same".equals(text(same))) {
             return known.instances();
         }
+        List<String> rejected = new ArrayList<>();
         Listing listed = reply(operation, this.keys.members(), () -> {
             List<?> parts = list(result);
             reportGarbage(list(parts.get(1)));
@@ -431,13 +437,22 @@ public final class RedisCoordinator implements Coordinator {
                     instances.add(instance);
                 }
                 catch (IllegalArgumentException ex) {
-                    reportGarbage(this.keys.member(id), "a hash that is not an instance (" + ex.getMessage() + ")");
+                    reportGarbage(this.keys.member(id), "a hash that is not an instance (" + ex.getMessage()
+                            + "); it was dropped");
+                    rejected.add(id);
                 }
             }
             instances.sort(Comparator.comparing(InstanceInfo::id));
             return new Listing((byte[]) parts.get(2), integer(parts.get(3)), List.copyOf(instances), now);
         });
-        this.listing = listed;
+        // A hash the script took but Java refuses (a field missing or malformed) is dropped, as the
+        // script drops what it refuses: a heartbeat only extends a hash, so nothing else would
+        // replace it, and its instance would stay unlisted. The owner's next heartbeat writes it
+        // anew; the next listing reads every member again (the version changed).
+        for (String id : rejected) {
+            unregister(id);
+        }
+        this.listing = rejected.isEmpty() ? listed : null;
         return listed.instances();
     }
 
@@ -814,7 +829,8 @@ public final class RedisCoordinator implements Coordinator {
         args.add(bytes(Integer.toString(round.capacity().size())));
         args.add(bytes(Integer.toString(round.reads().size())));
         args.add(bytes(Integer.toString(fields.size())));
-        args.add(bytes(instance.equals(this.lastRegistered) ? "0" : "1"));
+        Registration registration = new Registration(instance, instanceTtlMillis);
+        args.add(bytes(registration.equals(this.lastRegistered) ? "0" : "1"));
         fields.forEach((name, value) -> {
             args.add(bytes(name));
             args.add(bytes(value));
@@ -861,7 +877,7 @@ public final class RedisCoordinator implements Coordinator {
             }
             return new SyncRound.Reply(leader, (members < 0) ? -1 : saturatedInt(members), grants, values);
         });
-        this.lastRegistered = instance;
+        this.lastRegistered = registration;
         Optional<LeaderLease> leader = reply.leader();
         if (leaderTtl != null && leader.isPresent() && leader.get().holderId().equals(id)) {
             if (leader.get().fencingToken() < this.highestTokenSeen.get()) {

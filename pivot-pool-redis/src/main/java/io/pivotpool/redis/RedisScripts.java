@@ -241,9 +241,16 @@ final class RedisScripts {
             -- instance's fields change, so that a listing can be skipped while it stays the same. A
             -- version is the server time in microseconds: a reset (data lost) never brings back one
             -- a coordinator still holds.
+            -- The version as this coordinator writes it (at most 17 bytes), or nil: another value
+            -- is never copied into the script, and the next change overwrites it.
+            local function versionOf(version)
+              local n = redis.pcall('STRLEN', version)
+              if type(n) ~= 'number' or n == 0 or n > 24 then return nil end
+              return redis.call('GET', version)
+            end
             local function bumpVersion(version)
               local v = nowMicros()
-              if redis.pcall('GET', version) == v then v = v .. '+' end
+              if versionOf(version) == v then v = v .. '+' end
               redis.call('SET', version, v, 'PX', MAX_TTL)
             end
             -- Whether the index is a sorted set small enough to read; if not, it is unlinked (heartbeats
@@ -339,13 +346,13 @@ final class RedisScripts {
     static final LuaScript LIVE_INSTANCES = new LuaScript("live-instances", COMMON + PRUNE_INDEX + """
             local members, version, prefix, known, knownCount = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]
             local function live(now) return redis.call('ZCOUNT', members, '(' .. int(now), int(now + MAX_TTL)) end
-            if known ~= '' and kind(members) == 'zset' and redis.pcall('GET', version) == known
+            if known ~= '' and kind(members) == 'zset' and versionOf(version) == known
                 and live(nowMillis()) == tonumber(knownCount) then
               return {'same'}
             end
             local function current()
-              local v = redis.pcall('GET', version)
-              if type(v) ~= 'string' then
+              local v = versionOf(version)
+              if not v then
                 bumpVersion(version)
                 v = redis.call('GET', version)
               end

@@ -453,6 +453,19 @@ class RedisCoordinatorTests {
             assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"));
             assertThat(logs.messages(Level.WARN)).hasSize(2);
         }
+        // Both were dropped, so their owners' next heartbeats write them anew (a heartbeat of an
+        // unchanged instance only extends its hash, which would otherwise keep the planted field).
+        this.coordinator.heartbeat(instance("b"), Duration.ofSeconds(5));
+        this.coordinator.heartbeat(instance("c"), Duration.ofSeconds(5));
+        assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"), instance("b"), instance("c"));
+    }
+
+    @Test
+    void aHeartbeatWithAnotherTtlShouldRewriteTheRegistration() {
+        this.coordinator.register(instance("a"), Duration.ofSeconds(5));
+        this.coordinator.heartbeat(instance("a"), Duration.ofSeconds(30));
+        assertThat(raw.commands().hget("{" + this.namespace + "}:member:a", "ttl")).isEqualTo("30000");
+        assertThat(this.coordinator.liveInstances()).containsExactly(instance("a"));
     }
 
     @Test
