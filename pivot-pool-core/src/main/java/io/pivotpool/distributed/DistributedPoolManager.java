@@ -876,7 +876,10 @@ public final class DistributedPoolManager implements AutoCloseable {
             for (Map.Entry<String, Integer> target : targets.entrySet()) {
                 if (!target.getKey().equals(this.self.id())) {
                     // Only what changed, or what would lapse before the next refresh: in a steady
-                    // cluster most targets stay the same from one rebalance to the next.
+                    // cluster most targets stay the same from one rebalance to the next. The cost:
+                    // a target key lost meanwhile (data loss, a tenant's write) is written again
+                    // only at its refresh, and until then its follower keeps its last target;
+                    // targets only steer, the grants keep the cap.
                     String key = CapacityRecords.targetKey(share.name(), target.getKey());
                     WrittenTarget before = this.writtenTargets.get(key);
                     if (before == null || before.term() != term || before.target() != target.getValue()

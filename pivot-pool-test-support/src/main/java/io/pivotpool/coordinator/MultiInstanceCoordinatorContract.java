@@ -83,6 +83,11 @@ public abstract class MultiInstanceCoordinatorContract extends CoordinatorContra
     }
 
     @Test
+    void roundsThroughTwoCoordinatorsNeverGrantMoreThanTheCapAndElectOneLeader() throws Exception {
+        assertConcurrentRoundsStayWithinCap(List.of(coordinator(), other()));
+    }
+
+    @Test
     void messagePushedThroughOneCoordinatorIsPoppedThroughTheOther() {
         Coordinator other = other();
         coordinator().push("jobs", bytes("first"));

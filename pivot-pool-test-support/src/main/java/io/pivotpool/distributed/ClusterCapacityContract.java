@@ -235,7 +235,10 @@ public abstract class ClusterCapacityContract {
         Instance a = instance("a", GlobalCapacity.of(CAP), FAST);
         awaitTrue(Duration.ofSeconds(5), "a leads", a.manager::isLeader);
         Instance b = instance("b", GlobalCapacity.of(CAP), FAST);
-        awaitTrue(Duration.ofSeconds(5), "b has a target", () -> b.capacity().target() > 0);
+        // A grant follows its target one round later (the target is read in the call that renews
+        // the grants), and only once the leader gave back its share: wait for both.
+        awaitTrue(Duration.ofSeconds(5), "b has a target and a grant",
+                () -> b.capacity().target() > 0 && b.pool.maxSize() > 0);
         long term = a.manager.leadership().orElseThrow().fencingToken();
         Coordinator backend = client(this.namespace);
         for (int i = 0; i < 5; i++) {
