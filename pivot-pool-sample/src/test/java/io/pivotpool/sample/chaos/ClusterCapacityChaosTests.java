@@ -1,6 +1,8 @@
 package io.pivotpool.sample.chaos;
 
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,6 +98,11 @@ class ClusterCapacityChaosTests {
 
     /** Each load request's bound: a borrow timeout plus a partner call, with room for a loaded machine. */
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(5);
+
+    /** Quotes each instance serves before the scenarios ({@link #warmUp}), and how long that may take. */
+    private static final int WARM_UP_QUOTES = 3;
+
+    private static final Duration WARM_UP_TIMEOUT = Duration.ofSeconds(60);
 
     private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(120);
 
@@ -258,6 +265,40 @@ class ClusterCapacityChaosTests {
         if (awaitNanos(CONVERGENCE_TIMEOUT, () -> allSee(since, INSTANCES) && leaderSince(since) != null) < 0) {
             throw new IllegalStateException("The " + INSTANCES + " instances did not see each other and one leader "
                     + "within " + CONVERGENCE_TIMEOUT.toSeconds() + " s: " + describeCoordination());
+        }
+        warmUp();
+    }
+
+    /**
+     * Each instance serves a few quotes, one at a time, before the scenarios, so that they measure
+     * the cap under failures rather than a cold JVM. An instance's first partner clients derive their
+     * signing keys (PBKDF2, 150,000 rounds) before the JIT has compiled it. On 2026-12-06, with
+     * three JVMs doing so at once on this 2-core machine, that took longer than a load request may
+     * wait ({@link #REQUEST_TIMEOUT}), so (a) failed with "no answer within 5000 ms", on the code of
+     * the day before as well.
+     */
+    private void warmUp() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        List<Future<Integer>> warming = new ArrayList<>();
+        for (SampleInstance instance : List.copyOf(this.instances)) {
+            warming.add(this.starter.submit(() -> {
+                int served = 0;
+                long deadline = System.nanoTime() + WARM_UP_TIMEOUT.toNanos();
+                for (int i = 0; served < WARM_UP_QUOTES && System.nanoTime() < deadline; i++) {
+                    HttpRequest request = HttpRequest.newBuilder(instance.uri("/quotes/WARM-" + i))
+                        .timeout(WARM_UP_TIMEOUT).build();
+                    if (http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                        served++;
+                    }
+                }
+                return served;
+            }));
+        }
+        for (Future<Integer> served : warming) {
+            if (served.get(WARM_UP_TIMEOUT.toSeconds() + 10, TimeUnit.SECONDS) < WARM_UP_QUOTES) {
+                throw new IllegalStateException("An instance did not serve " + WARM_UP_QUOTES + " quotes within "
+                        + WARM_UP_TIMEOUT.toSeconds() + " s before the scenarios: " + describeCoordination());
+            }
         }
     }
 
