@@ -56,12 +56,14 @@ import org.slf4j.LoggerFactory;
  * an older term is ignored.
  *
  * <p>Cost as the cluster grows: a follower's round is a fixed number of calls and bytes whatever
- * the cluster's size (it reads only its own targets, rewrites its demand reports only when they
- * change or half their TTL has passed, and never lists the members: its status counts them, once
- * a round and only if somebody read the status since). The leader's round is a fixed number of
- * round trips too: one listing of the members, one batched read of every demand report and, when
- * it rebalances, one batched write of every target ({@link Coordinator#getAll},
- * {@link Coordinator#setAll}); only its bytes grow with the cluster.
+ * the cluster's size, one call where the backend can do the round in one ({@link Coordinator#round}:
+ * it reads only its own targets, rewrites its demand reports only when they change or half their
+ * TTL has passed, and never lists the members: its status counts them, once a round and only if
+ * somebody read the status since). The leader's round is a fixed number of round trips too: one
+ * listing of the members (which Redis and etcd answer from their last one while the membership
+ * stays the same), one batched read of every demand report and, when it rebalances, one batched
+ * write of the targets that changed ({@link Coordinator#getAll}, {@link Coordinator#setAll}); only
+ * its bytes grow with the cluster.
  *
  * <p>Failure handling: every coordinator call on the background thread is caught. A failed
  * synchronisation marks the instance disconnected and records the error; the next one simply
