@@ -450,6 +450,18 @@ class ClusterCapacityChaosTests {
         end(scenario);
     }
 
+    /** An instance whose coordination was read since {@code since} and which did not lead then, or null. */
+    private SampleInstance followerSince(long since) {
+        return this.checker.live()
+            .stream()
+            .filter((instance) -> {
+                CoordinatorReading view = this.checker.coordinationSince(instance, since);
+                return view != null && !view.leader();
+            })
+            .findFirst()
+            .orElse(null);
+    }
+
     /**
      * (c) A follower stops dead (SIGSTOP) with objects borrowed, long enough for the others to drop
      * it and share its grant, then runs again (SIGCONT) believing for a moment that it still holds
@@ -463,15 +475,10 @@ class ClusterCapacityChaosTests {
                 GLOBAL_MAX_SIZE);
         begin(scenario);
         long since = System.nanoTime();
-        awaitNanos(CONVERGENCE_TIMEOUT, () -> leaderSince(since) != null);
-        SampleInstance follower = this.checker.live()
-            .stream()
-            .filter((instance) -> {
-                CoordinatorReading view = this.checker.coordinationSince(instance, since);
-                return view != null && !view.leader();
-            })
-            .findFirst()
-            .orElse(null);
+        // A follower's reading since then as well as the leader's: the checker polls each instance
+        // in turn, and the followers' turn may come after the leader's.
+        awaitNanos(CONVERGENCE_TIMEOUT, () -> leaderSince(since) != null && followerSince(since) != null);
+        SampleInstance follower = followerSince(since);
         if (follower == null) {
             scenario.harnessProblem("no follower to freeze: " + describeCoordination());
             end(scenario);
