@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
@@ -54,6 +55,7 @@ import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.GarbageWarnings;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.coordinator.Plausibility;
 import io.pivotpool.coordinator.RemoteText;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -102,7 +104,7 @@ public final class EtcdCoordinator implements Coordinator {
     public static final Duration DEFAULT_GARBAGE_WARNING_INTERVAL = GarbageWarnings.DEFAULT_INTERVAL;
 
     /** The longest lease (leadership, registration, capacity grant) the coordinator writes or accepts. */
-    static final long MAX_TTL_MILLIS = 86_400_000L;
+    static final long MAX_TTL_MILLIS = Plausibility.MAX_TTL_MILLIS;
 
     /** The longest instance id (and so lease holder, grant holder) in UTF-8 bytes. */
     static final int MAX_ID_BYTES = 1024;
@@ -185,6 +187,20 @@ public final class EtcdCoordinator implements Coordinator {
 
     /** Leases this coordinator granted: each holds one key of its own, so revoking it harms nobody. */
     private final Map<Long, Boolean> ownLeases = boundedMap();
+
+    /**
+     * The longest ttl this coordinator has used for each kind of record (leases, registrations,
+     * grants): a record of that kind lasting more than {@link Plausibility#longestTtlMillis} of it
+     * is not one a member writes. 0 before the first: then {@link #MAX_TTL_MILLIS} holds.
+     */
+    private final AtomicLong leaderTtlUsed = new AtomicLong();
+
+    private final AtomicLong instanceTtlUsed = new AtomicLong();
+
+    private final AtomicLong grantTtlUsed = new AtomicLong();
+
+    /** The lease of a leader key gone early that acquisitions wait for ({@link #previousLeaseEnded}), or null. */
+    private volatile @Nullable WaitedLease waitedLease;
 
     /** Granted TTL (seconds) of leases seen on records, checked once each: a lease's granted TTL never changes. */
     private final Map<Long, Long> grantedTtls = boundedMap();
@@ -348,6 +364,7 @@ public final class EtcdCoordinator implements Coordinator {
         Objects.requireNonNull(instance, "instance must not be null");
         requireId(instance.id(), "instance id");
         long ttlMillis = leaseTtlMillis(ttl);
+        this.instanceTtlUsed.accumulateAndGet(ttlMillis, Math::max);
         Map<String, String> fields = new LinkedHashMap<>(CoordinatorArguments.requireRegistrable(instance));
         if (fields.containsKey("ttl")) {
             throw new IllegalArgumentException("instance '" + RemoteText.escape(instance.id())
@@ -427,9 +444,8 @@ public final class EtcdCoordinator implements Coordinator {
                 return known.instances();
             }
         }
-        GetResponse listing = call.await(this.kv.get(EtcdKeys.bytes(prefix),
-                GetOption.builder().isPrefix(true).withLimit(MAX_MEMBERS + 1).build()));
-        if (listing.getCount() > MAX_MEMBERS) {
+        Range listing = rangeBounded(call, prefix, MAX_MEMBERS + 1);
+        if (listing.count() > MAX_MEMBERS) {
             // Too many to be real: drop them all. Every live instance's next heartbeat registers it again.
             DeleteResponse dropped = call.await(this.kv.delete(EtcdKeys.bytes(prefix),
                     DeleteOption.builder().isPrefix(true).build()));
@@ -440,7 +456,7 @@ public final class EtcdCoordinator implements Coordinator {
             return List.of();
         }
         List<MemberRecord> records = new ArrayList<>();
-        for (KeyValue entry : listing.getKvs()) {
+        for (KeyValue entry : listing.kvs()) {
             String key = entry.getKey().toString(StandardCharsets.UTF_8);
             String id = EtcdKeys.unsegment(key.substring(prefix.length()));
             try {
@@ -452,8 +468,13 @@ public final class EtcdCoordinator implements Coordinator {
         }
         learnGrantedTtls(call, records.stream().mapToLong(record -> record.entry().getLease()).toArray());
         List<InstanceInfo> live = new ArrayList<>();
+        long longest = Plausibility.longestTtlMillis(this.instanceTtlUsed.get());
         for (MemberRecord record : records) {
             String problem = leaseProblem(record.entry().getLease(), record.ttlMillis());
+            if (problem == null && record.ttlMillis() > longest) {
+                problem = "whose ttl of " + record.ttlMillis() + " ms is more than " + Plausibility.TTL_FACTOR
+                        + " times the instance-ttl this instance runs with, which no member writes";
+            }
             if (problem == null) {
                 live.add(record.instance());
             }
@@ -464,10 +485,10 @@ public final class EtcdCoordinator implements Coordinator {
         live.sort(Comparator.comparing(InstanceInfo::id));
         List<InstanceInfo> instances = List.copyOf(live);
         long newestRevision = 0;
-        for (KeyValue entry : listing.getKvs()) {
+        for (KeyValue entry : listing.kvs()) {
             newestRevision = Math.max(newestRevision, entry.getModRevision());
         }
-        this.listing = new Listing(listing.getCount(), newestRevision, instances, now);
+        this.listing = new Listing(listing.count(), newestRevision, instances, now);
         return instances;
     }
 
@@ -531,6 +552,15 @@ public final class EtcdCoordinator implements Coordinator {
         while (call.hasTimeLeft()) {
             Leadership state = readLeadership(call);
             LeaderRecord leader = state.leader();
+            if (leader != null && leader.problem() == null && !leader.holder().isEmpty()) {
+                String implausible = implausibleLease(state, ttlMillis);
+                if (implausible != null) {
+                    leader = new LeaderRecord(leader.entry(), leader.holder(), leader.token(), leader.ttlMillis(),
+                            implausible);
+                    state = new Leadership(leader, state.term(), state.termModRevision(), state.termProblem(),
+                            state.revision(), state.previousLease());
+                }
+            }
             if (leader != null && leader.problem() == null) {
                 if (leader.holder().isEmpty() || !leader.holder().equals(instanceId)) {
                     return (orOther && !leader.holder().isEmpty())
@@ -551,6 +581,9 @@ public final class EtcdCoordinator implements Coordinator {
                 fence(call, state, ttlMillis, seconds);
                 return Optional.empty();
             }
+            if (!previousLeaseEnded(call, state, ttlMillis)) {
+                return Optional.empty();
+            }
             if (state.term() == Long.MAX_VALUE) {
                 throw new CoordinatorException(RemoteText.escapeControls(describe("acquire leadership")
                         + ": the term counter at key '" + this.keys.term() + "' is exhausted ("
@@ -563,7 +596,8 @@ public final class EtcdCoordinator implements Coordinator {
                 .Then(Op.put(EtcdKeys.bytes(this.keys.term()), ByteSequence.from(utf8(Long.toString(token))),
                         PutOption.DEFAULT),
                         Op.put(EtcdKeys.bytes(this.keys.leader()), leaderValue(instanceId, token, ttlMillis),
-                                PutOption.builder().withLeaseId(lease.id()).build()))
+                                PutOption.builder().withLeaseId(lease.id()).build()),
+                        leaderLeaseRecord(lease.id()))
                 .commit());
             if (began.isSucceeded()) {
                 return Optional.of(new LeaderLease(instanceId, token, ttlMillis));
@@ -587,7 +621,7 @@ public final class EtcdCoordinator implements Coordinator {
         TxnResponse moved = call.await(this.kv.txn()
             .If(absentOrUnchanged(this.keys.leader(), leader.entry().getModRevision()))
             .Then(Op.put(EtcdKeys.bytes(this.keys.leader()), leaderValue(instanceId, leader.token(), ttlMillis),
-                    PutOption.builder().withLeaseId(lease.id()).build()))
+                    PutOption.builder().withLeaseId(lease.id()).build()), leaderLeaseRecord(lease.id()))
             .commit());
         if (!moved.isSucceeded()) {
             revokeQuietly(lease.id());
@@ -630,6 +664,72 @@ public final class EtcdCoordinator implements Coordinator {
         }
     }
 
+    /** The record of the etcd lease a term runs on ({@link EtcdKeys#leaderLease()}). */
+    private Op leaderLeaseRecord(long lease) {
+        return Op.put(EtcdKeys.bytes(this.keys.leaderLease()), ByteSequence.from(utf8(Long.toString(lease))),
+                PutOption.DEFAULT);
+    }
+
+    /**
+     * Why a valid-looking lease is not one a member running this configuration could have written
+     * ({@link Plausibility}), or {@code null} if it is: it lasts at most as long as a member's lease
+     * does, and its token is not above the term counter.
+     */
+    private @Nullable String implausibleLease(Leadership state, long ttlMillis) {
+        LeaderRecord leader = state.leader();
+        long longest = Plausibility.longestTtlMillis(this.leaderTtlUsed.accumulateAndGet(ttlMillis, Math::max));
+        if (leader.ttlMillis() > longest) {
+            return "a leader record of " + leader.ttlMillis() + " ms, more than " + Plausibility.TTL_FACTOR
+                    + " times the leader-ttl this instance runs with, which no member writes";
+        }
+        if (state.termProblem() != null || leader.token() > state.term()) {
+            return "a leader record whose token is above the term counter: no term was given it";
+        }
+        return null;
+    }
+
+    /**
+     * Whether the lease the last term began on has ended, so that a term may begin now that the
+     * leader key is gone. A leader key deleted while its lease runs (by hand, or a tenant) must not
+     * let a term begin while its holder may still trust its own: this waits for that lease, which
+     * its holder gives up (revokes) as soon as it sees its key gone. A lease still running after
+     * {@link Plausibility#longestTtlMillis} of waiting is not a leader's: the record is ignored.
+     */
+    private boolean previousLeaseEnded(Call call, Leadership state, long ttlMillis) {
+        long previous = state.previousLease();
+        if (previous == 0 || state.termProblem() != null) {
+            return true;
+        }
+        if (this.ownLeases.containsKey(previous)) {
+            // This instance's own term, its key gone: give it up, then begin afresh.
+            revokeIfOwn(previous);
+            return true;
+        }
+        LeaseTimeToLiveResponse running = call.await(this.leases.timeToLive(previous, LeaseOption.DEFAULT));
+        // -1: ended (or never was); 0: under a second left, still running.
+        if (running.getTTL() < 0) {
+            return true;
+        }
+        long now = System.nanoTime();
+        WaitedLease waited = this.waitedLease;
+        if (waited == null || waited.lease() != previous) {
+            waited = new WaitedLease(previous, now);
+            this.waitedLease = waited;
+        }
+        if (now - waited.sinceNanos() > TimeUnit.MILLISECONDS.toNanos(Plausibility.longestTtlMillis(ttlMillis))) {
+            reportGarbage(this.keys.leaderLease(), "a lease still running " + Plausibility.TTL_FACTOR
+                    + " leader-ttls after its leader key went, which is no leader's; it is ignored");
+            return true;
+        }
+        reportGarbage(this.keys.leader(), "gone while its lease may still run (deleted); no term begins until that "
+                + "lease ends");
+        return false;
+    }
+
+    /** The lease {@link #previousLeaseEnded} waits for, and since when. */
+    private record WaitedLease(long lease, long sinceNanos) {
+    }
+
     @Override
     public boolean releaseLeadership(String instanceId, long fencingToken) {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
@@ -639,9 +739,12 @@ public final class EtcdCoordinator implements Coordinator {
                 || leader.token() != fencingToken) {
             return false;
         }
+        // The term's lease record goes too: the holder gave the term up, so the next may begin at once
+        // even while the lease itself runs on (a release through another coordinator cannot revoke it).
         TxnResponse released = call.await(this.kv.txn()
             .If(absentOrUnchanged(this.keys.leader(), leader.entry().getModRevision()))
-            .Then(Op.delete(EtcdKeys.bytes(this.keys.leader()), DeleteOption.DEFAULT))
+            .Then(Op.delete(EtcdKeys.bytes(this.keys.leader()), DeleteOption.DEFAULT),
+                    Op.delete(EtcdKeys.bytes(this.keys.leaderLease()), DeleteOption.DEFAULT))
             .commit());
         if (released.isSucceeded()) {
             revokeIfOwn(leader.entry().getLease());
@@ -679,7 +782,7 @@ public final class EtcdCoordinator implements Coordinator {
      * counter, empty when it is missing, else what is wrong with it.
      */
     private record Leadership(LeaderRecord leader, long term, long termModRevision, String termProblem,
-            long revision) {
+            long revision, long previousLease) {
     }
 
     private Leadership readLeadership(Call call) {
@@ -689,7 +792,8 @@ public final class EtcdCoordinator implements Coordinator {
         boolean oversized = false;
         try {
             read = call.await(this.kv.txn()
-                .Then(Op.get(leaderKey, GetOption.DEFAULT), Op.get(termKey, GetOption.DEFAULT))
+                .Then(Op.get(leaderKey, GetOption.DEFAULT), Op.get(termKey, GetOption.DEFAULT),
+                        Op.get(EtcdKeys.bytes(this.keys.leaderLease()), GetOption.DEFAULT))
                 .commit());
         }
         catch (CoordinatorException ex) {
@@ -712,7 +816,7 @@ public final class EtcdCoordinator implements Coordinator {
             termEntries = call.await(this.kv.get(termKey, GetOption.builder().withKeysOnly(true).build())).getKvs();
             // The leader is garbage, so only a fence can follow, and a fence needs the counter's revision, not its value.
             return new Leadership(leader, 0, termEntries.isEmpty() ? 0 : termEntries.get(0).getModRevision(),
-                    termEntries.isEmpty() ? "" : null, revision);
+                    termEntries.isEmpty() ? "" : null, revision, 0);
         }
         long term = 0;
         long termModRevision = 0;
@@ -730,8 +834,23 @@ public final class EtcdCoordinator implements Coordinator {
             catch (IllegalArgumentException ex) {
                 termProblem = "a value that is not a decimal integer of at most 64 bits, not a term counter";
             }
+            if (termProblem == null && term > revision) {
+                // A token is max(last + 1, revision + 1), written in a later revision: never above the store's.
+                termProblem = "a term counter (" + term + ") above the store's revision (" + revision
+                        + "), which no term was given; it is reset";
+            }
         }
-        return new Leadership(leader, term, termModRevision, termProblem, revision);
+        long previousLease = 0;
+        List<KeyValue> leaseEntries = read.getGetResponses().get(2).getKvs();
+        if (!leaseEntries.isEmpty() && leaseEntries.get(0).getValue().size() <= 20) {
+            try {
+                previousLease = decimalLong(leaseEntries.get(0).getValue().toString(StandardCharsets.UTF_8));
+            }
+            catch (IllegalArgumentException ex) {
+                // Not a lease id of ours: as if absent (the next term overwrites it).
+            }
+        }
+        return new Leadership(leader, term, termModRevision, termProblem, revision, previousLease);
     }
 
     private LeaderRecord readLeader(Call call, KeyValue entry) {
@@ -1029,6 +1148,7 @@ public final class EtcdCoordinator implements Coordinator {
         CoordinatorArguments.requireCapacityRequest(pool, instanceId, requested, globalMaxSize);
         requireId(instanceId, "instanceId");
         long ttlMillis = leaseTtlMillis(ttl);
+        this.grantTtlUsed.accumulateAndGet(ttlMillis, Math::max);
         long seconds = leaseSeconds(ttlMillis);
         Call call = call("request capacity of pool '" + pool + "'");
         String myKey = this.keys.grant(pool, instanceId);
@@ -1337,9 +1457,8 @@ public final class EtcdCoordinator implements Coordinator {
         String prefix = this.keys.pool(pool);
         String grantPrefix = this.keys.grants(pool);
         String versionKey = this.keys.poolVersion(pool);
-        GetResponse read = call.await(this.kv.get(EtcdKeys.bytes(prefix),
-                GetOption.builder().isPrefix(true).withLimit(MAX_GRANTS + 2).build()));
-        if (read.getCount() > MAX_GRANTS + 1) {
+        Range read = rangeBounded(call, prefix, MAX_GRANTS + 2);
+        if (read.count() > MAX_GRANTS + 1) {
             DeleteResponse dropped = call.await(this.kv.delete(EtcdKeys.bytes(grantPrefix),
                     DeleteOption.builder().isPrefix(true).build()));
             if (dropped.getDeleted() > MAX_GRANTS) {
@@ -1352,7 +1471,7 @@ public final class EtcdCoordinator implements Coordinator {
         List<Garbage> garbage = new ArrayList<>();
         long versionModRevision = 0;
         String badVersion = null;
-        for (KeyValue entry : read.getKvs()) {
+        for (KeyValue entry : read.kvs()) {
             String key = entry.getKey().toString(StandardCharsets.UTF_8);
             if (key.equals(versionKey)) {
                 versionModRevision = entry.getModRevision();
@@ -1376,8 +1495,13 @@ public final class EtcdCoordinator implements Coordinator {
         }
         learnGrantedTtls(call, candidates.stream().mapToLong(grant -> grant.entry().getLease()).toArray());
         List<GrantRecord> valid = new ArrayList<>();
+        long longest = Plausibility.longestTtlMillis(this.grantTtlUsed.get());
         for (GrantRecord grant : candidates) {
             String problem = leaseProblem(grant.entry().getLease(), grant.ttlMillis());
+            if (problem == null && grant.ttlMillis() > longest) {
+                problem = "of " + grant.ttlMillis() + " ms, more than " + Plausibility.TTL_FACTOR
+                        + " times the instance-ttl this instance runs with, which no member writes";
+            }
             if (problem == null) {
                 valid.add(grant);
             }
@@ -1386,7 +1510,7 @@ public final class EtcdCoordinator implements Coordinator {
                         "a grant " + problem));
             }
         }
-        return new Grants(valid, garbage, badVersion, versionModRevision, read.getHeader().getRevision());
+        return new Grants(valid, garbage, badVersion, versionModRevision, read.revision());
     }
 
     // ---- leases ----------------------------------------------------------------------------
@@ -1671,6 +1795,46 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     /** Deletes a bad key unless someone changed it since it was read; the one who deletes it warns. */
+    /** A prefix read: its entries, how many keys matched, and the revision it was read at. */
+    private record Range(long count, List<KeyValue> kvs, long revision) {
+    }
+
+    /**
+     * Reads up to {@code limit} keys under {@code prefix} and their values, bounded in bytes as well
+     * as in count: a reply beyond what the client accepts (gRPC's 4 MiB; etcd accepts values up to
+     * 1.5 MiB, so four well-formed ones are enough) would fail every listing for good. Such a read is
+     * made again as keys only, then one value at a time; a value too large to read even alone is
+     * deleted by name if unchanged, and reported.
+     */
+    private Range rangeBounded(Call call, String prefix, int limit) {
+        try {
+            GetResponse read = call.await(this.kv.get(EtcdKeys.bytes(prefix),
+                    GetOption.builder().isPrefix(true).withLimit(limit).build()));
+            return new Range(read.getCount(), read.getKvs(), read.getHeader().getRevision());
+        }
+        catch (CoordinatorException ex) {
+            if (!isTooLarge(ex)) {
+                throw ex;
+            }
+        }
+        GetResponse keys = call.await(this.kv.get(EtcdKeys.bytes(prefix),
+                GetOption.builder().isPrefix(true).withLimit(limit).withKeysOnly(true).build()));
+        List<KeyValue> entries = new ArrayList<>(keys.getKvs().size());
+        for (KeyValue key : keys.getKvs()) {
+            try {
+                GetResponse one = call.await(this.kv.get(key.getKey(), GetOption.DEFAULT));
+                entries.addAll(one.getKvs());
+            }
+            catch (CoordinatorException ex) {
+                if (!isTooLarge(ex)) {
+                    throw ex;
+                }
+                dropIfUnchanged(call, key, "a value too large to read (beyond the client's largest reply)");
+            }
+        }
+        return new Range(keys.getCount(), entries, keys.getHeader().getRevision());
+    }
+
     private void dropIfUnchanged(Call call, KeyValue entry, String problem) {
         TxnResponse dropped = call.await(this.kv.txn()
             .If(new Cmp(entry.getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(entry.getModRevision())))

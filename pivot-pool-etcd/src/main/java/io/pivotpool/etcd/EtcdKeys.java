@@ -61,6 +61,14 @@ final class EtcdKeys {
         return this.prefix + "term";
     }
 
+    /**
+     * The id of the etcd lease the last term began on (without a lease of its own), so that a
+     * leader key gone early (deleted) lets no term begin while that lease still runs.
+     */
+    String leaderLease() {
+        return this.prefix + "leader-lease";
+    }
+
     String members() {
         return this.prefix + "members/";
     }

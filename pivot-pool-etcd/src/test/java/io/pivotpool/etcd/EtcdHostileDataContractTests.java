@@ -133,6 +133,14 @@ class EtcdHostileDataContractTests extends HostileDataContract {
                 case QUEUE -> put(keys.queue(junk.name()) + "junk", value, null);
             }
         }
+        else if (plant instanceof Plant.Removed removed) {
+            String key = switch (removed.target()) {
+                case LEADER -> keys.leader();
+                case TERM -> keys.term();
+                default -> throw new IllegalArgumentException("Not a key to remove alone: " + removed);
+            };
+            await(kv.delete(bytes(key)));
+        }
         else if (plant instanceof Plant.DataLoss) {
             // As if someone deleted the namespace (etcd itself keeps its data through restarts).
             await(kv.delete(bytes(keys.all()), DeleteOption.builder().isPrefix(true).build()));

@@ -40,6 +40,7 @@ import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.GarbageWarnings;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.coordinator.Plausibility;
 import io.pivotpool.coordinator.RemoteText;
 import io.pivotpool.coordinator.SyncRound;
 import org.jspecify.annotations.Nullable;
@@ -133,6 +134,17 @@ public final class RedisCoordinator implements Coordinator {
 
     /** The instance this coordinator last registered, to tell Redis whether its fields changed. */
     private volatile @Nullable Registration lastRegistered;
+
+    /**
+     * The longest ttl this coordinator has used for each kind of record (leases, registrations,
+     * grants), 0 before the first: a record of that kind lasting more than
+     * {@link Plausibility#longestTtlMillis} of it is not one a member writes.
+     */
+    private final AtomicLong leaderTtlUsed = new AtomicLong();
+
+    private final AtomicLong instanceTtlUsed = new AtomicLong();
+
+    private final AtomicLong grantTtlUsed = new AtomicLong();
 
     /** A registration as written: with its ttl, which the instance hash holds too. */
     private record Registration(InstanceInfo instance, long ttlMillis) {
@@ -349,6 +361,7 @@ public final class RedisCoordinator implements Coordinator {
         args.add(bytes(Long.toString(ttlMillis)));
         Registration registration = new Registration(instance, ttlMillis);
         args.add(bytes(registration.equals(this.lastRegistered) ? "0" : "1"));
+        args.add(bytes(longest(this.instanceTtlUsed, ttlMillis)));
         for (Map.Entry<String, String> field : fields.entrySet()) {
             args.add(bytes(field.getKey()));
             args.add(bytes(field.getValue()));
@@ -383,7 +396,8 @@ public final class RedisCoordinator implements Coordinator {
         byte[] index = bytes(this.keys.members());
         try {
             Long count = call("count live instances", redis -> redis.zcount(index,
-                    io.lettuce.core.Range.create((double) now + 1, (double) (now + RedisScripts.MAX_TTL_MILLIS))));
+                    io.lettuce.core.Range.create((double) now + 1,
+                            (double) (now + Plausibility.longestTtlMillis(this.instanceTtlUsed.get())))));
             return (count == null) ? 0 : saturatedInt(count);
         }
         catch (CoordinatorException ex) {
@@ -412,7 +426,8 @@ public final class RedisCoordinator implements Coordinator {
         boolean usable = known != null && now - known.atNanos() < RELIST_NANOS;
         Object result = script(operation, RedisScripts.LIVE_INSTANCES, ScriptOutputType.MULTI,
                 List.of(this.keys.members(), this.keys.membersVersion()), bytes(this.keys.memberPrefix()),
-                usable ? known.version() : NO_BYTES, bytes(usable ? Long.toString(known.liveCount()) : "0"));
+                usable ? known.version() : NO_BYTES, bytes(usable ? Long.toString(known.liveCount()) : "0"),
+                bytes(longest(this.instanceTtlUsed, 0)));
         if (usable && result instanceof List<?> parts && parts.size() == 1 && parts.get(0) instanceof byte[] same
                 && "same".equals(text(same))) {
             return known.instances();
@@ -528,7 +543,8 @@ public final class RedisCoordinator implements Coordinator {
     private Attempt acquireOnce(String instanceId, long ttlMillis) {
         String operation = "acquire leadership";
         Object result = script(operation, RedisScripts.ACQUIRE_LEADERSHIP, ScriptOutputType.MULTI,
-                List.of(this.keys.leader(), this.keys.term()), bytes(instanceId), bytes(Long.toString(ttlMillis)));
+                List.of(this.keys.leader(), this.keys.term(), this.keys.leaderUntil()),
+                bytes(instanceId), bytes(Long.toString(ttlMillis)), bytes(longest(this.leaderTtlUsed, ttlMillis)));
         return reply(operation, this.keys.leader(), () -> attemptOf(result));
     }
 
@@ -556,7 +572,8 @@ public final class RedisCoordinator implements Coordinator {
     public boolean releaseLeadership(String instanceId, long fencingToken) {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
         Object released = script("release leadership", RedisScripts.RELEASE_LEADERSHIP, ScriptOutputType.INTEGER,
-                List.of(this.keys.leader()), bytes(instanceId), bytes(Long.toString(fencingToken)));
+                List.of(this.keys.leader(), this.keys.leaderUntil()), bytes(instanceId),
+                bytes(Long.toString(fencingToken)));
         return Long.valueOf(1L).equals(released);
     }
 
@@ -564,7 +581,7 @@ public final class RedisCoordinator implements Coordinator {
     public Optional<LeaderLease> currentLeader() {
         String operation = "read the leader";
         Object result = script(operation, RedisScripts.CURRENT_LEADER, ScriptOutputType.MULTI,
-                List.of(this.keys.leader()));
+                List.of(this.keys.leader()), bytes(longest(this.leaderTtlUsed, 0)));
         return reply(operation, this.keys.leader(), () -> currentLeaderOf(result));
     }
 
@@ -774,7 +791,7 @@ public final class RedisCoordinator implements Coordinator {
         Object result = script(operation, RedisScripts.REQUEST_CAPACITY, ScriptOutputType.MULTI,
                 this.keys.capacityLedger(pool),
                 bytes(instanceId), bytes(Integer.toString(requested)), bytes(Integer.toString(globalMaxSize)),
-                bytes(Long.toString(ttlMillis)));
+                bytes(Long.toString(ttlMillis)), bytes(longest(this.grantTtlUsed, ttlMillis)));
         return reply(operation, key, () -> grantOf(result, pool, instanceId, requested, globalMaxSize));
     }
 
@@ -806,6 +823,7 @@ public final class RedisCoordinator implements Coordinator {
         Map<String, String> fields = CoordinatorArguments.requireRegistrable(instance);
         Duration leaderTtl = round.leaderTtl();
         long leaderTtlMillis = (leaderTtl != null) ? leaseTtlMillis(leaderTtl) : 0;
+
         Duration valueTtl = round.writeTtl();
         long valueTtlMillis = (valueTtl != null && !round.writes().isEmpty()) ? valueTtlMillis(valueTtl) : 0;
         for (SyncRound.CapacityRequest request : round.capacity()) {
@@ -819,6 +837,7 @@ public final class RedisCoordinator implements Coordinator {
         keyNames.add(this.keys.membersVersion());
         keyNames.add(this.keys.leader());
         keyNames.add(this.keys.term());
+        keyNames.add(this.keys.leaderUntil());
         List<byte[]> args = new ArrayList<>();
         args.add(bytes(id));
         args.add(bytes(Long.toString(instanceTtlMillis)));
@@ -831,6 +850,13 @@ public final class RedisCoordinator implements Coordinator {
         args.add(bytes(Integer.toString(fields.size())));
         Registration registration = new Registration(instance, instanceTtlMillis);
         args.add(bytes(registration.equals(this.lastRegistered) ? "0" : "1"));
+        args.add(bytes(longest(this.leaderTtlUsed, leaderTtlMillis)));
+        args.add(bytes(longest(this.instanceTtlUsed, instanceTtlMillis)));
+        long grantTtlMillis = 0;
+        for (SyncRound.CapacityRequest request : round.capacity()) {
+            grantTtlMillis = Math.max(grantTtlMillis, leaseTtlMillis(request.ttl()));
+        }
+        args.add(bytes(longest(this.grantTtlUsed, grantTtlMillis)));
         fields.forEach((name, value) -> {
             args.add(bytes(name));
             args.add(bytes(value));
@@ -1101,6 +1127,16 @@ public final class RedisCoordinator implements Coordinator {
         return null;
     }
 
+    /**
+     * The longest lifetime a member writes a record of one kind with ({@link Plausibility}), from
+     * the longest ttl this coordinator used for it, {@code ttlMillis} (0: none) included; empty when
+     * it has used none yet (the scripts then allow {@link RedisScripts#MAX_TTL_MILLIS}).
+     */
+    private static String longest(AtomicLong used, long ttlMillis) {
+        long longestUsed = used.accumulateAndGet(ttlMillis, Math::max);
+        return (longestUsed > 0) ? Long.toString(Plausibility.longestTtlMillis(longestUsed)) : "";
+    }
+
     /** Reports the {@code key, description} pairs a script returned. */
     private void reportGarbage(List<?> pairs) {
         for (int i = 0; i + 1 < pairs.size(); i += 2) {
@@ -1114,6 +1150,10 @@ public final class RedisCoordinator implements Coordinator {
      * stays bad does not flood the log. Key and description may carry remote text: escaped.
      */
     private void reportGarbage(String key, String found) {
+        if (key.equals(this.keys.term())) {
+            // The counter was reset: tokens continue from the new value, below what was seen.
+            this.highestTokenSeen.set(0);
+        }
         if (this.garbageWarnings.shouldWarn(key)) {
             logger.warn("Redis coordinator found garbage at key '{}': {}. Only this coordinator should write under "
                     + "namespace '{}'; this key is reported at most every {}", RemoteText.escape(key),

@@ -54,6 +54,15 @@ final class RedisKeys {
         return this.prefix + "leader";
     }
 
+    /**
+     * String, without expiry: the server time (ms) until which the last lease written may run, so
+     * that a leader key gone early (evicted, deleted) does not let a term begin while its holder
+     * may still trust it.
+     */
+    String leaderUntil() {
+        return this.prefix + "leader-until";
+    }
+
     /** String: the last fencing token granted. */
     String term() {
         return this.prefix + "term";

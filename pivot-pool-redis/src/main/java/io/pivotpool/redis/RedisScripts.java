@@ -1,5 +1,7 @@
 package io.pivotpool.redis;
 
+import io.pivotpool.coordinator.Plausibility;
+
 /**
  * The Lua scripts behind every multi-step operation. Redis runs a script atomically, so no other
  * client sees a half-done step, and clocks are the server's ({@code TIME}, {@code PEXPIRE}), so the
@@ -25,7 +27,7 @@ package io.pivotpool.redis;
 final class RedisScripts {
 
     /** The longest lease (leadership, registration, capacity grant) the coordinator writes or accepts. */
-    static final long MAX_TTL_MILLIS = 86_400_000L;
+    static final long MAX_TTL_MILLIS = Plausibility.MAX_TTL_MILLIS;
 
     /** The longest instance id (and so lease holder, grant holder, index entry) in bytes. */
     static final int MAX_ID_BYTES = 1024;
@@ -41,6 +43,13 @@ final class RedisScripts {
 
     /** The most memory ({@code MEMORY USAGE}) of one instance hash. */
     static final int MAX_MEMBER_BYTES = 64 * 1024;
+
+    /**
+     * The most bytes of ids, field names and values one listing returns: 400 bytes for each of
+     * {@link #MAX_MEMBERS} instances, about twice what this library registers; a registration may
+     * be larger (16 KiB), but only a few of them fit.
+     */
+    static final int MAX_LISTING_BYTES = 4 * 1024 * 1024;
 
     /** The most memory of the members index. */
     static final int MAX_INDEX_BYTES = 16 * 1024 * 1024;
@@ -87,7 +96,14 @@ final class RedisScripts {
             local function isTtl(s)
               return isInt(s) and tonumber(s) >= 1 and tonumber(s) <= MAX_TTL
             end
-            """.formatted(MAX_TTL_MILLIS, MAX_ID_BYTES);
+            -- Plausibility (core): the longest lifetime a member could have given a record of a kind,
+            -- as the caller computed it from its own ttls (a string; not a ttl: not known, MAX_TTL).
+            local TTL_FACTOR, TERM_LEAD = %d, %d
+            local function longestTtl(longest)
+              if not isTtl(longest) then return MAX_TTL end
+              return tonumber(longest)
+            end
+            """.formatted(MAX_TTL_MILLIS, MAX_ID_BYTES, Plausibility.TTL_FACTOR, Plausibility.MAX_TERM_LEAD_MICROS);
 
     /**
      * Reads a leader hash {@code holder, token, ttl}. Returns {@code 'none'}; {@code 'lease',
@@ -98,7 +114,8 @@ final class RedisScripts {
             -- Every follower reads the lease every round, so each check costs as few calls as it
             -- can: HLEN says the type (an error reply for anything but a hash) and the size; the
             -- fields' lengths are measured one by one only when the hash is not small.
-            local function readLease(key)
+            -- A lease lasting longer than `longest` ms (see longestTtl) is garbage.
+            local function readLease(key, longest)
               local n = redis.pcall('HLEN', key)
               if type(n) ~= 'number' then return 'garbage', 'a ' .. kind(key) .. ', not a leader lease' end
               if n == 0 then return 'none' end
@@ -116,6 +133,10 @@ final class RedisScripts {
                 return 'garbage', 'a lease whose token is not a positive decimal integer of at most 64 bits'
               end
               if not isTtl(f[3]) then return 'garbage', 'a lease whose ttl is not a decimal integer in 1..' .. MAX_TTL end
+              if tonumber(f[3]) > longest then
+                return 'garbage', 'a lease of ' .. f[3] .. ' ms, more than ' .. TTL_FACTOR
+                    .. ' times the leader-ttl this instance runs with, which no member writes'
+              end
               local pttl = redis.call('PTTL', key)
               if pttl < 0 then return 'garbage', 'a lease without expiry' end
               if pttl > tonumber(f[3]) then return 'garbage', 'a lease that expires later than its own ttl' end
@@ -124,14 +145,20 @@ final class RedisScripts {
             """;
 
     /**
-     * Acquire or renew. KEYS: leader, term. ARGV: instance id, ttl ms (validated by the caller).
-     * Returns {@code {leads (0|1), holder, token, ttl, {garbage key, description, ...}}}.
+     * Acquire or renew. KEYS: leader, term, leader-until. ARGV: instance id, ttl ms (validated by
+     * the caller), the longest lease a member writes ({@code Plausibility}). Returns {@code {leads (0|1), holder, token, ttl, {garbage key,
+     * description, ...}}}.
      *
      * <p>A new term's token is {@code max(last token + 1, server time in µs)}: it grows with every
      * term like a counter, and keeps growing when Redis lost the counter (a restart without
      * persistence, a failover to a replica that missed the last write), because the clock moved on
      * meanwhile. Above 2^53 it is still exact: {@code INCR} is 64-bit, and the comparison is on
-     * strings. An exhausted counter (2^63 - 1) is an error, never a wrap.
+     * strings.
+     *
+     * <p><b>Plausibility</b> ({@code Plausibility} in core). A lease is believed only if it lasts at
+     * most as long as a member writes one and its token is not above the term counter; a counter
+     * more than {@code MAX_TERM_LEAD_MICROS} ahead of the server clock (which no term was given: it
+     * would only run out) is reset. Anything else is garbage, handled as below.
      *
      * <p><b>Unknown lease state.</b> With no valid term counter (a cold start, or data lost) or a
      * leader key holding garbage, the coordinator cannot tell whether an earlier leader still
@@ -139,21 +166,38 @@ final class RedisScripts {
      * the script writes a fence (a lease with an empty holder) lasting one ttl, and the next
      * acquisition after it lapses starts a term. This costs one leader-ttl without a leader at the
      * very first start of a namespace and after every loss of its data.
+     *
+     * <p><b>A leader key gone early.</b> {@code leader-until} (no expiry, so that a {@code volatile-*}
+     * eviction policy never takes it) holds the server time until which the last lease written may
+     * run. A missing leader key with that time still ahead (the key was evicted or deleted while its
+     * holder may still trust it) gets a fence until then; with no {@code leader-until} at all (data
+     * lost, or written by a release before it existed) a fence of one ttl.
      */
     private static final String ACQUIRE_STEP = """
-            local leader, term, id, ttl = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-            local state, holder, token, leaseTtl = readLease(leader)
+            local leader, term, untilKey, id, ttl = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
+            local longest = longestTtl(ARGV[3])
+            local t = redis.call('TIME')
+            local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            local state, holder, token, leaseTtl = readLease(leader, longest)
+            if state == 'lease' and holder ~= '' then
+              local counter = redis.pcall('GET', term)
+              if type(counter) ~= 'string' or not isInt(counter) or greater(token, counter) then
+                state, holder = 'garbage', 'a lease whose token is above the term counter: no term was given it'
+              end
+            end
             if state == 'lease' then
               if holder ~= id then return {0, holder, token, leaseTtl, {}} end
               redis.call('HSET', leader, 'ttl', ttl)
               redis.call('PEXPIRE', leader, ttl)
+              redis.call('SET', untilKey, int(nowMs + tonumber(ttl)))
               return {1, holder, token, ttl, {}}
             end
             local garbage = {}
             local known = (state == 'none')
+            local fenceMs = tonumber(ttl)
             if state == 'garbage' then
               garbage[#garbage + 1] = leader
-              garbage[#garbage + 1] = holder
+              garbage[#garbage + 1] = holder .. '; no term begins for one leader-ttl'
               redis.call('UNLINK', leader)
             end
             local last = nil
@@ -169,16 +213,40 @@ final class RedisScripts {
               garbage[#garbage + 1] = term
               garbage[#garbage + 1] = 'a ' .. termKind .. ', not a term counter'
             end
-            local now = nowMicros()
+            local now = t[1] .. string.format('%06d', tonumber(t[2]))
+            if last ~= nil and tonumber(last) > tonumber(now) + TERM_LEAD then
+              garbage[#garbage + 1] = term
+              garbage[#garbage + 1] = 'a term counter (' .. last .. ') more than ' .. TERM_LEAD
+                  .. ' µs ahead of the server clock, which no term was given; it was reset'
+              last = nil
+            end
             if last == nil then
               known = false
               redis.call('UNLINK', term)
               redis.call('SET', term, now)
               last = now
             end
+            if known then
+              -- No leader key: whether the last lease written has run out.
+              local untilText = redis.pcall('GET', untilKey)
+              if type(untilText) ~= 'string' or not isInt(untilText) then
+                known = false
+              elseif tonumber(untilText) > nowMs + longest then
+                known = false
+                garbage[#garbage + 1] = untilKey
+                garbage[#garbage + 1] = 'a lease end further ahead than any lease lasts'
+              elseif tonumber(untilText) > nowMs then
+                known = false
+                fenceMs = tonumber(untilText) - nowMs
+                garbage[#garbage + 1] = leader
+                garbage[#garbage + 1] = 'gone while its lease may still run (evicted or deleted); no term begins for '
+                    .. int(fenceMs) .. ' ms'
+              end
+            end
             if not known then
               redis.call('HSET', leader, 'holder', '', 'token', last, 'ttl', ttl)
-              redis.call('PEXPIRE', leader, ttl)
+              redis.call('PEXPIRE', leader, int(fenceMs))
+              redis.call('SET', untilKey, int(nowMs + fenceMs))
               return {0, '', last, ttl, garbage}
             end
             local next
@@ -194,28 +262,33 @@ final class RedisScripts {
             end
             redis.call('HSET', leader, 'holder', id, 'token', next, 'ttl', ttl)
             redis.call('PEXPIRE', leader, ttl)
+            redis.call('SET', untilKey, int(nowMs + tonumber(ttl)))
             return {1, id, next, ttl, garbage}
             """;
 
     static final LuaScript ACQUIRE_LEADERSHIP = new LuaScript("acquire-leadership", COMMON + READ_LEASE + ACQUIRE_STEP);
 
-    /** KEYS: leader. ARGV: instance id, token. Returns 1 if that term was ended, else 0. */
+    /**
+     * KEYS: leader, leader-until. ARGV: instance id, token. Returns 1 if that term was ended, else 0.
+     * The holder stopped trusting its term before it asked, so the next may begin at once.
+     */
     static final LuaScript RELEASE_LEADERSHIP = new LuaScript("release-leadership", COMMON + READ_LEASE + """
-            local state, holder, token = readLease(KEYS[1])
+            local state, holder, token = readLease(KEYS[1], MAX_TTL)
             if state == 'lease' and holder == ARGV[1] and token == ARGV[2] then
               redis.call('DEL', KEYS[1])
+              redis.call('SET', KEYS[2], int(nowMillis()))
               return 1
             end
             return 0
             """);
 
     /**
-     * KEYS: leader. Returns {@code {'none'}} (nobody leads, a fence included), {@code {'lease', holder,
-     * token, ttl}} or {@code {'garbage', description}}. Reads only: the next acquisition replaces
-     * garbage.
+     * KEYS: leader. ARGV: the longest lease a member writes (empty: not known). Returns {@code {'none'}}
+     * (nobody leads, a fence included), {@code {'lease', holder, token, ttl}} or {@code {'garbage',
+     * description}}. Reads only: the next acquisition replaces garbage.
      */
     private static final String CURRENT_LEADER_STEP = """
-            local state, holder, token, ttl = readLease(KEYS[1])
+            local state, holder, token, ttl = readLease(KEYS[1], longestTtl(ARGV[1]))
             if state == 'lease' and holder ~= '' then return {'lease', holder, token, ttl} end
             if state == 'garbage' then return {'garbage', holder} end
             return {'none'}
@@ -225,15 +298,15 @@ final class RedisScripts {
 
     /**
      * Drops index entries that expired or that no registration could have written (expiring more
-     * than the longest TTL ahead), at most {@code MAX_MEMBERS} of each per call; returns how many
-     * of the second kind there were.
+     * than {@code longest} ms ahead: see {@code longestTtl}), at most {@code MAX_MEMBERS} of each
+     * per call; returns how many of the second kind there were.
      */
     private static final String PRUNE_INDEX = """
             local MAX_MEMBERS = %d
-            local function pruneIndex(members, now)
+            local function pruneIndex(members, now, longest)
               local expired = redis.call('ZRANGEBYSCORE', members, '-inf', int(now), 'LIMIT', 0, MAX_MEMBERS)
               if #expired > 0 then redis.call('ZREM', members, unpack(expired)) end
-              local beyond = redis.call('ZRANGEBYSCORE', members, '(' .. int(now + MAX_TTL), '+inf', 'LIMIT', 0, MAX_MEMBERS)
+              local beyond = redis.call('ZRANGEBYSCORE', members, '(' .. int(now + longest), '+inf', 'LIMIT', 0, MAX_MEMBERS)
               if #beyond > 0 then redis.call('ZREM', members, unpack(beyond)) end
               return #beyond, #expired
             end
@@ -277,8 +350,9 @@ final class RedisScripts {
 
     /**
      * Register or heartbeat. KEYS: members, member, membership version. ARGV: instance id, ttl ms,
-     * fields changed since this coordinator last wrote them (0|1), field, value, ... (validated by
-     * the caller). Returns {@code {garbage key, description, ...}}.
+     * fields changed since this coordinator last wrote them (0|1), the longest registration a member
+     * writes ({@code Plausibility}: index entries expiring later are dropped), field, value, ...
+     * (validated by the caller). Returns {@code {garbage key, description, ...}}.
      */
     private static final String REGISTER_STEP = """
             local members, member, version, id, ttl = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
@@ -289,7 +363,7 @@ final class RedisScripts {
             -- fields changed or it is gone (a listing drops a hash that is not an instance's).
             if ARGV[3] == '1' or redis.call('PEXPIRE', member, ttl) == 0 then
               redis.call('UNLINK', member)
-              redis.call('HSET', member, 'ttl', ttl, unpack(ARGV, 4))
+              redis.call('HSET', member, 'ttl', ttl, unpack(ARGV, 5))
               redis.call('PEXPIRE', member, ttl)
             end
             -- The index's type and size, in one O(1) call (a wrong type is an error reply).
@@ -310,16 +384,18 @@ final class RedisScripts {
             -- Expired entries are dropped by the leader's listings, by newcomers, and by about one
             -- heartbeat in sixteen: in a steady fleet the index stays clean at a fraction of the cost.
             if added == 1 or tonumber(t[2]) %% 16 == 0 then
-              local beyond, expired = pruneIndex(members, now)
+              local beyond, expired = pruneIndex(members, now, longestTtl(ARGV[4]))
               changed = changed or expired > 0 or beyond > 0
               if beyond > 0 then
                 garbage[#garbage + 1] = members
-                garbage[#garbage + 1] = beyond .. ' entries expiring beyond the longest ttl; they were dropped'
+                garbage[#garbage + 1] = beyond .. ' entries expiring later than ' .. TTL_FACTOR
+                    .. ' times the instance-ttl this instance runs with; they were dropped'
               end
             end
             if changed then bumpVersion(version) end
             -- The index lives as long as its longest valid entry (ours at least).
-            local last = redis.call('ZREVRANGEBYSCORE', members, int(now + MAX_TTL), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+            local last = redis.call('ZREVRANGEBYSCORE', members, int(now + math.max(tonumber(ttl), longestTtl(ARGV[4]))),
+                '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
             redis.call('PEXPIREAT', members, last[2])
             return garbage
             """.formatted();
@@ -334,18 +410,24 @@ final class RedisScripts {
 
     /**
      * KEYS: members, membership version. ARGV: member key prefix, the version of the caller's last
-     * listing (empty: none), how many were live then. If the version is the same and as many
+     * listing (empty: none), how many were live then, the longest registration a member writes
+     * ({@code Plausibility}; empty: not known): an entry or hash lasting longer is garbage. If the
+     * version is the same and as many
      * entries are live, returns {@code {'same'}}: nobody joined, left or changed fields (an expiry
      * lowers the count, everything else changes the version), and the caller's listing still holds,
      * at the cost of two reads instead of several per member. Otherwise drops expired and impossible
      * entries, then returns {@code {{{id, field, value, ...}, ...}, {garbage key, description, ...},
      * version, live count}} for the valid live instances (without the ttl field). An instance whose
      * hash is garbage (no expiry, one beyond its own ttl, too many fields, too large) loses its entry
-     * and its hash; its owner's next heartbeat writes both anew.
+     * and its hash; its owner's next heartbeat writes both anew. The reply is bounded in bytes
+     * ({@link #MAX_LISTING_BYTES}): instances beyond it are left out of this listing and reported.
      */
     static final LuaScript LIVE_INSTANCES = new LuaScript("live-instances", COMMON + PRUNE_INDEX + """
             local members, version, prefix, known, knownCount = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]
-            local function live(now) return redis.call('ZCOUNT', members, '(' .. int(now), int(now + MAX_TTL)) end
+            local longest, budget, left = longestTtl(ARGV[4]), %d, 0
+            -- Entries expiring too late count too: one planted changes the count, and the listing that
+            -- follows drops it.
+            local function live(now) return redis.call('ZCOUNT', members, '(' .. int(now), '+inf') end
             if known ~= '' and kind(members) == 'zset' and versionOf(version) == known
                 and live(nowMillis()) == tonumber(knownCount) then
               return {'same'}
@@ -368,11 +450,12 @@ final class RedisScripts {
             end
             if kind(members) == 'none' then return {out, garbage, current(), 0} end
             local now = nowMillis()
-            local beyond, expired = pruneIndex(members, now)
+            local beyond, expired = pruneIndex(members, now, longest)
             local changed = beyond > 0 or expired > 0
             if beyond > 0 then
               garbage[#garbage + 1] = members
-              garbage[#garbage + 1] = beyond .. ' entries expiring beyond the longest ttl; they were dropped'
+              garbage[#garbage + 1] = beyond .. ' entries expiring later than ' .. TTL_FACTOR
+                  .. ' times the instance-ttl this instance runs with; they were dropped'
             end
             local entries = redis.call('ZRANGE', members, 0, -1, 'WITHSCORES')
             for i = 1, #entries, 2 do
@@ -400,16 +483,25 @@ final class RedisScripts {
                   bad = 'an instance hash without expiry'
                 elseif pttl > tonumber(ttl) or score - now > tonumber(ttl) + 1 then
                   bad = 'an instance that expires later than its own ttl'
+                elseif tonumber(ttl) > longest then
+                  bad = 'an instance whose ttl is more than ' .. TTL_FACTOR
+                      .. ' times the instance-ttl this instance runs with, which no member writes'
                 else
-                  local entry = {id}
+                  local entry, size = {id}, #id
                   local fields = redis.call('HGETALL', key)
                   for j = 1, #fields, 2 do
                     if fields[j] ~= 'ttl' then
                       entry[#entry + 1] = fields[j]
                       entry[#entry + 1] = fields[j + 1]
+                      size = size + #fields[j] + #fields[j + 1]
                     end
                   end
-                  out[#out + 1] = entry
+                  if size > budget then
+                    left = left + 1
+                  else
+                    budget = budget - size
+                    out[#out + 1] = entry
+                  end
                 end
               end
               if bad then
@@ -420,9 +512,14 @@ final class RedisScripts {
                 garbage[#garbage + 1] = bad .. '; it was dropped'
               end
             end
+            if left > 0 then
+              garbage[#garbage + 1] = members
+              garbage[#garbage + 1] = left .. ' instances left out of a listing beyond %d bytes'
+            end
             if changed then bumpVersion(version) end
             return {out, garbage, current(), live(now)}
-            """.formatted(MAX_MEMBER_FIELDS, MAX_MEMBER_FIELDS, MAX_MEMBER_BYTES, MAX_MEMBER_BYTES));
+            """.formatted(MAX_LISTING_BYTES, MAX_MEMBER_FIELDS, MAX_MEMBER_FIELDS, MAX_MEMBER_BYTES, MAX_MEMBER_BYTES,
+            MAX_LISTING_BYTES));
 
     /**
      * KEYS: key. ARGV: expect present (0|1), expected, write new (0|1), new value, ttl ms (0: none).
@@ -455,6 +552,8 @@ final class RedisScripts {
      * 2^31 - 1 (a Java int) and expiring within the longest ttl; anything else is dropped.
      */
     private static final String LIVE_GRANTS = """
+            -- How far ahead a grant may expire: set by a request (longestTtl).
+            local grantTtlLimit = MAX_TTL
             local function liveGrants(key, now)
               local grants, garbage = {}, {}
               local k = kind(key)
@@ -483,6 +582,12 @@ final class RedisScripts {
                   redis.call('HDEL', key, holder)
                   garbage[#garbage + 1] = key
                   garbage[#garbage + 1] = 'a grant that is not granted:expiresAt within limits (holder '
+                      .. string.sub(holder, 1, 64) .. '); it was dropped'
+                elseif tonumber(expiresAt) > now + grantTtlLimit then
+                  redis.call('HDEL', key, holder)
+                  garbage[#garbage + 1] = key
+                  garbage[#garbage + 1] = 'a grant expiring more than ' .. TTL_FACTOR
+                      .. ' times the instance-ttl this instance runs with ahead, which no member writes (holder '
                       .. string.sub(holder, 1, 64) .. '); it was dropped'
                 elseif tonumber(expiresAt) <= now then
                   redis.call('HDEL', key, holder)
@@ -539,7 +644,7 @@ final class RedisScripts {
               if not value then return nil end
               local granted, expiresAt = string.match(value, '^(%%d+):(%%d+)$')
               if not isInt(granted) or #granted > 10 or tonumber(granted) > 2147483647 or not isInt(expiresAt)
-                  or tonumber(expiresAt) > now + MAX_TTL then
+                  or tonumber(expiresAt) > now + grantTtlLimit then
                 return nil
               end
               return {tonumber(granted), tonumber(expiresAt)}
@@ -618,7 +723,8 @@ final class RedisScripts {
 
     /**
      * KEYS: pool hash, its expiry index, its running sum. ARGV: instance id, requested, global
-     * max, ttl ms (validated by the caller). Returns {@code {granted, total, {garbage...}, renewed
+     * max, ttl ms (validated by the caller), the longest grant a member writes ({@code
+     * Plausibility}: a grant expiring later is garbage). Returns {@code {granted, total, {garbage...}, renewed
      * (0|1)}}: renewed when the caller's previous grant was still live. The grant is what is left
      * under the cap once the other holders' grants are counted ({@link #LEDGER}, O(log N)), so the
      * sum never goes above it while the cap stays the same. Every number stays below 2^53 (at most
@@ -626,6 +732,7 @@ final class RedisScripts {
      */
     private static final String REQUEST_STEP = """
             ledgerDirty = false
+            grantTtlLimit = longestTtl(ARGV[5])
             local key, index, total, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
             local requested, cap, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
             local t = redis.call('TIME')
@@ -689,11 +796,12 @@ final class RedisScripts {
      * does it, in one call, because on this machine a round trip costs Redis more CPU than the work
      * of a capacity script (BENCHMARKS.md, "A thousand instances on one server").
      *
-     * <p>KEYS: members, member, membership version, leader, term, then one per value written, three
-     * per grant (the ledger), one per value read. ARGV: instance id, instance ttl ms, leader ttl ms
-     * (empty: only read the leader), count members (0|1), value ttl ms, number of values written, of
-     * grants, of values read, of registration fields, fields changed (0|1, as {@link #REGISTER}
-     * takes it); then the fields' names and values, the values written,
+     * <p>KEYS: members, member, membership version, leader, term, leader-until, then one per value
+     * written, three per grant (the ledger), one per value read. ARGV: instance id, instance ttl ms,
+     * leader ttl ms (empty: only read the leader), count members (0|1), value ttl ms, number of
+     * values written, of grants, of values read, of registration fields, fields changed (0|1, as
+     * {@link #REGISTER} takes it), the longest lease, registration and grant a member writes
+     * ({@code Plausibility}); then the fields' names and values, the values written,
      * and requested, global max, ttl ms per grant (all validated by the caller). Returns
      * {@code {register's reply, leadership's reply, member count or -1, {request's reply, ...},
      * {value or nil, ...}}}; an exhausted term counter fails the script as the acquisition would.
@@ -701,13 +809,13 @@ final class RedisScripts {
     static final LuaScript ROUND = new LuaScript("round", COMMON + READ_LEASE + PRUNE_INDEX + LIVE_GRANTS + LEDGER
             + "local function registerStep(KEYS, ARGV)\n" + REGISTER_STEP + "end\n"
             + "local function acquireStep(KEYS, ARGV)\n" + ACQUIRE_STEP + "end\n"
-            + "local function currentLeaderStep(KEYS)\n" + CURRENT_LEADER_STEP + "end\n"
+            + "local function currentLeaderStep(KEYS, ARGV)\n" + CURRENT_LEADER_STEP + "end\n"
             + "local function requestStep(KEYS, ARGV)\n" + REQUEST_STEP + "end\n" + """
             local id, instanceTtl, leaderTtl, count, valueTtl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
             local writes, grants, reads, fields = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]),
                 tonumber(ARGV[9])
-            local a, k = 11, 6
-            local registration = {id, instanceTtl, ARGV[10]}
+            local a, k = 14, 7
+            local registration = {id, instanceTtl, ARGV[10], ARGV[12]}
             for i = 1, fields * 2 do
               registration[#registration + 1] = ARGV[a]
               a = a + 1
@@ -715,15 +823,15 @@ final class RedisScripts {
             local registered = registerStep({KEYS[1], KEYS[2], KEYS[3]}, registration)
             local lease
             if leaderTtl == '' then
-              lease = currentLeaderStep({KEYS[4]})
+              lease = currentLeaderStep({KEYS[4]}, {ARGV[11]})
             else
-              lease = acquireStep({KEYS[4], KEYS[5]}, {id, leaderTtl})
+              lease = acquireStep({KEYS[4], KEYS[5], KEYS[6]}, {id, leaderTtl, ARGV[11]})
               if lease.err then return lease end
             end
             local members = -1
             if count == '1' then
               local now = nowMillis()
-              members = redis.call('ZCOUNT', KEYS[1], '(' .. int(now), int(now + MAX_TTL))
+              members = redis.call('ZCOUNT', KEYS[1], '(' .. int(now), int(now + longestTtl(ARGV[12])))
             end
             for i = 1, writes do
               redis.call('SET', KEYS[k], ARGV[a], 'PX', valueTtl)
@@ -731,7 +839,8 @@ final class RedisScripts {
             end
             local granted = {}
             for i = 1, grants do
-              granted[i] = requestStep({KEYS[k], KEYS[k + 1], KEYS[k + 2]}, {id, ARGV[a], ARGV[a + 1], ARGV[a + 2]})
+              granted[i] = requestStep({KEYS[k], KEYS[k + 1], KEYS[k + 2]},
+                  {id, ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[13]})
               k, a = k + 3, a + 3
             end
             local values = {}

@@ -27,12 +27,18 @@ final class RawRedis implements AutoCloseable {
 
     /**
      * Makes {@code namespace} look like one whose cluster has been running: its term counter exists,
-     * so the first candidate leads at once instead of waiting out the cold-start fence (one
-     * leader-ttl, see RedisScripts.ACQUIRE_LEADERSHIP). Tests about timing and the contract start
-     * from there; RedisLeadershipSafetyTests proves the cold start itself.
+     * and the last lease ended long ago, so the first candidate leads at once instead of waiting out
+     * the cold-start fence (one leader-ttl, see RedisScripts.ACQUIRE_LEADERSHIP). Tests about timing
+     * and the contract start from there; RedisLeadershipSafetyTests proves the cold start itself.
      */
     void establish(String namespace) {
-        commands().setnx("{" + namespace + "}:term", "1");
+        establish(commands(), namespace);
+    }
+
+    /** {@link #establish(String)} through any connection (a cluster's, a Sentinel's master). */
+    static void establish(io.lettuce.core.api.sync.RedisStringCommands<String, String> commands, String namespace) {
+        commands.setnx("{" + namespace + "}:term", "1");
+        commands.setnx("{" + namespace + "}:leader-until", "0");
     }
 
     /** {@link #establish(String)} on a connection of its own. */

@@ -58,8 +58,10 @@ class RedisAclTests {
         String namespace = "acl-missing:" + UUID.randomUUID().toString().substring(0, 8);
         admin.establish(namespace);
         if (missing.equals("+incr")) {
-            // The script INCRements the counter only when it is ahead of the server's clock in µs.
-            admin.commands().set("{" + namespace + "}:term", "9007199254740993");
+            // The script INCRements the counter only when it is ahead of the server's clock in µs (by less than a
+            // day: further is implausible, and reset).
+            admin.commands().set("{" + namespace + "}:term",
+                    Long.toString((System.currentTimeMillis() + 3_600_000L) * 1000L));
         }
         if (missing.equals("+eval")) {
             // EVAL is what re-sends a script the server lost (a restart, a fail-over, SCRIPT FLUSH).

@@ -94,7 +94,7 @@ class RedisClusterContractTests extends MultiInstanceCoordinatorContract {
 
     @Override
     protected Coordinator createCoordinator(String namespace) {
-        adminConnection.sync().setnx("{" + namespace + "}:term", "1");
+        RawRedis.establish(adminConnection.sync(), namespace);
         return RedisCoordinator.create(factory, namespace, Duration.ofSeconds(2));
     }
 

@@ -109,7 +109,7 @@ class RedisCoordinatorTests {
         assertThat(keys).containsExactlyInAnyOrder("{" + this.namespace + "}:members",
                 "{" + this.namespace + "}:member:a", "{" + this.namespace + "}:members-version",
                 "{" + this.namespace + "}:leader", "{" + this.namespace + "}:term",
-                "{" + this.namespace + "}:q:jobs", "{" + this.namespace + "}:kv:config",
+                "{" + this.namespace + "}:leader-until", "{" + this.namespace + "}:q:jobs", "{" + this.namespace + "}:kv:config",
                 "{" + this.namespace + "}:cap:renderers", "{" + this.namespace + "}:capx:renderers",
                 "{" + this.namespace + "}:capsum:renderers");
     }
@@ -411,11 +411,13 @@ class RedisCoordinatorTests {
             for (int i = 0; i < 5; i++) {
                 assertThat(this.coordinator.get("k")).isEmpty();
             }
-            assertThat(logs.messages(Level.WARN)).hasSize(1).allMatch(warning -> warning.contains(key));
+            // The coordinator's own warnings: a client of another test may still log its reconnections.
+            String own = RedisCoordinator.class.getPackageName();
+            assertThat(logs.messages(Level.WARN, own)).hasSize(1).allMatch(warning -> warning.contains(key));
             sleep(350);
             assertThat(this.coordinator.get("k")).isEmpty();
             assertThat(this.coordinator.get("k")).isEmpty();
-            assertThat(logs.messages(Level.WARN)).as("the same key, still bad, after the interval").hasSize(2);
+            assertThat(logs.messages(Level.WARN, own)).as("the same key, still bad, after the interval").hasSize(2);
         }
     }
 

@@ -104,6 +104,13 @@ class RedisHostileDataContractTests extends HostileDataContract {
                     case QUEUE -> redis.sadd(keys.queue(junk.name()), value);
                 }
         }
+        else if (plant instanceof Plant.Removed removed) {
+            redis.del(switch (removed.target()) {
+                case LEADER -> keys.leader();
+                case TERM -> keys.term();
+                default -> throw new IllegalArgumentException("Not a key to remove alone: " + removed);
+            });
+        }
         else if (plant instanceof Plant.DataLoss) {
                 // As a restart without persistence: every key and every loaded script is gone.
                 List<String> namespaceKeys = new ArrayList<>(redis.keys("{" + namespace + "}:*"));

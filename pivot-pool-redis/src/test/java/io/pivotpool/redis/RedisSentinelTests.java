@@ -319,7 +319,7 @@ class RedisSentinelTests {
         try (RedisClient client = RedisClient.create(RedisURI.create(master.host(), master.port()));
                 StatefulRedisConnection<String, String> connection = client.connect()) {
             RedisCommands<String, String> commands = connection.sync();
-            commands.setnx("{" + namespace + "}:term", "1");
+            RawRedis.establish(commands, namespace);
         }
     }
 

@@ -90,7 +90,7 @@ class RedisTlsContractTests extends MultiInstanceCoordinatorContract {
 
     @Override
     protected Coordinator createCoordinator(String namespace) {
-        adminConnection.sync().setnx("{" + namespace + "}:term", "1");
+        RawRedis.establish(adminConnection.sync(), namespace);
         return RedisCoordinator.create(settings(namespace).build());
     }
 

@@ -17,7 +17,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
  * What a {@link Coordinator} does when someone else wrote under its namespace: a hostile tenant of
@@ -113,6 +112,13 @@ public abstract class HostileDataContract {
         /** Everything under the namespace is gone, as after a restart without persistence. */
         record DataLoss() implements Plant {
         }
+
+        /**
+         * One key gone and nothing else, as an eviction under memory pressure or a hand's delete
+         * leaves it: {@link Target#LEADER} (the leader lease) or {@link Target#TERM} (the counter).
+         */
+        record Removed(Target target) implements Plant {
+        }
     }
 
     /** The logical keys a {@link Plant.Junk} can land on; {@code name} names the pool, state key or queue. */
@@ -194,64 +200,102 @@ public abstract class HostileDataContract {
         assertThat(loggedText()).doesNotContain("\nWARN forged line");
     }
 
-    @Test
-    void termAbove2Pow53GrowsExactly() {
+    /**
+     * A counter no term was given ({@link Plausibility}: far ahead of what the token scheme
+     * produces) is fenced for one ttl and reset, so that it never runs out: terms begin again, each
+     * token above the one before.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = { "9007199254740993", "1000000000000000000", "9223372036854775806", "9223372036854775807" })
+    void implausibleTermIsFencedAndResetNeverExhausted(String term) {
         LeaderLease held = leader().orElseThrow();
         assertThat(holder(held).releaseLeadership(held.holderId(), held.fencingToken())).isTrue();
-        plant(this.namespace, new Plant.Term("9007199254740993"));
-        LeaderLease first = this.a.tryAcquireLeadership("a", leaseTtl()).orElseThrow();
-        assertThat(first.fencingToken()).isEqualTo(9007199254740994L);
-        assertThat(this.a.releaseLeadership("a", first.fencingToken())).isTrue();
-        LeaderLease second = this.b.tryAcquireLeadership("b", leaseTtl()).orElseThrow();
-        assertThat(second.fencingToken()).isEqualTo(9007199254740995L);
-        assertThat(warnings()).isEmpty();
-    }
-
-    @ParameterizedTest
-    @ValueSource(strings = { "99999999999999999999", "1e19", "nan", "junk" })
-    void termThatIsNotAPlainDecimalLongFencesOneTtlThenTokensGrowAgain(String term) {
-        long before = leader().orElseThrow().fencingToken();
-        LeaderLease held = leader().orElseThrow();
-        holder(held).releaseLeadership(held.holderId(), held.fencingToken());
         plant(this.namespace, new Plant.Term(term));
         assertRecovers();
-        assertThat(leader().orElseThrow().fencingToken()).isGreaterThan(before);
+        LeaderLease first = leader().orElseThrow();
+        assertThat(first.fencingToken()).isLessThan(Long.parseLong(term));
+        assertThat(holder(first).releaseLeadership(first.holderId(), first.fencingToken())).isTrue();
+        awaitRounds("a next term", () -> leader().isPresent(), leaseTtl().plus(syncInterval().multipliedBy(5)));
+        assertThat(leader().orElseThrow().fencingToken()).isGreaterThan(first.fencingToken());
     }
 
+    // ---- plausible but foreign: well formed, yet not what a member running this configuration writes
+
     @Test
-    void exhaustedTermIsRejectedNamingItsKeyNeverWrapped() {
+    void leaseOfADayHeldByAStrangerIsFencedAndReplaced() {
         LeaderLease held = leader().orElseThrow();
         holder(held).releaseLeadership(held.holderId(), held.fencingToken());
-        plant(this.namespace, new Plant.Term(Long.toString(Long.MAX_VALUE)));
-        assertThatExceptionOfType(CoordinatorException.class)
-            .isThrownBy(() -> this.a.tryAcquireLeadership("a", leaseTtl()))
-            .withMessageContaining("term");
-        assertThat(this.a.currentLeader()).isEmpty();
+        plant(this.namespace, new Plant.Lease("stranger", Long.toString(held.fencingToken()), "86400000",
+                Duration.ofHours(24)));
+        assertRecovers();
+    }
+
+    /** A member's name on a lease whose token no term was given: believed, it would outrank every later term. */
+    @Test
+    void leaseWithATokenAboveTheTermCounterIsFencedAndReplaced() {
+        LeaderLease held = leader().orElseThrow();
+        holder(held).releaseLeadership(held.holderId(), held.fencingToken());
+        long forged = held.fencingToken() + 1_000_000_000L;
+        plant(this.namespace, new Plant.Lease(held.holderId(), Long.toString(forged),
+                Long.toString(leaseTtl().toMillis()), leaseTtl()));
+        awaitRounds("a leader in a term the counter gave",
+                () -> leader().filter(lease -> lease.fencingToken() != forged).isPresent(),
+                leaseTtl().plus(syncInterval().multipliedBy(5)).plusMillis(500));
+        assertThat(warnings()).as("warnings about the one bad key").hasSize(1);
+        assertThat(leader().orElseThrow().fencingToken()).isLessThan(forged);
     }
 
     @Test
-    void lostDataNeverLetsATermBeginBeforeTheLastLeaseCouldEnd() {
+    void grantOfADayHeldByAStrangerIsDropped() {
+        plant(this.namespace, new Plant.Grant("p", "stranger", "10",
+                Long.toString(System.currentTimeMillis() + Duration.ofHours(23).toMillis())));
+        assertRecovers();
+        assertThat(this.a.capacity("p").grants()).doesNotContainKey("stranger");
+    }
+
+    @Test
+    void memberOfADayIsDropped() {
+        long day = Duration.ofHours(23).toMillis();
+        plant(this.namespace, new Plant.Member("stranger", Map.of("id", "stranger", "host", "h", "startedAt", "1"),
+                Long.toString(day), Duration.ofMillis(day), Long.toString(System.currentTimeMillis() + day)));
+        assertRecovers();
+    }
+
+    // ---- one key gone (eviction, a hand's delete)
+
+    /**
+     * The leader key gone while its holder may still trust the term (an eviction under a
+     * {@code volatile-*} policy takes a key with a TTL and leaves the counter): no other term
+     * begins before that lease could have ended.
+     */
+    @Test
+    void leaderKeyGoneWhileItsLeaseMayRunLetsNoTermBeginBeforeItEnds() {
+        assertNoTermBeginsBeforeTheLeaseInForceCouldEnd(new Plant.Removed(Target.LEADER));
+    }
+
+    /** The counter gone alone: no term begins before the lease in force could have ended, and tokens still grow. */
+    @Test
+    void termGoneAloneLetsNoTermBeginBeforeTheLeaseInForceCouldEnd() {
+        assertNoTermBeginsBeforeTheLeaseInForceCouldEnd(new Plant.Removed(Target.TERM));
+    }
+
+    private void assertNoTermBeginsBeforeTheLeaseInForceCouldEnd(Plant loss) {
         LeaderLease held = leader().orElseThrow();
-        Coordinator leaderCoordinator = holder(held);
         long renewedAt = System.nanoTime();
-        leaderCoordinator.tryAcquireLeadership(held.holderId(), leaseTtl()).orElseThrow();
-        plant(this.namespace, new Plant.DataLoss());
+        holder(held).tryAcquireLeadership(held.holderId(), leaseTtl()).orElseThrow();
+        plant(this.namespace, loss);
         String other = held.holderId().equals("a") ? "b" : "a";
         Coordinator otherCoordinator = held.holderId().equals("a") ? this.b : this.a;
         LeaderLease next = null;
         while (next == null) {
-            // The deposed leader keeps asking as well, as its rounds would: either may begin the next term once
-            // the fence lapses (whoever asks first), but neither before, and the deposed one never in its old term.
-            next = otherCoordinator.tryAcquireLeadership(other, leaseTtl())
-                .or(() -> leaderCoordinator.tryAcquireLeadership(held.holderId(), leaseTtl()))
-                .orElse(null);
+            next = otherCoordinator.tryAcquireLeadership(other, leaseTtl()).orElse(null);
             if (next == null) {
                 sleep(Duration.ofMillis(10));
             }
             assertThat(Duration.ofNanos(System.nanoTime() - renewedAt))
                 .isLessThan(leaseTtl().multipliedBy(4).plus(leaseExpiryGranularity()));
         }
-        assertThat(Duration.ofNanos(System.nanoTime() - renewedAt)).as("a new term after the data was lost")
+        assertThat(Duration.ofNanos(System.nanoTime() - renewedAt)).as("a new term after %s", loss)
             .isGreaterThanOrEqualTo(leaseTtl());
         assertThat(next.fencingToken()).as("the next term's token").isGreaterThan(held.fencingToken());
     }
@@ -295,6 +339,22 @@ public abstract class HostileDataContract {
                 Long.toString(System.currentTimeMillis() + 3000)));
         assertRecovers();
         assertThat(loggedText()).doesNotContain("\nWARN forged line");
+    }
+
+    /**
+     * Each registration below what a backend accepts in one value (etcd: 1.5 MiB), together beyond
+     * what a client accepts in one reply (gRPC: 4 MiB): a listing bounded by count alone would fail
+     * for good. Each is dropped, one warning each.
+     */
+    @Test
+    void membersTooLargeToListTogetherAreDroppedOneByOne() {
+        long expiresAt = System.currentTimeMillis() + 3000;
+        for (int i = 0; i < 4; i++) {
+            String id = "large-" + i;
+            plant(this.namespace, new Plant.Member(id, Map.of("id", id, "host", "h", "startedAt", "1",
+                    "meta.blob", "x".repeat(1_400_000)), "3000", Duration.ofSeconds(3), Long.toString(expiresAt)));
+        }
+        assertRecovers(4);
     }
 
     @Test
@@ -361,13 +421,18 @@ public abstract class HostileDataContract {
      * exactly one warning was logged for the one bad key.
      */
     private void assertRecovers() {
+        assertRecovers(1);
+    }
+
+    /** As {@link #assertRecovers()}, with one warning for each of {@code badKeys} keys. */
+    private void assertRecovers(int badKeys) {
         awaitRounds("recovery", () -> leader().isPresent() && members().equals(List.of("a", "b")) && capacityWithinCap(),
                 leaseTtl().plus(syncInterval().multipliedBy(5)).plusMillis(500));
-        // More rounds: the bad key, if still there, must not be warned about again.
+        // More rounds: the bad keys, if still there, must not be warned about again.
         for (int i = 0; i < 3; i++) {
             round();
         }
-        assertThat(warnings()).as("warnings about the one bad key").hasSize(1);
+        assertThat(warnings()).as("warnings about the bad keys").hasSize(badKeys);
         assertThat(loggedText()).as("log lines with a raw control character").doesNotContainPattern("[\\r\\u0000-\\u0008]");
     }
 

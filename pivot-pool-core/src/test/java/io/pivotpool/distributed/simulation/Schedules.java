@@ -44,8 +44,8 @@ final class Schedules {
     }
 
     /** Evictions may pick the leader key (TESTING.md, finding 2). */
-    static Simulation.Outcome runEvictingLeaderKey(long seed) {
-        return new Simulation(seed, null, Set.of(), false, HORIZON_NANOS).evictingLeaderKey().run();
+    static Simulation.Outcome runEvictingLeaderKey(long seed, SimulatedBackend.Mutant mutant) {
+        return new Simulation(seed, mutant, Set.of(), false, HORIZON_NANOS).evictingLeaderKey().run();
     }
 
     /** Shrinks a failure and returns its readable report. */

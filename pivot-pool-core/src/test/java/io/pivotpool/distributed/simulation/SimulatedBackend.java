@@ -22,7 +22,9 @@ import io.pivotpool.coordinator.LeaderLease;
  * <li>Leadership as {@code RedisScripts.ACQUIRE_LEADERSHIP}: a new term's token is
  * {@code max(last + 1, server time in µs)}; when the term counter is missing (a cold start, data
  * lost) nobody may lead for one ttl (the <em>fence</em>: an earlier leader may trust its term
- * that long).
+ * that long); when the leader key is missing but the end of the last lease written
+ * ({@code leader-until}, a key without expiry) is still ahead, nobody may lead until then (an
+ * eviction took the key early).
  * <li>Capacity as the Redis grant script: expired grants dropped, the grants of live holders never
  * sum above the cap, {@code renewed} says whether the caller's previous grant was still there.
  * </ul>
@@ -43,7 +45,9 @@ final class SimulatedBackend {
         /** Every grant reported as renewed: a forgotten grant is trusted at its new size. */
         GRANTS_ALWAYS_RENEWED,
         /** Tokens from the counter alone: after data loss the counter starts again at 1. */
-        TOKENS_FROM_COUNTER_ONLY
+        TOKENS_FROM_COUNTER_ONLY,
+        /** No {@code leader-until}: a leader key evicted early looks like "nobody leads". */
+        NO_LEADER_UNTIL
     }
 
     private static final long SERVER_EPOCH_MICROS = 1_795_000_000_000_000L;
@@ -74,6 +78,9 @@ final class SimulatedBackend {
         /** The term counter; null when missing (first start, data lost). */
         Long term;
 
+        /** When the last lease written may end (server nanos); null when missing. No expiry, never evicted. */
+        Long leaderUntil;
+
         Data copy() {
             Data copy = new Data();
             copy.members.putAll(this.members);
@@ -81,6 +88,7 @@ final class SimulatedBackend {
             this.grants.forEach((pool, holders) -> copy.grants.put(pool, new TreeMap<>(holders)));
             copy.leader = this.leader;
             copy.term = this.term;
+            copy.leaderUntil = this.leaderUntil;
             return copy;
         }
     }
@@ -201,6 +209,7 @@ final class SimulatedBackend {
                 return Optional.empty();
             }
             this.data.leader = new Lease(lease.holder(), lease.token(), ttl.toMillis(), now + ttlNanos);
+            this.data.leaderUntil = now + ttlNanos;
             return Optional.of(new LeaderLease(instanceId, lease.token(), ttl.toMillis()));
         }
         long serverMicros = (this.mutant == Mutant.TOKENS_FROM_COUNTER_ONLY) ? 0 : SERVER_EPOCH_MICROS + now / 1000;
@@ -208,20 +217,39 @@ final class SimulatedBackend {
             this.data.term = serverMicros;
             if (this.mutant != Mutant.NO_FENCE_AFTER_DATA_LOSS) {
                 // Unknown lease state: an earlier leader may still trust its term for one ttl.
-                this.data.leader = new Lease("", serverMicros, ttl.toMillis(), now + ttlNanos);
-                return Optional.empty();
+                return fence(serverMicros, ttl, now + ttlNanos);
+            }
+        }
+        else if (this.mutant != Mutant.NO_LEADER_UNTIL) {
+            if (this.data.leaderUntil == null) {
+                // The term survived, the end of its last lease did not: unknown, as above.
+                return fence(this.data.term, ttl, now + ttlNanos);
+            }
+            if (this.data.leaderUntil > now) {
+                // The leader key went early: its holder may trust its term until then.
+                return fence(this.data.term, ttl, this.data.leaderUntil);
             }
         }
         long next = Math.max(this.data.term + 1, serverMicros);
         this.data.term = next;
         this.data.leader = new Lease(instanceId, next, ttl.toMillis(), now + ttlNanos);
+        this.data.leaderUntil = now + ttlNanos;
         return Optional.of(new LeaderLease(instanceId, next, ttl.toMillis()));
+    }
+
+    /** Nobody may lead until {@code until}: a lease with an empty holder. */
+    private Optional<LeaderLease> fence(long token, Duration ttl, long until) {
+        this.data.leader = new Lease("", token, ttl.toMillis(), until);
+        this.data.leaderUntil = until;
+        return Optional.empty();
     }
 
     boolean releaseLeadership(String instanceId, long fencingToken) {
         Lease lease = liveLease();
         if (lease != null && lease.holder().equals(instanceId) && lease.token() == fencingToken) {
             this.data.leader = null;
+            // Its holder stopped trusting the term before it asked.
+            this.data.leaderUntil = now();
             return true;
         }
         return false;

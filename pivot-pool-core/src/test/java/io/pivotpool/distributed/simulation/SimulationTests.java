@@ -31,6 +31,9 @@ class SimulationTests {
     /** Seeds 1..this in the normal suite. */
     private static final long SCHEDULES = Long.getLong("sim.schedules", 10_000);
 
+    /** Seeds whose evictions may pick the leader key ({@link #anEvictedLeaderKeyNeverLetsTwoInstancesLead}). */
+    private static final long EVICTION_SCHEDULES = Long.getLong("sim.evictionSchedules", 2_000);
+
     /** How many seeds a mutant may take to be caught. */
     private static final long MUTANT_BUDGET = 2_000;
 
@@ -81,6 +84,7 @@ class SimulationTests {
             case NO_FENCE_AFTER_DATA_LOSS -> Invariant.ONE_TRUSTED_LEADER;
             case GRANTS_ALWAYS_RENEWED -> Invariant.OBJECTS_WITHIN_BOUND;
             case TOKENS_FROM_COUNTER_ONLY -> Invariant.TOKENS_INCREASE;
+            case NO_LEADER_UNTIL -> Invariant.ONE_TRUSTED_LEADER;
         };
         long caughtAt = -1;
         for (long seed = 1; seed <= MUTANT_BUDGET && caughtAt < 0; seed++) {
@@ -115,19 +119,28 @@ class SimulationTests {
     }
 
     /**
-     * Finding 2 of TESTING.md: a leader key evicted while the term counter stays (Redis with an
-     * evicting maxmemory policy) looks like "nobody leads", so a new term begins at once while the
-     * deposed leader still trusts its own. The suite's evictions spare the leader key, as
-     * {@code maxmemory-policy noeviction} does; this test shows why that setting is needed.
+     * Finding 2 of TESTING.md, fixed: a leader key evicted while the term counter stays (Redis with
+     * an evicting maxmemory policy) no longer looks like "nobody leads". {@code leader-until}, a key
+     * without expiry that a {@code volatile-*} policy never takes, says until when the last lease
+     * may run, and no term begins before. The schedules here let evictions pick the leader key.
      */
     @Test
-    void anEvictedLeaderKeyLetsTwoInstancesLead() {
+    void anEvictedLeaderKeyNeverLetsTwoInstancesLead() throws Exception {
+        List<Simulation.Outcome> failures = runSeeds(1, EVICTION_SCHEDULES,
+                seed -> Schedules.runEvictingLeaderKey(seed, null));
+        assertThat(failures).as(() -> explain(failures, null)).isEmpty();
+    }
+
+    /** Without {@code leader-until}, the same schedules find two leaders: the test above can fail. */
+    @Test
+    void withoutLeaderUntilAnEvictedLeaderKeyLetsTwoInstancesLead() {
         long found = -1;
         for (long seed = 1; seed <= MUTANT_BUDGET && found < 0; seed++) {
-            Simulation.Outcome outcome = Schedules.runEvictingLeaderKey(seed);
+            Simulation.Outcome outcome = Schedules.runEvictingLeaderKey(seed, SimulatedBackend.Mutant.NO_LEADER_UNTIL);
             if (outcome.broken() == Invariant.ONE_TRUSTED_LEADER) {
                 found = seed;
-                System.out.println("Leader key eviction breaks exclusivity in seed " + seed + ": " + outcome.detail());
+                System.out.println("Without leader-until, leader key eviction breaks exclusivity in seed " + seed + ": "
+                        + outcome.detail());
             }
         }
         assertThat(found).as("an evicted leader key lets two instances lead within %d seeds", MUTANT_BUDGET)
