@@ -1,7 +1,6 @@
 package io.pivotpool.autoconfigure;
 
-import java.util.Map;
-
+import io.pivotpool.distributed.internal.CoordinatorSelection;
 import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.core.env.Environment;
@@ -13,9 +12,6 @@ import org.springframework.core.env.Environment;
  * make the backend reachable, pick another backend, or let the instance start alone.
  */
 class CoordinationUnavailableFailureAnalyzer extends AbstractFailureAnalyzer<CoordinationUnavailableException> {
-
-    /** The backends this project publishes, by name, and the module that brings each. */
-    private static final Map<String, String> MODULES = Map.of("redis", "io.pivotpool:pivot-pool-redis");
 
     private static final String FALL_BACK = "or set distributed.fail-fast=false to start alone on the no-op "
             + "coordinator (this instance then does not coordinate until it restarts).";
@@ -57,7 +53,7 @@ class CoordinationUnavailableFailureAnalyzer extends AbstractFailureAnalyzer<Coo
     }
 
     private static String module(String backend) {
-        String module = MODULES.get(backend);
+        String module = CoordinatorSelection.moduleOf(backend);
         return (module != null) ? module + " (the '" + backend + "' backend)"
                 : "the module that provides backend '" + backend + "' (its CoordinatorProvider bean names it)";
     }
@@ -68,6 +64,10 @@ class CoordinationUnavailableFailureAnalyzer extends AbstractFailureAnalyzer<Coo
     }
 
     private static String connection(String backend) {
-        return "redis".equals(backend) ? " (spring.data.redis.* or distributed.redis.*)" : "";
+        return switch (backend) {
+            case "redis" -> " (spring.data.redis.* or distributed.redis.*)";
+            case "etcd" -> " (distributed.etcd.*)";
+            default -> "";
+        };
     }
 }

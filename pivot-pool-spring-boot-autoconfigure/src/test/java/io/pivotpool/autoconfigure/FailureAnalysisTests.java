@@ -84,6 +84,32 @@ class FailureAnalysisTests {
     }
 
     @Test
+    void aNumberBeyondAnIntShouldSayTheRangeNotThrowABareNumberFormatException(CapturedOutput output) {
+        fail(null, "pivot.pool.pools.renderers.global-max-size=3000000000");
+        assertThat(report(output))
+            .contains("Invalid value '3000000000' for configuration property "
+                    + "'pivot.pool.pools.renderers.global-max-size'")
+            .contains("it must be a whole number from -2147483648 to 2147483647")
+            .contains("Set pivot.pool.pools.renderers.global-max-size to a whole number");
+    }
+
+    @Test
+    void aDurationThatIsNotOneShouldGiveExamples(CapturedOutput output) {
+        fail(null, "distributed.sync-interval=soon");
+        assertThat(report(output))
+            .contains("Invalid value 'soon' for configuration property 'distributed.sync-interval'")
+            .contains("it must be a duration such as 500ms, 2s, 1m or PT2S");
+    }
+
+    @Test
+    void aSwitchThatIsNotABooleanShouldSaySo(CapturedOutput output) {
+        fail(null, "distributed.leader-election=maybe");
+        assertThat(report(output))
+            .contains("Invalid value 'maybe' for configuration property 'distributed.leader-election'")
+            .contains("it must be true or false");
+    }
+
+    @Test
     void anUnknownOverflowShouldListTheValidValues(CapturedOutput output) {
         fail(null, "pivot.pool.pools.renderers.overflow=sometimes");
         assertThat(report(output))
@@ -101,6 +127,13 @@ class FailureAnalysisTests {
             .contains("distributed.fail-fast=true")
             .contains("Add io.pivotpool:pivot-pool-redis (the 'redis' backend) to the application's dependencies")
             .contains("set distributed.fail-fast=false to start alone");
+    }
+
+    @Test
+    void failFastWithEtcdMissingShouldNameItsModule(CapturedOutput output) {
+        fail(null, "distributed.enabled=true", "distributed.coordination=etcd", "distributed.fail-fast=true");
+        assertThat(report(output)).contains("Coordination backend 'etcd' is not available")
+            .contains("Add io.pivotpool:pivot-pool-etcd (the 'etcd' backend) to the application's dependencies");
     }
 
     @Test

@@ -71,7 +71,8 @@ class CoordinatorSelectionTests {
         assertThat(active.requestedBackend()).isEqualTo("etcd");
         assertThat(active.fallbackReason())
             .isEqualTo("Coordination backend 'etcd' is not available: no coordinator named 'etcd' "
-                    + "is on the classpath; available: custom, redis");
+                    + "is on the classpath; available: custom, redis; add io.pivotpool:pivot-pool-etcd to the "
+                    + "application's dependencies");
         assertThat(this.log.messages(Level.WARN)).singleElement()
             .asString()
             .startsWith(active.fallbackReason())
@@ -79,10 +80,24 @@ class CoordinatorSelectionTests {
     }
 
     @Test
-    void selectWhenNoProviderIsOnTheClasspathShouldSayNoneIsAvailable() {
+    void selectWhenNoProviderIsOnTheClasspathShouldSayNoneIsAvailableAndNameTheModule() {
         ActiveCoordinator active = CoordinatorSelection.select(enabled("redis"), List.of());
-        assertThat(active.fallbackReason()).endsWith("available: none");
+        assertThat(active.fallbackReason())
+            .endsWith("available: none; add io.pivotpool:pivot-pool-redis to the application's dependencies");
         assertThat(this.log.messages(Level.WARN)).hasSize(1);
+    }
+
+    @Test
+    void selectOfEtcdWithoutItsModuleShouldNameTheModule() {
+        ActiveCoordinator active = CoordinatorSelection.select(enabled("etcd"), List.of(new TestProvider("redis")));
+        assertThat(active.fallbackReason())
+            .endsWith("available: redis; add io.pivotpool:pivot-pool-etcd to the application's dependencies");
+    }
+
+    @Test
+    void selectOfABackendThisProjectDoesNotPublishShouldNotGuessAModule() {
+        ActiveCoordinator active = CoordinatorSelection.select(enabled("consul"), List.of());
+        assertThat(active.fallbackReason()).endsWith("available: none");
     }
 
     @Test
@@ -122,7 +137,8 @@ class CoordinatorSelectionTests {
         assertThatExceptionOfType(CoordinatorException.class)
             .isThrownBy(() -> CoordinatorSelection.select(failFast, List.of(new TestProvider("redis"))))
             .withMessage("Coordination backend 'etcd' is not available: no coordinator named 'etcd' is on the classpath; "
-                    + "available: redis (distributed.fail-fast is true)");
+                    + "available: redis; add io.pivotpool:pivot-pool-etcd to the application's dependencies "
+                    + "(distributed.fail-fast is true)");
         TestProvider broken = new TestProvider("redis");
         broken.createFailure = new IllegalStateException("bad setup");
         DistributedSettings failFastRedis = failFast.toBuilder().coordination("redis").build();

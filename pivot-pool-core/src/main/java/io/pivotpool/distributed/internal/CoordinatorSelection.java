@@ -11,6 +11,7 @@ import io.pivotpool.coordinator.CoordinatorProvider;
 import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.distributed.DistributedSettings;
 
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,9 +66,11 @@ public final class CoordinatorSelection {
         }
         if (named.isEmpty()) {
             available.sort(null);
+            String module = moduleOf(requested);
             return fallBack(settings, requested, "is not available: no coordinator named '" + requested
                     + "' is on the classpath; available: "
-                    + (available.isEmpty() ? "none" : String.join(", ", available)));
+                    + (available.isEmpty() ? "none" : String.join(", ", available))
+                    + ((module != null) ? "; add " + module + " to the application's dependencies" : ""));
         }
         if (named.size() > 1) {
             throw new IllegalStateException("Coordination backend '" + requested + "' is provided " + named.size()
@@ -107,6 +110,18 @@ public final class CoordinatorSelection {
             closeQuietly(coordinator);
             return fallBack(settings, requested, "could not connect: " + reason(ex));
         }
+    }
+
+    /**
+     * The module (Maven {@code groupId:artifactId}) that brings {@code backend}, for the backends
+     * this project publishes; null for any other name (an extension names its own).
+     */
+    public static @Nullable String moduleOf(String backend) {
+        return switch (backend) {
+            case "redis" -> "io.pivotpool:pivot-pool-redis";
+            case "etcd" -> "io.pivotpool:pivot-pool-etcd";
+            default -> null;
+        };
     }
 
     private static ActiveCoordinator fallBack(DistributedSettings settings, String requested, String reason) {
