@@ -195,6 +195,16 @@ public interface Coordinator extends AutoCloseable {
     /** The live grants of a pool and their sum (PivotPHP's global pool size). */
     CapacityView capacity(String pool);
 
+    /**
+     * What an operator should see about the backend beside the coordination's own status, shown in
+     * the health details: for example Redis's {@code maxmemory-policy}. Read from what the
+     * coordinator already knows, never by calling the backend (a health probe must not hang on a
+     * lost server), and never a secret. The default has nothing to add.
+     */
+    default Map<String, String> details() {
+        return Map.of();
+    }
+
     // ---- a follower's round ------------------------------------------------------------------
 
     /**

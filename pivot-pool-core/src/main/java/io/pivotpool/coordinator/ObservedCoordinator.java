@@ -59,6 +59,11 @@ public final class ObservedCoordinator implements Coordinator {
     }
 
     @Override
+    public Map<String, String> details() {
+        return this.delegate.details();
+    }
+
+    @Override
     public void close() {
         this.delegate.close();
     }

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 import org.jspecify.annotations.Nullable;
 
@@ -32,14 +33,48 @@ import io.pivotpool.coordinator.InstanceInfo;
  * @param lastError why the last synchronisation failed, or {@code null} if it succeeded
  * @param pools every pool with a cluster-wide cap: its share on this instance, by pool name (sorted)
  * @param rebalances rounds in which this instance, as leader, computed new targets
+ * @param foreignApplications the other applications whose instances share this namespace, by the
+ *     {@code application} of their metadata ({@code spring.application.name}; {@value #UNNAMED} for
+ *     none), sorted, as the leader last listed the members: their pools of the same names share one
+ *     cap with this application's. Empty on a follower, and when every member is of this application
  */
 public record CoordinationStatus(String instanceId, String requestedBackend, String activeBackend, boolean connected,
         @Nullable String fallbackReason, @Nullable String leaderId, boolean isLeader, long fencingToken,
-        List<InstanceInfo> members, int memberCount, @Nullable Instant lastSync, @Nullable String lastError, Map<String, PoolCapacity> pools, long rebalances) {
+        List<InstanceInfo> members, int memberCount, @Nullable Instant lastSync, @Nullable String lastError,
+        Map<String, PoolCapacity> pools, long rebalances, List<String> foreignApplications) {
+
+    /** How {@link #foreignApplications} names an application that gave no name. */
+    public static final String UNNAMED = "(unnamed)";
 
     public CoordinationStatus {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
         members = List.copyOf(members);
         pools = Collections.unmodifiableMap(new TreeMap<>(pools));
+        foreignApplications = List.copyOf(foreignApplications);
+    }
+
+    /** A status without foreign applications (as before they were reported). */
+    public CoordinationStatus(String instanceId, String requestedBackend, String activeBackend, boolean connected,
+            @Nullable String fallbackReason, @Nullable String leaderId, boolean isLeader, long fencingToken,
+            List<InstanceInfo> members, int memberCount, @Nullable Instant lastSync, @Nullable String lastError,
+            Map<String, PoolCapacity> pools, long rebalances) {
+        this(instanceId, requestedBackend, activeBackend, connected, fallbackReason, leaderId, isLeader, fencingToken,
+                members, memberCount, lastSync, lastError, pools, rebalances, List.of());
+    }
+
+    /**
+     * The applications other than {@code self}'s among {@code members}, by the {@code application}
+     * of their metadata, sorted and without repeats.
+     */
+    static List<String> foreignApplications(InstanceInfo self, List<InstanceInfo> members) {
+        String own = self.metadata().get("application");
+        TreeSet<String> foreign = new TreeSet<>();
+        for (InstanceInfo member : members) {
+            String application = member.metadata().get("application");
+            if (!Objects.equals(application, own)) {
+                foreign.add((application != null) ? application : UNNAMED);
+            }
+        }
+        return List.copyOf(foreign);
     }
 }

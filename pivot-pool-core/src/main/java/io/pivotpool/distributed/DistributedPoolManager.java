@@ -87,6 +87,9 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private final InstanceInfo self;
 
+    /** Only on the synchronisation thread: the foreign applications last warned about ({@link #warnIfShared}). */
+    private List<String> foreignWarned = List.of();
+
     private final LongSupplier nanoClock;
 
     /** Only for the status's lastSync, which people read; every deadline uses {@link #nanoClock}. */
@@ -528,6 +531,14 @@ public final class DistributedPoolManager implements AutoCloseable {
         return (share != null) ? share.status() : null;
     }
 
+    /**
+     * What the backend in use says an operator should see ({@link Coordinator#details()}), such as
+     * Redis's eviction policy; nothing after a fallback to the no-op coordinator. Never calls it.
+     */
+    public Map<String, String> backendDetails() {
+        return this.coordinator.details();
+    }
+
     /** A snapshot of this instance's coordination. */
     public CoordinationStatus status() {
         this.memberCountWanted = true;
@@ -552,7 +563,8 @@ public final class DistributedPoolManager implements AutoCloseable {
         return new CoordinationStatus(this.self.id(), this.active.requestedBackend(), this.active.activeBackend(),
                 recent, this.active.fallbackReason(), (seen != null) ? seen.holderId() : null, leader,
                 (seen != null) ? seen.fencingToken() : 0, current.members(), current.memberCount(), current.lastSync(),
-                lastError, pools, this.rebalances.get());
+                lastError, pools, this.rebalances.get(), CoordinationStatus.foreignApplications(this.self,
+                        current.members()));
     }
 
     // ---- the background synchronisation ----------------------------------------------------
@@ -598,6 +610,27 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /** What a round found: the members (listed by a leader only), their count, the current lease. */
+    /**
+     * Warns (once for each change) when instances of other applications share this namespace: their
+     * pools of the same names would share one cap with this application's. Members carry their
+     * application's name ({@code spring.application.name}); one namespace per application keeps
+     * the caps apart.
+     */
+    private void warnIfShared(List<InstanceInfo> members) {
+        List<String> foreign = CoordinationStatus.foreignApplications(this.self, members);
+        if (foreign.equals(this.foreignWarned)) {
+            return;
+        }
+        this.foreignWarned = foreign;
+        if (!foreign.isEmpty()) {
+            logger.warn("Instances of other applications ({}) share namespace '{}' with '{}': pools of the same names "
+                    + "share one cap across them. Give each application a namespace of its own "
+                    + "(distributed.namespace)", RemoteText.escape(String.join(", ", foreign)),
+                    RemoteText.escape(this.settings.namespace()),
+                    RemoteText.escape(this.self.metadata().getOrDefault("application", CoordinationStatus.UNNAMED)));
+        }
+    }
+
     private record Outcome(List<InstanceInfo> members, int memberCount, @Nullable LeaderLease leader) {
     }
 
@@ -667,6 +700,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
         // Won in this call: the leader's part follows at once.
         List<InstanceInfo> members = this.coordinator.liveInstances();
+        warnIfShared(members);
         if (!this.shares.isEmpty()) {
             this.writtenDemands.clear();
             rebalanceIfDue(leader.fencingToken(), members, demands);
@@ -697,6 +731,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         if (leading) {
             members = this.coordinator.liveInstances();
             memberCount = members.size();
+            warnIfShared(members);
         }
         else if (first || this.memberCountWanted || (memberCount == 0 && !this.shares.isEmpty())) {
             this.memberCountWanted = false;

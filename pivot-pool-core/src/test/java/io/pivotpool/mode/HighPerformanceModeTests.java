@@ -136,7 +136,8 @@ class HighPerformanceModeTests {
             assertThat(mode.status().activeBackend()).isEqualTo("noop");
             assertThat(mode.status().fallbackReason())
                 .isEqualTo("Coordination backend 'etcd' is not available: no coordinator named 'etcd' is on the "
-                        + "classpath; available: redis");
+                        + "classpath; available: redis; add io.pivotpool:pivot-pool-etcd to the application's "
+                        + "dependencies");
             assertThat(mode.pool(PoolSpec.of("still-works", Object::new)).tryBorrow()).isNotNull();
         }
     }

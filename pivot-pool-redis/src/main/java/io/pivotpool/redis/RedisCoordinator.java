@@ -154,6 +154,9 @@ public final class RedisCoordinator implements Coordinator {
 
     private final AtomicBoolean evictionPolicyChecked = new AtomicBoolean();
 
+    /** {@code maxmemory-policy} as read at the first connect (or why it could not be), null before. */
+    private volatile @Nullable String evictionPolicy;
+
     private RedisCoordinator(LettuceConnectionFactory connectionFactory, ClientResources ownedResources,
             String namespace, String secret, Duration timeout) {
         this.connectionFactory = connectionFactory;
@@ -295,15 +298,17 @@ public final class RedisCoordinator implements Coordinator {
         try {
             Map<String, String> config = call("read maxmemory-policy", redis -> redis.configGet("maxmemory-policy"));
             String policy = (config != null) ? config.get("maxmemory-policy") : null;
+            this.evictionPolicy = (policy != null) ? RemoteText.escape(policy) : "unknown";
             if (policy != null && !"noeviction".equals(policy)) {
                 logger.warn("Redis coordinator ({}, namespace '{}'): Redis evicts keys under memory pressure "
-                        + "(maxmemory-policy {}); an evicted leader key can let two instances lead at once and an "
-                        + "evicted grant can let a capped pool exceed its cap. Run the coordination's Redis with "
-                        + "maxmemory-policy noeviction", this.endpoint, RemoteText.escape(namespace()),
-                        RemoteText.escape(policy));
+                        + "(maxmemory-policy {}); an evicted grant can let a capped pool exceed its cap until its "
+                        + "holder's next request, and an evicted leader key or term costs up to one leader-ttl "
+                        + "without a leader. Run the coordination's Redis with maxmemory-policy noeviction",
+                        this.endpoint, RemoteText.escape(namespace()), RemoteText.escape(policy));
             }
         }
         catch (CoordinatorException ex) {
+            this.evictionPolicy = "not readable (" + RemoteText.escape(rootMessage(ex)) + ")";
             String reply = rootMessage(ex);
             if (reply.startsWith("NOPERM") || reply.startsWith("ERR")) {
                 // Redis answered (the user may not run CONFIG, or the command is renamed): still connected.
@@ -318,6 +323,13 @@ public final class RedisCoordinator implements Coordinator {
     @Override
     public boolean isConnected() {
         return this.connected && !this.closed.get();
+    }
+
+    /** Redis's {@code maxmemory-policy} as read at the first connect: it should be {@code noeviction}. */
+    @Override
+    public Map<String, String> details() {
+        String policy = this.evictionPolicy;
+        return (policy != null) ? Map.of("maxmemoryPolicy", policy) : Map.of();
     }
 
     /** Closes the connections this coordinator opened; blocked pops return empty. Idempotent. */

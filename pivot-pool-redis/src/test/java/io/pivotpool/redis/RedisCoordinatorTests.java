@@ -523,9 +523,12 @@ class RedisCoordinatorTests {
     }
 
     @Test
-    void connectingToARedisThatEvictsKeysShouldWarnOnceNamingThePolicy() {
+    void connectingToARedisThatEvictsKeysShouldWarnOnceNamingThePolicyAndShowItInTheDetails() {
         try (LogCapture logs = LogCapture.everything()) {
-            newCoordinator(this.namespace).connect();
+            RedisCoordinator safe = newCoordinator(this.namespace);
+            assertThat(safe.details()).as("before connecting").isEmpty();
+            safe.connect();
+            assertThat(safe.details()).containsExactly(Map.entry("maxmemoryPolicy", "noeviction"));
             assertThat(logs.messages(Level.WARN)).as("on noeviction").noneMatch(line -> line.contains("maxmemory-policy"));
             raw.commands().configSet("maxmemory-policy", "volatile-lru");
             RedisCoordinator evicting = newCoordinator(this.namespace);
@@ -533,6 +536,7 @@ class RedisCoordinatorTests {
             evicting.connect();
             assertThat(logs.messages(Level.WARN)).filteredOn(line -> line.contains("maxmemory-policy"))
                 .singleElement().asString().contains("volatile-lru").contains("noeviction");
+            assertThat(evicting.details()).containsExactly(Map.entry("maxmemoryPolicy", "volatile-lru"));
         }
         finally {
             raw.commands().configSet("maxmemory-policy", "noeviction");

@@ -2,6 +2,7 @@ package io.pivotpool.distributed;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import io.pivotpool.coordinator.CapacityGrant;
@@ -39,6 +40,11 @@ class ForwardingCoordinator implements Coordinator {
     @Override
     public boolean isConnected() {
         return this.delegate.isConnected();
+    }
+
+    @Override
+    public Map<String, String> details() {
+        return this.delegate.details();
     }
 
     @Override

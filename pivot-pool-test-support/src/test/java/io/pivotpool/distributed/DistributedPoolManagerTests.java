@@ -112,6 +112,35 @@ class DistributedPoolManagerTests {
     }
 
     @Test
+    void aLeaderSeeingInstancesOfOtherApplicationsInItsNamespaceReportsThemAndWarnsOnce() {
+        try (LogCapture logs = LogCapture.everything()) {
+            DistributedPoolManager orders = member("a", Map.of("application", "orders"));
+            orders.start();
+            await().atMost(Duration.ofSeconds(5)).until(orders::isLeader);
+            member("b", Map.of("application", "orders")).start();
+            assertThat(orders.status().foreignApplications()).isEmpty();
+            member("c", Map.of("application", "billing")).start();
+            member("d", Map.of()).start();
+            await().atMost(Duration.ofSeconds(5))
+                .until(() -> orders.status().foreignApplications().equals(List.of("(unnamed)", "billing")));
+            sleep(FAST.syncInterval().multipliedBy(5));
+            assertThat(logs.messages(Level.WARN, "io.pivotpool").stream()
+                .filter(warning -> warning.contains("Instances of other applications"))).singleElement()
+                .asString()
+                .contains("((unnamed), billing) share namespace")
+                .contains("with 'orders'")
+                .contains("distributed.namespace");
+        }
+    }
+
+    private DistributedPoolManager member(String id, Map<String, String> metadata) {
+        DistributedPoolManager manager = new DistributedPoolManager(new ActiveCoordinator(this.backend.name(),
+                this.backend, null), FAST, new InstanceInfo(id, "test-host", 1L, metadata));
+        this.toClose.add(manager);
+        return manager;
+    }
+
+    @Test
     void closeShouldReleaseLeadershipAndUnregisterAndBeIdempotent() {
         DistributedPoolManager manager = manager(this.backend, FAST, "a");
         manager.start();

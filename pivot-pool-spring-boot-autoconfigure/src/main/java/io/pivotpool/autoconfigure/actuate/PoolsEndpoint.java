@@ -89,16 +89,21 @@ public class PoolsEndpoint {
      * @param lastSync when a synchronisation last succeeded, or {@code null}
      * @param lastError why the last synchronisation failed, or {@code null}
      * @param rebalances rounds in which this instance, as leader, shared the pools' caps anew
+     * @param foreignApplications other applications whose instances share this namespace (and so
+     *     the caps of pools of the same names), as the leader last listed them; {@code null} (left
+     *     out) when there are none
      */
     public record CoordinatorDescriptor(String requestedBackend, String activeBackend, boolean connected,
             @Nullable String fallbackReason, @Nullable String leaderId, boolean isLeader, long fencingToken,
-            List<MemberDescriptor> members, int memberCount, @Nullable Instant lastSync, @Nullable String lastError, long rebalances) {
+            List<MemberDescriptor> members, int memberCount, @Nullable Instant lastSync, @Nullable String lastError,
+            long rebalances, @Nullable List<String> foreignApplications) {
 
         static CoordinatorDescriptor of(CoordinationStatus status) {
             return new CoordinatorDescriptor(status.requestedBackend(), status.activeBackend(), status.connected(),
                     status.fallbackReason(), status.leaderId(), status.isLeader(), status.fencingToken(),
                     status.members().stream().map(MemberDescriptor::of).toList(), status.memberCount(), status.lastSync(),
-                    status.lastError(), status.rebalances());
+                    status.lastError(), status.rebalances(),
+                    status.foreignApplications().isEmpty() ? null : status.foreignApplications());
         }
     }
 

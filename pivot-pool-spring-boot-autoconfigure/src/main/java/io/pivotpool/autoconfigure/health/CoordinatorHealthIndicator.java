@@ -55,6 +55,12 @@ public class CoordinatorHealthIndicator extends AbstractHealthIndicator {
             // Borrowers are served within each pool's partition size; the cap is not shared meanwhile.
             builder.withDetail("partitionedPools", partitioned);
         }
+        // What the backend says an operator should see, e.g. Redis's maxmemory-policy (it should be noeviction).
+        this.manager.backendDetails().forEach(builder::withDetail);
+        if (!status.foreignApplications().isEmpty()) {
+            // Their pools of the same names share this application's caps: one namespace per application.
+            builder.withDetail("foreignApplications", status.foreignApplications());
+        }
         if (status.fallbackReason() != null) {
             builder.up().withDetail("fallback", status.fallbackReason());
             return;

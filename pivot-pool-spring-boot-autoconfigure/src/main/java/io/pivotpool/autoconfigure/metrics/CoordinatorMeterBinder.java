@@ -54,6 +54,9 @@ public class CoordinatorMeterBinder implements MeterBinder {
                     (status) -> status.isLeader() ? 1 : 0);
             gauge("pivot.coordinator.members", tags, "Live instances seen at the last synchronisation",
                     CoordinationStatus::memberCount);
+            gauge("pivot.coordinator.foreign.applications", tags,
+                    "Other applications whose instances share this namespace, as the leader last listed them",
+                    (status) -> status.foreignApplications().size());
             counter("pivot.coordinator.fallback", tags.and("requested", current.requestedBackend()),
                     "Fallbacks from the requested backend to the no-op coordinator",
                     (status) -> (status.fallbackReason() != null) ? 1 : 0);

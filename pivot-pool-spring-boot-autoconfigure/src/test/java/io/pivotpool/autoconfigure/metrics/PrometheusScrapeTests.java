@@ -51,6 +51,7 @@ class PrometheusScrapeTests {
             Map.entry("pivot_pool_demand", "gauge"), Map.entry("pivot_pool_partitioned", "gauge"),
             Map.entry("pivot_coordinator_connected", "gauge"), Map.entry("pivot_coordinator_leader", "gauge"),
             Map.entry("pivot_coordinator_members", "gauge"), Map.entry("pivot_coordinator_fallback_total", "counter"),
+            Map.entry("pivot_coordinator_foreign_applications", "gauge"),
             Map.entry("pivot_coordinator_rebalances_total", "counter"),
             Map.entry("pivot_coordinator_operation_seconds", "summary"),
             Map.entry("pivot_coordinator_operation_seconds_max", "gauge")));
