@@ -17,7 +17,8 @@ package io.pivotpool.coordinator;
  * registration or a grant), and never more than {@link #MAX_TTL_MILLIS}. Members of one namespace
  * must therefore run TTLs within a factor of {@link #TTL_FACTOR} of each other: a rolling change of
  * {@code sync-interval}, {@code instance-ttl} or {@code leader-ttl} by more than that goes through a
- * new namespace, or the new members drop the old members' grants and leases as garbage.</li>
+ * new namespace, or the new members drop the old members' grants and leases as garbage: the cap
+ * may then be exceeded and two instances lead at once until the old members are gone.</li>
  * <li><b>Tokens.</b> A lease's fencing token is never above the term counter, and the counter is
  * never above what the token scheme produces: on Redis the server clock in microseconds plus
  * {@link #MAX_TERM_LEAD_MICROS} (a token is {@code max(last + 1, clock)}), on etcd the store's

@@ -118,6 +118,12 @@ public final class EtcdCoordinator implements Coordinator {
     /** The largest instance record read. */
     static final int MAX_MEMBER_BYTES = 64 * 1024;
 
+    /**
+     * The most bytes of member records one listing keeps: 400 for each of {@link #MAX_MEMBERS},
+     * about twice what this library registers (as the Redis coordinator's listing).
+     */
+    static final int MAX_LISTING_BYTES = 4 * 1024 * 1024;
+
     /** The largest leader record read. */
     static final int MAX_LEADER_BYTES = 4 * 1024;
 
@@ -469,18 +475,29 @@ public final class EtcdCoordinator implements Coordinator {
         learnGrantedTtls(call, records.stream().mapToLong(record -> record.entry().getLease()).toArray());
         List<InstanceInfo> live = new ArrayList<>();
         long longest = Plausibility.longestTtlMillis(this.instanceTtlUsed.get());
+        // What the listing keeps (and the status shows) is bounded in bytes too: a registration may
+        // hold 16 KiB, ten thousand of them far more than anyone reads.
+        long budget = MAX_LISTING_BYTES;
+        int leftOut = 0;
         for (MemberRecord record : records) {
             String problem = leaseProblem(record.entry().getLease(), record.ttlMillis());
             if (problem == null && record.ttlMillis() > longest) {
                 problem = "whose ttl of " + record.ttlMillis() + " ms is more than " + Plausibility.TTL_FACTOR
                         + " times the instance-ttl this instance runs with, which no member writes";
             }
-            if (problem == null) {
+            if (problem == null && record.entry().getValue().size() > budget) {
+                leftOut++;
+            }
+            else if (problem == null) {
+                budget -= record.entry().getValue().size();
                 live.add(record.instance());
             }
             else if (!problem.isEmpty()) {
                 dropIfUnchanged(call, record.entry(), "an instance " + problem);
             }
+        }
+        if (leftOut > 0) {
+            reportGarbage(prefix, leftOut + " instances left out of a listing beyond " + MAX_LISTING_BYTES + " bytes");
         }
         live.sort(Comparator.comparing(InstanceInfo::id));
         List<InstanceInfo> instances = List.copyOf(live);
@@ -581,7 +598,13 @@ public final class EtcdCoordinator implements Coordinator {
                 fence(call, state, ttlMillis, seconds);
                 return Optional.empty();
             }
-            if (!previousLeaseEnded(call, state, ttlMillis)) {
+            if (state.previousLease() == null) {
+                // No record of the last term's lease (deleted with the leader key, or written by a
+                // release of an older version): whether it still runs is unknown, as after data loss.
+                fence(call, state, ttlMillis, seconds);
+                return Optional.empty();
+            }
+            if (!previousLeaseEnded(call, state, instanceId, ttlMillis)) {
                 return Optional.empty();
             }
             if (state.term() == Long.MAX_VALUE) {
@@ -597,7 +620,7 @@ public final class EtcdCoordinator implements Coordinator {
                         PutOption.DEFAULT),
                         Op.put(EtcdKeys.bytes(this.keys.leader()), leaderValue(instanceId, token, ttlMillis),
                                 PutOption.builder().withLeaseId(lease.id()).build()),
-                        leaderLeaseRecord(lease.id()))
+                        leaderLeaseRecord(lease.id(), instanceId))
                 .commit());
             if (began.isSucceeded()) {
                 return Optional.of(new LeaderLease(instanceId, token, ttlMillis));
@@ -621,7 +644,7 @@ public final class EtcdCoordinator implements Coordinator {
         TxnResponse moved = call.await(this.kv.txn()
             .If(absentOrUnchanged(this.keys.leader(), leader.entry().getModRevision()))
             .Then(Op.put(EtcdKeys.bytes(this.keys.leader()), leaderValue(instanceId, leader.token(), ttlMillis),
-                    PutOption.builder().withLeaseId(lease.id()).build()), leaderLeaseRecord(lease.id()))
+                    PutOption.builder().withLeaseId(lease.id()).build()), leaderLeaseRecord(lease.id(), instanceId))
             .commit());
         if (!moved.isSucceeded()) {
             revokeQuietly(lease.id());
@@ -642,6 +665,8 @@ public final class EtcdCoordinator implements Coordinator {
         List<Op> writes = new ArrayList<>();
         writes.add(Op.put(EtcdKeys.bytes(this.keys.leader()), leaderValue("", state.revision(), ttlMillis),
                 PutOption.builder().withLeaseId(lease.id()).build()));
+        // A fence runs on its own lease too: deleting the fence's key lets no term begin before it ends.
+        writes.add(leaderLeaseRecord(lease.id(), ""));
         if (state.termProblem() != null) {
             writes.add(Op.put(EtcdKeys.bytes(this.keys.term()), ByteSequence.from(utf8(Long.toString(state.revision()))),
                     PutOption.DEFAULT));
@@ -664,10 +689,20 @@ public final class EtcdCoordinator implements Coordinator {
         }
     }
 
-    /** The record of the etcd lease a term runs on ({@link EtcdKeys#leaderLease()}). */
-    private Op leaderLeaseRecord(long lease) {
-        return Op.put(EtcdKeys.bytes(this.keys.leaderLease()), ByteSequence.from(utf8(Long.toString(lease))),
+    /**
+     * The record of the etcd lease a term (or a fence, holder empty) runs on
+     * ({@link EtcdKeys#leaderLease()}): {@code {"lease","holder"}}; lease 0 after a release.
+     */
+    private Op leaderLeaseRecord(long lease, String holder) {
+        Map<String, String> fields = new LinkedHashMap<>();
+        fields.put("lease", Long.toString(lease));
+        fields.put("holder", holder);
+        return Op.put(EtcdKeys.bytes(this.keys.leaderLease()), ByteSequence.from(utf8(FlatJson.write(fields))),
                 PutOption.DEFAULT);
+    }
+
+    /** What {@link #leaderLeaseRecord} wrote: the lease (0: released) and its holder. */
+    private record PreviousLease(long lease, String holder) {
     }
 
     /**
@@ -695,12 +730,13 @@ public final class EtcdCoordinator implements Coordinator {
      * its holder gives up (revokes) as soon as it sees its key gone. A lease still running after
      * {@link Plausibility#longestTtlMillis} of waiting is not a leader's: the record is ignored.
      */
-    private boolean previousLeaseEnded(Call call, Leadership state, long ttlMillis) {
-        long previous = state.previousLease();
+    private boolean previousLeaseEnded(Call call, Leadership state, String instanceId, long ttlMillis) {
+        PreviousLease record = Objects.requireNonNull(state.previousLease());
+        long previous = record.lease();
         if (previous == 0 || state.termProblem() != null) {
             return true;
         }
-        if (this.ownLeases.containsKey(previous)) {
+        if (record.holder().equals(instanceId) && this.ownLeases.containsKey(previous)) {
             // This instance's own term, its key gone: give it up, then begin afresh.
             revokeIfOwn(previous);
             return true;
@@ -739,12 +775,12 @@ public final class EtcdCoordinator implements Coordinator {
                 || leader.token() != fencingToken) {
             return false;
         }
-        // The term's lease record goes too: the holder gave the term up, so the next may begin at once
-        // even while the lease itself runs on (a release through another coordinator cannot revoke it).
+        // The term's lease record says "released": the holder gave the term up, so the next may begin
+        // at once even while the lease itself runs on (a release through another coordinator cannot
+        // revoke it). A record that is missing instead means "unknown", and costs a fence.
         TxnResponse released = call.await(this.kv.txn()
             .If(absentOrUnchanged(this.keys.leader(), leader.entry().getModRevision()))
-            .Then(Op.delete(EtcdKeys.bytes(this.keys.leader()), DeleteOption.DEFAULT),
-                    Op.delete(EtcdKeys.bytes(this.keys.leaderLease()), DeleteOption.DEFAULT))
+            .Then(Op.delete(EtcdKeys.bytes(this.keys.leader()), DeleteOption.DEFAULT), leaderLeaseRecord(0, ""))
             .commit());
         if (released.isSucceeded()) {
             revokeIfOwn(leader.entry().getLease());
@@ -782,7 +818,7 @@ public final class EtcdCoordinator implements Coordinator {
      * counter, empty when it is missing, else what is wrong with it.
      */
     private record Leadership(LeaderRecord leader, long term, long termModRevision, String termProblem,
-            long revision, long previousLease) {
+            long revision, @Nullable PreviousLease previousLease) {
     }
 
     private Leadership readLeadership(Call call) {
@@ -816,7 +852,7 @@ public final class EtcdCoordinator implements Coordinator {
             termEntries = call.await(this.kv.get(termKey, GetOption.builder().withKeysOnly(true).build())).getKvs();
             // The leader is garbage, so only a fence can follow, and a fence needs the counter's revision, not its value.
             return new Leadership(leader, 0, termEntries.isEmpty() ? 0 : termEntries.get(0).getModRevision(),
-                    termEntries.isEmpty() ? "" : null, revision, 0);
+                    termEntries.isEmpty() ? "" : null, revision, null);
         }
         long term = 0;
         long termModRevision = 0;
@@ -840,14 +876,18 @@ public final class EtcdCoordinator implements Coordinator {
                         + "), which no term was given; it is reset";
             }
         }
-        long previousLease = 0;
+        PreviousLease previousLease = null;
         List<KeyValue> leaseEntries = read.getGetResponses().get(2).getKvs();
-        if (!leaseEntries.isEmpty() && leaseEntries.get(0).getValue().size() <= 20) {
+        if (!leaseEntries.isEmpty() && leaseEntries.get(0).getValue().size() <= 64 + MAX_ID_BYTES) {
             try {
-                previousLease = decimalLong(leaseEntries.get(0).getValue().toString(StandardCharsets.UTF_8));
+                Map<String, String> fields = FlatJson.read(leaseEntries.get(0).getValue().toString(StandardCharsets.UTF_8));
+                String holder = fields.get("holder");
+                if (fields.size() == 2 && holder != null) {
+                    previousLease = new PreviousLease(decimalLong(fields.get("lease")), holder);
+                }
             }
             catch (IllegalArgumentException ex) {
-                // Not a lease id of ours: as if absent (the next term overwrites it).
+                // Not a record of ours: unknown, as if absent (a fence follows, and the next term overwrites it).
             }
         }
         return new Leadership(leader, term, termModRevision, termProblem, revision, previousLease);

@@ -44,10 +44,13 @@ final class RawEtcd implements AutoCloseable {
 
     /** {@link #establish(String)} through a client the test set up itself (TLS, a user). */
     static void establish(Client client, String namespace) {
-        ByteSequence term = bytes(new EtcdKeys(namespace).term());
+        EtcdKeys keys = new EtcdKeys(namespace);
+        ByteSequence term = bytes(keys.term());
+        // The last term was released: its lease record says so (lease 0), as a release writes it.
         await(client.getKVClient().txn()
             .If(new Cmp(term, Cmp.Op.EQUAL, CmpTarget.version(0)))
-            .Then(Op.put(term, bytes("1"), PutOption.DEFAULT))
+            .Then(Op.put(term, bytes("1"), PutOption.DEFAULT),
+                    Op.put(bytes(keys.leaderLease()), bytes("{\"lease\":\"0\",\"holder\":\"\"}"), PutOption.DEFAULT))
             .commit());
     }
 

@@ -179,10 +179,14 @@ final class RedisScripts {
             local t = redis.call('TIME')
             local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             local state, holder, token, leaseTtl = readLease(leader, longest)
+            -- A lease in the right form and lifetime whose token the counter does not cover (the counter
+            -- lost, or the token forged): its holder may still trust it, for what it has left.
+            local wellFormed = false
             if state == 'lease' and holder ~= '' then
               local counter = redis.pcall('GET', term)
               if type(counter) ~= 'string' or not isInt(counter) or greater(token, counter) then
                 state, holder = 'garbage', 'a lease whose token is above the term counter: no term was given it'
+                wellFormed = true
               end
             end
             if state == 'lease' then
@@ -194,8 +198,13 @@ final class RedisScripts {
             end
             local garbage = {}
             local known = (state == 'none')
+            -- How long no term may begin: one ttl at least, longer while an earlier lease may still run.
             local fenceMs = tonumber(ttl)
             if state == 'garbage' then
+              if wellFormed then
+                local left = redis.call('PTTL', leader)
+                if left > fenceMs and left <= longest then fenceMs = left end
+              end
               garbage[#garbage + 1] = leader
               garbage[#garbage + 1] = holder .. '; no term begins for one leader-ttl'
               redis.call('UNLINK', leader)
@@ -226,25 +235,33 @@ final class RedisScripts {
               redis.call('SET', term, now)
               last = now
             end
-            if known then
-              -- No leader key: whether the last lease written has run out.
-              local untilText = redis.pcall('GET', untilKey)
-              if type(untilText) ~= 'string' or not isInt(untilText) then
-                known = false
-              elseif tonumber(untilText) > nowMs + longest then
-                known = false
+            -- Until when the last lease written may run (leader-until), if that is plausible: read in
+            -- every case, so that no fence ends before it and leader-until is never lowered.
+            local untilLeft = nil
+            local untilText = redis.pcall('GET', untilKey)
+            if type(untilText) == 'string' and isInt(untilText) then
+              if tonumber(untilText) > nowMs + longest then
                 garbage[#garbage + 1] = untilKey
                 garbage[#garbage + 1] = 'a lease end further ahead than any lease lasts'
-              elseif tonumber(untilText) > nowMs then
+              else
+                untilLeft = tonumber(untilText) - nowMs
+              end
+            end
+            if known then
+              -- No leader key: a term begins only once the last lease written has run out.
+              if untilLeft == nil then
                 known = false
-                fenceMs = tonumber(untilText) - nowMs
+              elseif untilLeft > 0 then
+                known = false
                 garbage[#garbage + 1] = leader
                 garbage[#garbage + 1] = 'gone while its lease may still run (evicted or deleted); no term begins for '
-                    .. int(fenceMs) .. ' ms'
+                    .. int(untilLeft) .. ' ms'
               end
             end
             if not known then
-              redis.call('HSET', leader, 'holder', '', 'token', last, 'ttl', ttl)
+              if untilLeft ~= nil and untilLeft > fenceMs then fenceMs = untilLeft end
+              -- The fence's own ttl covers its expiry, or readers would take it for garbage.
+              redis.call('HSET', leader, 'holder', '', 'token', last, 'ttl', int(math.max(tonumber(ttl), fenceMs)))
               redis.call('PEXPIRE', leader, int(fenceMs))
               redis.call('SET', untilKey, int(nowMs + fenceMs))
               return {0, '', last, ttl, garbage}

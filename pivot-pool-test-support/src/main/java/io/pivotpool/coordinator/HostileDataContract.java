@@ -12,6 +12,7 @@ import ch.qos.logback.classic.Level;
 import io.pivotpool.testsupport.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -34,6 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * control character that came from the data; and no new term ever begins before the last lease
  * granted could have ended, whatever was lost.
  */
+@Tag("slow")
 public abstract class HostileDataContract {
 
     private final List<Coordinator> coordinators = new ArrayList<>();
@@ -348,11 +350,12 @@ public abstract class HostileDataContract {
      */
     @Test
     void membersTooLargeToListTogetherAreDroppedOneByOne() {
-        long expiresAt = System.currentTimeMillis() + 3000;
+        Duration ttl = leaseTtl().multipliedBy(3);
+        long expiresAt = System.currentTimeMillis() + ttl.toMillis();
         for (int i = 0; i < 4; i++) {
             String id = "large-" + i;
             plant(this.namespace, new Plant.Member(id, Map.of("id", id, "host", "h", "startedAt", "1",
-                    "meta.blob", "x".repeat(1_400_000)), "3000", Duration.ofSeconds(3), Long.toString(expiresAt)));
+                    "meta.blob", "x".repeat(1_400_000)), Long.toString(ttl.toMillis()), ttl, Long.toString(expiresAt)));
         }
         assertRecovers(4);
     }
