@@ -16,7 +16,7 @@ public class DistributedProperties {
     /** Whether instances coordinate through a backend; when false each instance runs alone. */
     private boolean enabled;
 
-    /** The coordination backend by name: none, redis (with pivot-pool-redis) or an extension's name. */
+    /** The coordination backend by name: none, redis (with pivot-pool-redis), etcd (with pivot-pool-etcd) or an extension's name. */
     private String coordination = "none";
 
     /** Prefix of every key the coordinator writes: 1 to 128 letters, digits, ':', '.', '-' or '_'. */

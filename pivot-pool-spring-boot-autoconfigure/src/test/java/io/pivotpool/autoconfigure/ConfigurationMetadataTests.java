@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.pivotpool.distributed.internal.CoordinatorSelection;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -37,13 +38,18 @@ class ConfigurationMetadataTests {
     @Test
     void profileAndCoordinationShouldHaveValueHints() {
         assertThat(hintValues("pivot.pool.profile")).containsExactly("standard", "high", "extreme", "test");
-        assertThat(hintValues("distributed.coordination")).containsExactly("none", "redis");
+        assertThat(hintValues("distributed.coordination")).containsExactly("none", "redis", "etcd");
     }
 
+    /** Every backend offered is one this project publishes (a module named for it), and none is missing. */
     @Test
-    void coordinationShouldNotOfferABackendThatDoesNotExist() {
-        assertThat(property("distributed.coordination").get("description").asString()).doesNotContain("etcd");
-        assertThat(hintValues("distributed.coordination")).doesNotContain("etcd");
+    void coordinationShouldOfferExactlyTheBackendsThisProjectPublishes() {
+        for (String backend : hintValues("distributed.coordination")) {
+            if (!backend.equals("none")) {
+                assertThat(CoordinatorSelection.moduleOf(backend)).as("the module of %s", backend).isNotNull();
+            }
+        }
+        assertThat(CoordinatorSelection.moduleOf("consul")).as("Consul is not built").isNull();
     }
 
     private JsonNode property(String name) {

@@ -67,8 +67,22 @@ public abstract class ClusterCapacityContract {
 
     private final ConcurrentLinkedQueue<Throwable> borrowerErrors = new ConcurrentLinkedQueue<>();
 
-    /** A new client of this test's shared server, connected, under {@code namespace}. */
+    /**
+     * A new client of this test's shared server, <b>connected</b> (its {@link Coordinator#connect()}
+     * already called), under {@code namespace}. An unconnected one fails every case with a message
+     * that says so.
+     */
     protected abstract Coordinator client(String namespace);
+
+    /** {@link #client(String)}, checked: the contract measures grants, which no unconnected coordinator makes. */
+    private Coordinator connectedClient() {
+        Coordinator coordinator = client(this.namespace);
+        if (!coordinator.isConnected()) {
+            throw new AssertionError(getClass().getSimpleName() + ".client(String) returned a coordinator that is "
+                    + "not connected (" + coordinator + "): call connect() on it before returning it");
+        }
+        return coordinator;
+    }
 
     @AfterEach
     void stopEverything() throws Exception {
@@ -98,7 +112,7 @@ public abstract class ClusterCapacityContract {
         Instance a = instance("a", GlobalCapacity.of(4), FAST);
         awaitTrue(Duration.ofSeconds(5), "a leads", a.manager::isLeader);
         int aliveBefore = this.alive.get();
-        DistributedPoolManager manager = manager("b", FAST, client(this.namespace));
+        DistributedPoolManager manager = manager("b", FAST, connectedClient());
         manager.start();
         Pool<Object> pool = manager.createPool(countedSpec("p"),
                 PoolSettings.DEFAULTS.toBuilder().maxSize(LOCAL_MAX).minIdle(3).build(), GlobalCapacity.of(4));
@@ -240,7 +254,7 @@ public abstract class ClusterCapacityContract {
         awaitTrue(Duration.ofSeconds(5), "b has a target and a grant",
                 () -> b.capacity().target() > 0 && b.pool.maxSize() > 0);
         long term = a.manager.leadership().orElseThrow().fencingToken();
-        Coordinator backend = client(this.namespace);
+        Coordinator backend = connectedClient();
         for (int i = 0; i < 5; i++) {
             backend.set(CapacityRecords.targetKey("p", b.manager.instanceId()),
                     new CapacityRecords.Target(term - 1, 0).encode(), Duration.ofSeconds(10));
@@ -255,7 +269,7 @@ public abstract class ClusterCapacityContract {
         Instance a = instance("a", GlobalCapacity.of(CAP), FAST);
         awaitTrue(Duration.ofSeconds(5), "a leads", a.manager::isLeader);
         Instance b = instance("b", GlobalCapacity.of(CAP), FAST);
-        Coordinator backend = client(this.namespace);
+        Coordinator backend = connectedClient();
         for (String junk : List.of("t1 1e5 3", "d1 -1 2 3", "t1 0x10 2", "\u0000\n", "t1 99999999999999999999 1")) {
             backend.set(CapacityRecords.targetKey("p", b.manager.instanceId()), junk.getBytes(), null);
             backend.set(CapacityRecords.demandKey("p", b.manager.instanceId()), junk.getBytes(), null);
@@ -301,7 +315,7 @@ public abstract class ClusterCapacityContract {
 
     @Test
     void elasticAndFallbackPoolsCannotBeCapped() {
-        DistributedPoolManager manager = manager("a", FAST, client(this.namespace));
+        DistributedPoolManager manager = manager("a", FAST, connectedClient());
         for (Overflow overflow : List.of(Overflow.ELASTIC, Overflow.FALLBACK)) {
             Pool<Object> pool = pool("p-" + overflow, PoolSettings.DEFAULTS.toBuilder().overflow(overflow).build());
             assertThatIllegalArgumentException().isThrownBy(() -> manager.addPool(pool, 10))
@@ -309,7 +323,7 @@ public abstract class ClusterCapacityContract {
                 .withMessageContaining("use overflow 'wait' or 'fail'");
         }
         DistributedPoolManager leaderless = manager("b", FAST.toBuilder().leaderElection(false).build(),
-                client(this.namespace));
+                connectedClient());
         assertThatIllegalArgumentException().isThrownBy(() -> leaderless.addPool(pool("q", PoolSettings.DEFAULTS), 10))
             .withMessageContaining("distributed.leader-election is false");
     }
@@ -325,7 +339,7 @@ public abstract class ClusterCapacityContract {
     }
 
     private Instance instance(String id, GlobalCapacity capacity, DistributedSettings settings, Outage outage) {
-        Coordinator coordinator = client(this.namespace);
+        Coordinator coordinator = connectedClient();
         if (outage != null) {
             coordinator = outage.wrap(coordinator);
         }
