@@ -18,6 +18,7 @@ import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Param;
 import org.jetbrains.lincheck.datastructures.ThreadIdGen;
 import org.jetbrains.lincheck.datastructures.Validate;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.Test;
  * return, against this engine without {@code keepClaimed}'s excess check). The whole class runs
  * in well under a minute.
  */
+@Tag("slow")
 class PoolLincheckTests {
 
     private static final int RANDOM_SCENARIOS = 5;

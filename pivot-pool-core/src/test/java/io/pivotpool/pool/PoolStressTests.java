@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledForJreRange;
 import org.junit.jupiter.api.condition.JRE;
@@ -26,6 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * borrowers at once, the size limit holds (except for the configured overflow), accounting is
  * exact once the threads stop, and timeouts are honoured.
  */
+@Tag("slow")
 class PoolStressTests {
 
     private static final Duration RUN_TIME = Duration.ofMillis(1500);

@@ -7,12 +7,14 @@ import io.pivotpool.distributed.ClusterCapacityContract;
 import io.pivotpool.testsupport.etcd.EtcdServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 
 /**
  * The cluster-wide cap on a real etcd: several managers, each with a client of its own, share a
  * pool's cap through version-guarded grant transactions, the leader's targets and the demand
  * reports, with every object of the cluster counted at every creation.
  */
+@Tag("slow")
 class EtcdClusterCapacityTests extends ClusterCapacityContract {
 
     private static EtcdServer server;

@@ -21,6 +21,7 @@ import io.pivotpool.distributed.DistributedSettings;
 import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.testsupport.etcd.EtcdServer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -31,6 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (same data directory), and a three-member cluster losing its Raft leader. Each prints what it
  * measured; the module's README quotes the figures.
  */
+@Tag("slow")
 class EtcdFailoverTests {
 
     private static final Duration LEADER_TTL = Duration.ofSeconds(1);

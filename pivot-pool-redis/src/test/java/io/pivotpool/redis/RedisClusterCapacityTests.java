@@ -5,6 +5,7 @@ import java.time.Duration;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.distributed.ClusterCapacityContract;
 import io.pivotpool.testsupport.redis.RedisServer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * own, share a pool's cap through the Lua grant script, the leader's targets and the demand
  * reports, with every object of the cluster counted at every creation.
  */
+@Tag("slow")
 class RedisClusterCapacityTests extends ClusterCapacityContract {
 
     @RegisterExtension

@@ -16,6 +16,7 @@ import io.pivotpool.coordinator.MultiInstanceCoordinatorContract;
 import io.pivotpool.testsupport.redis.RedisNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.data.redis.connection.RedisClusterConfiguration;
@@ -33,6 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * every coordinator. Every key of a namespace carries the hash tag {@code {namespace}}, so each
  * script's keys are in one slot, on one node.
  */
+@Tag("slow")
 class RedisClusterContractTests extends MultiInstanceCoordinatorContract {
 
     private static final List<RedisNode> nodes = new ArrayList<>();

@@ -15,6 +15,7 @@ import io.pivotpool.distributed.DistributedSettings;
 import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -26,6 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * leader-ttl + sync-interval; when it releases on shutdown, within one sync-interval. The figures
  * are printed for the README.
  */
+@Tag("slow")
 class RedisFailoverTests {
 
     private static final Duration LEADER_TTL = Duration.ofSeconds(1);

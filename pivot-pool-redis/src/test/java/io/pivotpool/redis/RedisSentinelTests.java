@@ -24,6 +24,7 @@ import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.testsupport.redis.RedisNode;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.data.redis.connection.RedisSentinelConfiguration;
@@ -42,6 +43,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * README; the assertions are what must hold whatever the timing: the fencing tokens any instance
  * sees never go backwards, and the recorded grants never exceed the cap.
  */
+@Tag("slow")
 class RedisSentinelTests {
 
     private static final String MASTER = "pivot-master";

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongFunction;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -26,6 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code -Dsim.seed=S} (with {@code -Dsim.drop=i,j} and {@code -Dsim.mutant=NAME} as a failure
  * report prints them) replays one schedule and prints its timeline.
  */
+@Tag("slow")
 class SimulationTests {
 
     /** Seeds 1..this in the normal suite. */

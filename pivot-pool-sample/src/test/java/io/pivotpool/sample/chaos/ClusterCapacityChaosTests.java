@@ -22,6 +22,7 @@ import io.pivotpool.sample.chaos.CapacityChecker.Sample;
 import io.pivotpool.sample.chaos.Scenario.Promise;
 import io.pivotpool.sample.partner.PartnerSimulator;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -53,6 +54,7 @@ import static org.assertj.core.api.Assertions.fail;
  * a minute and a half per backend on two cores. Run it alone with {@code ./mvnw -B -ntp -pl pivot-pool-sample
  * -am verify -Dtest=ClusterCapacityChaosTests -Dsurefire.failIfNoSpecifiedTests=false}.
  */
+@Tag("slow")
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ClusterCapacityChaosTests {
 
