@@ -40,7 +40,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
 /**
- * The README's "Writing a coordinator extension" is a working extension: every Java block of that
+ * The README's "Writing a coordinator extension" (docs/extensions.md) is a working extension: every Java block of that
  * section that declares {@code package com.example.pivot.custom} is compiled as it stands against
  * this module's test class path (which holds what the README's pom snippet names), the contract
  * test it shows passes against the coordinator it shows, and the auto-configuration it shows makes
@@ -129,7 +129,7 @@ class ReadmeExtensionSnippetTests {
             directory = directory.getParent();
         }
         assertThat(directory).as("the repository's root, above %s", Path.of("").toAbsolutePath()).isNotNull();
-        return directory.resolve("README.md");
+        return directory.resolve("docs/extensions.md");
     }
 
     private URLClassLoader compile(List<String> sources) throws IOException {
