@@ -133,6 +133,9 @@ class EtcdHostileDataContractTests extends HostileDataContract {
                 case QUEUE -> put(keys.queue(junk.name()) + "junk", value, null);
             }
         }
+        else if (plant instanceof Plant.Established) {
+            raw.establish(namespace);
+        }
         else if (plant instanceof Plant.Removed removed) {
             String key = switch (removed.target()) {
                 case LEADER -> keys.leader();

@@ -104,6 +104,9 @@ class RedisHostileDataContractTests extends HostileDataContract {
                     case QUEUE -> redis.sadd(keys.queue(junk.name()), value);
                 }
         }
+        else if (plant instanceof Plant.Established) {
+            RawRedis.establish(redis, namespace);
+        }
         else if (plant instanceof Plant.Removed removed) {
             redis.del(switch (removed.target()) {
                 case LEADER -> keys.leader();

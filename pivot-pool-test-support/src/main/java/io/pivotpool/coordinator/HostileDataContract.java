@@ -116,6 +116,14 @@ public abstract class HostileDataContract {
         }
 
         /**
+         * A namespace whose cluster has been running: a term counter of 1, and the last term
+         * released, as the backend records a release; so that the first candidate leads at once
+         * instead of waiting out the fence of a namespace whose lease state is unknown.
+         */
+        record Established() implements Plant {
+        }
+
+        /**
          * One key gone and nothing else, as an eviction under memory pressure or a hand's delete
          * leaves it: {@link Target#LEADER} (the leader lease) or {@link Target#TERM} (the counter).
          */
@@ -134,8 +142,9 @@ public abstract class HostileDataContract {
         this.a = connected();
         this.b = connected();
         this.log = LogCapture.everything();
-        // The cluster has been running: a term exists (no cold-start wait), and one instance leads.
-        plant(this.namespace, new Plant.Term("1"));
+        // The cluster has been running: a term exists, the last was released (no cold-start wait),
+        // and one instance leads.
+        plant(this.namespace, new Plant.Established());
         awaitRounds("a first leader", () -> leader().isPresent(), Duration.ofSeconds(10));
         this.log.clear();
     }
