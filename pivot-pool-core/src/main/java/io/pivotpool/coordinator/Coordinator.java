@@ -26,16 +26,6 @@ import java.util.Optional;
  * must be positive, except that {@link #set} and {@link #compareAndSet} take {@code null} for
  * "never expires"; a zero or negative TTL is rejected with {@link IllegalArgumentException}.
  * The {@code CoordinatorContract} test suite checks all of this for every backend.
- *
- * <p>PivotPHP's {@code CoordinatorInterface} maps onto this one as: {@code connect} →
- * {@link #connect()}, {@code isConnected} → {@link #isConnected()}, {@code registerInstance} →
- * {@link #register}, {@code updateInstance} → {@link #heartbeat}, {@code unregisterInstance} →
- * {@link #unregister}, {@code getActiveInstances} → {@link #liveInstances()}, {@code push} /
- * {@code pop} → {@link #push} / {@link #pop(String)} / {@link #pop(String, Duration)},
- * {@code acquireLeadership} → {@link #tryAcquireLeadership}, {@code releaseLeadership} →
- * {@link #releaseLeadership}, {@code getCurrentLeader} → {@link #currentLeader()},
- * {@code getGlobalPoolSize} → {@link #capacity(String)}, {@code set} / {@code get} /
- * {@code delete} → {@link #set} / {@link #get} / {@link #delete}.
  */
 public interface Coordinator extends AutoCloseable {
 
@@ -192,7 +182,7 @@ public interface Coordinator extends AutoCloseable {
     /** Returns {@code instanceId}'s share of the pool's capacity at once. */
     void releaseCapacity(String pool, String instanceId);
 
-    /** The live grants of a pool and their sum (PivotPHP's global pool size). */
+    /** The live grants of a pool and their sum. */
     CapacityView capacity(String pool);
 
     /**

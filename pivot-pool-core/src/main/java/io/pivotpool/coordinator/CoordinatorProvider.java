@@ -1,8 +1,7 @@
 package io.pivotpool.coordinator;
 
 /**
- * How a coordination backend makes itself selectable by name: the Java counterpart of PivotPHP's design's
- * service provider. A backend module (or an extension author) contributes one provider; the
+ * How a coordination backend makes itself selectable by name. A backend module (or an extension author) contributes one provider; the
  * selection picks the one whose {@link #name()} equals {@code distributed.coordination}, calls
  * {@link #create(String)} and {@link Coordinator#connect() connects} the result, falling back to
  * {@link NoOpCoordinator} with one warning if any step fails.

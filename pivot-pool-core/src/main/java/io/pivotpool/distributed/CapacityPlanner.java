@@ -11,7 +11,7 @@ import java.util.Map;
  * pure function of its inputs, so that every leader computes the same targets from the same
  * reports and the rules can be tested without a cluster.
  *
- * <p>The rules, in order (PivotPHP's design calls the second and third "borrow" and "contribute"):
+ * <p>The rules, in order (the second and third are often called "borrow" and "contribute"):
  * <ol>
  * <li>A minimum share: every live instance gets one object, so that a newcomer can serve at once
  * (when the cap is smaller than the membership, the instances with the most demand get one each).

@@ -6,8 +6,8 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
- * How an instance takes part in cluster-wide coordination: the {@code distributed.*} settings of
- * PivotPHP's design. Immutable; start from {@link #builder()} or from a copy with {@link #toBuilder()}. The
+ * How an instance takes part in cluster-wide coordination: the {@code distributed.*} settings.
+ * Immutable; start from {@link #builder()} or from a copy with {@link #toBuilder()}. The
  * rules are checked by {@link Builder#build()}, which throws an {@link InvalidSettingException}
  * naming the setting by its property name ({@code sync-interval}, ...), its value and the rule.
  */

@@ -23,8 +23,7 @@ import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
 
 /**
- * Pools and coordination tuned by one {@link Profile}, without Spring: PivotPHP's design's
- * {@code HighPerformanceMode::enable(...)}.
+ * Pools and coordination tuned by one {@link Profile}, without Spring.
  *
  * <pre>{@code
  * try (HighPerformanceMode mode = HighPerformanceMode.enable(Profile.HIGH)) {

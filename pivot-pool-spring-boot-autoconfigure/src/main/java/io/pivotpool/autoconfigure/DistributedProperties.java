@@ -5,7 +5,7 @@ import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * Cluster-wide coordination, under PivotPHP's {@code distributed.*} keys. Durations left unset
+ * Cluster-wide coordination, under the {@code distributed.*} keys. Durations left unset
  * take the {@code pivot.pool.profile}'s defaults; the rules are checked at start-up, and a broken
  * one stops the application with a message naming the property. Each backend module binds its own
  * connection settings below it ({@code distributed.redis.*} in {@code pivot-pool-redis}).

@@ -16,7 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Picks and connects the coordinator an instance runs on, with PivotPHP's fallback: a backend
+ * Picks and connects the coordinator an instance runs on, with a fallback: a backend
  * that is unknown, not on the classpath, or fails to be created or to connect logs ONE warning
  * naming the requested backend and the reason and is replaced by {@link NoOpCoordinator}, so
  * the application runs in single-instance mode with no error; with {@code fail-fast} the same

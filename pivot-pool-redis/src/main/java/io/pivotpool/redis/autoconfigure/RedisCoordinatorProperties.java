@@ -5,7 +5,7 @@ import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
- * PivotPHP's {@code distributed.redis.*} connection settings of the Redis coordinator. Setting any
+ * The {@code distributed.redis.*} connection settings of the Redis coordinator. Setting any
  * of them gives the coordinator a connection of its own; the rules are checked at start-up, and a
  * broken one stops the application with a message naming the property (never the password).
  */
