@@ -1088,8 +1088,27 @@ public final class EtcdCoordinator implements Coordinator {
         }
         int i = 0;
         for (CompletableFuture<TxnResponse> page : pages) {
-            for (GetResponse read : call.await(page).getGetResponses()) {
-                String key = ordered.get(i++);
+            int first = i;
+            i = Math.min(ordered.size(), i + TXN_OPS);
+            List<GetResponse> reads;
+            try {
+                reads = call.await(page).getGetResponses();
+            }
+            catch (CoordinatorException ex) {
+                if (!isTooLarge(ex)) {
+                    throw ex;
+                }
+                // Values larger together than a reply may be (gRPC's 4 MiB; etcd takes values of up to
+                // 1.5 MiB, so three planted ones are enough): one key at a time instead, so that the
+                // round of an instance whose keys someone filled does not fail for good.
+                reads = new ArrayList<>();
+                for (String key : ordered.subList(first, i)) {
+                    reads.add(call.await(this.kv.get(EtcdKeys.bytes(this.keys.state(key)), GetOption.DEFAULT)));
+                }
+            }
+            for (int k = 0; k < reads.size(); k++) {
+                String key = ordered.get(first + k);
+                GetResponse read = reads.get(k);
                 if (!read.getKvs().isEmpty()) {
                     stateValue(this.keys.state(key), read.getKvs().get(0)).ifPresent(value -> values.put(key, value));
                 }
