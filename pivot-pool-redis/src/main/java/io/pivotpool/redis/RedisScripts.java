@@ -73,13 +73,20 @@ final class RedisScripts {
             local MAX_TTL, MAX_ID = %d, %d
             local function kind(key) return redis.call('TYPE', key).ok end
             local function int(n) return string.format('%%.0f', n) end
+            -- The server's time, read once per script: a round runs several steps, and each TIME
+            -- costs a call (the steps of one atomic script may as well share one instant).
+            local serverTimeRead
+            local function serverTime()
+              if not serverTimeRead then serverTimeRead = redis.call('TIME') end
+              return serverTimeRead
+            end
             local function nowMillis()
-              local t = redis.call('TIME')
+              local t = serverTime()
               return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             end
             -- The server time in microseconds as an exact decimal string.
             local function nowMicros()
-              local t = redis.call('TIME')
+              local t = serverTime()
               return t[1] .. string.format('%%06d', tonumber(t[2]))
             end
             -- A plain non-negative decimal integer that fits a Java long: no sign, exponent, hex,
@@ -176,7 +183,7 @@ final class RedisScripts {
     private static final String ACQUIRE_STEP = """
             local leader, term, untilKey, id, ttl = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
             local longest = longestTtl(ARGV[3])
-            local t = redis.call('TIME')
+            local t = serverTime()
             local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             local state, holder, token, leaseTtl = readLease(leader, longest)
             -- A lease in the right form and lifetime whose token the counter does not cover (the counter
@@ -374,7 +381,7 @@ final class RedisScripts {
     private static final String REGISTER_STEP = """
             local members, member, version, id, ttl = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
             local garbage = {}
-            local t = redis.call('TIME')
+            local t = serverTime()
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             -- A heartbeat only extends what it wrote before; the hash is written whole when its
             -- fields changed or it is gone (a listing drops a hash that is not an instance's).
@@ -752,7 +759,7 @@ final class RedisScripts {
             grantTtlLimit = longestTtl(ARGV[5])
             local key, index, total, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
             local requested, cap, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-            local t = redis.call('TIME')
+            local t = serverTime()
             local now, micros = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[2])
             local garbage = {}
             local sum, own = ownGrant(key, index, total, id, ledger(key, index, total, now, micros, garbage), now, garbage)
