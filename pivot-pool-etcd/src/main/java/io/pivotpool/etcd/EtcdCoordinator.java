@@ -752,7 +752,8 @@ public final class EtcdCoordinator implements Coordinator {
             waited = new WaitedLease(previous, now);
             this.waitedLease = waited;
         }
-        if (now - waited.sinceNanos() > TimeUnit.MILLISECONDS.toNanos(Plausibility.longestTtlMillis(ttlMillis))) {
+        long longest = Plausibility.longestTtlMillis(this.leaderTtlUsed.accumulateAndGet(ttlMillis, Math::max));
+        if (now - waited.sinceNanos() > TimeUnit.MILLISECONDS.toNanos(longest)) {
             reportGarbage(this.keys.leaderLease(), "a lease still running " + Plausibility.TTL_FACTOR
                     + " leader-ttls after its leader key went, which is no leader's; it is ignored");
             return true;
