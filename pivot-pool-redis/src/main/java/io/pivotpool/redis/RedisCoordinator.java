@@ -838,10 +838,11 @@ public final class RedisCoordinator implements Coordinator {
 
         Duration valueTtl = round.writeTtl();
         long valueTtlMillis = (valueTtl != null && !round.writes().isEmpty()) ? valueTtlMillis(valueTtl) : 0;
+        long grantTtlMillis = 0;
         for (SyncRound.CapacityRequest request : round.capacity()) {
             CoordinatorArguments.requireCapacityRequest(request.pool(), id, request.requested(),
                     request.globalMaxSize());
-            leaseTtlMillis(request.ttl());
+            grantTtlMillis = Math.max(grantTtlMillis, leaseTtlMillis(request.ttl()));
         }
         List<String> keyNames = new ArrayList<>();
         keyNames.add(this.keys.members());
@@ -864,10 +865,6 @@ public final class RedisCoordinator implements Coordinator {
         args.add(bytes(registration.equals(this.lastRegistered) ? "0" : "1"));
         args.add(bytes(longest(this.leaderTtlUsed, leaderTtlMillis)));
         args.add(bytes(longest(this.instanceTtlUsed, instanceTtlMillis)));
-        long grantTtlMillis = 0;
-        for (SyncRound.CapacityRequest request : round.capacity()) {
-            grantTtlMillis = Math.max(grantTtlMillis, leaseTtlMillis(request.ttl()));
-        }
         args.add(bytes(longest(this.grantTtlUsed, grantTtlMillis)));
         fields.forEach((name, value) -> {
             args.add(bytes(name));
