@@ -173,7 +173,9 @@ public interface Coordinator extends AutoCloseable {
     /**
      * Atomically grants {@code instanceId} up to {@code requested} of the pool's
      * {@code globalMaxSize}, never letting the grants of live holders sum above it. A grant lives
-     * for {@code ttl} unless requested again; an expired grant frees its share.
+     * at least {@code ttl} after each request, which is all its holder trusts, and may be kept up
+     * to twice as long so that asking again for the same grant need not rewrite it (Redis does
+     * so); an expired grant frees its share.
      *
      * @return the grant as recorded, which may be smaller than requested (even zero)
      */

@@ -137,7 +137,8 @@ public final class RedisCoordinator implements Coordinator {
 
     /**
      * The longest ttl this coordinator has used for each kind of record (leases, registrations,
-     * grants), 0 before the first: a record of that kind lasting more than
+     * grants, whose lease is twice their ttl: {@link RedisScripts#grantLeaseMillis}), 0 before the
+     * first: a record of that kind lasting more than
      * {@link Plausibility#longestTtlMillis} of it is not one a member writes.
      */
     private final AtomicLong leaderTtlUsed = new AtomicLong();
@@ -803,7 +804,8 @@ public final class RedisCoordinator implements Coordinator {
         Object result = script(operation, RedisScripts.REQUEST_CAPACITY, ScriptOutputType.MULTI,
                 this.keys.capacityLedger(pool),
                 bytes(instanceId), bytes(Integer.toString(requested)), bytes(Integer.toString(globalMaxSize)),
-                bytes(Long.toString(ttlMillis)), bytes(longest(this.grantTtlUsed, ttlMillis)));
+                bytes(Long.toString(ttlMillis)),
+                bytes(longest(this.grantTtlUsed, RedisScripts.grantLeaseMillis(ttlMillis))));
         return reply(operation, key, () -> grantOf(result, pool, instanceId, requested, globalMaxSize));
     }
 
@@ -838,11 +840,12 @@ public final class RedisCoordinator implements Coordinator {
 
         Duration valueTtl = round.writeTtl();
         long valueTtlMillis = (valueTtl != null && !round.writes().isEmpty()) ? valueTtlMillis(valueTtl) : 0;
-        long grantTtlMillis = 0;
+        long grantLeaseMillis = 0;
         for (SyncRound.CapacityRequest request : round.capacity()) {
             CoordinatorArguments.requireCapacityRequest(request.pool(), id, request.requested(),
                     request.globalMaxSize());
-            grantTtlMillis = Math.max(grantTtlMillis, leaseTtlMillis(request.ttl()));
+            grantLeaseMillis = Math.max(grantLeaseMillis,
+                    RedisScripts.grantLeaseMillis(leaseTtlMillis(request.ttl())));
         }
         List<String> keyNames = new ArrayList<>();
         keyNames.add(this.keys.members());
@@ -865,7 +868,7 @@ public final class RedisCoordinator implements Coordinator {
         args.add(bytes(registration.equals(this.lastRegistered) ? "0" : "1"));
         args.add(bytes(longest(this.leaderTtlUsed, leaderTtlMillis)));
         args.add(bytes(longest(this.instanceTtlUsed, instanceTtlMillis)));
-        args.add(bytes(longest(this.grantTtlUsed, grantTtlMillis)));
+        args.add(bytes(longest(this.grantTtlUsed, grantLeaseMillis)));
         fields.forEach((name, value) -> {
             args.add(bytes(name));
             args.add(bytes(value));

@@ -168,16 +168,86 @@ class RedisCapacityLedgerTests {
         long lastPlanted = System.nanoTime();
         this.coordinator.requestCapacity("p", "stays", 5, 10_000, LONG);
         assertThat(Duration.ofNanos(System.nanoTime() - planted)).as("planting within the ttl").isLessThan(ttl);
-        // Until the last of them expired, however long planting took (0.2 to 0.4 s on this machine).
-        TimeUnit.NANOSECONDS.sleep(ttl.toNanos() - (System.nanoTime() - lastPlanted) + TimeUnit.MILLISECONDS.toNanos(200));
+        // Until the last of them expired (a grant is written for twice its ttl), however long
+        // planting took (0.2 to 0.4 s on this machine).
+        long lease = TimeUnit.MILLISECONDS.toNanos(RedisScripts.grantLeaseMillis(ttl.toMillis()));
+        TimeUnit.NANOSECONDS.sleep(lease - (System.nanoTime() - lastPlanted) + TimeUnit.MILLISECONDS.toNanos(200));
         // Each call reaps a bounded number, so the sum falls over a few calls, never below the truth.
+        // Each asker is new: a holder asking again for the grant it holds only reads the sum.
         List<Integer> totals = new ArrayList<>();
         for (int call = 0; call < 4; call++) {
-            totals.add(this.coordinator.requestCapacity("p", "asker", 0, 10_000, LONG).totalGranted());
+            totals.add(this.coordinator.requestCapacity("p", "asker-" + call, 0, 10_000, LONG).totalGranted());
         }
         assertThat(totals).containsExactly(5 + expiring - RedisScripts.MAX_REAPED,
                 5 + expiring - 2 * RedisScripts.MAX_REAPED, 5, 5);
-        assertThat(raw.commands().zcard(this.prefix + "capx:p")).isEqualTo(2);
+        assertThat(raw.commands().zcard(this.prefix + "capx:p")).isEqualTo(5);
+    }
+
+    @Test
+    void aGrantAskedForAgainShouldBeRewrittenOnlyWhenLessThanItsTtlIsLeft() throws Exception {
+        Duration ttl = Duration.ofSeconds(2);
+        this.coordinator.requestCapacity("p", "other", 4, 10, LONG);
+        CapacityGrant first = this.coordinator.requestCapacity("p", "a", 3, 10, ttl);
+        long written = expiresAt("p", "a");
+        assertThat(written - serverMillis()).as("written for twice its ttl")
+            .isGreaterThan(ttl.toMillis() + 500).isLessThanOrEqualTo(2 * ttl.toMillis());
+        CapacityGrant again = this.coordinator.requestCapacity("p", "a", 3, 10, ttl);
+        assertThat(expiresAt("p", "a")).as("the same grant with more than its ttl left is not rewritten")
+            .isEqualTo(written);
+        assertThat(again.granted()).isEqualTo(first.granted()).isEqualTo(3);
+        assertThat(again.totalGranted()).isEqualTo(7);
+        assertThat(again.renewed()).isTrue();
+        // Once less than the ttl is left, the same request writes the grant again.
+        while (written - serverMillis() >= ttl.toMillis()) {
+            TimeUnit.MILLISECONDS.sleep(50);
+        }
+        assertThat(this.coordinator.requestCapacity("p", "a", 3, 10, ttl).renewed()).isTrue();
+        assertThat(expiresAt("p", "a") - serverMillis()).as("rewritten for twice its ttl")
+            .isGreaterThan(ttl.toMillis());
+    }
+
+    @Test
+    void aGrantAskedForAgainShouldBeRecomputedWhenTheRequestOrTheCapChanged() {
+        this.coordinator.requestCapacity("p", "other", 4, 10, LONG);
+        this.coordinator.requestCapacity("p", "a", 3, 10, LONG);
+        assertThat(this.coordinator.requestCapacity("p", "a", 5, 10, LONG).granted()).as("a larger request")
+            .isEqualTo(5);
+        assertThat(this.coordinator.requestCapacity("p", "a", 2, 10, LONG).granted()).as("a smaller request")
+            .isEqualTo(2);
+        // The cap lowered below the sum: the same request no longer stands as it is.
+        CapacityGrant lowered = this.coordinator.requestCapacity("p", "a", 2, 5, LONG);
+        assertThat(lowered.granted()).isEqualTo(1);
+        assertThat(lowered.totalGranted()).isEqualTo(5);
+        assertThat(sum("p")).isEqualTo(5);
+    }
+
+    @Test
+    void aSumBelowTheCallersOwnGrantOrAboveTheCapShouldNotBeBelievedWhenAGrantIsAskedForAgain() {
+        this.coordinator.requestCapacity("p", "other", 4, 10, LONG);
+        this.coordinator.requestCapacity("p", "a", 3, 10, LONG);
+        for (String forged : List.of("0", "2", "-1", "x")) {
+            raw.commands().set(this.prefix + "capsum:p", forged);
+            CapacityGrant again = this.coordinator.requestCapacity("p", "a", 3, 10, LONG);
+            assertThat(again.granted()).as("with the sum forged as '%s'", forged).isEqualTo(3);
+            assertThat(again.totalGranted()).as("with the sum forged as '%s'", forged).isEqualTo(7);
+            assertThat(sum("p")).as("rebuilt after '%s'", forged).isEqualTo(7);
+        }
+        // A sum above the cap is not one the grant can stand on; it may only make the grant smaller
+        // until an audit corrects it.
+        raw.commands().set(this.prefix + "capsum:p", "11");
+        assertThat(this.coordinator.requestCapacity("p", "a", 3, 10, LONG).granted()).isLessThanOrEqualTo(3);
+        assertThat(Long.parseLong(raw.commands().get(this.prefix + "capsum:p"))).isLessThanOrEqualTo(11);
+    }
+
+    /** When the grant of {@code holder} expires, as the hash of grants says, in server milliseconds. */
+    private long expiresAt(String pool, String holder) {
+        String value = raw.commands().hget(this.prefix + "cap:" + pool, holder);
+        return Long.parseLong(value.substring(value.indexOf(':') + 1));
+    }
+
+    private static long serverMillis() {
+        List<String> time = raw.commands().time();
+        return Long.parseLong(time.get(0)) * 1000 + Long.parseLong(time.get(1)) / 1000;
     }
 
     /** The running sum the ledger holds. */

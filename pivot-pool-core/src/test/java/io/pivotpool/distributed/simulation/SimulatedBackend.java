@@ -26,7 +26,10 @@ import io.pivotpool.coordinator.LeaderLease;
  * ({@code leader-until}, a key without expiry) is still ahead, nobody may lead until then (an
  * eviction took the key early).
  * <li>Capacity as the Redis grant script: expired grants dropped, the grants of live holders never
- * sum above the cap, {@code renewed} says whether the caller's previous grant was still there.
+ * sum above the cap, {@code renewed} says whether the caller's previous grant was still there. A
+ * grant is written for twice its ttl and only rewritten when it changes or less than the ttl is
+ * left ({@code RedisScripts.REQUEST_STEP}); a request that would record the same grant again
+ * otherwise writes nothing.
  * </ul>
  *
  * <p>Faults act on the state itself: a restart without data clears it, a lossy fail-over puts back
@@ -47,7 +50,12 @@ final class SimulatedBackend {
         /** Tokens from the counter alone: after data loss the counter starts again at 1. */
         TOKENS_FROM_COUNTER_ONLY,
         /** No {@code leader-until}: a leader key evicted early looks like "nobody leads". */
-        NO_LEADER_UNTIL
+        NO_LEADER_UNTIL,
+        /**
+         * A grant asked for again unchanged is never rewritten, however little of its lease is
+         * left: it lapses under a holder that keeps trusting it.
+         */
+        UNCHANGED_GRANTS_NEVER_REWRITTEN
     }
 
     private static final long SERVER_EPOCH_MICROS = 1_795_000_000_000_000L;
@@ -310,13 +318,21 @@ final class SimulatedBackend {
         long now = now();
         TreeMap<String, Grant> holders = this.data.grants.computeIfAbsent(pool, name -> new TreeMap<>());
         holders.values().removeIf(grant -> now >= grant.expiresAt());
-        boolean renewed = holders.remove(instanceId) != null;
+        Grant previous = holders.remove(instanceId);
+        boolean renewed = previous != null;
         int others = 0;
         for (Grant grant : holders.values()) {
             others += grant.granted();
         }
         int granted = Math.max(0, Math.min(requested, globalMaxSize - others));
-        holders.put(instanceId, new Grant(granted, now + ttl.toNanos()));
+        boolean unchanged = previous != null && previous.granted() == requested && granted == requested;
+        if (unchanged && (previous.expiresAt() - now >= ttl.toNanos()
+                || this.mutant == Mutant.UNCHANGED_GRANTS_NEVER_REWRITTEN)) {
+            holders.put(instanceId, previous);
+        }
+        else {
+            holders.put(instanceId, new Grant(granted, now + 2 * ttl.toNanos()));
+        }
         if (others + granted > globalMaxSize && this.brokenPromise == null) {
             this.brokenPromise = "recorded grants of pool '" + pool + "' sum to " + (others + granted) + " > "
                     + globalMaxSize;

@@ -79,7 +79,8 @@ class SimulationTests {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = { "NO_FENCE_AFTER_DATA_LOSS", "GRANTS_ALWAYS_RENEWED", "TOKENS_FROM_COUNTER_ONLY" })
+    @ValueSource(strings = { "NO_FENCE_AFTER_DATA_LOSS", "GRANTS_ALWAYS_RENEWED", "TOKENS_FROM_COUNTER_ONLY",
+        "UNCHANGED_GRANTS_NEVER_REWRITTEN" })
     void aMutantIsCaughtWithinItsBudget(String name) {
         SimulatedBackend.Mutant mutant = SimulatedBackend.Mutant.valueOf(name);
         Invariant expected = switch (mutant) {
@@ -87,6 +88,7 @@ class SimulationTests {
             case GRANTS_ALWAYS_RENEWED -> Invariant.OBJECTS_WITHIN_BOUND;
             case TOKENS_FROM_COUNTER_ONLY -> Invariant.TOKENS_INCREASE;
             case NO_LEADER_UNTIL -> Invariant.ONE_TRUSTED_LEADER;
+            case UNCHANGED_GRANTS_NEVER_REWRITTEN -> Invariant.OBJECTS_WITHIN_BOUND;
         };
         long caughtAt = -1;
         for (long seed = 1; seed <= MUTANT_BUDGET && caughtAt < 0; seed++) {
