@@ -47,7 +47,7 @@ final class WaitTimeRecorder {
         long total = Math.max(outcomes, waited);
         long zeros = total - waited;
         long max = this.maxNanos.get();
-        return new WaitTimeStats(total, this.totalNanos.sum(), max,
+        return new WaitTimeStats(total, waited, this.totalNanos.sum(), max,
                 Math.min(max, percentile(counts, zeros, total, 0.50)),
                 Math.min(max, percentile(counts, zeros, total, 0.95)),
                 Math.min(max, percentile(counts, zeros, total, 0.99)));

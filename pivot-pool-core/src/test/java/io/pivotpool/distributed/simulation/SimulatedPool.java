@@ -131,7 +131,7 @@ final class SimulatedPool implements Pool<Object> {
     @Override
     public PoolStats stats() {
         return new PoolStats(this.name, size(), this.idle, this.active, this.wanted - this.active, this.limit, 0, 0,
-                0, 0, 0, 0, 0, new WaitTimeStats(0, 0, 0, 0, 0, 0));
+                0, 0, 0, 0, 0, new WaitTimeStats(0, 0, 0, 0, 0, 0, 0));
     }
 
     @Override

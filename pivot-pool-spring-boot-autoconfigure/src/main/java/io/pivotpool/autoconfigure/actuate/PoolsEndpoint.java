@@ -179,17 +179,21 @@ public class PoolsEndpoint {
      * How long borrows waited since the pool started, in milliseconds; percentiles are within 3.2%
      * of the true value and never above the max.
      *
-     * @param count borrows measured
+     * @param borrows borrows measured (served or timed out): the percentiles are over all of them,
+     * those served at once counting as waits of zero
+     * @param count borrows that found no free object and waited, served or timed out: what the
+     * {@code pivot.pool.wait} timer counts ({@code pivot_pool_wait_seconds_count} in Prometheus)
      * @param maxMs the longest wait
      * @param p50Ms the median wait
      * @param p95Ms the 95th percentile
      * @param p99Ms the 99th percentile
      */
-    public record WaitTimeDescriptor(long count, double maxMs, double p50Ms, double p95Ms, double p99Ms) {
+    public record WaitTimeDescriptor(long borrows, long count, double maxMs, double p50Ms, double p95Ms,
+            double p99Ms) {
 
         static WaitTimeDescriptor of(WaitTimeStats stats) {
-            return new WaitTimeDescriptor(stats.count(), millis(stats.maxNanos()), millis(stats.p50Nanos()),
-                    millis(stats.p95Nanos()), millis(stats.p99Nanos()));
+            return new WaitTimeDescriptor(stats.borrows(), stats.count(), millis(stats.maxNanos()),
+                    millis(stats.p50Nanos()), millis(stats.p95Nanos()), millis(stats.p99Nanos()));
         }
 
         private static double millis(long nanos) {

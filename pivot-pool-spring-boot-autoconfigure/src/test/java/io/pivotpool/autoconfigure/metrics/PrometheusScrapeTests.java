@@ -155,7 +155,7 @@ class PrometheusScrapeTests {
         Pool<?> pool = mock(Pool.class);
         given(pool.name()).willReturn("renderers");
         given(pool.stats()).willReturn(new PoolStats("renderers", 3, 2, 1, 0, 10, 3, 0, 7, 0, 0, 0, 0,
-                new WaitTimeStats(7, 1_000_000, 500_000, 100_000, 400_000, 500_000)));
+                new WaitTimeStats(7, 3, 1_000_000, 500_000, 100_000, 400_000, 500_000)));
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new PoolMeterBinder(() -> List.of(pool)).bindTo(registry);
 
