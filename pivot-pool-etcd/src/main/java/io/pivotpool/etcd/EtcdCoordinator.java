@@ -52,6 +52,7 @@ import io.pivotpool.coordinator.CapacityView;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorArguments;
 import io.pivotpool.coordinator.CoordinatorException;
+import io.pivotpool.coordinator.DuplicateInstanceIds;
 import io.pivotpool.coordinator.GarbageWarnings;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
@@ -216,6 +217,9 @@ public final class EtcdCoordinator implements Coordinator {
 
     /** The record last written for each registered id, so that an unchanged heartbeat writes nothing. */
     private final Map<String, byte[]> registeredValues = new ConcurrentHashMap<>();
+
+    /** Other live processes registering an instance id of this coordinator, as heartbeats found them. */
+    private final DuplicateInstanceIds duplicates = new DuplicateInstanceIds();
 
     private final GarbageWarnings garbageWarnings = new GarbageWarnings();
 
@@ -383,13 +387,20 @@ public final class EtcdCoordinator implements Coordinator {
         Call call = call(operation);
         long[] known = this.registrations.get(instance.id());
         long lease = (known != null && known[1] == seconds && keepAlive(call, known[0])) ? known[0] : 0;
+        long conflict = -1;
         if (lease != 0 && Arrays.equals(this.registeredValues.get(instance.id()), value.getBytes())) {
             // The steady state: the same record on a lease just renewed. Writing it again would be
-            // a Raft proposal per instance per round for nothing; a count-only read (no proposal)
-            // makes sure it is still there (a leader's listing drops garbage records).
-            GetResponse present = call.await(this.kv.get(key, GetOption.builder().withCountOnly(true).build()));
-            if (present.getCount() == 1) {
+            // a Raft proposal per instance per round for nothing; a keys-only read (no proposal,
+            // no value) makes sure it is still there (a leader's listing drops garbage records)
+            // and still on this instance's lease: a record on another lease was written since by
+            // another process registering the same id (or by anyone else: garbage, rewritten).
+            GetResponse present = call.await(this.kv.get(key, GetOption.builder().withKeysOnly(true).build()));
+            if (present.getCount() == 1 && present.getKvs().get(0).getLease() == lease) {
+                this.duplicates.check("etcd", instance, -1, ttlMillis);
                 return;
+            }
+            if (present.getCount() == 1) {
+                conflict = otherStart(call, key, instance);
             }
         }
         if (lease == 0) {
@@ -410,6 +421,26 @@ public final class EtcdCoordinator implements Coordinator {
         this.registeredValues.put(instance.id(), value.getBytes());
         if (previous != null && previous[0] != lease) {
             revokeQuietly(previous[0]);
+        }
+        this.duplicates.check("etcd", instance, conflict, ttlMillis);
+    }
+
+    /**
+     * When the process that wrote the record under {@code key} started, if it is an instance
+     * record of {@code instance}'s id with another start time; -1 for anything else (garbage, or
+     * a record gone meanwhile), which the caller rewrites all the same.
+     */
+    private long otherStart(Call call, ByteSequence key, InstanceInfo instance) {
+        GetResponse found = call.await(this.kv.get(key));
+        if (found.getKvs().isEmpty()) {
+            return -1;
+        }
+        try {
+            long startedAt = readMember(found.getKvs().get(0), instance.id()).instance().startedAtMillis();
+            return (startedAt != instance.startedAtMillis()) ? startedAt : -1;
+        }
+        catch (IllegalArgumentException ex) {
+            return -1;
         }
     }
 

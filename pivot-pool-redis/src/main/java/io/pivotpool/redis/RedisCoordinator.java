@@ -37,6 +37,7 @@ import io.pivotpool.coordinator.CapacityView;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorArguments;
 import io.pivotpool.coordinator.CoordinatorException;
+import io.pivotpool.coordinator.DuplicateInstanceIds;
 import io.pivotpool.coordinator.GarbageWarnings;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
@@ -146,6 +147,9 @@ public final class RedisCoordinator implements Coordinator {
     private final AtomicLong instanceTtlUsed = new AtomicLong();
 
     private final AtomicLong grantTtlUsed = new AtomicLong();
+
+    /** Other live processes registering this coordinator's instance id, as heartbeats found them. */
+    private final DuplicateInstanceIds duplicates = new DuplicateInstanceIds();
 
     /** A registration as written: with its ttl, which the instance hash holds too. */
     private record Registration(InstanceInfo instance, long ttlMillis) {
@@ -383,10 +387,21 @@ public final class RedisCoordinator implements Coordinator {
                 List.of(this.keys.members(), this.keys.member(instance.id()), this.keys.membersVersion()),
                 args.toArray(byte[][]::new));
         reply(operation, this.keys.members(), () -> {
-            reportGarbage(list(result));
+            registered(result, instance, ttlMillis);
             return null;
         });
         this.lastRegistered = registration;
+    }
+
+    /**
+     * Reads the registration step's reply {@code {garbage, conflict}}: reports the garbage, and
+     * fails when another live process registered the same id ({@link DuplicateInstanceIdException}).
+     */
+    private void registered(Object result, InstanceInfo instance, long ttlMillis) {
+        List<?> parts = list(result);
+        reportGarbage(list(parts.get(0)));
+        String conflict = text(parts.get(1));
+        this.duplicates.check("Redis", instance, conflict.isEmpty() ? -1 : Long.parseLong(conflict), ttlMillis);
     }
 
     @Override
@@ -889,7 +904,7 @@ public final class RedisCoordinator implements Coordinator {
                 args.toArray(byte[][]::new));
         SyncRound.Reply reply = reply(operation, this.keys.members(), () -> {
             List<?> parts = list(result);
-            reportGarbage(list(parts.get(0)));
+            registered(parts.get(0), instance, instanceTtlMillis);
             Optional<LeaderLease> leader;
             if (leaderTtl == null) {
                 leader = currentLeaderOf(parts.get(1));

@@ -376,7 +376,9 @@ final class RedisScripts {
      * Register or heartbeat. KEYS: members, member, membership version. ARGV: instance id, ttl ms,
      * fields changed since this coordinator last wrote them (0|1), the longest registration a member
      * writes ({@code Plausibility}: index entries expiring later are dropped), field, value, ...
-     * (validated by the caller). Returns {@code {garbage key, description, ...}}.
+     * (validated by the caller). Returns {@code {{garbage key, description, ...}, conflict}}: conflict
+     * is empty, or the start time another process registered this id with since this one last
+     * wrote it, which a heartbeat found and overwrote.
      */
     private static final String REGISTER_STEP = """
             local members, member, version, id, ttl = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
@@ -385,7 +387,25 @@ final class RedisScripts {
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             -- A heartbeat only extends what it wrote before; the hash is written whole when its
             -- fields changed or it is gone (a listing drops a hash that is not an instance's).
-            if ARGV[3] == '1' or redis.call('PEXPIRE', member, ttl) == 0 then
+            -- A heartbeat also checks that the hash still says when this instance started: another
+            -- start time means another live process registers with this id (it wrote the hash
+            -- since), and two processes with one id would share its grants and its leadership. The
+            -- hash is written back, so that the other one finds out too, and the caller is told.
+            local conflict = ''
+            local rewrite = ARGV[3] == '1' or redis.call('PEXPIRE', member, ttl) == 0
+            if not rewrite then
+              local own
+              for i = 5, #ARGV - 1, 2 do
+                if ARGV[i] == 'startedAt' then own = ARGV[i + 1] end
+              end
+              local stored = redis.pcall('HGET', member, 'startedAt')
+              if own and stored ~= own then
+                -- Anything but another start time is garbage, which the rewrite heals.
+                if type(stored) == 'string' and isInt(stored) then conflict = stored end
+                rewrite = true
+              end
+            end
+            if rewrite then
               redis.call('UNLINK', member)
               redis.call('HSET', member, 'ttl', ttl, unpack(ARGV, 5))
               redis.call('PEXPIRE', member, ttl)
@@ -421,7 +441,7 @@ final class RedisScripts {
             local last = redis.call('ZREVRANGEBYSCORE', members, int(now + math.max(tonumber(ttl), longestTtl(ARGV[4]))),
                 '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
             redis.call('PEXPIREAT', members, last[2])
-            return garbage
+            return {garbage, conflict}
             """.formatted();
 
     static final LuaScript REGISTER = new LuaScript("register", COMMON + PRUNE_INDEX + REGISTER_STEP);

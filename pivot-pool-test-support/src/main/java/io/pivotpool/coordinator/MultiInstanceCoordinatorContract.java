@@ -1,12 +1,15 @@
 package io.pivotpool.coordinator;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
  * The promises of a backend that several instances share, on top of everything in
@@ -31,6 +34,61 @@ public abstract class MultiInstanceCoordinatorContract extends CoordinatorContra
         assertThat(other.liveInstances()).extracting(InstanceInfo::id).containsExactly("a", "b");
         other.unregister("a");
         assertThat(coordinator().liveInstances()).extracting(InstanceInfo::id).containsExactly("b");
+    }
+
+    /**
+     * Two processes registering one id would share its grants and its leadership: each must be
+     * told (its heartbeat and its round fail with {@link DuplicateInstanceIdException}), for as long
+     * as the other may still be live (twice the registration's ttl after it was last found), while a
+     * process that restarts with the same id after the first stopped is not.
+     */
+    @Test
+    void twoLiveProcessesWithOneIdAreBothToldAndARestartIsNot() {
+        Duration ttl = shortTtl();
+        Coordinator other = other();
+        InstanceInfo first = new InstanceInfo("twin", "host-1", 1_700_000_000_000L, Map.of());
+        InstanceInfo second = new InstanceInfo("twin", "host-2", 1_700_000_100_000L, Map.of());
+        coordinator().register(first, ttl);
+        coordinator().heartbeat(first, ttl);
+        other.register(second, ttl);
+        assertThatExceptionOfType(DuplicateInstanceIdException.class)
+            .isThrownBy(() -> coordinator().heartbeat(first, ttl))
+            .withMessageContaining("'twin'")
+            .withMessageContaining(Instant.ofEpochMilli(second.startedAtMillis()).toString());
+        assertThatExceptionOfType(DuplicateInstanceIdException.class)
+            .as("the other process finds out too")
+            .isThrownBy(() -> other.heartbeat(second, ttl))
+            .withMessageContaining(Instant.ofEpochMilli(first.startedAtMillis()).toString());
+        assertThatExceptionOfType(DuplicateInstanceIdException.class)
+            .as("a round heartbeats as well")
+            .isThrownBy(() -> coordinator().round(new SyncRound(first, ttl, null, false, Map.of(), null,
+                    List.of(), List.of())));
+        long lastFound = System.nanoTime();
+        assertThatExceptionOfType(DuplicateInstanceIdException.class)
+            .as("a heartbeat that finds its own record while the other may still be live")
+            .isThrownBy(() -> coordinator().heartbeat(first, ttl));
+        // The second process stops: the first heartbeats in peace once it cannot be live any more.
+        long peaceful = -1;
+        while (peaceful < 0) {
+            assertThat(Duration.ofNanos(System.nanoTime() - lastFound)).as("time until the first is left in peace")
+                .isLessThan(ttl.multipliedBy(2).plus(expiryTolerance()).plusSeconds(2));
+            try {
+                coordinator().heartbeat(first, ttl);
+                peaceful = System.nanoTime();
+            }
+            catch (DuplicateInstanceIdException ex) {
+                sleep(ttl.dividedBy(10));
+            }
+        }
+        assertThat(Duration.ofNanos(peaceful - lastFound)).as("held back for twice the ttl")
+            .isGreaterThanOrEqualTo(ttl.multipliedBy(2).minusMillis(200));
+        coordinator().round(new SyncRound(first, ttl, null, false, Map.of(), null, List.of(), List.of()));
+        // The first stops too, and a third starts with the same id: nobody else is live.
+        InstanceInfo restarted = new InstanceInfo("twin", "host-1", 1_700_000_200_000L, Map.of());
+        other.register(restarted, LONG_TTL);
+        other.heartbeat(restarted, LONG_TTL);
+        other.heartbeat(restarted, LONG_TTL);
+        assertThat(other.liveInstances()).containsExactly(restarted);
     }
 
     @Test
