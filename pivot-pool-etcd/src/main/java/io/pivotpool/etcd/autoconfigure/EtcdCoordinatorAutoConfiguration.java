@@ -14,7 +14,8 @@ import org.springframework.context.annotation.Bean;
 /**
  * Makes {@code distributed.coordination: etcd} available when {@code pivot-pool-etcd} is on the
  * class path: contributes the {@link CoordinatorProvider} named {@code etcd}, configured by
- * {@code distributed.etcd.*}. Nothing connects to etcd unless that backend is selected. Listed in
+ * {@code distributed.etcd.*}, or by an {@link EtcdConnectionDetails} bean where one is declared.
+ * Nothing connects to etcd unless that backend is selected. Listed in
  * this module's own {@code AutoConfiguration.imports}, so adding the dependency is the whole
  * install; ordered before the generic auto-configuration, which selects among the providers.
  */
@@ -28,10 +29,16 @@ public final class EtcdCoordinatorAutoConfiguration {
     static final String PIVOT_POOL_AUTO_CONFIGURATION = "io.pivotpool.autoconfigure.PivotPoolAutoConfiguration";
 
     @Bean
+    @ConditionalOnMissingBean(EtcdConnectionDetails.class)
+    PropertiesEtcdConnectionDetails etcdConnectionDetails(EtcdProperties properties) {
+        return new PropertiesEtcdConnectionDetails(properties);
+    }
+
+    @Bean
     @ConditionalOnMissingBean(name = "etcdCoordinatorProvider")
-    CoordinatorProvider etcdCoordinatorProvider(EtcdProperties properties) {
+    CoordinatorProvider etcdCoordinatorProvider(EtcdProperties properties, EtcdConnectionDetails details) {
         // Checked at start-up, so that a bad value fails with the property's name rather than at selection.
-        properties.toSettings(null);
+        properties.toSettings(details, null);
         return new CoordinatorProvider() {
 
             @Override
@@ -41,12 +48,12 @@ public final class EtcdCoordinatorAutoConfiguration {
 
             @Override
             public EtcdCoordinator create(String namespace) {
-                return EtcdCoordinatorProvider.of(properties.toSettings(namespace)).create(namespace);
+                return EtcdCoordinatorProvider.of(properties.toSettings(details, namespace)).create(namespace);
             }
 
             @Override
             public String toString() {
-                return "etcd coordinator provider (" + properties + ")";
+                return "etcd coordinator provider (" + details + ", " + properties + ")";
             }
         };
     }

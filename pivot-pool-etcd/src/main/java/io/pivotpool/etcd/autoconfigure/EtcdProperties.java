@@ -7,6 +7,8 @@ import java.util.List;
 
 import io.pivotpool.etcd.EtcdCoordinatorSettings;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
@@ -94,17 +96,20 @@ public class EtcdProperties {
     }
 
     /**
-     * The settings these properties describe.
+     * The settings these properties describe, with the endpoints and credentials of {@code details}
+     * (these properties themselves unless a bean of {@link EtcdConnectionDetails} replaces them).
      *
-     * @throws IllegalArgumentException naming the property and the rule a value breaks
+     * @throws IllegalArgumentException naming the property (or the details) and the rule a value breaks
      */
-    EtcdCoordinatorSettings toSettings(String namespace) {
+    EtcdCoordinatorSettings toSettings(EtcdConnectionDetails details, @Nullable String namespace) {
+        String source = (details instanceof PropertiesEtcdConnectionDetails) ? "distributed.etcd."
+                : "EtcdConnectionDetails " + details.getClass().getName() + ": ";
         EtcdCoordinatorSettings.Builder builder = EtcdCoordinatorSettings.builder();
         try {
-            builder.endpoints(this.endpoints);
+            builder.endpoints(details.getEndpoints());
         }
         catch (IllegalArgumentException | NullPointerException ex) {
-            throw new IllegalArgumentException("distributed.etcd.endpoints: " + ex.getMessage(), ex);
+            throw new IllegalArgumentException(source + "endpoints: " + ex.getMessage(), ex);
         }
         try {
             builder.timeout(this.timeout);
@@ -112,8 +117,8 @@ public class EtcdProperties {
         catch (IllegalArgumentException | NullPointerException ex) {
             throw new IllegalArgumentException("distributed.etcd.timeout: " + ex.getMessage(), ex);
         }
-        builder.username(this.username)
-            .password(this.password)
+        builder.username(details.getUsername())
+            .password(details.getPassword())
             .trustCertificates(this.trustCertificates)
             .clientCertificate(this.clientCertificate)
             .clientKey(this.clientKey);

@@ -1,5 +1,7 @@
 package io.pivotpool.etcd.autoconfigure;
 
+import java.util.List;
+
 import java.util.Map;
 
 import io.pivotpool.autoconfigure.PivotPoolAutoConfiguration;
@@ -78,6 +80,41 @@ class EtcdCoordinatorAutoConfigurationTests {
                 Coordinator coordinator = context.getBean(Coordinator.class);
                 assertThat(coordinator.name()).isEqualTo("etcd");
                 assertThat(coordinator.isConnected()).isTrue();
+            });
+    }
+
+    @Test
+    void anEtcdConnectionDetailsBeanShouldWinOverTheEndpointProperties() {
+        this.contextRunner
+            .withPropertyValues("distributed.enabled=true", "distributed.coordination=etcd",
+                    "distributed.etcd.endpoints=http://127.0.0.1:1", "distributed.etcd.timeout=1s")
+            .withBean(EtcdConnectionDetails.class, () -> () -> server.endpoints())
+            .run((context) -> {
+                assertThat(context).hasNotFailed();
+                assertThat(context).getBeans(EtcdConnectionDetails.class).hasSize(1);
+                Coordinator coordinator = context.getBean(Coordinator.class);
+                assertThat(coordinator.name()).isEqualTo("etcd");
+                assertThat(coordinator.isConnected()).as("connected to the bean's endpoints, not port 1").isTrue();
+            });
+    }
+
+    @Test
+    void withoutSuchABeanThePropertiesAreTheConnectionDetails() {
+        this.contextRunner.withPropertyValues("distributed.etcd.endpoints=http://10.0.0.1:2379", "distributed.etcd.username=u")
+            .run((context) -> {
+                EtcdConnectionDetails details = context.getBean(EtcdConnectionDetails.class);
+                assertThat(details.getEndpoints()).containsExactly("http://10.0.0.1:2379");
+                assertThat(details.getUsername()).isEqualTo("u");
+            });
+    }
+
+    @Test
+    void badEndpointsFromAnEtcdConnectionDetailsBeanShouldFailNamingTheBean() {
+        this.contextRunner.withBean(EtcdConnectionDetails.class, () -> () -> List.of("localhost:2379"))
+            .run((context) -> {
+                assertThat(context).hasFailed();
+                assertThat(context.getStartupFailure()).hasStackTraceContaining("EtcdConnectionDetails")
+                    .hasStackTraceContaining("an etcd endpoint must be an http:// or https:// URL");
             });
     }
 
@@ -171,7 +208,7 @@ class EtcdCoordinatorAutoConfigurationTests {
         properties.setUsername("pivot");
         properties.setPassword(PASSWORD);
         assertThat(properties.toString()).doesNotContain(PASSWORD);
-        assertThat(properties.toSettings("ns").toString()).doesNotContain(PASSWORD);
+        assertThat(properties.toSettings(new PropertiesEtcdConnectionDetails(properties), "ns").toString()).doesNotContain(PASSWORD);
     }
 
     @Test
