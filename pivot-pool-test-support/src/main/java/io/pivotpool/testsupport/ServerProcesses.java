@@ -14,8 +14,9 @@ import java.util.stream.Stream;
 
 /**
  * What every real-server fixture of the kit (Redis, Sentinel, Cluster nodes, etcd) does with its
- * processes: pick a free loopback port, show the end of a log, wait for an exit, delete a data
- * directory. One place, so that the fixtures differ only in how their server is started.
+ * processes: pick a free loopback port, show the end of a log, signal, stop and wait for a
+ * process, delete a data directory. One place, so that the fixtures differ only in how their
+ * server is started.
  */
 public final class ServerProcesses {
 
@@ -54,6 +55,46 @@ public final class ServerProcesses {
         }
         catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Sends {@code signal} ({@code STOP}, {@code CONT}, ...) to {@code process}, as {@code kill}
+     * does: how a fixture freezes a server (connections stay open, nothing answers) and lets it go.
+     *
+     * @param what the server, for the failure message
+     */
+    public static void signal(Process process, String signal, Object what) {
+        if (process == null) {
+            throw new IllegalStateException(what + " is not running");
+        }
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).start();
+            if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new IllegalStateException("kill -" + signal + " " + process.pid() + " (" + what + ") failed");
+            }
+        }
+        catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /** Stops {@code process}: SIGTERM, then SIGKILL if it is still there after 5 s. */
+    public static void stop(Process process) {
+        process.destroy();
+        try {
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                waitFor(process);
+            }
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
         }
     }
 

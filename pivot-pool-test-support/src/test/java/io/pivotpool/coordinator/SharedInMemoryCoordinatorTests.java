@@ -1,10 +1,13 @@
 package io.pivotpool.coordinator;
 
+import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Runs the multi-instance contract against one in-memory {@link NoOpCoordinator} per namespace,
@@ -26,11 +29,39 @@ class SharedInMemoryCoordinatorTests extends MultiInstanceCoordinatorContract {
         return client(server);
     }
 
-    /** A client of the shared server: connecting and closing it leave the server alone. */
+    /**
+     * A client of the shared server: connecting and closing it leave the server alone. A heartbeat
+     * checks, as the real backends do, that the registration it renews is its own process's (same
+     * start time), overwrites another's, and reports it through {@link DuplicateInstanceIds}; a
+     * round heartbeats through this client too.
+     */
     private static Coordinator client(NoOpCoordinator server) {
         AtomicBoolean connected = new AtomicBoolean();
+        DuplicateInstanceIds duplicates = new DuplicateInstanceIds();
+        AtomicReference<InstanceInfo> written = new AtomicReference<>();
         return (Coordinator) Proxy.newProxyInstance(Coordinator.class.getClassLoader(),
                 new Class<?>[] { Coordinator.class }, (proxy, method, args) -> switch (method.getName()) {
+                    case "register" -> {
+                        server.register((InstanceInfo) args[0], (Duration) args[1]);
+                        written.set((InstanceInfo) args[0]);
+                        yield null;
+                    }
+                    case "heartbeat" -> {
+                        InstanceInfo instance = (InstanceInfo) args[0];
+                        Duration ttl = (Duration) args[1];
+                        // Only a registration this client wrote as it is can have been overwritten.
+                        long other = !instance.equals(written.get()) ? -1 : server.liveInstances().stream()
+                            .filter(live -> live.id().equals(instance.id())
+                                    && live.startedAtMillis() != instance.startedAtMillis())
+                            .mapToLong(InstanceInfo::startedAtMillis)
+                            .findFirst()
+                            .orElse(-1);
+                        server.heartbeat(instance, ttl);
+                        written.set(instance);
+                        duplicates.check("memory", instance, other, ttl.toMillis());
+                        yield null;
+                    }
+                    case "round" -> InvocationHandler.invokeDefault(proxy, method, args);
                     case "connect" -> {
                         connected.set(true);
                         yield null;

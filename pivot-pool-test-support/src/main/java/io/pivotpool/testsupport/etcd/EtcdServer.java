@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Collectors;
 
@@ -217,7 +216,7 @@ public final class EtcdServer implements AutoCloseable {
         public void pause() {
             this.lock.lock();
             try {
-                signal("STOP");
+                ServerProcesses.signal(this.process, "STOP", this);
                 this.paused = true;
             }
             finally {
@@ -229,7 +228,7 @@ public final class EtcdServer implements AutoCloseable {
         public void resume() {
             this.lock.lock();
             try {
-                signal("CONT");
+                ServerProcesses.signal(this.process, "CONT", this);
                 this.paused = false;
             }
             finally {
@@ -274,17 +273,7 @@ public final class EtcdServer implements AutoCloseable {
                     if (this.paused) {
                         resume();
                     }
-                    this.process.destroy();
-                    try {
-                        if (!this.process.waitFor(5, TimeUnit.SECONDS)) {
-                            this.process.destroyForcibly();
-                            ServerProcesses.waitFor(this.process);
-                        }
-                    }
-                    catch (InterruptedException ex) {
-                        Thread.currentThread().interrupt();
-                        this.process.destroyForcibly();
-                    }
+                    ServerProcesses.stop(this.process);
                     this.process = null;
                 }
                 running.remove(this);
@@ -371,25 +360,6 @@ public final class EtcdServer implements AutoCloseable {
             catch (InterruptedException ex) {
                 Thread.currentThread().interrupt();
                 return null;
-            }
-        }
-
-        private void signal(String signal) {
-            if (this.process == null) {
-                throw new IllegalStateException("etcd member " + this.name + " is not running");
-            }
-            try {
-                Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(this.process.pid())).start();
-                if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-                    throw new IllegalStateException("kill -" + signal + " " + this.process.pid() + " failed");
-                }
-            }
-            catch (IOException ex) {
-                throw new UncheckedIOException(ex);
-            }
-            catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(ex);
             }
         }
 

@@ -8,12 +8,9 @@ import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import io.pivotpool.testsupport.ServerProcesses;
 import org.slf4j.Logger;
@@ -190,25 +187,10 @@ public final class RedisNode implements AutoCloseable {
         Process current = this.process;
         this.process = null;
         if (current != null) {
-            current.destroy();
-            try {
-                if (!current.waitFor(5, TimeUnit.SECONDS)) {
-                    current.destroyForcibly();
-                    ServerProcesses.waitFor(current);
-                }
-            }
-            catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                current.destroyForcibly();
-            }
+            ServerProcesses.stop(current);
         }
         running.remove(this);
-        try (Stream<Path> paths = Files.walk(this.directory)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        }
-        catch (IOException ex) {
-            logger.debug("Could not delete {}", this.directory, ex);
-        }
+        ServerProcesses.deleteDirectory(this.directory);
     }
 
     @Override

@@ -12,13 +12,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.stream.Stream;
 
 import io.pivotpool.testsupport.ServerProcesses;
 import org.slf4j.Logger;
@@ -117,7 +114,7 @@ final class RedisProcess implements RedisInstance {
     public void pause() {
         this.lock.lock();
         try {
-            signal("STOP");
+            ServerProcesses.signal(this.process, "STOP", this);
             this.paused = true;
         }
         finally {
@@ -130,7 +127,7 @@ final class RedisProcess implements RedisInstance {
     public void resume() {
         this.lock.lock();
         try {
-            signal("CONT");
+            ServerProcesses.signal(this.process, "CONT", this);
             this.paused = false;
         }
         finally {
@@ -190,21 +187,11 @@ final class RedisProcess implements RedisInstance {
                 if (this.paused) {
                     resume();
                 }
-                this.process.destroy();
-                try {
-                    if (!this.process.waitFor(5, TimeUnit.SECONDS)) {
-                        this.process.destroyForcibly();
-                        ServerProcesses.waitFor(this.process);
-                    }
-                }
-                catch (InterruptedException ex) {
-                    Thread.currentThread().interrupt();
-                    this.process.destroyForcibly();
-                }
+                ServerProcesses.stop(this.process);
                 this.process = null;
             }
             running.remove(this);
-            deleteDirectory();
+            ServerProcesses.deleteDirectory(this.directory);
         }
         finally {
             this.lock.unlock();
@@ -270,33 +257,6 @@ final class RedisProcess implements RedisInstance {
         }
     }
 
-    private void signal(String name) {
-        if (this.process == null) {
-            throw new IllegalStateException(this + " is not running");
-        }
-        try {
-            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(this.process.pid())).start();
-            if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-                throw new IllegalStateException("kill -" + name + " " + this.process.pid() + " failed");
-            }
-        }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(ex);
-        }
-    }
-
-    private void deleteDirectory() {
-        try (Stream<Path> paths = Files.walk(this.directory)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        }
-        catch (IOException ex) {
-            logger.debug("Could not delete {}", this.directory, ex);
-        }
-    }
 
     private static void killAll() {
         for (RedisProcess server : running) {
