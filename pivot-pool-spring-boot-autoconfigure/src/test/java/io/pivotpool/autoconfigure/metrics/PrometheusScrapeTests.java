@@ -38,7 +38,7 @@ class PrometheusScrapeTests {
     private static final Pattern TYPE_LINE = Pattern.compile("^# TYPE (pivot_\\S+) (\\S+)$", Pattern.MULTILINE);
 
     /** Every family and its type, in the Prometheus text format. */
-    private static final Map<String, String> FAMILIES = new TreeMap<>(Map.ofEntries(
+    static final Map<String, String> FAMILIES = new TreeMap<>(Map.ofEntries(
             Map.entry("pivot_pool_active", "gauge"), Map.entry("pivot_pool_idle", "gauge"),
             Map.entry("pivot_pool_waiting", "gauge"), Map.entry("pivot_pool_size", "gauge"),
             Map.entry("pivot_pool_max_size", "gauge"), Map.entry("pivot_pool_created_objects_total", "counter"),
