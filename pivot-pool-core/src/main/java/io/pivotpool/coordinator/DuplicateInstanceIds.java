@@ -1,6 +1,7 @@
 package io.pivotpool.coordinator;
 
-import org.jspecify.annotations.Nullable;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What a backend's registration found about other processes with its instance's id, kept for a
@@ -9,7 +10,9 @@ import org.jspecify.annotations.Nullable;
  * its own in others, depending on how their rounds interleave. A heartbeat that found its own
  * record therefore still fails for twice the registration's ttl after the last duplicate found:
  * the other process, while it lives, writes its record at least once in that time, so neither
- * renews a grant or a leadership in between.
+ * renews a grant or a leadership in between. The processes are told apart by their start time
+ * ({@link InstanceInfo#startedAtMillis()}): two processes given one {@code InstanceInfo}, start
+ * time included, look like one and are not found.
  */
 public final class DuplicateInstanceIds {
 
@@ -17,7 +20,7 @@ public final class DuplicateInstanceIds {
             long atNanos, long holdNanos) {
     }
 
-    private volatile @Nullable Seen seen;
+    private final Map<String, Seen> seen = new ConcurrentHashMap<>();
 
     /**
      * Call after each registration or heartbeat of {@code instance}.
@@ -30,18 +33,27 @@ public final class DuplicateInstanceIds {
      * @throws DuplicateInstanceIdException when another process was found now or within twice the ttl
      */
     public void check(String backend, InstanceInfo instance, long otherStartedAtMillis, long ttlMillis) {
-        long now = System.nanoTime();
-        Seen last = this.seen;
         if (otherStartedAtMillis >= 0) {
-            last = new Seen(backend, instance.id(), otherStartedAtMillis, instance.startedAtMillis(), now,
-                    2_000_000L * Math.max(1, ttlMillis));
-            this.seen = last;
+            this.seen.put(instance.id(), new Seen(backend, instance.id(), otherStartedAtMillis,
+                    instance.startedAtMillis(), System.nanoTime(), 2_000_000L * Math.max(1, ttlMillis)));
         }
-        else if (last == null || !last.instanceId().equals(instance.id())) {
+        requireNotHeld(instance.id());
+    }
+
+    /**
+     * Fails while another process registering {@code instanceId} was found within twice the ttl:
+     * call it before a request that could renew something the instance trusts (a capacity grant
+     * asked for outside a round), so that the hold covers it too.
+     *
+     * @throws DuplicateInstanceIdException naming the other process
+     */
+    public void requireNotHeld(String instanceId) {
+        Seen last = this.seen.get(instanceId);
+        if (last == null) {
             return;
         }
-        else if (now - last.atNanos() >= last.holdNanos()) {
-            this.seen = null;
+        if (System.nanoTime() - last.atNanos() >= last.holdNanos()) {
+            this.seen.remove(instanceId, last);
             return;
         }
         throw new DuplicateInstanceIdException(last.backend(), last.instanceId(), last.otherStartedAtMillis(),

@@ -37,6 +37,18 @@ class DuplicateInstanceIdsTests {
     }
 
     @Test
+    void aRequestOutsideARoundIsHeldBackToo() throws Exception {
+        assertThatNoException().isThrownBy(() -> this.duplicates.requireNotHeld("twin"));
+        assertThatExceptionOfType(DuplicateInstanceIdException.class)
+            .isThrownBy(() -> this.duplicates.check("Redis", SELF, 2_000L, 100));
+        assertThatExceptionOfType(DuplicateInstanceIdException.class)
+            .isThrownBy(() -> this.duplicates.requireNotHeld("twin"));
+        assertThatNoException().as("another id").isThrownBy(() -> this.duplicates.requireNotHeld("other"));
+        TimeUnit.MILLISECONDS.sleep(250);
+        assertThatNoException().isThrownBy(() -> this.duplicates.requireNotHeld("twin"));
+    }
+
+    @Test
     void anotherIdOfTheSameCoordinatorIsNotHeldBack() {
         assertThatExceptionOfType(DuplicateInstanceIdException.class)
             .isThrownBy(() -> this.duplicates.check("etcd", SELF, 2_000L, 60_000));

@@ -1238,6 +1238,7 @@ public final class EtcdCoordinator implements Coordinator {
             Duration ttl) {
         CoordinatorArguments.requireCapacityRequest(pool, instanceId, requested, globalMaxSize);
         requireId(instanceId, "instanceId");
+        this.duplicates.requireNotHeld(instanceId);
         long ttlMillis = leaseTtlMillis(ttl);
         this.grantTtlUsed.accumulateAndGet(ttlMillis, Math::max);
         long seconds = leaseSeconds(ttlMillis);

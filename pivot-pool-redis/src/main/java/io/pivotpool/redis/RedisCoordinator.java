@@ -133,8 +133,8 @@ public final class RedisCoordinator implements Coordinator {
     /** This coordinator's last full listing of the members ({@link #liveInstances()}), or null. */
     private volatile @Nullable Listing listing;
 
-    /** The instance this coordinator last registered, to tell Redis whether its fields changed. */
-    private volatile @Nullable Registration lastRegistered;
+    /** The instances this coordinator last registered, by id, to tell Redis whether their fields changed. */
+    private final Map<String, Registration> lastRegistered = new ConcurrentHashMap<>();
 
     /**
      * The longest ttl this coordinator has used for each kind of record (leases, registrations,
@@ -377,7 +377,7 @@ public final class RedisCoordinator implements Coordinator {
         args.add(bytes(instance.id()));
         args.add(bytes(Long.toString(ttlMillis)));
         Registration registration = new Registration(instance, ttlMillis);
-        args.add(bytes(registration.equals(this.lastRegistered) ? "0" : "1"));
+        args.add(bytes(registration.equals(this.lastRegistered.get(instance.id())) ? "0" : "1"));
         args.add(bytes(longest(this.instanceTtlUsed, ttlMillis)));
         for (Map.Entry<String, String> field : fields.entrySet()) {
             args.add(bytes(field.getKey()));
@@ -390,7 +390,7 @@ public final class RedisCoordinator implements Coordinator {
             registered(result, instance, ttlMillis);
             return null;
         });
-        this.lastRegistered = registration;
+        this.lastRegistered.put(instance.id(), registration);
     }
 
     /**
@@ -407,6 +407,7 @@ public final class RedisCoordinator implements Coordinator {
     @Override
     public void unregister(String instanceId) {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
+        this.lastRegistered.remove(instanceId);
         script("unregister", RedisScripts.UNREGISTER, ScriptOutputType.INTEGER,
                 List.of(this.keys.members(), this.keys.member(instanceId), this.keys.membersVersion()),
                 bytes(instanceId));
@@ -813,6 +814,7 @@ public final class RedisCoordinator implements Coordinator {
             Duration ttl) {
         CoordinatorArguments.requireCapacityRequest(pool, instanceId, requested, globalMaxSize);
         requireId(instanceId, "instanceId");
+        this.duplicates.requireNotHeld(instanceId);
         long ttlMillis = leaseTtlMillis(ttl);
         String key = this.keys.capacity(pool);
         String operation = "request capacity of pool '" + pool + "'";
@@ -880,7 +882,7 @@ public final class RedisCoordinator implements Coordinator {
         args.add(bytes(Integer.toString(round.reads().size())));
         args.add(bytes(Integer.toString(fields.size())));
         Registration registration = new Registration(instance, instanceTtlMillis);
-        args.add(bytes(registration.equals(this.lastRegistered) ? "0" : "1"));
+        args.add(bytes(registration.equals(this.lastRegistered.get(instance.id())) ? "0" : "1"));
         args.add(bytes(longest(this.leaderTtlUsed, leaderTtlMillis)));
         args.add(bytes(longest(this.instanceTtlUsed, instanceTtlMillis)));
         args.add(bytes(longest(this.grantTtlUsed, grantLeaseMillis)));
@@ -930,7 +932,7 @@ public final class RedisCoordinator implements Coordinator {
             }
             return new SyncRound.Reply(leader, (members < 0) ? -1 : saturatedInt(members), grants, values);
         });
-        this.lastRegistered = registration;
+        this.lastRegistered.put(instance.id(), registration);
         Optional<LeaderLease> leader = reply.leader();
         if (leaderTtl != null && leader.isPresent() && leader.get().holderId().equals(id)) {
             if (leader.get().fencingToken() < this.highestTokenSeen.get()) {

@@ -63,6 +63,9 @@ public abstract class MultiInstanceCoordinatorContract extends CoordinatorContra
             .as("a round heartbeats as well")
             .isThrownBy(() -> coordinator().round(new SyncRound(first, ttl, null, false, Map.of(), null,
                     List.of(), List.of())));
+        assertThatExceptionOfType(DuplicateInstanceIdException.class)
+            .as("a grant asked for outside a round, while the other may still be live")
+            .isThrownBy(() -> coordinator().requestCapacity("p", "twin", 1, 10, ttl));
         long lastFound = System.nanoTime();
         assertThatExceptionOfType(DuplicateInstanceIdException.class)
             .as("a heartbeat that finds its own record while the other may still be live")

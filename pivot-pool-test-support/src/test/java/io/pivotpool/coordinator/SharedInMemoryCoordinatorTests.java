@@ -2,6 +2,7 @@ package io.pivotpool.coordinator;
 
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.Map;
@@ -62,6 +63,10 @@ class SharedInMemoryCoordinatorTests extends MultiInstanceCoordinatorContract {
                         yield null;
                     }
                     case "round" -> InvocationHandler.invokeDefault(proxy, method, args);
+                    case "requestCapacity" -> {
+                        duplicates.requireNotHeld((String) args[1]);
+                        yield forward(server, method, args);
+                    }
                     case "connect" -> {
                         connected.set(true);
                         yield null;
@@ -74,14 +79,17 @@ class SharedInMemoryCoordinatorTests extends MultiInstanceCoordinatorContract {
                     case "toString" -> "client of " + server;
                     case "hashCode" -> System.identityHashCode(proxy);
                     case "equals" -> proxy == args[0];
-                    default -> {
-                        try {
-                            yield method.invoke(server, args);
-                        }
-                        catch (InvocationTargetException ex) {
-                            throw ex.getCause();
-                        }
-                    }
+                    default -> forward(server, method, args);
                 });
+    }
+
+    /** Calls {@code method} on the server, throwing what it threw. */
+    private static Object forward(NoOpCoordinator server, Method method, Object[] args) throws Throwable {
+        try {
+            return method.invoke(server, args);
+        }
+        catch (InvocationTargetException ex) {
+            throw ex.getCause();
+        }
     }
 }
