@@ -13,6 +13,7 @@ import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.MultiInstanceCoordinatorContract;
+import io.pivotpool.testsupport.ServerProcesses;
 import io.pivotpool.testsupport.redis.RedisNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -57,7 +58,7 @@ class RedisClusterContractTests extends MultiInstanceCoordinatorContract {
         }
         String cli = RedisNode.cli();
         if (cli == null) {
-            throw RedisNode.unavailable("the Cluster test joins its nodes with redis-cli --cluster create, and "
+            throw ServerProcesses.unavailable("the Cluster test joins its nodes with redis-cli --cluster create, and "
                     + "there is no redis-cli next to " + RedisNode.binary() + " nor on the PATH: install Debian's "
                     + "redis-tools (apt-get install -y redis-server brings it)");
         }

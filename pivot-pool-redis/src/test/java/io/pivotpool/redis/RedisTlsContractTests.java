@@ -12,6 +12,7 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.MultiInstanceCoordinatorContract;
+import io.pivotpool.testsupport.ServerProcesses;
 import io.pivotpool.testsupport.redis.RedisNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -67,7 +68,7 @@ class RedisTlsContractTests extends MultiInstanceCoordinatorContract {
         catch (RuntimeException ex) {
             String why = String.valueOf(ex.getMessage());
             if (why.contains("TLS") || why.contains("tls")) {
-                throw RedisNode.unavailable("the redis-server " + RedisNode.binary() + " could not serve TLS ("
+                throw ServerProcesses.unavailable("the redis-server " + RedisNode.binary() + " could not serve TLS ("
                         + why + "): install Debian's redis-server, built with TLS");
             }
             throw ex;

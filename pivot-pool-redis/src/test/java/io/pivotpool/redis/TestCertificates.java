@@ -53,7 +53,7 @@ record TestCertificates(Path caCertificate, Path serverCertificate, Path serverK
             }
         }
         catch (IOException ex) {
-            throw io.pivotpool.testsupport.redis.RedisNode.unavailable("the TLS tests make their CA with openssl, "
+            throw io.pivotpool.testsupport.ServerProcesses.unavailable("the TLS tests make their CA with openssl, "
                     + "which did not run (" + ex.getMessage() + "): install it (Debian: apt-get install -y openssl)");
         }
         catch (InterruptedException ex) {

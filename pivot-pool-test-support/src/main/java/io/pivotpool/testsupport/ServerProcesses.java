@@ -12,6 +12,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import org.jspecify.annotations.Nullable;
+import org.opentest4j.TestAbortedException;
+import org.slf4j.LoggerFactory;
+
 /**
  * What every real-server fixture of the kit (Redis, Sentinel, Cluster nodes, etcd) does with its
  * processes: pick a free loopback port, show the end of a log, signal, stop and wait for a
@@ -46,6 +50,36 @@ public final class ServerProcesses {
         catch (IOException ex) {
             return "(no readable " + log.getName() + ": " + ex.getMessage() + ")";
         }
+    }
+
+    /** The executable {@code name} in a directory of the {@code PATH}, or null when there is none. */
+    public static @Nullable String onPath(String name) {
+        String path = System.getenv("PATH");
+        if (path != null) {
+            for (String directory : path.split(File.pathSeparator)) {
+                File candidate = new File(directory, name);
+                if (candidate.canExecute()) {
+                    return candidate.getPath();
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * For something a test needs that this machine lacks (a server binary, a tool, a feature of
+     * the binary): on CI ({@code CI=true}) the test fails, since CI installs everything the tests
+     * need; elsewhere (a newcomer's machine with only a JDK) it is skipped with the reason, which
+     * should say how to get what is missing, so that the README's test command still passes.
+     *
+     * @param what what is missing and how to get it, as a sentence that follows "CI=true and "
+     */
+    public static RuntimeException unavailable(String what) {
+        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+            return new IllegalStateException("CI=true and " + what);
+        }
+        LoggerFactory.getLogger(ServerProcesses.class).warn("SKIPPED on this machine (CI runs it): {}", what);
+        return new TestAbortedException(what + " (skipped here; with CI=true it fails instead)");
     }
 
     /** Waits up to 5 s for {@code process} to exit. */

@@ -9,8 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.opentest4j.TestAbortedException;
-import org.slf4j.LoggerFactory;
 
 /**
  * A throw-away private PKI made with {@code openssl} in a fresh temporary directory, valid for one
@@ -104,7 +102,7 @@ public record TestCertificates(Path directory, Path caCertificate, Path serverCe
             process = new ProcessBuilder(command).directory(directory.toFile()).redirectErrorStream(true).start();
         }
         catch (IOException ex) {
-            throw unavailable("the TLS tests make their certificates with openssl, which did not run ("
+            throw ServerProcesses.unavailable("the TLS tests make their certificates with openssl, which did not run ("
                     + ex.getMessage() + "): install it (Debian/Ubuntu: apt-get install -y openssl; macOS has it)");
         }
         try {
@@ -121,15 +119,6 @@ public record TestCertificates(Path directory, Path caCertificate, Path serverCe
             process.destroyForcibly();
             throw new IllegalStateException("interrupted while running " + String.join(" ", command), ex);
         }
-    }
-
-    /** On CI a failure, since CI must run every test; elsewhere a skip that says what to install. */
-    private static RuntimeException unavailable(String what) {
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-            return new IllegalStateException("CI=true and " + what);
-        }
-        LoggerFactory.getLogger(TestCertificates.class).warn("SKIPPED on this machine (CI runs it): {}", what);
-        return new TestAbortedException(what + " (skipped here; with CI=true it fails instead)");
     }
 
     /** Deletes the directory and every file in it. */

@@ -5,16 +5,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import io.pivotpool.testsupport.ServerProcesses;
 import org.junit.jupiter.api.Test;
-import org.opentest4j.TestAbortedException;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -76,25 +74,12 @@ class PrometheusRulesTests {
     }
 
     private static String promtool() {
-        List<String> directories = new ArrayList<>();
-        String path = System.getenv("PATH");
-        if (path != null) {
-            directories.addAll(List.of(path.split(File.pathSeparator)));
+        String promtool = ServerProcesses.onPath("promtool");
+        if (promtool == null) {
+            throw ServerProcesses.unavailable("promtool is not on the PATH: the shipped Prometheus rules are tested "
+                    + "with it, and .ci/run installs it. Install it (Debian/Ubuntu: apt-get install -y prometheus, "
+                    + "which brings promtool; macOS: brew install prometheus).");
         }
-        for (String directory : directories) {
-            File candidate = new File(directory, "promtool");
-            if (candidate.canExecute()) {
-                return candidate.getPath();
-            }
-        }
-        String install = "Install it (Debian/Ubuntu: apt-get install -y prometheus, which brings promtool; macOS: "
-                + "brew install prometheus).";
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-            throw new IllegalStateException("CI=true and promtool is not on the PATH: the shipped Prometheus rules must be "
-                    + "tested on CI, and .ci/run installs it. " + install);
-        }
-        System.err.println("[WARN] promtool is not on the PATH: the Prometheus rules' unit tests are SKIPPED on this "
-                + "machine (CI runs them). " + install);
-        throw new TestAbortedException("promtool is not on the PATH (with CI=true this fails instead). " + install);
+        return promtool;
     }
 }

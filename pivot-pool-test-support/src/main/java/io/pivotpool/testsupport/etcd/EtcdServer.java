@@ -17,7 +17,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Collectors;
 
-import org.opentest4j.TestAbortedException;
 import io.pivotpool.testsupport.ServerProcesses;
 import io.pivotpool.testsupport.TestCertificates;
 import org.slf4j.Logger;
@@ -377,25 +376,14 @@ public final class EtcdServer implements AutoCloseable {
             }
             throw new IllegalStateException("ETCD=" + configured + " is not an executable file");
         }
-        String path = System.getenv("PATH");
-        if (path != null) {
-            for (String directory : path.split(File.pathSeparator)) {
-                File candidate = new File(directory, "etcd");
-                if (candidate.canExecute()) {
-                    return candidate.getPath();
-                }
-            }
+        String onPath = ServerProcesses.onPath("etcd");
+        if (onPath != null) {
+            return onPath;
         }
-        String install = "Install it (Debian/Ubuntu: apt-get install -y etcd-server, then stop the system service "
-                + "with 'service etcd stop'; macOS: brew install etcd) or point ETCD at the binary.";
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-            throw new IllegalStateException("CI=true and etcd is not on the PATH: the etcd coordinator tests must run "
-                    + "against a real server on CI, and .ci/run installs it. " + install);
-        }
-        logger.warn("etcd is not on the PATH: the etcd coordinator tests are SKIPPED on this machine (CI runs them). {}",
-                install);
-        throw new TestAbortedException("etcd is not on the PATH, so the etcd coordinator tests are skipped here "
-                + "(with CI=true they fail instead). " + install);
+        throw ServerProcesses.unavailable("etcd is not on the PATH: the etcd coordinator tests run against a real "
+                + "server, and .ci/run installs it. Install it (Debian/Ubuntu: apt-get install -y etcd-server, then "
+                + "stop the system service with 'service etcd stop'; macOS: brew install etcd) or point ETCD at the "
+                + "binary.");
     }
 
     /**

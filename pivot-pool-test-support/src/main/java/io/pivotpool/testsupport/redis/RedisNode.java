@@ -103,20 +103,6 @@ public final class RedisNode implements AutoCloseable {
         throw lastFailure;
     }
 
-    /**
-     * For a deployment this machine's Redis cannot provide (no {@code redis-cli} beside a bundled
-     * binary, a binary built without TLS): on CI ({@code CI=true}) the test fails, since CI installs
-     * Debian's Redis with both; elsewhere (a newcomer's machine with only a JDK) it is skipped with
-     * the reason and how to get what is missing, so that the README's test command still passes.
-     */
-    public static RuntimeException unavailable(String what) {
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-            return new IllegalStateException("CI=true and " + what);
-        }
-        org.slf4j.LoggerFactory.getLogger(RedisNode.class).warn("SKIPPED on this machine (CI runs it): {}", what);
-        return new org.opentest4j.TestAbortedException(what + " (skipped here; with CI=true it fails instead)");
-    }
-
     /** The {@code redis-server} binary of this JVM; fails naming the reason if the tests run containers. */
     public static String binary() {
         String binary = RedisSource.get().binary();
