@@ -191,12 +191,19 @@ class RedisCapacityLedgerTests {
         long written = expiresAt("p", "a");
         assertThat(written - serverMillis()).as("written for twice its ttl")
             .isGreaterThan(ttl.toMillis() + 500).isLessThanOrEqualTo(2 * ttl.toMillis());
-        CapacityGrant again = this.coordinator.requestCapacity("p", "a", 3, 10, ttl);
-        assertThat(expiresAt("p", "a")).as("the same grant with more than its ttl left is not rewritten")
-            .isEqualTo(written);
-        assertThat(again.granted()).isEqualTo(first.granted()).isEqualTo(3);
-        assertThat(again.totalGranted()).isEqualTo(7);
-        assertThat(again.renewed()).isTrue();
+        // The same grant with more than its ttl left is not rewritten, but for the ledger's audits:
+        // a chance of 1 in AUDIT_EVERY x holders (8) per call takes the full step, which rewrites.
+        int rewritten = 0;
+        for (int call = 0; call < 20; call++) {
+            long before = expiresAt("p", "a");
+            CapacityGrant again = this.coordinator.requestCapacity("p", "a", 3, 10, ttl);
+            assertThat(again.granted()).isEqualTo(first.granted()).isEqualTo(3);
+            assertThat(again.totalGranted()).isEqualTo(7);
+            assertThat(again.renewed()).isTrue();
+            rewritten += (expiresAt("p", "a") != before) ? 1 : 0;
+        }
+        assertThat(rewritten).as("calls of 20 that rewrote the grant").isLessThanOrEqualTo(10);
+        written = expiresAt("p", "a");
         // Once less than the ttl is left, the same request writes the grant again.
         while (written - serverMillis() >= ttl.toMillis()) {
             TimeUnit.MILLISECONDS.sleep(50);
