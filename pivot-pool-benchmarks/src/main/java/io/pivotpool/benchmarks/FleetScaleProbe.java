@@ -191,7 +191,11 @@ public final class FleetScaleProbe {
         String leaderOnly(Backend server, int n) throws Exception {
             Coordinator seeding = server.coordinator();
             seeding.connect();
-            Duration longTtl = Duration.ofMinutes(10);
+            // The seeded members are never renewed, so they are written for the whole run; the
+            // leader believes a registration of at most 4 times its own instance-ttl (Plausibility),
+            // so it runs with an instance-ttl of a minute (which a leader's round does not depend on).
+            Duration instanceTtl = Duration.ofMinutes(1);
+            Duration longTtl = instanceTtl.multipliedBy(3);
             Map<String, byte[]> demands = new HashMap<>();
             for (int i = 1; i < n; i++) {
                 String id = "member-" + String.format(Locale.ROOT, "%05d", i);
@@ -204,7 +208,8 @@ public final class FleetScaleProbe {
                 }
             }
             seeding.setAll(demands, longTtl);
-            DistributedSettings everyRound = this.settings.toBuilder().rebalanceInterval(this.settings.syncInterval()).build();
+            DistributedSettings everyRound = this.settings.toBuilder().rebalanceInterval(this.settings.syncInterval())
+                .instanceTtl(instanceTtl).build();
             Instance leader = new Instance(0, server.coordinator(), everyRound, this.pools, n);
             try {
                 long deadline = System.nanoTime() + 3 * everyRound.leaderTtl().toNanos();
@@ -215,6 +220,12 @@ public final class FleetScaleProbe {
                     TimeUnit.MILLISECONDS.sleep(20);
                 }
                 TimeUnit.MILLISECONDS.sleep(3 * everyRound.syncInterval().toMillis());
+                // A leader that lists fewer members (the seeded ones refused as garbage) would time
+                // a round of another size than the table says.
+                int listed = leader.manager.status().memberCount();
+                if (listed != n) {
+                    throw new IllegalStateException("the leader lists " + listed + " members, not " + n);
+                }
                 long rebalancesBefore = leader.manager.status().rebalances();
                 leader.resetCounts();
                 Map<String, Double> before = server.metrics();

@@ -88,19 +88,21 @@ final class CapacityPlanner {
             given += share;
         }
         long odd = left - given;
-        while (odd > 0) {
-            int best = -1;
+        if (odd > 0) {
+            // The largest remainders first, ties to the earlier member: sorted once (n log n), not
+            // searched once per odd object, which at a thousand members was most of a leader's round.
+            List<Integer> byRemainder = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                if (remainder[i] > 0 && (best < 0 || remainder[i] > remainder[best])) {
-                    best = i;
+                if (remainder[i] > 0) {
+                    byRemainder.add(i);
                 }
             }
-            if (best < 0) {
-                break;
+            byRemainder.sort(Comparator.comparingLong((Integer i) -> remainder[i]).reversed()
+                .thenComparingInt(i -> i));
+            for (int i = 0; i < byRemainder.size() && odd > 0; i++) {
+                target[byRemainder.get(i)]++;
+                odd--;
             }
-            target[best]++;
-            remainder[best] = 0;
-            odd--;
         }
         return odd;
     }

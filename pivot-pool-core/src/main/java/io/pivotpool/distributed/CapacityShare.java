@@ -183,7 +183,7 @@ final class CapacityShare {
         this.lock.lock();
         try {
             this.target = target;
-            this.distribution = Map.copyOf(distribution);
+            this.distribution = PoolCapacity.sorted(distribution);
             publish();
         }
         finally {

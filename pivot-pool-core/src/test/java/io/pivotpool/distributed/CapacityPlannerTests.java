@@ -29,6 +29,17 @@ class CapacityPlannerTests {
     }
 
     @Test
+    void theOddObjectsGoToTheLargestRemaindersAndTiesToTheEarlierInstance() {
+        // minimum shares 1 each, 2 left for a need of 9 + 9 + 9: floors 0, equal remainders, so
+        // the two odd objects go to the first two in precedence (equal demand: by id)
+        assertThat(CapacityPlanner.targets(5, List.of(new Member("c", 10, 10), new Member("a", 10, 10),
+                new Member("b", 10, 10)))).containsExactly(Map.entry("a", 2), Map.entry("b", 2), Map.entry("c", 1));
+        // 4 left for needs 9, 5, 2 (of 16): floors 2, 1, 0, remainders 4, 4, 8: the odd one to the 8
+        assertThat(CapacityPlanner.targets(7, List.of(new Member("a", 10, 10), new Member("b", 6, 10),
+                new Member("c", 3, 10)))).containsExactly(Map.entry("a", 3), Map.entry("b", 2), Map.entry("c", 2));
+    }
+
+    @Test
     void spareCapacityIsSpreadEvenlyWithinEachInstancesMaxSize() {
         Map<String, Integer> targets = CapacityPlanner.targets(20,
                 List.of(new Member("a", 2, 4), new Member("b", 0, 20), new Member("c", 0, 20)));

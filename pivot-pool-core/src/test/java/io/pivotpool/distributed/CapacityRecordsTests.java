@@ -21,7 +21,7 @@ class CapacityRecordsTests {
     void anythingButPlainDecimalIntegersIsGarbage() {
         for (String junk : new String[] { "t1 1e5 3", "t1 -1 3", "t1 0x10 3", "t1 inf 3", "t1 nan 3", "t1 01 3",
                 "t1 1 3 4", "t1 1", "d1 1 2 3", "t1  3", "t1 99999999999999999999 1", "t1 1 3000000000", "",
-                "t1 1 \u0663" }) {
+                "t1 1 \u0663", "t1 1 3 ", " t1 1 3", "t1x1 3", "t", "t1", "t1 ", "T1 1 3", "t1 1\t3", "t1 +1 3" }) {
             assertThatIllegalArgumentException().as(junk)
                 .isThrownBy(() -> CapacityRecords.Target.decode(junk.getBytes(StandardCharsets.UTF_8)));
         }
