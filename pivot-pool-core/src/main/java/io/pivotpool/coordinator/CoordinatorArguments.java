@@ -31,6 +31,20 @@ public final class CoordinatorArguments {
     }
 
     /**
+     * A ttl or a wait in nanoseconds, to add to {@link System#nanoTime()}: a duration beyond what a
+     * {@code long} of nanoseconds holds (about 292 years) becomes {@code Long.MAX_VALUE / 2}, which
+     * still leaves room for the addition (the difference of two such deadlines never overflows).
+     */
+    public static long saturatedNanos(Duration duration) {
+        try {
+            return Math.min(duration.toNanos(), Long.MAX_VALUE / 2);
+        }
+        catch (ArithmeticException ex) {
+            return Long.MAX_VALUE / 2;
+        }
+    }
+
+    /**
      * How long a blocking pop waits: present and not negative ({@link Duration#ZERO} does not wait).
      *
      * @throws NullPointerException if it is {@code null}

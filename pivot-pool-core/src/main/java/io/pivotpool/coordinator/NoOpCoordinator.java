@@ -266,7 +266,7 @@ public final class NoOpCoordinator implements Coordinator {
     public Optional<byte[]> pop(String queue, Duration timeout) {
         Objects.requireNonNull(queue, "queue must not be null");
         CoordinatorArguments.requireWaitTimeout(timeout);
-        long remaining = saturatedNanos(timeout);
+        long remaining = CoordinatorArguments.saturatedNanos(timeout);
         this.lock.lock();
         try {
             byte[] message = takeFirst(queue);
@@ -475,17 +475,9 @@ public final class NoOpCoordinator implements Coordinator {
     }
 
     private static long ttlNanos(Duration ttl) {
-        return saturatedNanos(CoordinatorArguments.requirePositiveTtl(ttl));
+        return CoordinatorArguments.saturatedNanos(CoordinatorArguments.requirePositiveTtl(ttl));
     }
 
-    private static long saturatedNanos(Duration duration) {
-        try {
-            return duration.toNanos();
-        }
-        catch (ArithmeticException ex) {
-            return Long.MAX_VALUE / 2;
-        }
-    }
 
     /** Compares as a difference so that a {@link System#nanoTime()} wrap-around changes nothing. */
     private static boolean isExpired(long expiresAt, long now) {
