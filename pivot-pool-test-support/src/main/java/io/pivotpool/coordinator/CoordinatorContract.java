@@ -674,6 +674,50 @@ public abstract class CoordinatorContract {
         keys.forEach(key -> assertThat(read.get(key)).as(key).isEqualTo(written.get(key)));
     }
 
+    /**
+     * Keys sharing a prefix by the hundred (a leader reads every member's demand report of a pool)
+     * may be read with one range over it (etcd does): only the keys asked for come back, with
+     * their own values, whatever else lies under the prefix and however the names are escaped.
+     */
+    @Test
+    void getAllOfManyKeysUnderOnePrefixReturnsOnlyTheKeysAskedFor() {
+        Map<String, byte[]> written = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < 300; i++) {
+            written.put("shared:demand:" + i, bytes("value " + i));
+        }
+        written.put("shared:demand:a/b", bytes("slash"));
+        written.put("shared:demand:a%2Fb", bytes("escaped slash"));
+        written.put("shared:demand:a%2fb", bytes("lower-case escape"));
+        written.put("shared:demand:", bytes("the prefix itself"));
+        coordinator().setAll(written, LONG_TTL);
+        List<String> asked = new ArrayList<>();
+        for (int i = 0; i < 300; i += 2) {
+            asked.add("shared:demand:" + i);
+        }
+        asked.addAll(List.of("shared:demand:a/b", "shared:demand:a%2fb", "shared:demand:missing", "shared:demand:1x"));
+        Map<String, byte[]> read = coordinator().getAll(asked);
+        List<String> present = asked.stream().filter(written::containsKey).toList();
+        assertThat(read.keySet()).containsExactlyElementsOf(present);
+        present.forEach(key -> assertThat(read.get(key)).as(key).isEqualTo(written.get(key)));
+    }
+
+    /** Far more keys under the prefix than asked for: the read stays bounded and still correct. */
+    @Test
+    void getAllOfSomeKeysUnderACrowdedPrefixReturnsThem() {
+        Map<String, byte[]> written = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < 1200; i++) {
+            written.put("crowded:" + i, bytes("value " + i));
+        }
+        coordinator().setAll(written, LONG_TTL);
+        List<String> asked = new ArrayList<>();
+        for (int i = 0; i < 1200; i += 12) {
+            asked.add("crowded:" + i);
+        }
+        Map<String, byte[]> read = coordinator().getAll(asked);
+        assertThat(read.keySet()).containsExactlyElementsOf(asked);
+        asked.forEach(key -> assertThat(read.get(key)).as(key).isEqualTo(written.get(key)));
+    }
+
     @Test
     void setAllWritesEveryValueWithItsTtl() {
         Duration ttl = shortTtl();

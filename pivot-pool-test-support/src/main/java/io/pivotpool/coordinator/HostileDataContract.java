@@ -440,6 +440,24 @@ public abstract class HostileDataContract {
         assertThat(this.a.getAll(List.of("large-0"))).isEmpty();
     }
 
+    /** The same under a prefix shared by enough keys to be read as one range. */
+    @Test
+    void stateValuesTooLargeToReadTogetherUnderOnePrefixAreSkipped() {
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            keys.add("reports:" + i);
+            if (i < 4) {
+                plant(this.namespace, new Plant.Junk(Target.STATE, "reports:" + i, 1_400_000));
+            }
+            else {
+                this.a.set("reports:" + i, new byte[] { (byte) i }, null);
+            }
+        }
+        Map<String, byte[]> read = this.a.getAll(keys);
+        assertThat(read.keySet()).containsExactlyElementsOf(keys.subList(4, 100));
+        read.forEach((key, value) -> assertThat(value).as(key).containsExactly((byte) Integer.parseInt(key.substring(8))));
+    }
+
     // ---- the cluster, simulated ------------------------------------------------------------
 
     /**
