@@ -410,24 +410,28 @@ final class RedisScripts {
               redis.call('HSET', member, 'ttl', ttl, unpack(ARGV, 5))
               redis.call('PEXPIRE', member, ttl)
             end
-            -- The index's type and size, in one O(1) call (a wrong type is an error reply).
-            local size = redis.pcall('ZCARD', members)
+            -- The index's type is checked by ZADD's own error reply, its size only where the index is
+            -- pruned (newcomers, about one heartbeat in sixteen, the leader's listings): a heartbeat
+            -- of a steady member costs four calls.
             local why
-            if type(size) ~= 'number' then
+            local added = redis.pcall('ZADD', members, int(now + tonumber(ttl)), id)
+            if type(added) ~= 'number' then
               why = 'a ' .. kind(members) .. ', not a sorted set of members'
-            elseif size > MAX_MEMBERS then
+            end
+            local prune = added == 1 or tonumber(t[2]) %% 16 == 0
+            if not why and prune and redis.call('ZCARD', members) > MAX_MEMBERS then
               why = 'a sorted set of more than ' .. MAX_MEMBERS .. ' entries'
             end
             if why then
               redis.call('UNLINK', members)
               garbage[#garbage + 1] = members
               garbage[#garbage + 1] = why .. '; it was rebuilt'
+              added = redis.call('ZADD', members, int(now + tonumber(ttl)), id)
             end
-            local added = redis.call('ZADD', members, int(now + tonumber(ttl)), id)
             local changed = added == 1 or ARGV[3] == '1' or why ~= nil
             -- Expired entries are dropped by the leader's listings, by newcomers, and by about one
             -- heartbeat in sixteen: in a steady fleet the index stays clean at a fraction of the cost.
-            if added == 1 or tonumber(t[2]) %% 16 == 0 then
+            if prune then
               local beyond, expired = pruneIndex(members, now, longestTtl(ARGV[4]))
               changed = changed or expired > 0 or beyond > 0
               if beyond > 0 then
@@ -437,10 +441,16 @@ final class RedisScripts {
               end
             end
             if changed then bumpVersion(version) end
-            -- The index lives as long as its longest valid entry (ours at least).
-            local last = redis.call('ZREVRANGEBYSCORE', members, int(now + math.max(tonumber(ttl), longestTtl(ARGV[4]))),
-                '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
-            redis.call('PEXPIREAT', members, last[2])
+            -- The index lives at least as long as its longest valid entry (ours at least). When it
+            -- would end before ours, it is set to that entry's end or to twice our ttl, whichever is
+            -- later, so that about one heartbeat per ttl writes it instead of every one; an index of
+            -- expired entries outlives its last member by less than twice the ttl.
+            local left = redis.call('PTTL', members)
+            if left < tonumber(ttl) then
+              local last = redis.call('ZREVRANGEBYSCORE', members, int(now + math.max(tonumber(ttl), longestTtl(ARGV[4]))),
+                  '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+              redis.call('PEXPIREAT', members, int(math.max(tonumber(last[2]), now + 2 * tonumber(ttl))))
+            end
             return {garbage, conflict}
             """.formatted();
 
