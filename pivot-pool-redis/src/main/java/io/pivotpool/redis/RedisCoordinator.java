@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -97,7 +98,7 @@ public final class RedisCoordinator implements Coordinator {
 
     private static final byte[] NO_BYTES = new byte[0];
 
-    /** How long a listing is reused while the membership's version says nothing changed. */
+    /** How long it takes at most to read every listed member again while the membership's version says nothing changed. */
     private static final long RELIST_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     /** Keys per command of a batched read: bounds one reply while keeping the batch one round trip. */
@@ -132,6 +133,12 @@ public final class RedisCoordinator implements Coordinator {
 
     /** This coordinator's last full listing of the members ({@link #liveInstances()}), or null. */
     private volatile @Nullable Listing listing;
+
+    /** Where the next slice of the listing to read again begins ({@link #rereadSlice}). */
+    private volatile int rereadCursor;
+
+    /** When the listing was last read, whole or a slice (System.nanoTime()). */
+    private volatile long rereadAtNanos;
 
     /** The instances this coordinator last registered, by id, to tell Redis whether their fields changed. */
     private final Map<String, Registration> lastRegistered = new ConcurrentHashMap<>();
@@ -442,52 +449,46 @@ public final class RedisCoordinator implements Coordinator {
      * {@inheritDoc}
      *
      * <p>Reads every member only when the membership changed since this coordinator's last listing
-     * (its version, and the count of live entries, which an expiry lowers), or when that listing is
-     * older than {@link #RELIST_NANOS}: the leader lists the members every round, and in a steady
-     * cluster of a thousand that is most of its round. The periodic full listing bounds how long
-     * what no version records stays unseen: a member's hash changed or removed by hand.
+     * (its version, and the count of live entries, which an expiry lowers). Otherwise it reads again
+     * only a slice of the members it listed, as many as keep the whole listing read again within
+     * {@link #RELIST_NANOS}, from where the last call stopped: what no version records (a member's
+     * hash changed or removed by hand) is still seen within that time, and the leader, which lists
+     * the members every round, never reads a thousand hashes in one round (that took about 20 ms
+     * of its round and held Redis for 10 ms; BENCHMARKS.md, round five).
      */
     @Override
     public List<InstanceInfo> liveInstances() {
         String operation = "list live instances";
         Listing known = this.listing;
         long now = System.nanoTime();
-        boolean usable = known != null && now - known.atNanos() < RELIST_NANOS;
+        List<byte[]> arguments = new ArrayList<>();
+        arguments.add(bytes(this.keys.memberPrefix()));
+        arguments.add((known != null) ? known.version() : NO_BYTES);
+        arguments.add(bytes((known != null) ? Long.toString(known.liveCount()) : "0"));
+        arguments.add(bytes(longest(this.instanceTtlUsed, 0)));
+        if (known != null) {
+            rereadSlice(known, now).forEach(id -> arguments.add(bytes(id)));
+        }
         Object result = script(operation, RedisScripts.LIVE_INSTANCES, ScriptOutputType.MULTI,
-                List.of(this.keys.members(), this.keys.membersVersion()), bytes(this.keys.memberPrefix()),
-                usable ? known.version() : NO_BYTES, bytes(usable ? Long.toString(known.liveCount()) : "0"),
-                bytes(longest(this.instanceTtlUsed, 0)));
-        if (usable && result instanceof List<?> parts && parts.size() == 1 && parts.get(0) instanceof byte[] same
+                List.of(this.keys.members(), this.keys.membersVersion()), arguments.toArray(new byte[0][]));
+        if (known != null && result instanceof List<?> parts && parts.size() == 2 && parts.get(0) instanceof byte[] same
                 && "same".equals(text(same))) {
-            return known.instances();
+            List<String> rejected = new ArrayList<>();
+            List<InstanceInfo> again = reply(operation, this.keys.members(), () -> instancesOf(list(parts.get(1)), rejected));
+            if (rejected.isEmpty() && again.stream().allMatch(instance -> listed(known, instance))) {
+                return known.instances();
+            }
+            // A member's hash changed by hand (its fields differ, or Java refuses them): list all again.
+            this.listing = null;
+            return liveInstances();
         }
         List<String> rejected = new ArrayList<>();
         Listing listed = reply(operation, this.keys.members(), () -> {
             List<?> parts = list(result);
             reportGarbage(list(parts.get(1)));
-            List<InstanceInfo> instances = new ArrayList<>();
-            for (Object entry : list(parts.get(0))) {
-                List<?> values = list(entry);
-                String id = text(values.get(0));
-                Map<String, String> fields = new LinkedHashMap<>();
-                for (int i = 1; i + 1 < values.size(); i += 2) {
-                    fields.put(text(values.get(i)), text(values.get(i + 1)));
-                }
-                try {
-                    InstanceInfo instance = InstanceInfo.fromFields(fields);
-                    if (!instance.id().equals(id)) {
-                        throw new IllegalArgumentException("its id field differs from its key");
-                    }
-                    instances.add(instance);
-                }
-                catch (IllegalArgumentException ex) {
-                    reportGarbage(this.keys.member(id), "a hash that is not an instance (" + ex.getMessage()
-                            + "); it was dropped");
-                    rejected.add(id);
-                }
-            }
+            List<InstanceInfo> instances = instancesOf(list(parts.get(0)), rejected);
             instances.sort(Comparator.comparing(InstanceInfo::id));
-            return new Listing((byte[]) parts.get(2), integer(parts.get(3)), List.copyOf(instances), now);
+            return new Listing((byte[]) parts.get(2), integer(parts.get(3)), List.copyOf(instances));
         });
         // A hash the script took but Java refuses (a field missing or malformed) is dropped, as the
         // script drops what it refuses: a heartbeat only extends a hash, so nothing else would
@@ -496,12 +497,68 @@ public final class RedisCoordinator implements Coordinator {
         for (String id : rejected) {
             unregister(id);
         }
+        this.rereadAtNanos = now;
         this.listing = rejected.isEmpty() ? listed : null;
         return listed.instances();
     }
 
+    /** The instances of a listing's entries {@code {id, field, value, ...}}; ids of those Java refuses go to {@code rejected}. */
+    private List<InstanceInfo> instancesOf(List<?> entries, List<String> rejected) {
+        List<InstanceInfo> instances = new ArrayList<>();
+        for (Object entry : entries) {
+            List<?> values = list(entry);
+            String id = text(values.get(0));
+            Map<String, String> fields = new LinkedHashMap<>();
+            for (int i = 1; i + 1 < values.size(); i += 2) {
+                fields.put(text(values.get(i)), text(values.get(i + 1)));
+            }
+            try {
+                InstanceInfo instance = InstanceInfo.fromFields(fields);
+                if (!instance.id().equals(id)) {
+                    throw new IllegalArgumentException("its id field differs from its key");
+                }
+                instances.add(instance);
+            }
+            catch (IllegalArgumentException ex) {
+                reportGarbage(this.keys.member(id), "a hash that is not an instance (" + ex.getMessage()
+                        + "); it was dropped");
+                rejected.add(id);
+            }
+        }
+        return instances;
+    }
+
+    /** Whether the listing holds this instance with the same fields (its instances are sorted by id). */
+    private static boolean listed(Listing known, InstanceInfo instance) {
+        int at = Collections.binarySearch(known.instances(), instance, Comparator.comparing(InstanceInfo::id));
+        return at >= 0 && known.instances().get(at).equals(instance);
+    }
+
+    /**
+     * The ids of {@code known} to read again now: as many as read the whole listing again within
+     * {@link #RELIST_NANOS} at this pace of calls, from where the last call stopped. Two callers at
+     * once may read a slice twice or skip one; the next turn covers it.
+     */
+    private List<String> rereadSlice(Listing known, long now) {
+        List<InstanceInfo> instances = known.instances();
+        int size = instances.size();
+        if (size == 0) {
+            return List.of();
+        }
+        long since = Math.min(RELIST_NANOS, Math.max(0, now - this.rereadAtNanos));
+        int count = (int) Math.min(size, Math.max(1, (size * since + RELIST_NANOS - 1) / RELIST_NANOS));
+        int from = Math.floorMod(this.rereadCursor, size);
+        List<String> ids = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            ids.add(instances.get((from + i) % size).id());
+        }
+        this.rereadCursor = (from + count) % size;
+        this.rereadAtNanos = now;
+        return ids;
+    }
+
     /** A full listing: the membership's version and live count it was read at, and what it found. */
-    private record Listing(byte[] version, long liveCount, List<InstanceInfo> instances, long atNanos) {
+    private record Listing(byte[] version, long liveCount, List<InstanceInfo> instances) {
     }
 
     // ---- leadership ------------------------------------------------------------------------

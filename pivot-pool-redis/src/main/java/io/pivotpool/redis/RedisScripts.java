@@ -465,16 +465,24 @@ final class RedisScripts {
     /**
      * KEYS: members, membership version. ARGV: member key prefix, the version of the caller's last
      * listing (empty: none), how many were live then, the longest registration a member writes
-     * ({@code Plausibility}; empty: not known): an entry or hash lasting longer is garbage. If the
-     * version is the same and as many
-     * entries are live, returns {@code {'same'}}: nobody joined, left or changed fields (an expiry
-     * lowers the count, everything else changes the version), and the caller's listing still holds,
-     * at the cost of two reads instead of several per member. Otherwise drops expired and impossible
-     * entries, then returns {@code {{{id, field, value, ...}, ...}, {garbage key, description, ...},
-     * version, live count}} for the valid live instances (without the ttl field). An instance whose
-     * hash is garbage (no expiry, one beyond its own ttl, too many fields, too large) loses its entry
-     * and its hash; its owner's next heartbeat writes both anew. The reply is bounded in bytes
-     * ({@link #MAX_LISTING_BYTES}): instances beyond it are left out of this listing and reported.
+     * ({@code Plausibility}; empty: not known): an entry or hash lasting longer is garbage; then the
+     * ids to read again (a slice of the caller's listing).
+     *
+     * <p>If the version is the same and as many entries are live, nobody joined, left or changed
+     * fields (an expiry lowers the count, everything else changes the version), and the caller's
+     * listing still holds at the cost of two reads instead of several per member. The ids to read
+     * again are then checked like any member and returned, {@code {'same', {{id, field, value,
+     * ...}, ...}}}: the caller re-reads its listing a slice per call instead of all of it at once
+     * (which at a thousand members held Redis for about 10 ms and was a leader's slowest round),
+     * so that a hash changed or removed by hand is still seen. If one of them is gone or garbage,
+     * the whole listing follows instead.
+     *
+     * <p>Otherwise drops expired and impossible entries, then returns {@code {{{id, field, value,
+     * ...}, ...}, {garbage key, description, ...}, version, live count}} for the valid live
+     * instances (without the ttl field). An instance whose hash is garbage (no expiry, one beyond
+     * its own ttl, too many fields, too large) loses its entry and its hash; its owner's next
+     * heartbeat writes both anew. The reply is bounded in bytes ({@link #MAX_LISTING_BYTES}):
+     * instances beyond it are left out of this listing and reported.
      */
     static final LuaScript LIVE_INSTANCES = new LuaScript("live-instances", COMMON + PRUNE_INDEX + """
             local members, version, prefix, known, knownCount = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3]
@@ -482,9 +490,62 @@ final class RedisScripts {
             -- Entries expiring too late count too: one planted changes the count, and the listing that
             -- follows drops it.
             local function live(now) return redis.call('ZCOUNT', members, '(' .. int(now), '+inf') end
+            -- One member, with its index entry's score (its expiry): returns its entry {id, field,
+            -- value, ...} and size, or nil and 'gone', or nil and why it is garbage. Four calls: HLEN
+            -- says the type (an error reply for anything but a hash) and the count, MEMORY USAGE
+            -- bounds what HGETALL copies, and the ttl field comes out of HGETALL.
+            local function readMember(id, score, now)
+              local key = prefix .. id
+              if #id > MAX_ID then return nil, 'an entry whose id is longer than ' .. MAX_ID .. ' bytes' end
+              local n = redis.pcall('HLEN', key)
+              if type(n) ~= 'number' then return nil, 'a ' .. kind(key) .. ', not an instance hash' end
+              if n == 0 then return nil, 'gone' end
+              if n > %d then return nil, 'an instance hash with more than %d fields' end
+              if redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0') > %d then
+                return nil, 'an instance hash larger than %d bytes'
+              end
+              local fields = redis.call('HGETALL', key)
+              local ttl
+              for j = 1, #fields, 2 do
+                if fields[j] == 'ttl' then ttl = fields[j + 1] end
+              end
+              local pttl = redis.call('PTTL', key)
+              if not isTtl(ttl) then return nil, 'an instance hash without a valid ttl field' end
+              if pttl < 0 then return nil, 'an instance hash without expiry' end
+              if pttl > tonumber(ttl) or score - now > tonumber(ttl) + 1 then
+                return nil, 'an instance that expires later than its own ttl'
+              end
+              if tonumber(ttl) > longest then
+                return nil, 'an instance whose ttl is more than ' .. TTL_FACTOR
+                    .. ' times the instance-ttl this instance runs with, which no member writes'
+              end
+              local entry, size = {id}, #id
+              for j = 1, #fields, 2 do
+                if fields[j] ~= 'ttl' then
+                  entry[#entry + 1] = fields[j]
+                  entry[#entry + 1] = fields[j + 1]
+                  size = size + #fields[j] + #fields[j + 1]
+                end
+              end
+              return entry, size
+            end
             if known ~= '' and kind(members) == 'zset' and versionOf(version) == known
                 and live(nowMillis()) == tonumber(knownCount) then
-              return {'same'}
+              local now, again, intact = nowMillis(), {}, true
+              for i = 5, #ARGV do
+                local score = redis.call('ZSCORE', members, ARGV[i])
+                local entry, size
+                if score then entry, size = readMember(ARGV[i], tonumber(score), now) end
+                if not entry then
+                  intact = false
+                  break
+                end
+                if size <= budget then
+                  budget = budget - size
+                  again[#again + 1] = entry
+                end
+              end
+              if intact then return {'same', again} end
             end
             local function current()
               local v = versionOf(version)
@@ -512,64 +573,25 @@ final class RedisScripts {
                   .. ' times the instance-ttl this instance runs with; they were dropped'
             end
             local entries = redis.call('ZRANGE', members, 0, -1, 'WITHSCORES')
-            -- Four calls per member (a leader lists a thousand every few rounds): HLEN says the
-            -- type (an error reply for anything but a hash) and the count, MEMORY USAGE bounds what
-            -- HGETALL would copy, and the ttl field comes out of HGETALL instead of its own HGET.
             for i = 1, #entries, 2 do
-              local id, score = entries[i], tonumber(entries[i + 1])
-              local key = prefix .. id
-              local bad
-              local n = (#id <= MAX_ID) and redis.pcall('HLEN', key)
-              if not n then
-                bad = 'an entry whose id is longer than ' .. MAX_ID .. ' bytes'
-              elseif type(n) ~= 'number' then
-                bad = 'a ' .. kind(key) .. ', not an instance hash'
-              elseif n == 0 then
-                redis.call('ZREM', members, id)
-                changed = true
-              elseif n > %d then
-                bad = 'an instance hash with more than %d fields'
-              elseif redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0') > %d then
-                bad = 'an instance hash larger than %d bytes'
-              else
-                local fields = redis.call('HGETALL', key)
-                local ttl
-                for j = 1, #fields, 2 do
-                  if fields[j] == 'ttl' then ttl = fields[j + 1] end
-                end
-                local pttl = redis.call('PTTL', key)
-                if not isTtl(ttl) then
-                  bad = 'an instance hash without a valid ttl field'
-                elseif pttl < 0 then
-                  bad = 'an instance hash without expiry'
-                elseif pttl > tonumber(ttl) or score - now > tonumber(ttl) + 1 then
-                  bad = 'an instance that expires later than its own ttl'
-                elseif tonumber(ttl) > longest then
-                  bad = 'an instance whose ttl is more than ' .. TTL_FACTOR
-                      .. ' times the instance-ttl this instance runs with, which no member writes'
+              local id = entries[i]
+              local entry, size = readMember(id, tonumber(entries[i + 1]), now)
+              if entry then
+                if size > budget then
+                  left = left + 1
                 else
-                  local entry, size = {id}, #id
-                  for j = 1, #fields, 2 do
-                    if fields[j] ~= 'ttl' then
-                      entry[#entry + 1] = fields[j]
-                      entry[#entry + 1] = fields[j + 1]
-                      size = size + #fields[j] + #fields[j + 1]
-                    end
-                  end
-                  if size > budget then
-                    left = left + 1
-                  else
-                    budget = budget - size
-                    out[#out + 1] = entry
-                  end
+                  budget = budget - size
+                  out[#out + 1] = entry
                 end
-              end
-              if bad then
+              elseif size == 'gone' then
                 redis.call('ZREM', members, id)
                 changed = true
-                if #id <= MAX_ID then redis.call('UNLINK', key) end
-                garbage[#garbage + 1] = (#id <= MAX_ID) and key or members
-                garbage[#garbage + 1] = bad .. '; it was dropped'
+              else
+                redis.call('ZREM', members, id)
+                changed = true
+                if #id <= MAX_ID then redis.call('UNLINK', prefix .. id) end
+                garbage[#garbage + 1] = (#id <= MAX_ID) and (prefix .. id) or members
+                garbage[#garbage + 1] = size .. '; it was dropped'
               end
             end
             if left > 0 then
