@@ -27,6 +27,18 @@ final class WaitTimeRecorder {
 
     private final AtomicLong maxNanos = new AtomicLong();
 
+    /**
+     * The buckets as last copied, and the count of waits they were copied at. A snapshot copies
+     * the 2,048 buckets again only when a wait was recorded since: a pool's stats are read every
+     * round (its demand) and on every scrape or status read, and most rounds of a healthy pool see
+     * no new wait. A bucket incremented just before its count is picked up at the next wait, the
+     * same moment a fresh copy would be inconsistent in.
+     */
+    private volatile Copy lastCopy = new Copy(0, new long[BUCKETS]);
+
+    private record Copy(long waited, long[] counts) {
+    }
+
     void record(long nanos) {
         long value = Math.max(1, nanos);
         this.buckets.incrementAndGet(bucketOf(value));
@@ -40,10 +52,16 @@ final class WaitTimeRecorder {
      */
     WaitTimeStats snapshot(long outcomes) {
         long waited = this.count.sum();
-        long[] counts = new long[BUCKETS];
-        for (int i = 0; i < BUCKETS; i++) {
-            counts[i] = this.buckets.get(i);
+        Copy copy = this.lastCopy;
+        if (copy.waited() != waited) {
+            long[] fresh = new long[BUCKETS];
+            for (int i = 0; i < BUCKETS; i++) {
+                fresh[i] = this.buckets.get(i);
+            }
+            copy = new Copy(waited, fresh);
+            this.lastCopy = copy;
         }
+        long[] counts = copy.counts();
         long total = Math.max(outcomes, waited);
         long zeros = total - waited;
         long max = this.maxNanos.get();

@@ -38,6 +38,29 @@ class PoolWaitTimeTests {
     }
 
     @Test
+    void snapshotsTakenBetweenWaitsSeeEveryWaitAndEveryBorrowServedAtOnce() {
+        WaitTimeRecorder recorder = new WaitTimeRecorder();
+        assertThat(recorder.snapshot(10).p99Nanos()).isZero();
+        recorder.record(5_000_000);
+        assertThat(recorder.snapshot(1).p50Nanos()).isBetween(5_000_000L, 5_160_000L);
+        // No new wait, more borrows served at once: the same buckets, more zeros.
+        assertThat(recorder.snapshot(100).p99Nanos()).isZero();
+        for (int i = 0; i < 99; i++) {
+            recorder.record(1_000);
+        }
+        // A snapshot that kept the first copy of the buckets would put p50 at the 5 ms wait.
+        WaitTimeStats more = recorder.snapshot(100);
+        assertThat(more.count()).isEqualTo(100);
+        assertThat(more.p50Nanos()).isBetween(1_000L, 1_032L);
+        assertThat(more.p99Nanos()).isBetween(1_000L, 1_032L);
+        // 900 served at once, then the 99 waits of 1 µs (ranks 901 to 999), then the 5 ms one.
+        WaitTimeStats diluted = recorder.snapshot(1_000);
+        assertThat(diluted.p50Nanos()).isZero();
+        assertThat(diluted.p95Nanos()).isBetween(1_000L, 1_032L);
+        assertThat(diluted.maxNanos()).isEqualTo(5_000_000L);
+    }
+
+    @Test
     void theWaitListenerHearsOfEveryWaitAndOfNothingServedAtOnce() throws Exception {
         List<Long> waits = new CopyOnWriteArrayList<>();
         try (Pool<Object> pool = Pool.create(PoolSpec.of("waits", Object::new),
