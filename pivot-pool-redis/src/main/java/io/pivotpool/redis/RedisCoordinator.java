@@ -898,7 +898,9 @@ public final class RedisCoordinator implements Coordinator {
 
     /**
      * One script ({@link RedisScripts#ROUND}): every step of the round as its own method does it,
-     * in one round trip, which is most of what a follower costs Redis. The rare second step of
+     * in one round trip, which is most of what a follower costs Redis. Unlike {@link #getAll}, the
+     * values read are bounded: one longer than {@link RedisScripts#MAX_ROUND_VALUE_BYTES} (64 KiB;
+     * a round reads targets of under 128 bytes) or of another type is left out and reported. The rare second step of
      * {@link #seekLeadership} (Redis handed back a lease of this instance below a token seen before)
      * is made afterwards, as separate calls.
      */
@@ -980,6 +982,7 @@ public final class RedisCoordinator implements Coordinator {
                 grants.add(grantOf(grantReplies.get(i), request.pool(), id, request.requested(),
                         request.globalMaxSize()));
             }
+            reportGarbage(list(parts.get(5)));
             List<?> valueReplies = list(parts.get(4));
             Map<String, byte[]> values = new LinkedHashMap<>();
             for (int i = 0; i < round.reads().size(); i++) {

@@ -66,6 +66,12 @@ final class RedisScripts {
     /** A pool's ledger is rebuilt after this many calls per holder, whatever its checks say ({@link #LEDGER}). */
     static final int AUDIT_EVERY = 4;
 
+    /**
+     * The longest value a round reads ({@link #ROUND}); a longer one is left out and reported. A
+     * round reads the leader's targets, under 128 bytes each.
+     */
+    static final int MAX_ROUND_VALUE_BYTES = 64 * 1024;
+
     /** A hash field that says how long the lease it belongs to lasts from its last renewal. */
     static final String TTL_FIELD = "ttl";
 
@@ -920,9 +926,12 @@ final class RedisScripts {
      * ({@code Plausibility}); then the fields' names and values, the values written,
      * and requested, global max, ttl ms per grant (all validated by the caller). Returns
      * {@code {register's reply, leadership's reply, member count or -1, {request's reply, ...},
-     * {value or nil, ...}}}; an exhausted term counter fails the script as the acquisition would.
+     * {value or nil, ...}, {refused key, description, ...}}}: a value longer than
+     * {@link #MAX_ROUND_VALUE_BYTES} or of another type is refused, not read. An exhausted term
+     * counter fails the script as the acquisition would.
      */
     static final LuaScript ROUND = new LuaScript("round", COMMON + READ_LEASE + PRUNE_INDEX + LIVE_GRANTS + LEDGER
+            + "local MAX_READ = " + MAX_ROUND_VALUE_BYTES + "\n"
             + "local function registerStep(KEYS, ARGV)\n" + REGISTER_STEP + "end\n"
             + "local function acquireStep(KEYS, ARGV)\n" + ACQUIRE_STEP + "end\n"
             + "local function currentLeaderStep(KEYS, ARGV)\n" + CURRENT_LEADER_STEP + "end\n"
@@ -959,9 +968,32 @@ final class RedisScripts {
                   {id, ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[13]})
               k, a = k + 3, a + 3
             end
-            local values = {}
-            if reads > 0 then values = redis.call('MGET', unpack(KEYS, k, k + reads - 1)) end
-            return {registered, lease, members, granted, values}
+            -- Each value is read bounded (GETRANGE copies at most MAX_READ + 1 bytes): a round reads
+            -- records this library writes (targets, under 128 bytes), and a value planted larger, or
+            -- of another type, is left out and reported instead of copied whole into the script and
+            -- the reply, every round, for as long as it stays.
+            local values, refused = {}, {}
+            for i = 0, reads - 1 do
+              local key = KEYS[k + i]
+              local v = redis.pcall('GETRANGE', key, 0, MAX_READ)
+              if type(v) == 'table' and v.err and not string.find(v.err, 'WRONGTYPE', 1, true) then
+                -- Not the key's type (a permission refused, say): the round fails, as a call would.
+                return redis.error_reply(v.err)
+              end
+              if type(v) ~= 'string' then
+                v = false
+                refused[#refused + 1] = key
+                refused[#refused + 1] = 'a ' .. kind(key) .. ', not a value'
+              elseif #v > MAX_READ then
+                v = false
+                refused[#refused + 1] = key
+                refused[#refused + 1] = 'a value longer than ' .. MAX_READ .. ' bytes, more than a round reads; it was left unread'
+              elseif #v == 0 and redis.call('EXISTS', key) == 0 then
+                v = false
+              end
+              values[#values + 1] = v
+            end
+            return {registered, lease, members, granted, values, refused}
             """);
 
     private RedisScripts() {

@@ -373,6 +373,29 @@ class RedisCoordinatorTests {
     // ---- garbage -----------------------------------------------------------------------------
 
     @Test
+    void aRoundShouldReadItsValuesBoundedAndLeaveOutWhatIsTooLargeOrNotAValue() {
+        String prefix = "{" + this.namespace + "}:kv:";
+        this.coordinator.set("small", bytes("t1 7 3"), null);
+        this.coordinator.set("empty", new byte[0], null);
+        raw.commands().set(prefix + "large", "x".repeat(RedisScripts.MAX_ROUND_VALUE_BYTES + 1));
+        raw.commands().set(prefix + "at-the-bound", "y".repeat(RedisScripts.MAX_ROUND_VALUE_BYTES));
+        raw.commands().rpush(prefix + "list", "a list");
+        try (LogCapture logs = LogCapture.everything()) {
+            io.pivotpool.coordinator.SyncRound.Reply reply = this.coordinator.round(new io.pivotpool.coordinator.SyncRound(
+                    instance("a"), Duration.ofMinutes(1), null, false, Map.of(), null, List.of(),
+                    List.of("small", "empty", "large", "at-the-bound", "list", "missing")));
+            assertThat(reply.values()).containsOnlyKeys("small", "empty", "at-the-bound");
+            assertThat(reply.values().get("small")).isEqualTo(bytes("t1 7 3"));
+            assertThat(reply.values().get("empty")).isEmpty();
+            assertThat(reply.values().get("at-the-bound")).hasSize(RedisScripts.MAX_ROUND_VALUE_BYTES);
+            assertThat(logs.messages(Level.WARN)).anyMatch(w -> w.contains(prefix + "large") && w.contains("longer than"))
+                .anyMatch(w -> w.contains(prefix + "list") && w.contains("not a value"));
+        }
+        assertThat(raw.commands().strlen(prefix + "large")).as("left as it is, unread")
+            .isEqualTo(RedisScripts.MAX_ROUND_VALUE_BYTES + 1);
+    }
+
+    @Test
     void garbageInTheCoordinatorsOwnKeysShouldBeSkippedWithOneWarningEach() {
         String prefix = "{" + this.namespace + "}:";
         raw.commands().set(prefix + "leader", "not a lease");
