@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
 
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -210,15 +211,40 @@ public final class ObservedCoordinator implements Coordinator {
     }
 
     private <T> T call(String operation, Supplier<T> call) {
+        CoordinatorObserver.Call observed = start(operation);
         long start = System.nanoTime();
-        boolean success = false;
+        Throwable error = null;
         try {
-            T result = call.get();
-            success = true;
-            return result;
+            return call.get();
+        }
+        catch (RuntimeException | Error ex) {
+            error = ex;
+            throw ex;
         }
         finally {
-            report(operation, System.nanoTime() - start, success);
+            long nanos = System.nanoTime() - start;
+            finish(observed, operation, error);
+            report(operation, nanos, error == null);
+        }
+    }
+
+    private CoordinatorObserver.Call start(String operation) {
+        try {
+            CoordinatorObserver.Call observed = this.observer.started(operation, this.delegate.name());
+            return (observed != null) ? observed : CoordinatorObserver.Call.NOTHING;
+        }
+        catch (RuntimeException ex) {
+            logger.debug("Coordinator observer failed on the start of {}; ignored", operation, ex);
+            return CoordinatorObserver.Call.NOTHING;
+        }
+    }
+
+    private static void finish(CoordinatorObserver.Call observed, String operation, @Nullable Throwable error) {
+        try {
+            observed.finished(error);
+        }
+        catch (RuntimeException ex) {
+            logger.debug("Coordinator observer failed on the end of {}; ignored", operation, ex);
         }
     }
 

@@ -156,6 +156,12 @@ class SampleApplicationTests {
             .exchange()
             .expectStatus()
             .isOk();
+        // The same calls as Observations, which Boot's metrics record as a timer of their name.
+        this.client.get()
+            .uri("/actuator/metrics/pivot.coordinator.call?tag=operation:register&tag=outcome:success")
+            .exchange()
+            .expectStatus()
+            .isOk();
     }
 
     @Test

@@ -45,10 +45,22 @@ final class ManagedCoordinator implements DisposableBean {
         if (all.isEmpty()) {
             return active;
         }
-        CoordinatorObserver observer = (all.size() == 1) ? all.get(0)
-                : (operation, backend, nanos, success) -> all
-                    .forEach((each) -> each.onOperation(operation, backend, nanos, success));
-        return active.observedBy(observer);
+        return active.observedBy((all.size() == 1) ? all.get(0) : new EveryObserver(all));
+    }
+
+    /** Several observers (the Micrometer timer and the observations, say), each told of every call in turn. */
+    private record EveryObserver(List<CoordinatorObserver> all) implements CoordinatorObserver {
+
+        @Override
+        public Call started(String operation, String backend) {
+            List<Call> calls = this.all.stream().map((each) -> each.started(operation, backend)).toList();
+            return (error) -> calls.forEach((call) -> call.finished(error));
+        }
+
+        @Override
+        public void onOperation(String operation, String backend, long nanos, boolean success) {
+            this.all.forEach((each) -> each.onOperation(operation, backend, nanos, success));
+        }
     }
 
     ActiveCoordinator active() {
