@@ -1,10 +1,10 @@
 package io.pivotpool.autoconfigure.metrics;
 
-import java.util.Arrays;
 
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.pivotpool.autoconfigure.AfterNames;
 import io.pivotpool.autoconfigure.PivotPoolAutoConfiguration;
 import io.pivotpool.autoconfigure.TestPools.Renderer;
 import io.pivotpool.autoconfigure.TestPools.RendererSpec;
@@ -12,14 +12,12 @@ import io.pivotpool.pool.Lease;
 import io.pivotpool.pool.Pool;
 import org.junit.jupiter.api.Test;
 
-import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration;
 import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
 import org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
-import org.springframework.util.ClassUtils;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -43,12 +41,7 @@ class PivotPoolMetricsAutoConfigurationTests {
 
     @Test
     void afterNamesShouldNameClassesThatExist() {
-        String[] afterNames = PivotPoolMetricsAutoConfiguration.class.getAnnotation(AutoConfiguration.class)
-            .afterName();
-        assertThat(afterNames).isNotEmpty();
-        assertThat(Arrays.stream(afterNames).filter((name) -> !ClassUtils.isPresent(name, null)))
-            .as("auto-configurations named in afterName that no longer exist")
-            .isEmpty();
+        AfterNames.assertTheyExist(PivotPoolMetricsAutoConfiguration.class);
     }
 
     @Test

@@ -1,7 +1,6 @@
 package io.pivotpool.autoconfigure.observation;
 
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -9,6 +8,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationHandler;
 import io.micrometer.observation.ObservationRegistry;
+import io.pivotpool.autoconfigure.AfterNames;
 import io.pivotpool.autoconfigure.PivotPoolAutoConfiguration;
 import io.pivotpool.autoconfigure.TestPools.RendererSpec;
 import io.pivotpool.autoconfigure.metrics.PivotPoolMetricsAutoConfiguration;
@@ -17,7 +17,6 @@ import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.coordinator.ObservedCoordinator;
 import org.junit.jupiter.api.Test;
 
-import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration;
 import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration;
@@ -25,7 +24,6 @@ import org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.S
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.util.ClassUtils;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
@@ -39,12 +37,7 @@ class PivotPoolObservationAutoConfigurationTests {
 
     @Test
     void afterNamesShouldNameClassesThatExist() {
-        String[] afterNames = PivotPoolObservationAutoConfiguration.class.getAnnotation(AutoConfiguration.class)
-            .afterName();
-        assertThat(afterNames).isNotEmpty();
-        assertThat(Arrays.stream(afterNames).filter((name) -> !ClassUtils.isPresent(name, null)))
-            .as("auto-configurations named in afterName that no longer exist")
-            .isEmpty();
+        AfterNames.assertTheyExist(PivotPoolObservationAutoConfiguration.class);
     }
 
     @Test
