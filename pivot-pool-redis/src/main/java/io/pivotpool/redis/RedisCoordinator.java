@@ -900,7 +900,8 @@ public final class RedisCoordinator implements Coordinator {
      * One script ({@link RedisScripts#ROUND}): every step of the round as its own method does it,
      * in one round trip, which is most of what a follower costs Redis. Unlike {@link #getAll}, the
      * values read are bounded: one longer than {@link RedisScripts#MAX_ROUND_VALUE_BYTES} (64 KiB;
-     * a round reads targets of under 128 bytes) or of another type is left out and reported. The rare second step of
+     * a round reads targets of under 128 bytes) or of another type is left out and reported, and
+     * an error other than the key's type (a refused permission) fails the round. The rare second step of
      * {@link #seekLeadership} (Redis handed back a lease of this instance below a token seen before)
      * is made afterwards, as separate calls.
      */

@@ -130,7 +130,10 @@ final class RedisScripts {
             -- A lease lasting longer than `longest` ms (see longestTtl) is garbage.
             local function readLease(key, longest)
               local n = redis.pcall('HLEN', key)
-              if type(n) ~= 'number' then return 'garbage', 'a ' .. kind(key) .. ', not a leader lease' end
+              if type(n) ~= 'number' then
+                if not string.find(n.err or '', 'WRONGTYPE', 1, true) then error(n.err) end
+                return 'garbage', 'a ' .. kind(key) .. ', not a leader lease'
+              end
               if n == 0 then return 'none' end
               if n ~= 3 then
                 return 'garbage', 'a hash whose fields are not exactly holder, token and ttl'
@@ -422,6 +425,9 @@ final class RedisScripts {
             local why
             local added = redis.pcall('ZADD', members, int(now + tonumber(ttl)), id)
             if type(added) ~= 'number' then
+              -- Only the wrong type is garbage; any other error (a refused permission) fails loudly
+              -- before anything is unlinked.
+              if not string.find(added.err or '', 'WRONGTYPE', 1, true) then error(added.err) end
               why = 'a ' .. kind(members) .. ', not a sorted set of members'
             end
             local prune = added == 1 or tonumber(t[2]) %% 16 == 0
@@ -504,7 +510,12 @@ final class RedisScripts {
               local key = prefix .. id
               if #id > MAX_ID then return nil, 'an entry whose id is longer than ' .. MAX_ID .. ' bytes' end
               local n = redis.pcall('HLEN', key)
-              if type(n) ~= 'number' then return nil, 'a ' .. kind(key) .. ', not an instance hash' end
+              if type(n) ~= 'number' then
+                -- Only the wrong type is garbage: an error such as a refused permission must not
+                -- drop every member, so it fails the listing instead.
+                if not string.find(n.err or '', 'WRONGTYPE', 1, true) then error(n.err) end
+                return nil, 'a ' .. kind(key) .. ', not an instance hash'
+              end
               if n == 0 then return nil, 'gone' end
               if n > %d then return nil, 'an instance hash with more than %d fields' end
               if redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0') > %d then
@@ -927,7 +938,8 @@ final class RedisScripts {
      * and requested, global max, ttl ms per grant (all validated by the caller). Returns
      * {@code {register's reply, leadership's reply, member count or -1, {request's reply, ...},
      * {value or nil, ...}, {refused key, description, ...}}}: a value longer than
-     * {@link #MAX_ROUND_VALUE_BYTES} or of another type is refused, not read. An exhausted term
+     * {@link #MAX_ROUND_VALUE_BYTES} or of another type is refused, not read ({@code STRLEN}, then
+     * {@code GET}). An exhausted term
      * counter fails the script as the acquisition would.
      */
     static final LuaScript ROUND = new LuaScript("round", COMMON + READ_LEASE + PRUNE_INDEX + LIVE_GRANTS + LEDGER
@@ -968,28 +980,26 @@ final class RedisScripts {
                   {id, ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[13]})
               k, a = k + 3, a + 3
             end
-            -- Each value is read bounded (GETRANGE copies at most MAX_READ + 1 bytes): a round reads
-            -- records this library writes (targets, under 128 bytes), and a value planted larger, or
-            -- of another type, is left out and reported instead of copied whole into the script and
-            -- the reply, every round, for as long as it stays.
+            -- Each value is read bounded: STRLEN first (O(1); a wrong type is an error reply), GET only
+            -- when at most MAX_READ bytes. A round reads records this library writes (targets, under
+            -- 128 bytes), and a value planted larger, or of another type, is left out and reported
+            -- instead of copied whole into the script and the reply, every round, for as long as it
+            -- stays. Any other error (a refused permission) fails the round, as a call would.
             local values, refused = {}, {}
             for i = 0, reads - 1 do
               local key = KEYS[k + i]
-              local v = redis.pcall('GETRANGE', key, 0, MAX_READ)
-              if type(v) == 'table' and v.err and not string.find(v.err, 'WRONGTYPE', 1, true) then
-                -- Not the key's type (a permission refused, say): the round fails, as a call would.
-                return redis.error_reply(v.err)
-              end
-              if type(v) ~= 'string' then
-                v = false
+              local v = false
+              local length = redis.pcall('STRLEN', key)
+              if type(length) == 'table' then
+                if not string.find(length.err or '', 'WRONGTYPE', 1, true) then error(length.err) end
                 refused[#refused + 1] = key
                 refused[#refused + 1] = 'a ' .. kind(key) .. ', not a value'
-              elseif #v > MAX_READ then
-                v = false
+              elseif length > MAX_READ then
                 refused[#refused + 1] = key
-                refused[#refused + 1] = 'a value longer than ' .. MAX_READ .. ' bytes, more than a round reads; it was left unread'
-              elseif #v == 0 and redis.call('EXISTS', key) == 0 then
-                v = false
+                refused[#refused + 1] = 'a value of ' .. length .. ' bytes, more than the ' .. MAX_READ
+                    .. ' a round reads; it was left unread'
+              else
+                v = redis.call('GET', key)
               end
               values[#values + 1] = v
             end

@@ -53,7 +53,7 @@ class RedisAclTests {
 
     @ParameterizedTest
     @ValueSource(strings = { "+time", "+evalsha", "+eval", "+incr", "+lpush", "+rpop", "+brpop", "+set", "+get",
-            "+del", "+hset", "+pexpire", "+zadd", "+zrangebyscore", "+getrange", "+exists" })
+            "+del", "+hset", "+pexpire", "+zadd", "+zrangebyscore", "+strlen", "+hlen" })
     void aCommandMissingFromTheListShouldFailLoudly(String missing) {
         String namespace = "acl-missing:" + UUID.randomUUID().toString().substring(0, 8);
         admin.establish(namespace);
@@ -122,7 +122,7 @@ class RedisAclTests {
         assertThat(coordinator.get("k")).isPresent();
         assertThat(coordinator.compareAndSet("k", bytes("v"), bytes("w"), null)).isTrue();
         assertThat(coordinator.delete("k")).isTrue();
-        // A round reads its values bounded (GETRANGE), and tells a missing key from an empty value (EXISTS).
+        // A round reads its values bounded: STRLEN, then GET.
         coordinator.set("t", bytes("t"), Duration.ofSeconds(5));
         assertThat(coordinator.round(new io.pivotpool.coordinator.SyncRound(instance("a"), Duration.ofSeconds(5), null,
                 false, java.util.Map.of(), null, List.of(), List.of("t", "missing"))).values()).containsOnlyKeys("t");
