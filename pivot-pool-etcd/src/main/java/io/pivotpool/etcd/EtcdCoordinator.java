@@ -159,6 +159,12 @@ public final class EtcdCoordinator implements Coordinator {
     /** Keys sharing a prefix that {@link #getAll} reads with one range instead of by name. */
     private static final int RANGE_READ_KEYS = 64;
 
+    /** How long a prefix whose range was refused (crowded, or too large) is read by name instead. */
+    private static final long RANGE_REFUSED_NANOS = TimeUnit.MINUTES.toNanos(1);
+
+    /** The most prefixes remembered as refused; beyond it they are forgotten and tried again. */
+    private static final int MAX_REFUSED_RANGES = 1024;
+
     /** How long a blocking pop waits for a watch event before it looks at the queue again anyway. */
     private static final long POP_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
@@ -197,6 +203,9 @@ public final class EtcdCoordinator implements Coordinator {
 
     /** Leases this coordinator granted: each holds one key of its own, so revoking it harms nobody. */
     private final Map<Long, Boolean> ownLeases = boundedMap();
+
+    /** Prefixes whose range read {@link #getAll} gave up on, until when (System.nanoTime()). */
+    private final Map<String, Long> rangeRefusedUntil = new ConcurrentHashMap<>();
 
     /**
      * The longest ttl this coordinator has used for each kind of record (leases, registrations,
@@ -1124,8 +1133,13 @@ public final class EtcdCoordinator implements Coordinator {
         }
         Map<String, CompletableFuture<GetResponse>> ranges = new LinkedHashMap<>();
         List<String> single = new ArrayList<>();
+        long now = System.nanoTime();
         byPrefix.forEach((prefix, group) -> {
-            if (group.size() >= RANGE_READ_KEYS) {
+            Long refusedUntil = this.rangeRefusedUntil.get(prefix);
+            if (refusedUntil != null && now - refusedUntil < 0) {
+                single.addAll(group);
+            }
+            else if (group.size() >= RANGE_READ_KEYS) {
                 ranges.put(prefix, this.kv.get(EtcdKeys.bytes(this.keys.state(prefix)), GetOption.builder()
                     .isPrefix(true).withLimit(rangeLimit(group.size())).build()));
             }
@@ -1140,17 +1154,23 @@ public final class EtcdCoordinator implements Coordinator {
             GetResponse read = awaitRange(call, range);
             if (read == null || read.isMore()) {
                 // More keys under the prefix than a range should read (planted, or reports of
-                // departed members not yet expired), or values too large for one reply: read by name.
+                // departed members not yet expired), or values too large for one reply: read by
+                // name, and so for a while, so that such a prefix does not cost both reads each round.
+                if (this.rangeRefusedUntil.size() > MAX_REFUSED_RANGES) {
+                    this.rangeRefusedUntil.clear();
+                }
+                this.rangeRefusedUntil.put(prefix, System.nanoTime() + RANGE_REFUSED_NANOS);
                 awaitReads(call, group, sendReads(group), found);
                 return;
             }
-            Map<String, String> wanted = new HashMap<>();
-            group.forEach(key -> wanted.put(this.keys.state(key), key));
+            // Matched on the key's exact bytes: a planted key that is not valid UTF-8 never stands
+            // for another key asked for.
+            Map<ByteSequence, String> wanted = new HashMap<>();
+            group.forEach(key -> wanted.put(EtcdKeys.bytes(this.keys.state(key)), key));
             for (KeyValue entry : read.getKvs()) {
-                String stateKey = entry.getKey().toString(StandardCharsets.UTF_8);
-                String key = wanted.get(stateKey);
+                String key = wanted.get(entry.getKey());
                 if (key != null) {
-                    stateValue(stateKey, entry).ifPresent(value -> found.put(key, value));
+                    stateValue(this.keys.state(key), entry).ifPresent(value -> found.put(key, value));
                 }
             }
         });
