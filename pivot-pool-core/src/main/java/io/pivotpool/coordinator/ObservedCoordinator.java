@@ -214,26 +214,36 @@ public final class ObservedCoordinator implements Coordinator {
         CoordinatorObserver.Call observed = start(operation);
         long start = System.nanoTime();
         Throwable error = null;
+        boolean success = false;
         try {
-            return call.get();
+            T result = call.get();
+            success = true;
+            return result;
         }
-        catch (RuntimeException | Error ex) {
+        catch (Throwable ex) {
             error = ex;
             throw ex;
         }
         finally {
             long nanos = System.nanoTime() - start;
-            finish(observed, operation, error);
-            report(operation, nanos, error == null);
+            finish(observed, operation, success ? null : error);
+            report(operation, nanos, success);
         }
     }
 
+    /**
+     * An observer's hook never changes the call's outcome: whatever it throws (a linkage error of a
+     * mismatched library included) is logged and ignored; only the JVM's own failures pass.
+     */
     private CoordinatorObserver.Call start(String operation) {
         try {
             CoordinatorObserver.Call observed = this.observer.started(operation, this.delegate.name());
             return (observed != null) ? observed : CoordinatorObserver.Call.NOTHING;
         }
-        catch (RuntimeException ex) {
+        catch (VirtualMachineError ex) {
+            throw ex;
+        }
+        catch (Throwable ex) {
             logger.debug("Coordinator observer failed on the start of {}; ignored", operation, ex);
             return CoordinatorObserver.Call.NOTHING;
         }
@@ -243,7 +253,10 @@ public final class ObservedCoordinator implements Coordinator {
         try {
             observed.finished(error);
         }
-        catch (RuntimeException ex) {
+        catch (VirtualMachineError ex) {
+            throw ex;
+        }
+        catch (Throwable ex) {
             logger.debug("Coordinator observer failed on the end of {}; ignored", operation, ex);
         }
     }
@@ -252,7 +265,10 @@ public final class ObservedCoordinator implements Coordinator {
         try {
             this.observer.onOperation(operation, this.delegate.name(), nanos, success);
         }
-        catch (RuntimeException ex) {
+        catch (VirtualMachineError ex) {
+            throw ex;
+        }
+        catch (Throwable ex) {
             logger.debug("Coordinator observer failed on {}; ignored", operation, ex);
         }
     }

@@ -1,5 +1,6 @@
 package io.pivotpool.autoconfigure;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import io.pivotpool.coordinator.CoordinatorObserver;
@@ -48,18 +49,53 @@ final class ManagedCoordinator implements DisposableBean {
         return active.observedBy((all.size() == 1) ? all.get(0) : new EveryObserver(all));
     }
 
-    /** Several observers (the Micrometer timer and the observations, say), each told of every call in turn. */
+    /**
+     * Several observers (the Micrometer timer and the observations, say), each told of every call
+     * in turn. Each is on its own: one that throws (or returns null) neither keeps the others from
+     * being told nor leaves another's observation unfinished.
+     */
     private record EveryObserver(List<CoordinatorObserver> all) implements CoordinatorObserver {
 
         @Override
         public Call started(String operation, String backend) {
-            List<Call> calls = this.all.stream().map((each) -> each.started(operation, backend)).toList();
-            return (error) -> calls.forEach((call) -> call.finished(error));
+            List<Call> calls = new ArrayList<>(this.all.size());
+            for (CoordinatorObserver each : this.all) {
+                try {
+                    Call call = each.started(operation, backend);
+                    calls.add((call != null) ? call : Call.NOTHING);
+                }
+                catch (RuntimeException ex) {
+                    ignored(each, operation, ex);
+                }
+            }
+            return (error) -> {
+                for (Call call : calls) {
+                    try {
+                        call.finished(error);
+                    }
+                    catch (RuntimeException ex) {
+                        ignored(call, operation, ex);
+                    }
+                }
+            };
         }
 
         @Override
         public void onOperation(String operation, String backend, long nanos, boolean success) {
-            this.all.forEach((each) -> each.onOperation(operation, backend, nanos, success));
+            for (CoordinatorObserver each : this.all) {
+                try {
+                    each.onOperation(operation, backend, nanos, success);
+                }
+                catch (RuntimeException ex) {
+                    ignored(each, operation, ex);
+                }
+            }
+        }
+
+        private static void ignored(Object observer, String operation, RuntimeException ex) {
+            if (logger.isDebugEnabled()) {
+                logger.debug("Coordinator observer " + observer + " failed on " + operation + "; ignored", ex);
+            }
         }
     }
 

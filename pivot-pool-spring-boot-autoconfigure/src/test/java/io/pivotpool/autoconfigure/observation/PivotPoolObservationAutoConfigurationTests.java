@@ -74,6 +74,18 @@ class PivotPoolObservationAutoConfigurationTests {
     }
 
     @Test
+    void anObserverThatThrowsShouldNeitherFailACallNorLeaveAnObservationRunning() {
+        this.contextRunner.withUserConfiguration(RecordingRegistry.class, ThrowingObserver.class).run((context) -> {
+            assertThat(context).hasNotFailed();
+            assertThat(context.getBean(RecordingRegistry.class).stopped)
+                .filteredOn((observed) -> "register".equals(observed.getLowCardinalityKeyValue("operation").getValue()))
+                .singleElement()
+                .satisfies((observed) -> assertThat(observed.getLowCardinalityKeyValue("outcome").getValue())
+                    .isEqualTo("success"));
+        });
+    }
+
+    @Test
     void withoutAnObservationRegistryNothingShouldBeObserved() {
         this.contextRunner.run((context) -> assertThat(context).doesNotHaveBean(CoordinatorObservations.class));
     }
@@ -89,6 +101,27 @@ class PivotPoolObservationAutoConfigurationTests {
             assertThat(observed.getLowCardinalityKeyValue("outcome").getValue()).isEqualTo("failure");
             assertThat(observed.getError()).isInstanceOf(IllegalArgumentException.class);
         });
+    }
+
+    /** An observer whose every hook throws, ordered before the observations. */
+    @Configuration(proxyBeanMethods = false)
+    static class ThrowingObserver {
+
+        @Bean
+        @org.springframework.core.annotation.Order(0)
+        io.pivotpool.coordinator.CoordinatorObserver throwingObserver() {
+            return new io.pivotpool.coordinator.CoordinatorObserver() {
+                @Override
+                public void onOperation(String operation, String backend, long nanos, boolean success) {
+                    throw new IllegalStateException("observer broken");
+                }
+
+                @Override
+                public Call started(String operation, String backend) {
+                    throw new IllegalStateException("observer broken");
+                }
+            };
+        }
     }
 
     /** An observation registry that keeps every observation it saw stop. */
