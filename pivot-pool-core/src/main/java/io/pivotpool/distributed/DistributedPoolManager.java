@@ -236,15 +236,14 @@ public final class DistributedPoolManager implements AutoCloseable {
             synchronize(true);
             long interval = this.settings.syncInterval().toNanos();
             this.rounds = this.threads.withFixedDelay("pivot-pool-coordination", interval, () -> synchronize(false));
-            // Deadlines are watched at a fraction of the smallest margin, so that a lease is given
-            // up well before the backend can hand it to another instance; and at least every 100 ms
-            // or four times a round, whichever is less often: at the default pace (2 s) a watch
-            // every 500 ms instead of every 100 ms, which in a JVM simulating a thousand
-            // instances was a fifth of its coordination work (BENCHMARKS.md, round five).
+            // Deadlines are watched every quarter of the smallest margin (which is at most a sync
+            // interval), so that a lease is given up well before the backend can hand it to
+            // another instance: at the default pace (2 s) every 500 ms. It used to be at most
+            // every 100 ms whatever the pace, which in a JVM simulating a thousand instances was
+            // a fifth of its coordination work (BENCHMARKS.md, round five).
             long margin = Math.min(this.settings.leaderTtl().toNanos() - this.leadershipNanos,
                     this.settings.instanceTtl().toNanos() - this.grantTrustNanos);
-            long often = Math.max(TimeUnit.MILLISECONDS.toNanos(100), interval / 4);
-            long period = Math.max(TimeUnit.MILLISECONDS.toNanos(5), Math.min(margin / 4, often));
+            long period = Math.max(TimeUnit.MILLISECONDS.toNanos(5), margin / 4);
             this.deadlines = this.threads.atFixedRate("pivot-pool-coordination-deadlines", period,
                     this::watchDeadlines);
         }
