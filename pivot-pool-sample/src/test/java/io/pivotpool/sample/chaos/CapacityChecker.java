@@ -94,6 +94,15 @@ final class CapacityChecker implements AutoCloseable {
 
     private long previousSampleNanos;
 
+    // Touched only by the coordination sampling task: the leadership claims seen so far.
+    private final Map<Long, String> claimants = new java.util.HashMap<>();
+
+    private long newestToken;
+
+    private String newestClaimant;
+
+    private long newestClaimReceivedNanos;
+
     CapacityChecker(PartnerSimulator partner, String poolName, Duration pollTimeout, long startNanos) {
         this.partner = partner;
         this.poolName = poolName;
@@ -283,8 +292,51 @@ final class CapacityChecker implements AutoCloseable {
             Timed<CoordinatorReading> fresh = read.join();
             if (fresh != null) {
                 this.lastCoordinator.put(instance, fresh.value().at(fresh.sentNanos()));
+                if (fresh.value().leader()) {
+                    checkLeadership(instance, fresh);
+                }
             }
         });
+    }
+
+    /**
+     * Never two leaders, judged from the instances' own claims ({@code isLeader} with its fencing
+     * token) without trusting the order of reads that overlap: one token claimed by two instances
+     * is a violation, and so is a claim of an older term read entirely after another instance's
+     * claim of a newer one had been answered (the older leader still led after the newer term
+     * began). A claim reads the instance's trust at some moment between the request and its
+     * answer, so two claims whose reads overlap prove nothing and are not judged.
+     */
+    private void checkLeadership(SampleInstance instance, Timed<CoordinatorReading> claim) {
+        long token = claim.value().fencingToken();
+        String name = instance.name();
+        String other = this.claimants.putIfAbsent(token, name);
+        if (other != null && !other.equals(name)) {
+            leadershipViolation(String.format("%s and %s both claimed to lead with fencing token %d (t=%.2fs)", other,
+                    name, token, seconds(claim.sentNanos())));
+        }
+        if (token < this.newestToken && !name.equals(this.newestClaimant)
+                && claim.sentNanos() > this.newestClaimReceivedNanos) {
+            leadershipViolation(String.format("%s claimed to lead with fencing token %d at t=%.2fs, after %s's "
+                    + "claim of the newer token %d had been answered (t=%.2fs)", name, token,
+                    seconds(claim.sentNanos()), this.newestClaimant, this.newestToken,
+                    seconds(this.newestClaimReceivedNanos)));
+        }
+        if (token > this.newestToken) {
+            this.newestToken = token;
+            this.newestClaimant = name;
+            this.newestClaimReceivedNanos = claim.receivedNanos();
+        }
+    }
+
+    private void leadershipViolation(String message) {
+        Scenario scenario = this.current;
+        if (scenario != null) {
+            scenario.violation(Promise.ONE_LEADER, message);
+        }
+        else if (this.checkerErrors.size() < 10) {
+            this.checkerErrors.add("between scenarios: " + message);
+        }
     }
 
     /** A bounded GET: the parsed body, or null on any failure or timeout. */

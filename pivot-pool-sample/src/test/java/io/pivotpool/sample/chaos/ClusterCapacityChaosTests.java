@@ -37,14 +37,16 @@ import static org.assertj.core.api.Assertions.fail;
  * past its TTL and thawed, and Redis is killed and restarted empty on the same port. The same
  * scenarios run a second time on one real {@code etcd} (issue 11, {@link CoordinationBackend}):
  * leader-ttl and instance-ttl are 2 s there (etcd leases are whole seconds), and etcd is killed
- * and restarted on the same data directory, so its data survives.
+ * and restarted on the same data directory, so its data survives. Then (issue 15) records written
+ * straight to the server by no member, well formed and plausible, are planted under load one at a
+ * time, and the cluster must heal from each within what docs/security.md says it may cost.
  *
  * <p>The promises checked, many times a second: Σ in-use (every instance's {@code active}) never
  * exceeds G, and neither does the partner's exact count of calls in flight, except that a frozen
  * instance keeps what it had borrowed (Σ ≤ G + its last sampled grant, or its last sampled
  * {@code active} where no grant is shown, until its borrowers have finished after SIGCONT);
- * borrowers see no error other than the pool's own timeout (503); and when the load stops every
- * object comes back. The report ({@code target/chaos-report.txt}, for etcd {@code target/chaos-report-etcd.txt};
+ * borrowers see no error other than the pool's own timeout (503); never two instances lead at once
+ * (judged from their own claims and fencing tokens); and when the load stops every object comes back. The report ({@code target/chaos-report.txt}, for etcd {@code target/chaos-report-etcd.txt};
  * also printed) gives per
  * scenario the time to converge, the maxima seen and the borrower outcomes; every sample is in
  * {@code target/chaos/samples.csv} and each instance's output in {@code target/chaos/*.log}
@@ -133,6 +135,18 @@ class ClusterCapacityChaosTests {
 
     private static final Path TARGET = Path.of("target");
 
+    /** The sample's namespace, at its default ({@code distributed.namespace}). */
+    private static final String NAMESPACE = "pivot:pools";
+
+    /** How long (f) wants the cluster healthy before it counts as healed. */
+    private static final Duration HEALED_FOR = Duration.ofSeconds(1);
+
+    /**
+     * What (f) allows beyond a foreign record's documented cost: the polls' own delay (200 ms) and
+     * {@link #HEALED_FOR}'s start, on two cores shared by three JVMs, the server and this test.
+     */
+    private static final Duration HEAL_SLACK = Duration.ofSeconds(2);
+
 
     /** Every instance started, in the order they became ready. */
     private final List<SampleInstance> instances = new ArrayList<>();
@@ -215,6 +229,7 @@ class ClusterCapacityChaosTests {
             leaderIsKilled();
             followerIsFrozenPastItsTtlAndThawed();
             serverIsKilledAndRestarted();
+            foreignRecordsArePlantedUnderLoad();
             loadStopsAndEveryObjectComesBack();
         }
         catch (TestAbortedException ex) {
@@ -592,6 +607,136 @@ class ClusterCapacityChaosTests {
         }
         sleep(SETTLE);
         end(scenario);
+    }
+
+    /**
+     * (f) Issue 15: a tenant of the same server writes records in the coordinator's own format, well
+     * formed and within the lifetimes a member could have written, under load. Each must cost at
+     * most what docs/security.md says it may (a record believed for its own life, a fence for one
+     * leader-ttl) and the cluster must then heal by itself: one leader, only its own members,
+     * G shared again. Σ ≤ G and one leader are checked throughout, as in every scenario.
+     */
+    private void foreignRecordsArePlantedUnderLoad() {
+        Duration leaderLife = this.leaderTtl.multipliedBy(3);
+        Duration instanceLife = this.instanceTtl.multipliedBy(3);
+        Scenario scenario = new Scenario("(f) plausible foreign records are planted under load",
+                String.format("%d clients on every instance; one record at a time, written straight to the server "
+                        + "in the coordinator's format by no member, each lasting 3 × its kind's ttl at most; then "
+                        + "the cluster must heal (one leader, %d members, Σ grant ≥ 90%% of G for %.1f s) within "
+                        + "the record's documented cost + leader-ttl + rebalance-interval + 3 × sync-interval + %.1f s",
+                        HEAVY, INSTANCES, seconds(HEALED_FOR), seconds(HEAL_SLACK)),
+                GLOBAL_MAX_SIZE);
+        begin(scenario);
+        this.checker.live().forEach((instance) -> this.load.level(instance, HEAVY));
+        List<ForeignRecord> plants = List.of(
+                new ForeignRecord("a stranger's lease whose token is above the term counter", this.leaderTtl,
+                        (records) -> records.lease("stranger", records.term() + 1_000_000, leaderLife)),
+                new ForeignRecord("a stranger's lease within the term counter, for 3 × leader-ttl", leaderLife,
+                        (records) -> records.lease("stranger", Math.max(1, records.term()), leaderLife)),
+                new ForeignRecord("a term counter at 2^63 − 1", this.leaderTtl,
+                        (records) -> records.term(Long.toString(Long.MAX_VALUE))),
+                new ForeignRecord("a term counter of 10^18", this.leaderTtl,
+                        (records) -> records.term("1000000000000000000")),
+                new ForeignRecord("a stranger's grant of all of G, for 3 × instance-ttl", instanceLife,
+                        (records) -> records.grant(POOL, "stranger", GLOBAL_MAX_SIZE, instanceLife)),
+                new ForeignRecord("a stranger registered as an instance of this application, for 3 × instance-ttl",
+                        instanceLife, (records) -> records.member("stranger", "pivot-pool-sample", instanceLife)),
+                new ForeignRecord("a stranger registered as an instance of another application, for 3 × instance-ttl",
+                        instanceLife, (records) -> records.member("other-app-1", "billing", instanceLife)),
+                new ForeignRecord("the leader key deleted under the live leader (an eviction)", this.leaderTtl,
+                        ForeignRecords::removeLeader));
+        try (ForeignRecords records = this.server.foreignRecords(NAMESPACE)) {
+            for (ForeignRecord plant : plants) {
+                if (awaitHealed(System.nanoTime(), CONVERGENCE_TIMEOUT).healedNanos() < 0) {
+                    scenario.harnessProblem("the cluster was not healthy before planting " + plant.name() + ": "
+                            + describeCoordination());
+                    break;
+                }
+                long planted = System.nanoTime();
+                plant.write().accept(records);
+                Duration bound = plant.cost().plus(this.leaderTtl).plus(REBALANCE_INTERVAL)
+                    .plus(SYNC_INTERVAL.multipliedBy(3)).plus(HEAL_SLACK);
+                Healing healing = awaitHealed(planted, bound.plus(CONVERGENCE_TIMEOUT));
+                long healed = healing.healedNanos();
+                if (healed < 0) {
+                    scenario.violation(Promise.HEALED, String.format("%s: not healed within %.1f s: %s", plant.name(),
+                            seconds(bound.plus(CONVERGENCE_TIMEOUT)), describeCoordination()));
+                }
+                else if (healed - planted > bound.toNanos()) {
+                    scenario.violation(Promise.HEALED, String.format("%s: healed after %.2f s, more than its bound "
+                            + "%.1f s", plant.name(), (healed - planted) / 1e9, seconds(bound)));
+                }
+                else if (healing.disturbed()) {
+                    scenario.finding(String.format("%s: healed %.2f s after it was written (bound %.1f s); term "
+                            + "counter then %d", plant.name(), (healed - planted) / 1e9, seconds(bound), records.term()));
+                }
+                else {
+                    scenario.finding(String.format("%s: no reading disturbed (one leader, %d members, G shared "
+                            + "throughout); term counter then %d", plant.name(), INSTANCES, records.term()));
+                }
+            }
+        }
+        end(scenario);
+    }
+
+    /**
+     * Waits until the cluster is healthy, judged on readings sent from two sync intervals after
+     * {@code fromNanos} (so that every instance had a round to see what changed), and stays so for
+     * {@link #HEALED_FOR}: the start of that span, or -1 when it did not come within {@code timeout}.
+     */
+    private Healing awaitHealed(long fromNanos, Duration timeout) {
+        long seen = fromNanos + SYNC_INTERVAL.multipliedBy(2).toNanos();
+        long deadline = fromNanos + timeout.toNanos();
+        long healthySince = -1;
+        boolean disturbed = false;
+        while (System.nanoTime() < deadline) {
+            Boolean healthy = (System.nanoTime() >= seen) ? healthySince(seen) : null;
+            if (Boolean.TRUE.equals(healthy)) {
+                if (healthySince < 0) {
+                    healthySince = System.nanoTime();
+                }
+                if (System.nanoTime() - healthySince >= HEALED_FOR.toNanos()) {
+                    return new Healing(healthySince, disturbed);
+                }
+            }
+            else {
+                disturbed |= Boolean.FALSE.equals(healthy);
+                healthySince = -1;
+            }
+            SampleInstance.sleep(50);
+        }
+        return new Healing(-1, disturbed);
+    }
+
+    /**
+     * When the cluster was healthy again ({@code -1}: not in time), and whether any reading in
+     * between showed it otherwise: a record the cluster shrugged off leaves no trace, which the
+     * report says instead of a time to heal that would mean nothing.
+     */
+    private record Healing(long healedNanos, boolean disturbed) {
+    }
+
+    /**
+     * One leader, the instances' own members only, and G shared, in readings sent since then; null
+     * while some live instance has not been read since then.
+     */
+    private Boolean healthySince(long sinceNanos) {
+        List<SampleInstance> live = this.checker.live();
+        boolean connected = true;
+        for (SampleInstance instance : live) {
+            CoordinatorReading view = this.checker.coordinationSince(instance, sinceNanos);
+            if (view == null || this.checker.poolSince(instance, sinceNanos) == null) {
+                return null;
+            }
+            connected &= view.connected();
+        }
+        Integer sum = sumGrantSince(live, sinceNanos);
+        return connected && allSee(sinceNanos, INSTANCES) && leaderSince(sinceNanos) != null && sum != null
+                && sum >= 0.9 * GLOBAL_MAX_SIZE;
+    }
+
+    /** A record scenario (f) plants: what it is, what docs/security.md says it may cost, how it is written. */
+    private record ForeignRecord(String name, Duration cost, java.util.function.Consumer<ForeignRecords> write) {
     }
 
     /** (e) The load stops: every borrowed object must come back, on every instance and at the partner. */

@@ -76,6 +76,9 @@ enum CoordinationBackend {
         /** Starts it again on the same port. */
         void restart();
 
+        /** A client that writes foreign records under {@code namespace}, straight to this server. */
+        ForeignRecords foreignRecords(String namespace);
+
         @Override
         void close();
     }
@@ -97,6 +100,11 @@ enum CoordinationBackend {
         @Override
         public void restart() {
             this.redis.restartOnSamePort();
+        }
+
+        @Override
+        public ForeignRecords foreignRecords(String namespace) {
+            return ForeignRecords.redis(this.redis.host(), this.redis.port(), this.redis.password(), namespace);
         }
 
         @Override
@@ -126,6 +134,11 @@ enum CoordinationBackend {
         @Override
         public void restart() {
             this.etcd.member().restart();
+        }
+
+        @Override
+        public ForeignRecords foreignRecords(String namespace) {
+            return ForeignRecords.etcd(this.etcd.member().clientUrl(), namespace);
         }
 
         @Override

@@ -24,7 +24,11 @@ final class Scenario {
 
         PARTNER_IN_FLIGHT("the partner's calls in flight within the bound"),
 
-        OBJECTS_RETURNED("every object back once the load stops");
+        OBJECTS_RETURNED("every object back once the load stops"),
+
+        ONE_LEADER("never two leaders at once"),
+
+        HEALED("the cluster heals within its bound after a foreign record");
 
         private final String description;
 
