@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The argument rules of the {@link Coordinator} SPI, which {@code CoordinatorContract} checks, in
  * one place for every backend (the built-in ones and extensions) to apply before it talks to its
@@ -22,7 +24,7 @@ public final class CoordinatorArguments {
      * @throws NullPointerException if it is {@code null}
      * @throws IllegalArgumentException if it is zero or negative
      */
-    public static Duration requirePositiveTtl(Duration ttl) {
+    public static Duration requirePositiveTtl(@Nullable Duration ttl) {
         Objects.requireNonNull(ttl, "ttl must not be null");
         if (ttl.isNegative() || ttl.isZero()) {
             throw new IllegalArgumentException("ttl must be positive, was " + ttl);

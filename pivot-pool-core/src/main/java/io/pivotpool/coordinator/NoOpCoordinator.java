@@ -16,6 +16,8 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The built-in coordinator of a single instance: everything lives in this JVM's memory, so there
  * is nobody else to coordinate with. It is what runs when {@code distributed.coordination} is
@@ -54,7 +56,7 @@ public final class NoOpCoordinator implements Coordinator {
 
     private final Map<String, Map<String, Expiring<Integer>>> capacity = new HashMap<>();
 
-    private String leaderId;
+    private @Nullable String leaderId;
 
     private long leaderToken;
 
@@ -186,8 +188,9 @@ public final class NoOpCoordinator implements Coordinator {
         this.lock.lock();
         try {
             long now = this.nanoClock.getAsLong();
-            boolean held = this.leaderId != null && !isExpired(this.leaderExpiresAt, now);
-            if (held && !this.leaderId.equals(instanceId)) {
+            String holder = this.leaderId;
+            boolean held = holder != null && !isExpired(this.leaderExpiresAt, now);
+            if (held && !instanceId.equals(holder)) {
                 return Optional.empty();
             }
             if (!held) {
@@ -196,7 +199,7 @@ public final class NoOpCoordinator implements Coordinator {
             }
             this.leaderTtlMillis = ttl.toMillis();
             this.leaderExpiresAt = now + ttlNanos;
-            return Optional.of(new LeaderLease(this.leaderId, this.leaderToken, this.leaderTtlMillis));
+            return Optional.of(new LeaderLease(instanceId, this.leaderToken, this.leaderTtlMillis));
         }
         finally {
             this.lock.unlock();
@@ -288,7 +291,7 @@ public final class NoOpCoordinator implements Coordinator {
         }
     }
 
-    private byte[] takeFirst(String queue) {
+    private byte @Nullable [] takeFirst(String queue) {
         ArrayDeque<byte[]> messages = this.queues.get(queue);
         if (messages == null) {
             return null;
@@ -369,7 +372,7 @@ public final class NoOpCoordinator implements Coordinator {
     }
 
     /** The live value of {@code key}, dropping it if it expired. Call with the lock held. */
-    private byte[] liveState(String key) {
+    private byte @Nullable [] liveState(String key) {
         Expiring<byte[]> entry = this.state.get(key);
         if (entry == null) {
             return null;

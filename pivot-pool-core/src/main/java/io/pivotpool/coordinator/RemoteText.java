@@ -1,5 +1,7 @@
 package io.pivotpool.coordinator;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Makes text that came from a coordination backend (keys built from ids it listed, holders, error
  * replies) safe to put in a log line, an exception message or the status's last error: anyone who
@@ -58,7 +60,7 @@ public final class RemoteText {
                 || c == '\u200f' || c == '\u061c';
     }
 
-    private static String replacement(char c) {
+    private static @Nullable String replacement(char c) {
         switch (c) {
             case '\n':
                 return "\\n";

@@ -123,9 +123,9 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private final AtomicLong rebalances = new AtomicLong();
 
-    private BackgroundThreads.Repeating rounds;
+    private BackgroundThreads.@Nullable Repeating rounds;
 
-    private BackgroundThreads.Repeating deadlines;
+    private BackgroundThreads.@Nullable Repeating deadlines;
 
     private boolean started;
 
@@ -139,7 +139,7 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     // ---- the synchronising thread's own ----
 
-    private Rebalance lastRebalance;
+    private @Nullable Rebalance lastRebalance;
 
     /** The targets this instance wrote as leader, by key, so that an unchanged one is not rewritten at every rebalance. */
     private final Map<String, WrittenTarget> writtenTargets = new HashMap<>();
@@ -309,7 +309,10 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
     }
 
-    private void stopRepeating(BackgroundThreads.Repeating repeating) {
+    private void stopRepeating(BackgroundThreads.@Nullable Repeating repeating) {
+        if (repeating == null) {
+            return;
+        }
         // A synchronisation in flight finishes within the backend's operation timeout; past a
         // sync interval (at most 5 s) it is interrupted rather than holding up shutdown.
         repeating.stop(Duration.ofMillis(Math.min(this.settings.syncInterval().toMillis(), 5000)));
@@ -474,10 +477,10 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
     }
 
-    private void warnFirstGrantFailed(CapacityShare share, RuntimeException ex) {
+    private void warnFirstGrantFailed(CapacityShare share, @Nullable RuntimeException ex) {
         logger.warn("Instance {} could not obtain a share of pool '{}' (global-max-size {}); it holds nothing "
                 + "until the coordinator answers: {}", this.self.id(), share.name(),
-                share.capacity().globalMaxSize(), describe(ex));
+                share.capacity().globalMaxSize(), (ex != null) ? describe(ex) : "it answered with no grant");
     }
 
     private void requestGrant(CapacityShare share, int membersSeen) {
@@ -705,7 +708,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         warnIfShared(members);
         if (!this.shares.isEmpty()) {
             this.writtenDemands.clear();
-            rebalanceIfDue(leader.fencingToken(), members, demands);
+            rebalanceIfDue(Objects.requireNonNull(leader, "won, so a lease").fencingToken(), members, demands);
         }
         return new Outcome(members, members.size(), leader);
     }
@@ -775,7 +778,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         if (leading) {
             // A leader writes no report of its own; after its term the first report is written anew.
             this.writtenDemands.clear();
-            rebalanceIfDue(leader.fencingToken(), members, demands);
+            rebalanceIfDue(Objects.requireNonNull(leader, "leading, so a lease").fencingToken(), members, demands);
         }
         else {
             this.shares.values().forEach(CapacityShare::forgetDistribution);
@@ -987,7 +990,7 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /** One warning per key every few minutes: a key corrupted again later is reported again. */
-    private void warnGarbage(String key, String why) {
+    private void warnGarbage(String key, @Nullable String why) {
         long now = this.nanoClock.getAsLong();
         Long last = this.warnedAt.get(key);
         if (last != null && now - last < TimeUnit.MINUTES.toNanos(5)) {
@@ -1077,8 +1080,9 @@ public final class DistributedPoolManager implements AutoCloseable {
     private record WrittenDemand(CapacityRecords.Demand demand, long atNanos) {
     }
 
-    private record SyncState(boolean connected, List<InstanceInfo> members, int memberCount, LeaderLease leader,
-            Instant lastSync, Long lastSyncNanos, String lastError) {
+    private record SyncState(boolean connected, List<InstanceInfo> members, int memberCount,
+            @Nullable LeaderLease leader, @Nullable Instant lastSync, @Nullable Long lastSyncNanos,
+            @Nullable String lastError) {
 
         static final SyncState INITIAL = new SyncState(false, List.of(), 0, null, null, null, null);
     }

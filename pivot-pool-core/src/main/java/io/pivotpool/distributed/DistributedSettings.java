@@ -57,8 +57,9 @@ public final class DistributedSettings {
         this.leaderElection = builder.leaderElection;
         this.leaderTtl = builder.leaderTtl;
         this.rebalanceInterval = builder.rebalanceInterval;
-        this.instanceTtlSet = builder.instanceTtl != null;
-        this.instanceTtl = this.instanceTtlSet ? builder.instanceTtl : builder.syncInterval.multipliedBy(3);
+        Duration instanceTtl = builder.instanceTtl;
+        this.instanceTtlSet = instanceTtl != null;
+        this.instanceTtl = (instanceTtl != null) ? instanceTtl : builder.syncInterval.multipliedBy(3);
         this.failFast = builder.failFast;
     }
 
@@ -153,7 +154,7 @@ public final class DistributedSettings {
         private Duration rebalanceInterval = Duration.ofSeconds(10);
 
         /** {@code null}: three sync intervals. */
-        private Duration instanceTtl;
+        private @Nullable Duration instanceTtl;
 
         private boolean failFast = false;
 

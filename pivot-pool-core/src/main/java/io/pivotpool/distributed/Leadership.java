@@ -109,7 +109,7 @@ final class Leadership {
     /** The term this instance leads in now, if it does. */
     Optional<LeaderLease> current() {
         HeldLease lease = this.held;
-        return isTrusted(lease) ? Optional.of(lease.lease()) : Optional.empty();
+        return (lease != null && isTrusted(lease)) ? Optional.of(lease.lease()) : Optional.empty();
     }
 
     private boolean isTrusted(@Nullable HeldLease lease) {
@@ -125,7 +125,7 @@ final class Leadership {
         this.announcements.lock();
         try {
             HeldLease lease = this.held;
-            LeaderLease now = isTrusted(lease) ? lease.lease() : null;
+            LeaderLease now = (lease != null && isTrusted(lease)) ? lease.lease() : null;
             LeaderLease before = this.announced;
             if (before != null && (now == null || now.fencingToken() != before.fencingToken())) {
                 this.announced = null;

@@ -22,6 +22,8 @@ import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Pools and coordination tuned by one {@link Profile}, without Spring.
  *
@@ -241,7 +243,7 @@ public final class HighPerformanceMode implements AutoCloseable {
         return track(spec, settings, Objects.requireNonNull(capacity, "capacity must not be null"));
     }
 
-    private <T> Pool<T> track(PoolSpec<T> spec, PoolSettings settings, GlobalCapacity capacity) {
+    private <T> Pool<T> track(PoolSpec<T> spec, PoolSettings settings, @Nullable GlobalCapacity capacity) {
         Objects.requireNonNull(spec, "spec must not be null");
         Objects.requireNonNull(settings, "settings must not be null");
         this.lock.lock();

@@ -9,6 +9,8 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Everything a {@link PoolEngine} does off the borrow and return paths, on its own daemon thread:
  * evicting idle and expired objects, reporting leaks, destroying objects above a lowered limit,
@@ -37,13 +39,13 @@ final class Housekeeper<T> {
     private final long intervalNanos;
 
     /** Null when the pool runs without one (model checking): housekeep() is then called by hand. */
-    private final ScheduledThreadPoolExecutor executor;
+    private final @Nullable ScheduledThreadPoolExecutor executor;
 
     private final ReentrantLock tickLock = new ReentrantLock();
 
-    private volatile Thread thread;
+    private volatile @Nullable Thread thread;
 
-    private ScheduledFuture<?> task;
+    private @Nullable ScheduledFuture<?> task;
 
     private volatile boolean replenishFailureLogged;
 
@@ -215,10 +217,12 @@ final class Housekeeper<T> {
      * under the same lock).
      */
     void stopTicks() {
-        if (this.executor == null) {
+        ScheduledFuture<?> task = this.task;
+        if (this.executor == null || task == null) {
+            // The engine's constructor starts the ticks, so a threaded housekeeper always has its task here.
             return;
         }
-        this.task.cancel(false);
+        task.cancel(false);
         if (Thread.currentThread() != this.thread) {
             this.tickLock.lock();
             this.tickLock.unlock();
@@ -229,7 +233,7 @@ final class Housekeeper<T> {
      * Called by close after its own sweep: keeps reaping until the pool is empty, then stops the
      * thread. The first failure, the rest suppressed in it.
      */
-    Throwable reapUntilEmpty(Throwable failure) {
+    @Nullable Throwable reapUntilEmpty(@Nullable Throwable failure) {
         if (this.executor == null) {
             return failure;
         }
@@ -260,13 +264,14 @@ final class Housekeeper<T> {
         if (failure != null) {
             logger.warn("Pool '{}': destroying an object after close failed", this.name, failure);
         }
-        if (this.engine.size() == 0) {
-            this.executor.shutdown();
+        ScheduledThreadPoolExecutor executor = this.executor;
+        if (this.engine.size() == 0 && executor != null) {
+            executor.shutdown();
         }
     }
 
     /** Destroys every idle object, going on past failures; the first failure, the rest suppressed in it. */
-    Throwable reap(Throwable failure) {
+    @Nullable Throwable reap(@Nullable Throwable failure) {
         for (Slot<T> slot : this.engine.slots()) {
             if (slot.tryReserve()) {
                 try {
@@ -280,7 +285,7 @@ final class Housekeeper<T> {
         return failure;
     }
 
-    static Throwable firstOf(Throwable first, Throwable next) {
+    static Throwable firstOf(@Nullable Throwable first, Throwable next) {
         if (first == null) {
             return next;
         }

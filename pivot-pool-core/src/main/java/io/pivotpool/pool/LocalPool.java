@@ -89,7 +89,7 @@ final class LocalPool<T> implements Pool<T> {
     }
 
     @Override
-    public void setWaitListener(WaitListener listener) {
+    public void setWaitListener(@Nullable WaitListener listener) {
         this.engine.setWaitListener(listener);
     }
 }

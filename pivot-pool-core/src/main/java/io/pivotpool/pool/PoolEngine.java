@@ -228,11 +228,14 @@ final class PoolEngine<T> {
 
     // ---- borrow ------------------------------------------------------------------------------
 
+    // borrowSlow answers null only when told not to throw on timeout; these two tell it to.
+    @SuppressWarnings("NullAway")
     Lease<T> borrow(SlotCache<T> cache) {
         Slot<T> slot = claimCached(cache);
         return (slot != null) ? slot : borrowSlow(cache, this.borrowTimeoutNanos, true);
     }
 
+    @SuppressWarnings("NullAway")
     Lease<T> borrow(SlotCache<T> cache, Duration timeout) {
         Objects.requireNonNull(timeout, "timeout must not be null");
         if (timeout.isNegative()) {
@@ -861,7 +864,7 @@ final class PoolEngine<T> {
 
     // ---- stats and close ---------------------------------------------------------------------
 
-    void setWaitListener(Pool.WaitListener listener) {
+    void setWaitListener(Pool.@Nullable WaitListener listener) {
         this.waiters.setListener(listener);
     }
 

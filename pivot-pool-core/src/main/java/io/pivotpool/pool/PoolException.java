@@ -1,5 +1,7 @@
 package io.pivotpool.pool;
 
+import org.jspecify.annotations.Nullable;
+
 /** A borrow that failed for a reason other than exhaustion; the message names the pool. */
 public class PoolException extends RuntimeException {
 
@@ -7,7 +9,7 @@ public class PoolException extends RuntimeException {
 
     private final String poolName;
 
-    public PoolException(String poolName, String message, Throwable cause) {
+    public PoolException(String poolName, String message, @Nullable Throwable cause) {
         super("Pool '" + poolName + "': " + message, cause);
         this.poolName = poolName;
     }

@@ -3,6 +3,8 @@ package io.pivotpool.pool;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
+import org.jspecify.annotations.Nullable;
+
 /*
  * A slot is one pooled object, its state and its lease at once: borrowing hands out the slot
  * itself, so the borrow/return cycle allocates nothing. The state word and the borrow counter are
@@ -75,7 +77,7 @@ final class Slot<T> extends SlotPadAfter implements Lease<T> {
     // Leak detection only (written by the claimer when the threshold is set, read by the housekeeper).
     volatile long borrowedAtNanos;
 
-    volatile Throwable borrowSite;
+    volatile @Nullable Throwable borrowSite;
 
     volatile boolean leakReported;
 

@@ -32,7 +32,7 @@ final class WaitQueue<T> {
     private final WaitTimeRecorder waitTimes = new WaitTimeRecorder();
 
     /** Told of every borrow that had to wait; only the slow path reads it. */
-    private volatile Pool.WaitListener listener;
+    private volatile Pool.@Nullable WaitListener listener;
 
     WaitQueue(PoolEngine<T> engine) {
         this.engine = engine;
@@ -182,7 +182,7 @@ final class WaitQueue<T> {
         }
     }
 
-    void setListener(Pool.WaitListener listener) {
+    void setListener(Pool.@Nullable WaitListener listener) {
         this.listener = listener;
     }
 

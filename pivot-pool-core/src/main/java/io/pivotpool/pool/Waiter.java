@@ -4,6 +4,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.LockSupport;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A borrower parked in the FIFO queue of an exhausted pool. A returning thread grants it a slot
  * directly, so the slot never becomes idle where a newcomer could barge ahead of the queue.
@@ -33,7 +35,7 @@ final class Waiter<T> {
     private volatile int state;
 
     /** Written before the GRANTED transition, so a waiter that sees GRANTED sees its slot. */
-    private volatile Slot<T> slot;
+    private volatile @Nullable Slot<T> slot;
 
     Waiter(Thread thread) {
         this.thread = thread;
@@ -66,7 +68,12 @@ final class Waiter<T> {
         return this.state == CANCELLED;
     }
 
+    /** The slot granted: only once {@link #isGranted} says so, or {@link #cancel} failed (it was granted first). */
     Slot<T> grantedSlot() {
-        return this.slot;
+        Slot<T> slot = this.slot;
+        if (slot == null) {
+            throw new IllegalStateException("no slot was granted to this waiter");
+        }
+        return slot;
     }
 }
