@@ -644,7 +644,18 @@ class ClusterCapacityChaosTests {
                 new ForeignRecord("a stranger registered as an instance of another application, for 3 × instance-ttl",
                         instanceLife, (records) -> records.member("other-app-1", "billing", instanceLife)),
                 new ForeignRecord("the leader key deleted under the live leader (an eviction)", this.leaderTtl,
-                        ForeignRecords::removeLeader));
+                        ForeignRecords::removeLeader),
+                // A target the current leader could have written, but did not: it stands until the
+                // leader refreshes that key (half the targets' ttl, 3 × rebalance-interval + instance-ttl).
+                new ForeignRecord("a target of 0 for a follower, under the current term's token", REBALANCE_INTERVAL
+                        .multipliedBy(3).plus(this.instanceTtl).dividedBy(2),
+                        (records) -> records.value("pivot.capacity:" + POOL + ":target:" + followerId(),
+                                "t1 " + leaderToken() + " 0", Duration.ofMinutes(1))),
+                // Another start time under a live instance's id: both sides are held back (they cannot
+                // tell a tenant from a second process) for twice instance-ttl after the last conflict.
+                new ForeignRecord("a registration under a live follower's id with another start time",
+                        this.instanceTtl.multipliedBy(3), (records) -> records.member(followerId(),
+                                "pivot-pool-sample", instanceLife)));
         try (ForeignRecords records = this.server.foreignRecords(NAMESPACE)) {
             for (ForeignRecord plant : plants) {
                 if (awaitHealed(System.nanoTime(), CONVERGENCE_TIMEOUT).healedNanos() < 0) {
@@ -733,6 +744,27 @@ class ClusterCapacityChaosTests {
         Integer sum = sumGrantSince(live, sinceNanos);
         return connected && allSee(sinceNanos, INSTANCES) && leaderSince(sinceNanos) != null && sum != null
                 && sum >= 0.9 * GLOBAL_MAX_SIZE;
+    }
+
+    /** The instance id of a live instance that does not lead now. */
+    private String followerId() {
+        long now = System.nanoTime() - COORDINATION_POLL_INTERVAL.multipliedBy(3).toNanos();
+        return this.checker.live().stream()
+            .map((instance) -> this.checker.coordinationSince(instance, now))
+            .filter((view) -> view != null && !view.leader())
+            .map(CoordinatorReading::instanceId)
+            .findFirst()
+            .orElseThrow(() -> new IllegalStateException("no follower to plant for: " + describeCoordination()));
+    }
+
+    /** The fencing token of the term in force, as its leader shows it. */
+    private long leaderToken() {
+        long now = System.nanoTime() - COORDINATION_POLL_INTERVAL.multipliedBy(3).toNanos();
+        SampleInstance leader = leaderSince(now);
+        if (leader == null) {
+            throw new IllegalStateException("no single leader to take the token of: " + describeCoordination());
+        }
+        return this.checker.coordination(leader).fencingToken();
     }
 
     /** A record scenario (f) plants: what it is, what docs/security.md says it may cost, how it is written. */

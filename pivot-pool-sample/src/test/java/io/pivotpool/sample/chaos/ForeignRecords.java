@@ -41,6 +41,9 @@ interface ForeignRecords extends AutoCloseable {
     /** A registration of {@code id} as an instance of {@code application}, for {@code life}. */
     void member(String id, String application, Duration life);
 
+    /** An application value (the coordinator's {@code set}: targets, demand reports) for {@code life}. */
+    void value(String key, String value, Duration life);
+
     /** The leader key alone deleted, as an eviction or a hand would. */
     void removeLeader();
 
@@ -120,6 +123,11 @@ interface ForeignRecords extends AutoCloseable {
         }
 
         @Override
+        public void value(String key, String value, Duration life) {
+            this.redis.psetex(this.prefix + "kv:" + key, life.toMillis(), value);
+        }
+
+        @Override
         public void removeLeader() {
             this.redis.del(this.prefix + "leader");
         }
@@ -168,6 +176,11 @@ interface ForeignRecords extends AutoCloseable {
         @Override
         public void member(String id, String application, Duration life) {
             put("members/" + id, json(registration(id, application, life)), life);
+        }
+
+        @Override
+        public void value(String key, String value, Duration life) {
+            put("kv/" + key.replace("%", "%25").replace("/", "%2F"), value, life);
         }
 
         @Override
