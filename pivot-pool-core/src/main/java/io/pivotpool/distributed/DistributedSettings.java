@@ -260,7 +260,10 @@ public final class DistributedSettings {
      * ({@code global-max-size}, {@code partition-size}): which setting by its property name, the
      * value it had, and the rule, so that a framework can report it against its own property names
      * without reading the message. The message stays readable on its own:
-     * {@code leader-ttl (PT5S) must be longer than sync-interval (PT5S)}.
+     * {@code leader-ttl (PT5S) must be longer than sync-interval (PT5S)}. Backends' settings
+     * builders throw it too (Redis: {@code port}, {@code timeout}, ...), named as their own
+     * properties are under {@code distributed.<backend>.}, so that the framework maps names and
+     * never repeats a rule.
      */
     public static final class InvalidSettingException extends IllegalArgumentException {
 
@@ -268,17 +271,18 @@ public final class DistributedSettings {
 
         private final String property;
 
-        private final transient Object value;
+        private final transient @Nullable Object value;
 
         private final String rule;
 
         private final @Nullable String relatedProperty;
 
-        InvalidSettingException(String property, Object value, String rule) {
+        public InvalidSettingException(String property, @Nullable Object value, String rule) {
             this(property, value, rule, null);
         }
 
-        InvalidSettingException(String property, Object value, String rule, @Nullable String relatedProperty) {
+        public InvalidSettingException(String property, @Nullable Object value, String rule,
+                @Nullable String relatedProperty) {
             super(message(property, value, rule, relatedProperty));
             this.property = property;
             this.value = value;
@@ -287,7 +291,8 @@ public final class DistributedSettings {
         }
 
         /** A rule between two settings names both values up front; a rule of one setting ends with it. */
-        private static String message(String property, Object value, String rule, @Nullable String relatedProperty) {
+        private static String message(String property, @Nullable Object value, String rule,
+                @Nullable String relatedProperty) {
             if (relatedProperty != null) {
                 return property + " (" + value + ") " + rule;
             }
@@ -299,8 +304,8 @@ public final class DistributedSettings {
             return this.property;
         }
 
-        /** The value that breaks the rule. */
-        public Object value() {
+        /** The value that breaks the rule ({@code null} when it is missing). */
+        public @Nullable Object value() {
             return this.value;
         }
 

@@ -3,7 +3,8 @@ package io.pivotpool.redis;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Objects;
+
+import io.pivotpool.distributed.DistributedSettings.InvalidSettingException;
 
 import org.jspecify.annotations.Nullable;
 
@@ -200,30 +201,30 @@ public final class RedisCoordinatorSettings {
         }
 
         /**
-         * @throws IllegalArgumentException naming the setting and the rule it breaks
+         * @throws InvalidSettingException naming the setting (as its property is named under
+         *         {@code distributed.redis.}), the value and the rule it breaks
          */
         public RedisCoordinatorSettings build() {
             if (this.host == null || this.host.isBlank()) {
-                throw new IllegalArgumentException("host must not be empty");
+                throw new InvalidSettingException("host", this.host, "must not be empty");
             }
             if (this.port < 1 || this.port > 65535) {
-                throw new IllegalArgumentException("port must be between 1 and 65535, was " + this.port);
+                throw new InvalidSettingException("port", this.port, "must be between 1 and 65535");
             }
             if (this.database < 0) {
-                throw new IllegalArgumentException("database must not be negative, was " + this.database);
+                throw new InvalidSettingException("database", this.database, "must not be negative");
             }
-            Objects.requireNonNull(this.timeout, "timeout must not be null");
-            if (this.timeout.isNegative() || this.timeout.isZero()) {
-                throw new IllegalArgumentException("timeout must be positive, was " + this.timeout);
+            if (this.timeout == null || this.timeout.isNegative() || this.timeout.isZero()) {
+                throw new InvalidSettingException("timeout", this.timeout, "must be positive");
             }
             if (this.sslTrustedCertificates != null) {
                 if (!this.ssl) {
-                    throw new IllegalArgumentException("sslTrustedCertificates (" + this.sslTrustedCertificates
-                            + ") needs ssl enabled");
+                    throw new InvalidSettingException("ssl-trusted-certificates", this.sslTrustedCertificates,
+                            "needs ssl enabled", "ssl");
                 }
                 if (!Files.isReadable(this.sslTrustedCertificates)) {
-                    throw new IllegalArgumentException("sslTrustedCertificates must be a readable PEM file, was "
-                            + this.sslTrustedCertificates);
+                    throw new InvalidSettingException("ssl-trusted-certificates", this.sslTrustedCertificates,
+                            "must be a readable PEM file");
                 }
             }
             RedisKeys.validateNamespace(this.namespace);

@@ -1,9 +1,9 @@
 package io.pivotpool.redis.autoconfigure;
 
-import java.time.Duration;
 import java.util.List;
 
 import io.pivotpool.coordinator.CoordinatorProvider;
+import io.pivotpool.distributed.DistributedSettings.InvalidSettingException;
 import io.pivotpool.redis.RedisCoordinatorProvider;
 import io.pivotpool.redis.RedisCoordinatorProvider.OwnConnection;
 import io.pivotpool.redis.RedisCoordinatorSettings;
@@ -83,32 +83,22 @@ public final class RedisCoordinatorAutoConfiguration {
      * @throws InvalidConfigurationPropertyValueException naming the first broken rule, never the password
      */
     static RedisCoordinatorSettings settings(RedisCoordinatorProperties properties) {
-        if (properties.getHost() == null || properties.getHost().isBlank()) {
-            throw new InvalidConfigurationPropertyValueException("distributed.redis.host", properties.getHost(),
-                    "must not be empty");
+        // The rules are the builder's; only the names are mapped here.
+        try {
+            return RedisCoordinatorSettings.builder()
+                .host(properties.getHost())
+                .port(properties.getPort())
+                .username(properties.getUsername())
+                .password(properties.getPassword())
+                .database(properties.getDatabase())
+                .ssl(properties.isSsl())
+                .timeout(properties.getTimeout())
+                .build();
         }
-        if (properties.getPort() < 1 || properties.getPort() > 65535) {
-            throw new InvalidConfigurationPropertyValueException("distributed.redis.port", properties.getPort(),
-                    "port must be between 1 and 65535");
+        catch (InvalidSettingException ex) {
+            throw new InvalidConfigurationPropertyValueException("distributed.redis." + ex.property(), ex.value(),
+                    ex.getMessage());
         }
-        if (properties.getDatabase() < 0) {
-            throw new InvalidConfigurationPropertyValueException("distributed.redis.database",
-                    properties.getDatabase(), "database must not be negative");
-        }
-        Duration timeout = properties.getTimeout();
-        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-            throw new InvalidConfigurationPropertyValueException("distributed.redis.timeout", timeout,
-                    "timeout must be positive");
-        }
-        return RedisCoordinatorSettings.builder()
-            .host(properties.getHost())
-            .port(properties.getPort())
-            .username(properties.getUsername())
-            .password(properties.getPassword())
-            .database(properties.getDatabase())
-            .ssl(properties.isSsl())
-            .timeout(timeout)
-            .build();
     }
 
     /** Whether any {@code distributed.redis.*} property is set, in any of its relaxed forms. */
