@@ -22,6 +22,7 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
+import org.springframework.context.annotation.ImportRuntimeHints;
 import org.springframework.core.env.Environment;
 
 /**
@@ -34,6 +35,7 @@ import org.springframework.core.env.Environment;
 @ConditionalOnProperty(prefix = "pivot.pool", name = "enabled", matchIfMissing = true)
 @EnableConfigurationProperties({ PivotPoolProperties.class, DistributedProperties.class })
 @Import({ SuppliedCoordinatorConfiguration.class, SelectedCoordinatorConfiguration.class })
+@ImportRuntimeHints(PivotPoolRuntimeHints.class)
 public final class PivotPoolAutoConfiguration {
 
     /** The name of the {@link DistributedPoolManager} bean, which every pool bean depends on. */

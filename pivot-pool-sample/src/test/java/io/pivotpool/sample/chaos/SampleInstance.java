@@ -71,9 +71,16 @@ final class SampleInstance implements AutoCloseable {
      */
     static SampleInstance start(String name, List<String> arguments, Path logDirectory, HttpClient http,
             String readyPath, Duration startupTimeout) {
+        return start(name, List.of(), arguments, logDirectory, http, readyPath, startupTimeout);
+    }
+
+    /** As {@link #start(String, List, Path, HttpClient, String, Duration)}, with JVM options of its own. */
+    static SampleInstance start(String name, List<String> jvmOptions, List<String> arguments, Path logDirectory,
+            HttpClient http, String readyPath, Duration startupTimeout) {
         IllegalStateException lastFailure = null;
         for (int attempt = 1; attempt <= 3; attempt++) {
-            SampleInstance instance = launch(name, arguments, logDirectory.resolve(name + "-" + attempt + ".log"));
+            SampleInstance instance = launch(name, jvmOptions, arguments,
+                    logDirectory.resolve(name + "-" + attempt + ".log"));
             try {
                 instance.awaitReady(http, readyPath, startupTimeout);
                 return instance;
@@ -90,11 +97,12 @@ final class SampleInstance implements AutoCloseable {
         throw lastFailure;
     }
 
-    private static SampleInstance launch(String name, List<String> arguments, Path log) {
+    private static SampleInstance launch(String name, List<String> jvmOptions, List<String> arguments, Path log) {
         int port = freePort();
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(JVM_OPTIONS);
+        command.addAll(jvmOptions);
         command.add("-Dchaos.instance=" + name);
         command.add("-cp");
         // Surefire may hand us a manifest-only jar; its Class-Path attribute is honoured on -cp too.
