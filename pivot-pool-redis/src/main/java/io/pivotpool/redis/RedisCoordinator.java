@@ -106,7 +106,7 @@ public final class RedisCoordinator implements Coordinator {
 
     private final LettuceConnectionFactory connectionFactory;
 
-    private final ClientResources ownedResources;
+    private final @Nullable ClientResources ownedResources;
 
     private final BlockingPops blockingPops;
 
@@ -114,7 +114,7 @@ public final class RedisCoordinator implements Coordinator {
 
     private final String endpoint;
 
-    private final String secret;
+    private final @Nullable String secret;
 
     private final long timeoutMillis;
 
@@ -169,8 +169,8 @@ public final class RedisCoordinator implements Coordinator {
     /** {@code maxmemory-policy} as read at the first connect (or why it could not be), null before. */
     private volatile @Nullable String evictionPolicy;
 
-    private RedisCoordinator(LettuceConnectionFactory connectionFactory, ClientResources ownedResources,
-            String namespace, String secret, Duration timeout) {
+    private RedisCoordinator(LettuceConnectionFactory connectionFactory, @Nullable ClientResources ownedResources,
+            String namespace, @Nullable String secret, Duration timeout) {
         this.connectionFactory = connectionFactory;
         this.ownedResources = ownedResources;
         this.keys = new RedisKeys(namespace);
@@ -393,10 +393,7 @@ public final class RedisCoordinator implements Coordinator {
         Object result = script(operation, RedisScripts.REGISTER, ScriptOutputType.MULTI,
                 List.of(this.keys.members(), this.keys.member(instance.id()), this.keys.membersVersion()),
                 args.toArray(byte[][]::new));
-        reply(operation, this.keys.members(), () -> {
-            registered(result, instance, ttlMillis);
-            return null;
-        });
+        check(operation, this.keys.members(), () -> registered(result, instance, ttlMillis));
         this.lastRegistered.put(instance.id(), registration);
     }
 
@@ -755,7 +752,7 @@ public final class RedisCoordinator implements Coordinator {
                 reportGarbage(key, "a value that is not a queue");
                 return Optional.empty();
             }
-            throw failed(operation, ex.getCause());
+            throw failed(operation, causeOf(ex));
         }
         catch (TimeoutException | RuntimeException ex) {
             if (this.closed.get()) {
@@ -1014,10 +1011,7 @@ public final class RedisCoordinator implements Coordinator {
         String operation = "release capacity of pool '" + pool + "'";
         Object result = script(operation, RedisScripts.RELEASE_CAPACITY, ScriptOutputType.MULTI,
                 this.keys.capacityLedger(pool), bytes(instanceId));
-        reply(operation, key, () -> {
-            reportGarbage(list(result));
-            return null;
-        });
+        check(operation, key, () -> reportGarbage(list(result)));
     }
 
     @Override
@@ -1097,7 +1091,7 @@ public final class RedisCoordinator implements Coordinator {
             return results;
         }
         catch (ExecutionException ex) {
-            throw failed(operation, ex.getCause());
+            throw failed(operation, causeOf(ex));
         }
         catch (TimeoutException ex) {
             futures.forEach(future -> future.cancel(false));
@@ -1137,8 +1131,22 @@ public final class RedisCoordinator implements Coordinator {
         }
         catch (ClassCastException | IndexOutOfBoundsException | IllegalArgumentException | NullPointerException ex) {
             throw new CoordinatorException(RemoteText.escapeControls(describe(operation)) + ": unexpected data at key '"
-                    + RemoteText.escape(key) + "': " + RemoteText.escape(ex.getMessage()));
+                    + RemoteText.escape(key) + "': " + RemoteText.escape(String.valueOf(ex.getMessage())));
         }
+    }
+
+    /** {@link #reply} for a reader that only checks (and reports) what it reads. */
+    private void check(String operation, String key, Runnable reader) {
+        reply(operation, key, () -> {
+            reader.run();
+            return Boolean.TRUE;
+        });
+    }
+
+    /** What an {@link ExecutionException} wraps: the call's own failure. */
+    private static Throwable causeOf(ExecutionException ex) {
+        Throwable cause = ex.getCause();
+        return (cause != null) ? cause : ex;
     }
 
     private void ensureOpen(String operation) {
@@ -1194,7 +1202,7 @@ public final class RedisCoordinator implements Coordinator {
         return RemoteText.escapeControls(text.length() > 1024 ? text.substring(0, 1024) + "..." : text);
     }
 
-    private static boolean isAuthenticationError(String message) {
+    private static boolean isAuthenticationError(@Nullable String message) {
         return message != null && (message.startsWith("NOAUTH") || message.startsWith("WRONGPASS")
                 || message.startsWith("NOPERM") || message.startsWith("ERR AUTH"));
     }
@@ -1208,7 +1216,7 @@ public final class RedisCoordinator implements Coordinator {
         return (reply != null && reply.getMessage() != null) ? reply.getMessage() : "";
     }
 
-    private static <E extends Throwable> E find(Throwable ex, Class<E> type) {
+    private static <E extends Throwable> @Nullable E find(Throwable ex, Class<E> type) {
         for (Throwable current = ex; current != null; current = (current.getCause() != current) ? current.getCause() : null) {
             if (type.isInstance(current)) {
                 return type.cast(current);

@@ -11,6 +11,8 @@ import org.slf4j.LoggerFactory;
 import org.springframework.data.redis.connection.RedisConnectionFactory;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Makes Redis selectable as {@code distributed.coordination: redis}: creates a
  * {@link RedisCoordinator} under the namespace the selection hands over, with a connection of its
@@ -27,15 +29,15 @@ public final class RedisCoordinatorProvider implements CoordinatorProvider {
     private final Duration sharedTimeout;
 
     /** The connection of its own (when nothing is shared), resolved at {@link #create(String)}. */
-    private final Supplier<OwnConnection> ownConnection;
+    private final @Nullable Supplier<OwnConnection> ownConnection;
 
     /** The factory to share, asked for at {@link #create(String)}; null: always a connection of its own. */
-    private final Supplier<? extends RedisConnectionFactory> sharedFactory;
+    private final @Nullable Supplier<? extends RedisConnectionFactory> sharedFactory;
 
     private final String description;
 
-    private RedisCoordinatorProvider(Duration sharedTimeout, Supplier<OwnConnection> ownConnection,
-            Supplier<? extends RedisConnectionFactory> sharedFactory, String description) {
+    private RedisCoordinatorProvider(Duration sharedTimeout, @Nullable Supplier<OwnConnection> ownConnection,
+            @Nullable Supplier<? extends RedisConnectionFactory> sharedFactory, String description) {
         this.sharedTimeout = sharedTimeout;
         this.ownConnection = ownConnection;
         this.sharedFactory = sharedFactory;
@@ -131,7 +133,12 @@ public final class RedisCoordinatorProvider implements CoordinatorProvider {
                     + "distributed.redis.host (and the other distributed.redis.* properties) to give it a "
                     + "connection of its own");
         }
-        OwnConnection own = this.ownConnection.get();
+        Supplier<OwnConnection> ownConnection = this.ownConnection;
+        if (ownConnection == null) {
+            throw new IllegalStateException("the connection factory to share gave none, and this provider has no "
+                    + "connection settings of its own");
+        }
+        OwnConnection own = ownConnection.get();
         RedisCoordinatorSettings settings = own.settings();
         logger.info("Redis coordinator connects to {}:{} (database {}{}) with a connection of its own, from {}",
                 settings.host(), settings.port(), settings.database(), settings.ssl() ? ", TLS" : "", own.origin());

@@ -34,21 +34,22 @@ public final class RedisCoordinatorSettings {
 
     private final boolean ssl;
 
-    private final Path sslTrustedCertificates;
+    private final @Nullable Path sslTrustedCertificates;
 
     private final Duration timeout;
 
     private final String namespace;
 
-    private RedisCoordinatorSettings(Builder builder) {
-        this.host = builder.host;
+    /** From a builder whose {@code build()} checked it: host and timeout as it found them set. */
+    private RedisCoordinatorSettings(Builder builder, String host, Duration timeout) {
+        this.host = host;
         this.port = builder.port;
         this.username = builder.username;
         this.password = builder.password;
         this.database = builder.database;
         this.ssl = builder.ssl;
         this.sslTrustedCertificates = builder.sslTrustedCertificates;
-        this.timeout = builder.timeout;
+        this.timeout = timeout;
         this.namespace = builder.namespace;
     }
 
@@ -100,7 +101,7 @@ public final class RedisCoordinatorSettings {
      * The PEM file of the certificates (a private CA, typically) trusted to sign the server's TLS
      * certificate, or {@code null} to trust the JVM's default trust store. Only with {@link #ssl()}.
      */
-    public Path sslTrustedCertificates() {
+    public @Nullable Path sslTrustedCertificates() {
         return this.sslTrustedCertificates;
     }
 
@@ -126,28 +127,28 @@ public final class RedisCoordinatorSettings {
     /** Builds {@link RedisCoordinatorSettings}; {@link #build()} rejects values Redis could not use. */
     public static final class Builder {
 
-        private String host = "localhost";
+        private @Nullable String host = "localhost";
 
         private int port = 6379;
 
-        private String username;
+        private @Nullable String username;
 
-        private String password;
+        private @Nullable String password;
 
         private int database;
 
         private boolean ssl;
 
-        private Path sslTrustedCertificates;
+        private @Nullable Path sslTrustedCertificates;
 
-        private Duration timeout = DEFAULT_TIMEOUT;
+        private @Nullable Duration timeout = DEFAULT_TIMEOUT;
 
         private String namespace = DEFAULT_NAMESPACE;
 
         private Builder() {
         }
 
-        public Builder host(String host) {
+        public Builder host(@Nullable String host) {
             this.host = host;
             return this;
         }
@@ -158,13 +159,13 @@ public final class RedisCoordinatorSettings {
         }
 
         /** The ACL user name; {@code null} or empty for the default user. */
-        public Builder username(String username) {
+        public Builder username(@Nullable String username) {
             this.username = (username != null && !username.isEmpty()) ? username : null;
             return this;
         }
 
         /** The password; {@code null} or empty for none. */
-        public Builder password(String password) {
+        public Builder password(@Nullable String password) {
             this.password = (password != null && !password.isEmpty()) ? password : null;
             return this;
         }
@@ -185,12 +186,12 @@ public final class RedisCoordinatorSettings {
          * {@code null} for the default. Needs {@link #ssl(boolean) ssl(true)}. The server's host name
          * is still checked against its certificate.
          */
-        public Builder sslTrustedCertificates(Path pemFile) {
+        public Builder sslTrustedCertificates(@Nullable Path pemFile) {
             this.sslTrustedCertificates = pemFile;
             return this;
         }
 
-        public Builder timeout(Duration timeout) {
+        public Builder timeout(@Nullable Duration timeout) {
             this.timeout = timeout;
             return this;
         }
@@ -202,7 +203,8 @@ public final class RedisCoordinatorSettings {
 
         /**
          * @throws InvalidSettingException naming the setting (as its property is named under
-         *         {@code distributed.redis.}), the value and the rule it breaks
+         *         {@code distributed.redis.}; {@code sslTrustedCertificates}, which has no property,
+         *         as the builder names it), the value and the rule it breaks
          */
         public RedisCoordinatorSettings build() {
             if (this.host == null || this.host.isBlank()) {
@@ -219,16 +221,16 @@ public final class RedisCoordinatorSettings {
             }
             if (this.sslTrustedCertificates != null) {
                 if (!this.ssl) {
-                    throw new InvalidSettingException("ssl-trusted-certificates", this.sslTrustedCertificates,
+                    throw new InvalidSettingException("sslTrustedCertificates", this.sslTrustedCertificates,
                             "needs ssl enabled", "ssl");
                 }
                 if (!Files.isReadable(this.sslTrustedCertificates)) {
-                    throw new InvalidSettingException("ssl-trusted-certificates", this.sslTrustedCertificates,
+                    throw new InvalidSettingException("sslTrustedCertificates", this.sslTrustedCertificates,
                             "must be a readable PEM file");
                 }
             }
             RedisKeys.validateNamespace(this.namespace);
-            return new RedisCoordinatorSettings(this);
+            return new RedisCoordinatorSettings(this, this.host, this.timeout);
         }
     }
 }

@@ -34,7 +34,7 @@ class RedisCoordinatorSettingsTests {
         assertThat(property(RedisCoordinatorSettings.builder().database(-1))).isEqualTo("database");
         assertThat(property(RedisCoordinatorSettings.builder().timeout(Duration.ZERO))).isEqualTo("timeout");
         assertThat(property(RedisCoordinatorSettings.builder().sslTrustedCertificates(Path.of("ca.pem"))))
-            .isEqualTo("ssl-trusted-certificates");
+            .isEqualTo("sslTrustedCertificates");
     }
 
     @Test

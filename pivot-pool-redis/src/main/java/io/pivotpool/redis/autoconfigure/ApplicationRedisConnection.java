@@ -16,6 +16,8 @@ import org.springframework.boot.data.redis.autoconfigure.DataRedisConnectionDeta
 import org.springframework.core.env.Environment;
 import org.springframework.util.ClassUtils;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The connection of its own that the coordinator opens when no {@code distributed.redis.*}
  * property is set and the application has no {@code RedisConnectionFactory} to reuse: where the
@@ -153,7 +155,7 @@ final class ApplicationRedisConnection {
     /** Loaded only when {@code spring-boot-data-redis} is present. */
     private static final class ConnectionDetailsReader {
 
-        static OwnConnection read(BeanFactory beanFactory, Duration timeout, boolean propertiesSet) {
+        static @Nullable OwnConnection read(BeanFactory beanFactory, Duration timeout, boolean propertiesSet) {
             DataRedisConnectionDetails details = beanFactory.getBeanProvider(DataRedisConnectionDetails.class)
                 .getIfUnique();
             if (details == null) {

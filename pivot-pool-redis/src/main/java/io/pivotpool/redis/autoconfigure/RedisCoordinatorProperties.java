@@ -4,6 +4,8 @@ import java.time.Duration;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The {@code distributed.redis.*} connection settings of the Redis coordinator. Setting any
  * of them gives the coordinator a connection of its own; the rules are checked at start-up, and a
@@ -19,10 +21,10 @@ public class RedisCoordinatorProperties {
     private int port = 6379;
 
     /** Login user (Redis 6 ACL); unset logs in as the default user. */
-    private String username;
+    private @Nullable String username;
 
     /** Login password; never logged nor shown by the actuator. */
-    private String password;
+    private @Nullable String password;
 
     /** Database index, 0 or more. */
     private int database;
@@ -50,19 +52,19 @@ public class RedisCoordinatorProperties {
         this.port = port;
     }
 
-    public String getUsername() {
+    public @Nullable String getUsername() {
         return this.username;
     }
 
-    public void setUsername(String username) {
+    public void setUsername(@Nullable String username) {
         this.username = username;
     }
 
-    public String getPassword() {
+    public @Nullable String getPassword() {
         return this.password;
     }
 
-    public void setPassword(String password) {
+    public void setPassword(@Nullable String password) {
         this.password = password;
     }
 
