@@ -621,44 +621,50 @@ class ClusterCapacityChaosTests {
         Duration instanceLife = this.instanceTtl.multipliedBy(3);
         Scenario scenario = new Scenario("(f) plausible foreign records are planted under load",
                 String.format("%d clients on every instance; one record at a time, written straight to the server "
-                        + "in the coordinator's format by no member, each lasting 3 × its kind's ttl at most; then "
-                        + "the cluster must heal (one leader, %d members, Σ grant ≥ 90%% of G for %.1f s) within "
-                        + "the record's documented cost + leader-ttl + rebalance-interval + 3 × sync-interval + %.1f s",
+                        + "in the coordinator's format by no member, each within the lifetime a member gives its "
+                        + "kind; then the cluster must heal (one leader, %d members, Σ grant ≥ 90%% of G for %.1f s, "
+                        + "and past the record's life) within the record's documented cost + leader-ttl + "
+                        + "rebalance-interval + 3 × sync-interval + %.1f s",
                         HEAVY, INSTANCES, seconds(HEALED_FOR), seconds(HEAL_SLACK)),
                 GLOBAL_MAX_SIZE);
         begin(scenario);
         this.checker.live().forEach((instance) -> this.load.level(instance, HEAVY));
+        // A target lives as long as its leader writes it for: 3 × rebalance-interval + instance-ttl.
+        Duration targetLife = REBALANCE_INTERVAL.multipliedBy(3).plus(this.instanceTtl);
         List<ForeignRecord> plants = List.of(
-                new ForeignRecord("a stranger's lease whose token is above the term counter", this.leaderTtl,
+                // Fenced at once, but the fence lasts what is left of the planted lease.
+                new ForeignRecord("a stranger's lease whose token is above the term counter", leaderLife, leaderLife,
                         (records) -> records.lease("stranger", records.term() + 1_000_000, leaderLife)),
                 new ForeignRecord("a stranger's lease within the term counter, for 3 × leader-ttl", leaderLife,
-                        (records) -> records.lease("stranger", Math.max(1, records.term()), leaderLife)),
-                new ForeignRecord("a term counter at 2^63 − 1", this.leaderTtl,
+                        leaderLife, (records) -> records.lease("stranger", Math.max(1, records.term()), leaderLife)),
+                // A counter acts when the next term begins: fenced for one leader-ttl, then reset.
+                new ForeignRecord("a term counter at 2^63 − 1", this.leaderTtl, Duration.ZERO,
                         (records) -> records.term(Long.toString(Long.MAX_VALUE))),
-                new ForeignRecord("a term counter of 10^18", this.leaderTtl,
+                new ForeignRecord("a term counter of 10^18", this.leaderTtl, Duration.ZERO,
                         (records) -> records.term("1000000000000000000")),
-                new ForeignRecord("a stranger's grant of all of G, for 3 × instance-ttl", instanceLife,
+                new ForeignRecord("a stranger's grant of all of G, for 3 × instance-ttl", instanceLife, instanceLife,
                         (records) -> records.grant(POOL, "stranger", GLOBAL_MAX_SIZE, instanceLife)),
                 new ForeignRecord("a stranger registered as an instance of this application, for 3 × instance-ttl",
-                        instanceLife, (records) -> records.member("stranger", "pivot-pool-sample", instanceLife)),
+                        instanceLife, instanceLife,
+                        (records) -> records.member("stranger", "pivot-pool-sample", instanceLife)),
                 new ForeignRecord("a stranger registered as an instance of another application, for 3 × instance-ttl",
-                        instanceLife, (records) -> records.member("other-app-1", "billing", instanceLife)),
+                        instanceLife, instanceLife, (records) -> records.member("other-app-1", "billing", instanceLife)),
                 new ForeignRecord("the leader key deleted under the live leader (an eviction)", this.leaderTtl,
-                        ForeignRecords::removeLeader),
+                        Duration.ZERO, ForeignRecords::removeLeader),
                 // A target the current leader could have written, but did not: it stands until the
-                // leader refreshes that key (half the targets' ttl, 3 × rebalance-interval + instance-ttl).
-                new ForeignRecord("a target of 0 for a follower, under the current term's token", REBALANCE_INTERVAL
-                        .multipliedBy(3).plus(this.instanceTtl).dividedBy(2),
+                // leader refreshes that key (at most half the targets' ttl).
+                new ForeignRecord("a target of 0 for a follower, under the current term's token",
+                        targetLife.dividedBy(2), targetLife,
                         (records) -> records.value("pivot.capacity:" + POOL + ":target:" + followerId(),
-                                "t1 " + leaderToken() + " 0", Duration.ofMinutes(1))),
+                                "t1 " + leaderToken() + " 0", targetLife)),
                 // Another start time under a live instance's id: both sides are held back (they cannot
                 // tell a tenant from a second process) for twice instance-ttl after the last conflict.
                 new ForeignRecord("a registration under a live follower's id with another start time",
-                        this.instanceTtl.multipliedBy(3), (records) -> records.member(followerId(),
-                                "pivot-pool-sample", instanceLife)));
+                        this.instanceTtl.multipliedBy(3), instanceLife,
+                        (records) -> records.member(followerId(), "pivot-pool-sample", instanceLife)));
         try (ForeignRecords records = this.server.foreignRecords(NAMESPACE)) {
             for (ForeignRecord plant : plants) {
-                if (awaitHealed(System.nanoTime(), CONVERGENCE_TIMEOUT).healedNanos() < 0) {
+                if (awaitHealed(System.nanoTime(), Duration.ZERO, CONVERGENCE_TIMEOUT).healedNanos() < 0) {
                     scenario.harnessProblem("the cluster was not healthy before planting " + plant.name() + ": "
                             + describeCoordination());
                     break;
@@ -667,7 +673,7 @@ class ClusterCapacityChaosTests {
                 plant.write().accept(records);
                 Duration bound = plant.cost().plus(this.leaderTtl).plus(REBALANCE_INTERVAL)
                     .plus(SYNC_INTERVAL.multipliedBy(3)).plus(HEAL_SLACK);
-                Healing healing = awaitHealed(planted, bound.plus(CONVERGENCE_TIMEOUT));
+                Healing healing = awaitHealed(planted, plant.life(), bound.plus(CONVERGENCE_TIMEOUT));
                 long healed = healing.healedNanos();
                 if (healed < 0) {
                     scenario.violation(Promise.HEALED, String.format("%s: not healed within %.1f s: %s", plant.name(),
@@ -683,7 +689,7 @@ class ClusterCapacityChaosTests {
                 }
                 else {
                     scenario.finding(String.format("%s: no reading disturbed (one leader, %d members, G shared "
-                            + "throughout); term counter then %d", plant.name(), INSTANCES, records.term()));
+                            + "throughout its life); term counter then %d", plant.name(), INSTANCES, records.term()));
                 }
             }
         }
@@ -693,10 +699,13 @@ class ClusterCapacityChaosTests {
     /**
      * Waits until the cluster is healthy, judged on readings sent from two sync intervals after
      * {@code fromNanos} (so that every instance had a round to see what changed), and stays so for
-     * {@link #HEALED_FOR}: the start of that span, or -1 when it did not come within {@code timeout}.
+     * {@link #HEALED_FOR} and until the record's {@code life} is over, so that a record that acts
+     * late in its life is not taken for one that was shrugged off: the start of the last healthy
+     * span, or -1 when none came within {@code timeout}.
      */
-    private Healing awaitHealed(long fromNanos, Duration timeout) {
+    private Healing awaitHealed(long fromNanos, Duration life, Duration timeout) {
         long seen = fromNanos + SYNC_INTERVAL.multipliedBy(2).toNanos();
+        long lived = fromNanos + life.toNanos();
         long deadline = fromNanos + timeout.toNanos();
         long healthySince = -1;
         boolean disturbed = false;
@@ -706,7 +715,7 @@ class ClusterCapacityChaosTests {
                 if (healthySince < 0) {
                     healthySince = System.nanoTime();
                 }
-                if (System.nanoTime() - healthySince >= HEALED_FOR.toNanos()) {
+                if (System.nanoTime() - healthySince >= HEALED_FOR.toNanos() && System.nanoTime() >= lived) {
                     return new Healing(healthySince, disturbed);
                 }
             }
@@ -767,8 +776,12 @@ class ClusterCapacityChaosTests {
         return this.checker.coordination(leader).fencingToken();
     }
 
-    /** A record scenario (f) plants: what it is, what docs/security.md says it may cost, how it is written. */
-    private record ForeignRecord(String name, Duration cost, java.util.function.Consumer<ForeignRecords> write) {
+    /**
+     * A record scenario (f) plants: what it is, what docs/security.md says it may cost, how long it
+     * lives (zero: until the cluster overwrites it), how it is written.
+     */
+    private record ForeignRecord(String name, Duration cost, Duration life,
+            java.util.function.Consumer<ForeignRecords> write) {
     }
 
     /** (e) The load stops: every borrowed object must come back, on every instance and at the partner. */

@@ -2,7 +2,9 @@ package io.pivotpool.sample.chaos;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -12,6 +14,7 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.options.PutOption;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.pivotpool.coordinator.InstanceInfo;
@@ -95,11 +98,13 @@ interface ForeignRecords extends AutoCloseable {
 
         @Override
         public void lease(String holder, long token, Duration life) {
-            String key = this.prefix + "leader";
-            this.redis.del(key);
-            this.redis.hset(key, Map.of("holder", holder, "token", Long.toString(token), "ttl",
-                    Long.toString(life.toMillis())));
-            this.redis.pexpire(key, life.toMillis());
+            // In one script, as a coordinator writes it: a script run between a DEL, an HSET and a
+            // PEXPIRE would see a lease without expiry, which is garbage of another kind.
+            this.redis.eval("redis.call('DEL', KEYS[1]) "
+                    + "redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'token', ARGV[2], 'ttl', ARGV[3]) "
+                    + "return redis.call('PEXPIRE', KEYS[1], ARGV[3])", ScriptOutputType.INTEGER,
+                    new String[] { this.prefix + "leader" }, holder, Long.toString(token),
+                    Long.toString(life.toMillis()));
         }
 
         @Override
@@ -116,10 +121,22 @@ interface ForeignRecords extends AutoCloseable {
 
         @Override
         public void member(String id, String application, Duration life) {
-            String key = this.prefix + "member:" + id;
-            this.redis.hset(key, registration(id, application, life));
-            this.redis.pexpire(key, life.toMillis());
-            this.redis.zadd(this.prefix + "members", System.currentTimeMillis() + life.toMillis(), id);
+            List<String> fields = new ArrayList<>();
+            registration(id, application, life).forEach((name, value) -> {
+                fields.add(name);
+                fields.add(value);
+            });
+            fields.add(Long.toString(life.toMillis()));
+            fields.add(id);
+            // One script, as a registration is written: hash, expiry and index entry together.
+            this.redis.eval("local n = #ARGV "
+                    + "redis.call('HSET', KEYS[1], unpack(ARGV, 1, n - 2)) "
+                    + "redis.call('PEXPIRE', KEYS[1], ARGV[n - 1]) "
+                    + "local t = redis.call('TIME') "
+                    + "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+                    + "return redis.call('ZADD', KEYS[2], now + tonumber(ARGV[n - 1]), ARGV[n])",
+                    ScriptOutputType.INTEGER, new String[] { this.prefix + "member:" + id, this.prefix + "members" },
+                    fields.toArray(String[]::new));
         }
 
         @Override
@@ -180,7 +197,8 @@ interface ForeignRecords extends AutoCloseable {
 
         @Override
         public void value(String key, String value, Duration life) {
-            put("kv/" + key.replace("%", "%25").replace("/", "%2F"), value, life);
+            // Values carry the coordinator's 'v' tag before their bytes (EtcdCoordinator.set).
+            put("kv/" + key.replace("%", "%25").replace("/", "%2F"), "v" + value, life);
         }
 
         @Override
