@@ -617,8 +617,10 @@ class ClusterCapacityChaosTests {
      * G shared again. Σ ≤ G and one leader are checked throughout, as in every scenario.
      */
     private void foreignRecordsArePlantedUnderLoad() {
-        Duration leaderLife = this.leaderTtl.multipliedBy(3);
-        Duration instanceLife = this.instanceTtl.multipliedBy(3);
+        // Twice the ttl: within the 4 × a member may write (Plausibility), and longer than any record
+        // of ours lives, without making the run longer than it needs to be.
+        Duration leaderLife = this.leaderTtl.multipliedBy(2);
+        Duration instanceLife = this.instanceTtl.multipliedBy(2);
         Scenario scenario = new Scenario("(f) plausible foreign records are planted under load",
                 String.format("%d clients on every instance; one record at a time, written straight to the server "
                         + "in the coordinator's format by no member, each within the lifetime a member gives its "
@@ -635,19 +637,14 @@ class ClusterCapacityChaosTests {
                 // Fenced at once, but the fence lasts what is left of the planted lease.
                 new ForeignRecord("a stranger's lease whose token is above the term counter", leaderLife, leaderLife,
                         (records) -> records.lease("stranger", records.term() + 1_000_000, leaderLife)),
-                new ForeignRecord("a stranger's lease within the term counter, for 3 × leader-ttl", leaderLife,
+                new ForeignRecord("a stranger's lease within the term counter, for 2 × leader-ttl", leaderLife,
                         leaderLife, (records) -> records.lease("stranger", Math.max(1, records.term()), leaderLife)),
                 // A counter acts when the next term begins: fenced for one leader-ttl, then reset.
                 new ForeignRecord("a term counter at 2^63 − 1", this.leaderTtl, Duration.ZERO,
                         (records) -> records.term(Long.toString(Long.MAX_VALUE))),
-                new ForeignRecord("a term counter of 10^18", this.leaderTtl, Duration.ZERO,
-                        (records) -> records.term("1000000000000000000")),
-                new ForeignRecord("a stranger's grant of all of G, for 3 × instance-ttl", instanceLife, instanceLife,
+                new ForeignRecord("a stranger's grant of all of G, for 2 × instance-ttl", instanceLife, instanceLife,
                         (records) -> records.grant(POOL, "stranger", GLOBAL_MAX_SIZE, instanceLife)),
-                new ForeignRecord("a stranger registered as an instance of this application, for 3 × instance-ttl",
-                        instanceLife, instanceLife,
-                        (records) -> records.member("stranger", "pivot-pool-sample", instanceLife)),
-                new ForeignRecord("a stranger registered as an instance of another application, for 3 × instance-ttl",
+                new ForeignRecord("a stranger registered as an instance of another application, for 2 × instance-ttl",
                         instanceLife, instanceLife, (records) -> records.member("other-app-1", "billing", instanceLife)),
                 new ForeignRecord("the leader key deleted under the live leader (an eviction)", this.leaderTtl,
                         Duration.ZERO, ForeignRecords::removeLeader),
@@ -663,12 +660,13 @@ class ClusterCapacityChaosTests {
                         this.instanceTtl.multipliedBy(3), instanceLife,
                         (records) -> records.member(followerId(), "pivot-pool-sample", instanceLife)));
         try (ForeignRecords records = this.server.foreignRecords(NAMESPACE)) {
+            // Healthy before the first plant; each later one starts where the one before was found
+            // healed, healthy for HEALED_FOR and past its record's life.
+            if (awaitHealed(System.nanoTime(), Duration.ZERO, CONVERGENCE_TIMEOUT).healedNanos() < 0) {
+                scenario.harnessProblem("the cluster was not healthy before the first plant: " + describeCoordination());
+                plants = List.of();
+            }
             for (ForeignRecord plant : plants) {
-                if (awaitHealed(System.nanoTime(), Duration.ZERO, CONVERGENCE_TIMEOUT).healedNanos() < 0) {
-                    scenario.harnessProblem("the cluster was not healthy before planting " + plant.name() + ": "
-                            + describeCoordination());
-                    break;
-                }
                 long planted = System.nanoTime();
                 plant.write().accept(records);
                 Duration bound = plant.cost().plus(this.leaderTtl).plus(REBALANCE_INTERVAL)
