@@ -752,7 +752,7 @@ public final class RedisCoordinator implements Coordinator {
                 reportGarbage(key, "a value that is not a queue");
                 return Optional.empty();
             }
-            throw failed(operation, causeOf(ex));
+            throw failed(operation, ex);
         }
         catch (TimeoutException | RuntimeException ex) {
             if (this.closed.get()) {
@@ -1091,7 +1091,7 @@ public final class RedisCoordinator implements Coordinator {
             return results;
         }
         catch (ExecutionException ex) {
-            throw failed(operation, causeOf(ex));
+            throw failed(operation, ex);
         }
         catch (TimeoutException ex) {
             futures.forEach(future -> future.cancel(false));
@@ -1141,12 +1141,6 @@ public final class RedisCoordinator implements Coordinator {
             reader.run();
             return Boolean.TRUE;
         });
-    }
-
-    /** What an {@link ExecutionException} wraps: the call's own failure. */
-    private static Throwable causeOf(ExecutionException ex) {
-        Throwable cause = ex.getCause();
-        return (cause != null) ? cause : ex;
     }
 
     private void ensureOpen(String operation) {
