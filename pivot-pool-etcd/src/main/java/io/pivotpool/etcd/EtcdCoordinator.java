@@ -58,6 +58,7 @@ import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.Plausibility;
 import io.pivotpool.coordinator.RemoteText;
+import io.pivotpool.coordinator.SyncRound;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -373,16 +374,20 @@ public final class EtcdCoordinator implements Coordinator {
 
     @Override
     public void register(InstanceInfo instance, Duration ttl) {
-        register("register", instance, ttl);
+        register("register", instance, ttl, null);
     }
 
     @Override
     public void heartbeat(InstanceInfo instance, Duration ttl) {
         // Writing the registration again renews it, and brings it back if it had expired or was deleted.
-        register("send a heartbeat", instance, ttl);
+        register("send a heartbeat", instance, ttl, null);
     }
 
-    private void register(String operation, InstanceInfo instance, Duration ttl) {
+    /**
+     * Writes or renews {@code instance}'s registration. {@code present}: the registration's key read
+     * keys-only a moment ago (by a {@link #round}), or null to read it here when it is needed.
+     */
+    private void register(String operation, InstanceInfo instance, Duration ttl, @Nullable GetResponse present) {
         Objects.requireNonNull(instance, "instance must not be null");
         requireId(instance.id(), "instance id");
         long ttlMillis = leaseTtlMillis(ttl);
@@ -406,7 +411,9 @@ public final class EtcdCoordinator implements Coordinator {
             // no value) makes sure it is still there (a leader's listing drops garbage records)
             // and still on this instance's lease: a record on another lease was written since by
             // another process registering the same id (or by anyone else: garbage, rewritten).
-            GetResponse present = call.await(this.kv.get(key, GetOption.builder().withKeysOnly(true).build()));
+            if (present == null) {
+                present = call.await(this.kv.get(key, GetOption.builder().withKeysOnly(true).build()));
+            }
             if (present.getCount() == 1 && present.getKvs().get(0).getLease() == lease) {
                 this.duplicates.check("etcd", instance, -1, ttlMillis);
                 return;
@@ -594,23 +601,30 @@ public final class EtcdCoordinator implements Coordinator {
      */
     @Override
     public Optional<LeaderLease> tryAcquireLeadership(String instanceId, Duration ttl) {
-        return acquire(instanceId, ttl, false);
+        return acquire(instanceId, ttl, false, null);
     }
 
     /** One call: the leader record read while trying is the current lease when another instance holds it. */
     @Override
     public Optional<LeaderLease> seekLeadership(String instanceId, Duration ttl) {
-        return acquire(instanceId, ttl, true);
+        return acquire(instanceId, ttl, true, null);
     }
 
-    /** Acquires or renews; {@code orOther}: return another holder's valid lease instead of empty. */
-    private Optional<LeaderLease> acquire(String instanceId, Duration ttl, boolean orOther) {
+    /**
+     * Acquires or renews; {@code orOther}: return another holder's valid lease instead of empty.
+     * {@code first}: the leadership keys read a moment ago (by a {@link #round}), used for the first
+     * attempt instead of reading them again; null to read them.
+     */
+    private Optional<LeaderLease> acquire(String instanceId, Duration ttl, boolean orOther,
+            @Nullable LeadershipRead first) {
         requireId(instanceId, "instanceId");
         long ttlMillis = leaseTtlMillis(ttl);
         long seconds = leaseSeconds(ttlMillis);
         Call call = call("acquire leadership");
+        LeadershipRead prefetched = first;
         while (call.hasTimeLeft()) {
-            Leadership state = readLeadership(call);
+            Leadership state = (prefetched != null) ? leadership(call, prefetched) : readLeadership(call);
+            prefetched = null;
             LeaderRecord leader = state.leader();
             if (leader != null && leader.problem() == null && !leader.holder().isEmpty()) {
                 String implausible = implausibleLease(state, ttlMillis);
@@ -834,7 +848,13 @@ public final class EtcdCoordinator implements Coordinator {
 
     @Override
     public Optional<LeaderLease> currentLeader() {
-        LeaderRecord leader = readLeadership(call("read the leader")).leader();
+        return currentLeader(null);
+    }
+
+    /** {@link #currentLeader()}, from the leadership keys read a moment ago when {@code first} is not null. */
+    private Optional<LeaderLease> currentLeader(@Nullable LeadershipRead first) {
+        Call call = call("read the leader");
+        LeaderRecord leader = ((first != null) ? leadership(call, first) : readLeadership(call)).leader();
         if (leader == null) {
             return Optional.empty();
         }
@@ -871,10 +891,7 @@ public final class EtcdCoordinator implements Coordinator {
         TxnResponse read;
         boolean oversized = false;
         try {
-            read = call.await(this.kv.txn()
-                .Then(Op.get(leaderKey, GetOption.DEFAULT), Op.get(termKey, GetOption.DEFAULT),
-                        Op.get(EtcdKeys.bytes(this.keys.leaderLease()), GetOption.DEFAULT))
-                .commit());
+            read = call.await(this.kv.txn().Then(leadershipReads()).commit());
         }
         catch (CoordinatorException ex) {
             if (!isTooLarge(ex)) {
@@ -886,18 +903,37 @@ public final class EtcdCoordinator implements Coordinator {
             oversized = true;
         }
         long revision = read.getHeader().getRevision();
-        List<KeyValue> leaderEntries = read.getGetResponses().get(0).getKvs();
-        List<KeyValue> termEntries = read.getGetResponses().get(1).getKvs();
-        LeaderRecord leader = leaderEntries.isEmpty() ? null
-                : oversized ? new LeaderRecord(leaderEntries.get(0), "", 0, 0,
-                        "a value too large to read (beyond the client's largest reply)")
-                : readLeader(call, leaderEntries.get(0));
         if (oversized) {
-            termEntries = call.await(this.kv.get(termKey, GetOption.builder().withKeysOnly(true).build())).getKvs();
+            List<KeyValue> leaderEntries = read.getGetResponses().get(0).getKvs();
+            LeaderRecord leader = leaderEntries.isEmpty() ? null : new LeaderRecord(leaderEntries.get(0), "", 0, 0,
+                    "a value too large to read (beyond the client's largest reply)");
+            List<KeyValue> termEntries = call.await(this.kv.get(termKey, GetOption.builder().withKeysOnly(true).build()))
+                .getKvs();
             // The leader is garbage, so only a fence can follow, and a fence needs the counter's revision, not its value.
             return new Leadership(leader, 0, termEntries.isEmpty() ? 0 : termEntries.get(0).getModRevision(),
                     termEntries.isEmpty() ? "" : null, revision, null);
         }
+        return leadership(call, new LeadershipRead(read.getGetResponses().get(0), read.getGetResponses().get(1),
+                read.getGetResponses().get(2), revision));
+    }
+
+    /** The three keys of leadership as one transaction read them, at the store's {@code revision}. */
+    private record LeadershipRead(GetResponse leader, GetResponse term, GetResponse lease, long revision) {
+    }
+
+    /** The three reads every leadership step starts from, as a transaction of its own or of a round sends them. */
+    private Op[] leadershipReads() {
+        return new Op[] { Op.get(EtcdKeys.bytes(this.keys.leader()), GetOption.DEFAULT),
+                Op.get(EtcdKeys.bytes(this.keys.term()), GetOption.DEFAULT),
+                Op.get(EtcdKeys.bytes(this.keys.leaderLease()), GetOption.DEFAULT) };
+    }
+
+    /** Checks what {@link #leadershipReads} read: the leader record, the term counter, the last term's lease. */
+    private Leadership leadership(Call call, LeadershipRead read) {
+        long revision = read.revision();
+        List<KeyValue> leaderEntries = read.leader().getKvs();
+        List<KeyValue> termEntries = read.term().getKvs();
+        LeaderRecord leader = leaderEntries.isEmpty() ? null : readLeader(call, leaderEntries.get(0));
         long term = 0;
         long termModRevision = 0;
         String termProblem = "";
@@ -921,7 +957,7 @@ public final class EtcdCoordinator implements Coordinator {
             }
         }
         PreviousLease previousLease = null;
-        List<KeyValue> leaseEntries = read.getGetResponses().get(2).getKvs();
+        List<KeyValue> leaseEntries = read.lease().getKvs();
         if (!leaseEntries.isEmpty() && leaseEntries.get(0).getValue().size() <= 64 + MAX_ID_BYTES) {
             try {
                 Map<String, String> fields = FlatJson.read(leaseEntries.get(0).getValue().toString(StandardCharsets.UTF_8));
@@ -1341,6 +1377,16 @@ public final class EtcdCoordinator implements Coordinator {
     @Override
     public CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
             Duration ttl) {
+        return requestCapacity(pool, instanceId, requested, globalMaxSize, ttl, null);
+    }
+
+    /**
+     * {@link #requestCapacity(String, String, int, int, Duration)}; {@code first}: the pool's
+     * version key and the caller's grant read a moment ago (by a {@link #round}), used for the first
+     * attempt instead of reading them again; null to read them.
+     */
+    private CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
+            Duration ttl, @Nullable GrantRead first) {
         CoordinatorArguments.requireCapacityRequest(pool, instanceId, requested, globalMaxSize);
         requireId(instanceId, "instanceId");
         this.duplicates.requireNotHeld(instanceId);
@@ -1350,11 +1396,13 @@ public final class EtcdCoordinator implements Coordinator {
         Call call = call("request capacity of pool '" + pool + "'");
         String myKey = this.keys.grant(pool, instanceId);
         String versionKey = this.keys.poolVersion(pool);
+        GrantRead prefetched = first;
         while (call.hasTimeLeft()) {
-            TxnResponse read = call.await(this.kv.txn().Then(Op.get(EtcdKeys.bytes(versionKey), GetOption.DEFAULT),
-                    Op.get(EtcdKeys.bytes(myKey), GetOption.DEFAULT)).commit());
-            KeyValue version = first(read.getGetResponses().get(0));
-            KeyValue mine = first(read.getGetResponses().get(1));
+            GrantRead read = (prefetched != null) ? prefetched
+                    : grantRead(call.await(this.kv.txn().Then(grantReads(pool, instanceId)).commit()).getGetResponses(), 0);
+            prefetched = null;
+            KeyValue version = read.version();
+            KeyValue mine = read.mine();
             long[] ledger = (version != null) ? ledger(version) : null;
             GrantRecord own = (mine != null) ? ownGrant(mine, instanceId) : null;
             long mineGranted = (own != null) ? own.granted() : 0;
@@ -1500,6 +1548,21 @@ public final class EtcdCoordinator implements Coordinator {
             revokeIfOwn(mine.getLease());
         }
         return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, mine != null);
+    }
+
+    /** A pool's version key and one holder's grant, as {@link #grantReads} read them. */
+    private record GrantRead(@Nullable KeyValue version, @Nullable KeyValue mine) {
+    }
+
+    /** The two reads a request starts from: the pool's version key, then the holder's grant. */
+    private Op[] grantReads(String pool, String instanceId) {
+        return new Op[] { Op.get(EtcdKeys.bytes(this.keys.poolVersion(pool)), GetOption.DEFAULT),
+                Op.get(EtcdKeys.bytes(this.keys.grant(pool, instanceId)), GetOption.DEFAULT) };
+    }
+
+    /** What {@link #grantReads} read, at {@code from} among a transaction's replies. */
+    private static GrantRead grantRead(List<GetResponse> reads, int from) {
+        return new GrantRead(first(reads.get(from)), first(reads.get(from + 1)));
     }
 
     private static KeyValue first(GetResponse read) {
@@ -1708,6 +1771,89 @@ public final class EtcdCoordinator implements Coordinator {
             }
         }
         return new Grants(valid, garbage, badVersion, versionModRevision, read.revision());
+    }
+
+    // ---- a follower's round -------------------------------------------------------------------
+
+    /**
+     * A follower's round ({@link SyncRound}) with its reads in one transaction: the registration's
+     * key (keys only), the three keys of leadership, the member count when asked for, each pool's
+     * version key and grant, and the values asked for, all at one revision. Each step then runs as
+     * its own call would, starting from what was read instead of reading it again, and makes only
+     * the calls that are left: the keep-alives of the registration's and the grants' leases, and
+     * the writes when something changed. A steady follower costs etcd one transaction and its
+     * keep-alives per round instead of a read per step (BENCHMARKS.md, "Round seven").
+     *
+     * <p>Where the one read cannot serve (more reads than a transaction may hold, or a reply larger
+     * than the client accepts: a value planted too large), the steps make their own calls, which
+     * deal with that case one key at a time.
+     */
+    @Override
+    public SyncRound.Reply round(SyncRound round) {
+        InstanceInfo instance = round.instance();
+        String id = instance.id();
+        requireId(id, "instance id");
+        List<Op> reads = new ArrayList<>();
+        reads.add(Op.get(EtcdKeys.bytes(this.keys.member(id)), GetOption.builder().withKeysOnly(true).build()));
+        reads.addAll(List.of(leadershipReads()));
+        if (round.countMembers()) {
+            reads.add(Op.get(EtcdKeys.bytes(this.keys.members()),
+                    GetOption.builder().isPrefix(true).withCountOnly(true).build()));
+        }
+        for (SyncRound.CapacityRequest request : round.capacity()) {
+            CoordinatorArguments.requireCapacityRequest(request.pool(), id, request.requested(),
+                    request.globalMaxSize());
+            reads.addAll(List.of(grantReads(request.pool(), id)));
+        }
+        for (String key : round.reads()) {
+            reads.add(Op.get(EtcdKeys.bytes(this.keys.state(key)), GetOption.DEFAULT));
+        }
+        if (reads.size() > TXN_OPS) {
+            return Coordinator.super.round(round);
+        }
+        TxnResponse read;
+        try {
+            read = call("read a round's keys").await(this.kv.txn().Then(reads.toArray(Op[]::new)).commit());
+        }
+        catch (CoordinatorException ex) {
+            if (!isTooLarge(ex)) {
+                throw ex;
+            }
+            return Coordinator.super.round(round);
+        }
+        List<GetResponse> got = read.getGetResponses();
+        GetResponse registered = got.get(0);
+        register("send a heartbeat", instance, round.instanceTtl(), registered);
+        LeadershipRead leadership = new LeadershipRead(got.get(1), got.get(2), got.get(3),
+                read.getHeader().getRevision());
+        Duration leaderTtl = round.leaderTtl();
+        Optional<LeaderLease> leader = (leaderTtl != null) ? acquire(id, leaderTtl, true, leadership)
+                : currentLeader(leadership);
+        int next = 4;
+        int memberCount = -1;
+        if (round.countMembers()) {
+            // Counted before this round's heartbeat: one more if that heartbeat brought the registration back.
+            long counted = got.get(next++).getCount() + ((registered.getCount() == 0) ? 1 : 0);
+            memberCount = (int) Math.min(Integer.MAX_VALUE, counted);
+        }
+        Duration writeTtl = round.writeTtl();
+        if (!round.writes().isEmpty() && writeTtl != null) {
+            setAll(round.writes(), writeTtl);
+        }
+        List<CapacityGrant> grants = new ArrayList<>(round.capacity().size());
+        for (SyncRound.CapacityRequest request : round.capacity()) {
+            grants.add(requestCapacity(request.pool(), id, request.requested(), request.globalMaxSize(),
+                    request.ttl(), grantRead(got, next)));
+            next += 2;
+        }
+        Map<String, byte[]> values = new LinkedHashMap<>();
+        for (String key : round.reads()) {
+            List<KeyValue> entries = got.get(next++).getKvs();
+            if (!entries.isEmpty()) {
+                stateValue(this.keys.state(key), entries.get(0)).ifPresent(value -> values.put(key, value));
+            }
+        }
+        return new SyncRound.Reply(leader, memberCount, grants, values);
     }
 
     // ---- leases ----------------------------------------------------------------------------
