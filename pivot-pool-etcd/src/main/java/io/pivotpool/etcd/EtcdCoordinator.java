@@ -71,12 +71,15 @@ import org.slf4j.LoggerFactory;
  * of them (the data directory is the state).
  *
  * <p><b>Keys</b> are listed on {@link EtcdKeys}. <b>Leases.</b> A registration, leader term and
- * capacity grant each sit on an etcd lease of their own, renewed by {@code keepAliveOnce} when the
- * manager renews them (heartbeat, renewed leadership, repeated request), so a crashed instance's
- * entries vanish one TTL after its last renewal; a lease TTL is whole seconds, rounded up, and at
+ * capacity grant each sit on an etcd lease, renewed by {@code keepAliveOnce} when the manager
+ * renews them (heartbeat, renewed leadership, repeated request), so a crashed instance's entries
+ * vanish one TTL after its last renewal. Grants requested in a {@link #round} go on the lease of
+ * the instance's registration when their TTLs match (one keep-alive renews them all); grants
+ * requested on their own, and terms, have a lease of their own; a lease TTL is whole seconds, rounded up, and at
  * least the server's minimum (1.5 election timeouts, probed at {@link #connect()}), so entries may
  * live longer than asked, never shorter. {@link #unregister}, {@link #releaseLeadership} and
- * {@link #releaseCapacity} delete the key and revoke the lease at once.
+ * {@link #releaseCapacity} delete the key and revoke the lease at once, unless grants ride on it:
+ * that lease runs out by itself, so that a grant kept while objects are still borrowed stays.
  *
  * <p><b>Fencing tokens</b> come from the term counter ({@code NS/term}), incremented in the same
  * transaction that creates the leader key: {@code max(counter + 1, revision read + 1)}, so they
@@ -227,6 +230,9 @@ public final class EtcdCoordinator implements Coordinator {
 
     /** The lease and its TTL in seconds this coordinator last registered each instance with. */
     private final Map<String, long[]> registrations = new ConcurrentHashMap<>();
+
+    /** Registration leases that grants were recorded on ({@link #sharedLease}): never revoked, left to run out. */
+    private final Set<Long> leasesCarryingGrants = ConcurrentHashMap.newKeySet();
 
     /** The record last written for each registered id, so that an unchanged heartbeat writes nothing. */
     private final Map<String, byte[]> registeredValues = new ConcurrentHashMap<>();
@@ -438,7 +444,7 @@ public final class EtcdCoordinator implements Coordinator {
         }
         long[] previous = this.registrations.put(instance.id(), new long[] { lease, seconds });
         this.registeredValues.put(instance.id(), value.getBytes());
-        if (previous != null && previous[0] != lease) {
+        if (previous != null && previous[0] != lease && revocable(previous[0])) {
             revokeQuietly(previous[0]);
         }
         this.duplicates.check("etcd", instance, conflict, ttlMillis);
@@ -470,7 +476,8 @@ public final class EtcdCoordinator implements Coordinator {
         call.await(this.kv.delete(EtcdKeys.bytes(this.keys.member(instanceId))));
         this.registeredValues.remove(instanceId);
         long[] registration = this.registrations.remove(instanceId);
-        if (registration != null) {
+        // A lease that grants ride on is left to run out: a grant kept while objects are still borrowed stays.
+        if (registration != null && revocable(registration[0])) {
             revoke(call, registration[0]);
         }
     }
@@ -1377,16 +1384,18 @@ public final class EtcdCoordinator implements Coordinator {
     @Override
     public CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
             Duration ttl) {
-        return requestCapacity(pool, instanceId, requested, globalMaxSize, ttl, null);
+        return requestCapacity(pool, instanceId, requested, globalMaxSize, ttl, null, 0);
     }
 
     /**
      * {@link #requestCapacity(String, String, int, int, Duration)}; {@code first}: the pool's
      * version key and the caller's grant read a moment ago (by a {@link #round}), used for the first
-     * attempt instead of reading them again; null to read them.
+     * attempt instead of reading them again; null to read them. {@code roundLease}: the lease of the
+     * caller's registration, renewed by the heartbeat of the round this request is part of, or 0
+     * outside a round (see {@link #sharedLease}).
      */
     private CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
-            Duration ttl, @Nullable GrantRead first) {
+            Duration ttl, @Nullable GrantRead first, long roundLease) {
         CoordinatorArguments.requireCapacityRequest(pool, instanceId, requested, globalMaxSize);
         requireId(instanceId, "instanceId");
         this.duplicates.requireNotHeld(instanceId);
@@ -1397,6 +1406,7 @@ public final class EtcdCoordinator implements Coordinator {
         String myKey = this.keys.grant(pool, instanceId);
         String versionKey = this.keys.poolVersion(pool);
         GrantRead prefetched = first;
+        long shareable = roundLease;
         while (call.hasTimeLeft()) {
             GrantRead read = (prefetched != null) ? prefetched
                     : grantRead(call.await(this.kv.txn().Then(grantReads(pool, instanceId)).commit()).getGetResponses(), 0);
@@ -1407,7 +1417,8 @@ public final class EtcdCoordinator implements Coordinator {
             GrantRecord own = (mine != null) ? ownGrant(mine, instanceId) : null;
             long mineGranted = (own != null) ? own.granted() : 0;
             if (ledger == null || (mine != null && own == null) || ledger[0] < mineGranted) {
-                CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis);
+                CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
+                        shareable);
                 if (grant != null) {
                     return grant;
                 }
@@ -1418,15 +1429,18 @@ public final class EtcdCoordinator implements Coordinator {
             long sinceReconciled = System.currentTimeMillis() - ledger[1];
             if ((granted < requested && sinceReconciled >= Math.min(ttlMillis, RECONCILE_MILLIS))
                     || sinceReconciled >= AUDIT_TTLS * ttlMillis) {
-                CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis);
+                CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
+                        shareable);
                 if (grant != null) {
                     return grant;
                 }
                 continue;
             }
-            long lease = (own != null && own.ttlMillis() == ttlMillis && keepAlive(call, mine.getLease())) ? mine.getLease() : 0;
+            long shared = sharedLease(instanceId, shareable, seconds);
+            long current = (own != null && own.ttlMillis() == ttlMillis) ? renewed(call, mine.getLease(), shared) : 0;
+            long lease = (shared != 0) ? shared : current;
             boolean newLease = lease == 0;
-            if (!newLease && mineGranted == granted) {
+            if (!newLease && lease == current && mineGranted == granted) {
                 // The steady state: the same amount, its lease just renewed. Writing it again would change no
                 // sum, only cost a Raft proposal per instance and pool every round.
                 return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, true);
@@ -1446,6 +1460,8 @@ public final class EtcdCoordinator implements Coordinator {
             }
             catch (CoordinatorException ex) {
                 if (!newLease && isLeaseNotFound(ex)) {
+                    // Gone since it was renewed (revoked by someone): the next attempt renews or grants another.
+                    forgetRegistrationLease(instanceId, lease);
                     continue;
                 }
                 throw ex;
@@ -1481,7 +1497,7 @@ public final class EtcdCoordinator implements Coordinator {
      * meanwhile (read again).
      */
     private CapacityGrant reconcileAndRequest(Call call, String pool, String instanceId, int requested,
-            int globalMaxSize, long ttlMillis) {
+            int globalMaxSize, long ttlMillis, long roundLease) {
         Grants grants = readGrants(call, pool);
         if (grants == null) {
             return null;
@@ -1504,7 +1520,9 @@ public final class EtcdCoordinator implements Coordinator {
             return new CapacityGrant(pool, instanceId, 0, saturatedInt(others), globalMaxSize, mine != null);
         }
         int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
-        long lease = (mine != null && mineTtl == ttlMillis && keepAlive(call, mine.getLease())) ? mine.getLease() : 0;
+        long shared = sharedLease(instanceId, roundLease, leaseSeconds(ttlMillis));
+        long current = (mine != null && mineTtl == ttlMillis) ? renewed(call, mine.getLease(), shared) : 0;
+        long lease = (shared != 0) ? shared : current;
         boolean newLease = lease == 0;
         if (newLease) {
             lease = grantLease(call, leaseSeconds(ttlMillis)).id();
@@ -1527,6 +1545,7 @@ public final class EtcdCoordinator implements Coordinator {
         }
         catch (CoordinatorException ex) {
             if (!newLease && isLeaseNotFound(ex)) {
+                forgetRegistrationLease(instanceId, lease);
                 return null;
             }
             throw ex;
@@ -1667,7 +1686,7 @@ public final class EtcdCoordinator implements Coordinator {
                     DeleteOption.builder().withPrevKV(true).build()));
             released = deleted.getPrevKvs().isEmpty() ? null : deleted.getPrevKvs().get(0);
         }
-        if (released != null && this.ownLeases.containsKey(released.getLease())) {
+        if (released != null && this.ownLeases.containsKey(released.getLease()) && revocable(released.getLease())) {
             revoke(call, released.getLease());
         }
     }
@@ -1824,6 +1843,8 @@ public final class EtcdCoordinator implements Coordinator {
         List<GetResponse> got = read.getGetResponses();
         GetResponse registered = got.get(0);
         register("send a heartbeat", instance, round.instanceTtl(), registered);
+        long[] registration = this.registrations.get(id);
+        long roundLease = (registration != null) ? registration[0] : 0;
         LeadershipRead leadership = new LeadershipRead(got.get(1), got.get(2), got.get(3),
                 read.getHeader().getRevision());
         Duration leaderTtl = round.leaderTtl();
@@ -1843,7 +1864,7 @@ public final class EtcdCoordinator implements Coordinator {
         List<CapacityGrant> grants = new ArrayList<>(round.capacity().size());
         for (SyncRound.CapacityRequest request : round.capacity()) {
             grants.add(requestCapacity(request.pool(), id, request.requested(), request.globalMaxSize(),
-                    request.ttl(), grantRead(got, next)));
+                    request.ttl(), grantRead(got, next), roundLease));
             next += 2;
         }
         Map<String, byte[]> values = new LinkedHashMap<>();
@@ -1859,6 +1880,63 @@ public final class EtcdCoordinator implements Coordinator {
     // ---- leases ----------------------------------------------------------------------------
 
     private record LeaseGrant(long id, long ttlSeconds) {
+    }
+
+    /**
+     * The lease a grant of {@code seconds} is recorded on in a round: the lease of the caller's
+     * registration, which that round's heartbeat has just renewed ({@code roundLease}), when it has the
+     * grant's length; 0 outside a round, or for a grant of another length (it keeps a lease of its
+     * own). On the registration's lease, the heartbeat's one keep-alive renews the registration and
+     * every grant of the instance together, instead of a keep-alive per pool and round: a grant then
+     * lives as long as the registration does, which the manager renews in the same round anyway.
+     */
+    private long sharedLease(String instanceId, long roundLease, long seconds) {
+        long[] registration = (roundLease != 0) ? this.registrations.get(instanceId) : null;
+        if (registration == null || registration[0] != roundLease || registration[1] != seconds) {
+            return 0;
+        }
+        if (this.leasesCarryingGrants.size() > MAX_TRACKED_LEASES) {
+            this.leasesCarryingGrants.clear();
+        }
+        this.leasesCarryingGrants.add(roundLease);
+        return roundLease;
+    }
+
+    /**
+     * Renews the lease of a grant as read: {@code lease} when it is renewed (nothing to do when it is
+     * {@code shared}, the registration's, renewed by the round's heartbeat), else 0 (no longer there,
+     * or moving onto the shared lease: its own lease need not be renewed any more).
+     */
+    private long renewed(Call call, long lease, long shared) {
+        if (shared != 0) {
+            return (lease == shared) ? lease : 0;
+        }
+        return keepAlive(call, lease) ? lease : 0;
+    }
+
+    /** A registration's lease found gone (revoked by someone): the next heartbeat registers on a new one. */
+    private void forgetRegistrationLease(String instanceId, long lease) {
+        long[] registration = this.registrations.get(instanceId);
+        if (registration != null && registration[0] == lease) {
+            this.registrations.remove(instanceId, registration);
+        }
+    }
+
+    /**
+     * Whether a lease of ours may be revoked without taking a registration or a grant with it: not
+     * a current registration's, nor one that grants were recorded on ({@link #sharedLease}), which
+     * is left to run out with its grants.
+     */
+    private boolean revocable(long lease) {
+        if (this.leasesCarryingGrants.contains(lease)) {
+            return false;
+        }
+        for (long[] registration : this.registrations.values()) {
+            if (registration[0] == lease) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private LeaseGrant grantLease(Call call, long seconds) {
@@ -1897,7 +1975,7 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     private void revokeIfOwn(long lease) {
-        if (lease != 0 && this.ownLeases.containsKey(lease)) {
+        if (lease != 0 && this.ownLeases.containsKey(lease) && revocable(lease)) {
             revokeQuietly(lease);
         }
     }

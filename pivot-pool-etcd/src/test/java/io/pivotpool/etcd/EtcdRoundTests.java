@@ -1,0 +1,169 @@
+package io.pivotpool.etcd;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.options.LeaseOption;
+import io.etcd.jetcd.options.PutOption;
+import io.pivotpool.coordinator.InstanceInfo;
+import io.pivotpool.coordinator.SyncRound;
+import io.pivotpool.testsupport.etcd.EtcdServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * What a follower's round does on etcd beyond what the contract checks of every backend: it reads
+ * in one transaction, and its grants ride on the registration's lease so that one keep-alive
+ * renews them all; releasing a grant must then keep the registration, unregistering must leave a
+ * grant kept for borrowed objects to run out, and a reply too large for one read must still be
+ * served.
+ */
+class EtcdRoundTests {
+
+    private static final AtomicInteger namespaces = new AtomicInteger();
+
+    private static final Duration LONG = Duration.ofMinutes(1);
+
+    private static EtcdServer server;
+
+    private static RawEtcd raw;
+
+    private final List<EtcdCoordinator> coordinators = new ArrayList<>();
+
+    private EtcdCoordinator coordinator;
+
+    private EtcdKeys keys;
+
+    @BeforeAll
+    static void startServer() {
+        server = EtcdServer.start();
+        raw = new RawEtcd(server);
+    }
+
+    @AfterAll
+    static void stopServer() {
+        if (raw != null) {
+            raw.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    @BeforeEach
+    void createCoordinator() {
+        String namespace = "round" + namespaces.incrementAndGet();
+        raw.establish(namespace);
+        this.keys = new EtcdKeys(namespace);
+        this.coordinator = EtcdCoordinator.create(EtcdCoordinatorSettings.builder()
+            .endpoints(server.endpoints())
+            .namespace(namespace)
+            .timeout(Duration.ofSeconds(5))
+            .build());
+        this.coordinator.connect();
+        this.coordinators.add(this.coordinator);
+    }
+
+    @AfterEach
+    void closeCoordinators() {
+        this.coordinators.forEach(EtcdCoordinator::close);
+    }
+
+    @Test
+    void aRoundsGrantsShouldRideOnTheRegistrationsLease() {
+        SyncRound.Reply reply = round("a", LONG, List.of("p", "q"), List.of());
+        assertThat(reply.grants()).extracting(grant -> grant.granted()).containsExactly(3, 3);
+        long registration = lease(this.keys.member("a"));
+        assertThat(registration).isNotZero();
+        assertThat(lease(this.keys.grant("p", "a"))).isEqualTo(registration);
+        assertThat(lease(this.keys.grant("q", "a"))).isEqualTo(registration);
+        // The next round renews them all with the registration's keep-alive, and finds them held.
+        SyncRound.Reply again = round("a", LONG, List.of("p", "q"), List.of());
+        assertThat(again.grants()).allSatisfy(grant -> assertThat(grant.renewed()).isTrue());
+        assertThat(lease(this.keys.grant("p", "a"))).isEqualTo(registration);
+    }
+
+    @Test
+    void aGrantOnALeaseOfItsOwnShouldMoveOntoTheRegistrationsLeaseInARound() {
+        this.coordinator.register(instance("a"), LONG);
+        this.coordinator.requestCapacity("p", "a", 3, 10, LONG);
+        long own = lease(this.keys.grant("p", "a"));
+        assertThat(own).isNotEqualTo(lease(this.keys.member("a")));
+        SyncRound.Reply reply = round("a", LONG, List.of("p"), List.of());
+        assertThat(reply.grants().get(0).granted()).isEqualTo(3);
+        assertThat(reply.grants().get(0).renewed()).as("the grant was held all along").isTrue();
+        assertThat(lease(this.keys.grant("p", "a"))).isEqualTo(lease(this.keys.member("a")));
+        assertThat(this.coordinator.capacity("p").grants()).isEqualTo(Map.of("a", 3));
+    }
+
+    @Test
+    void releasingAGrantShouldKeepTheRegistration() {
+        round("a", LONG, List.of("p", "q"), List.of());
+        this.coordinator.releaseCapacity("p", "a");
+        assertThat(this.coordinator.capacity("p").grants()).isEmpty();
+        assertThat(this.coordinator.liveInstanceCount()).isOne();
+        assertThat(this.coordinator.capacity("q").grants()).as("the other pool's grant, on the same lease")
+            .isEqualTo(Map.of("a", 3));
+    }
+
+    @Test
+    void unregisteringShouldLeaveAGrantToRunOutWithItsLease() throws Exception {
+        Duration ttl = Duration.ofSeconds(2);
+        round("a", ttl, List.of("p"), List.of());
+        long lease = lease(this.keys.grant("p", "a"));
+        this.coordinator.unregister("a");
+        assertThat(this.coordinator.liveInstanceCount()).isZero();
+        // Kept, as a pool closed with objects still borrowed keeps its grant, until its lease ends unrenewed.
+        assertThat(this.coordinator.capacity("p").grants()).isEqualTo(Map.of("a", 3));
+        long granted = RawEtcd.await(raw.client().getLeaseClient().timeToLive(lease, LeaseOption.DEFAULT))
+            .getGrantedTTL();
+        long deadline = System.nanoTime() + Duration.ofSeconds(granted + 5).toNanos();
+        while (!this.coordinator.capacity("p").grants().isEmpty() && System.nanoTime() - deadline < 0) {
+            Thread.sleep(100);
+        }
+        assertThat(this.coordinator.capacity("p").grants()).as("after the lease's %d s", granted).isEmpty();
+    }
+
+    @Test
+    void aRoundShouldReadValuesTooLargeForOneReplyOneByOne() {
+        // etcd takes values of up to 1.5 MiB; three of these do not fit in one 4 MiB reply.
+        byte[] large = new byte[1_400_000];
+        Arrays.fill(large, (byte) 'x');
+        large[0] = 'v';
+        List<String> targets = List.of("t:1", "t:2", "t:3");
+        for (String key : targets) {
+            RawEtcd.await(raw.client().getKVClient().put(RawEtcd.bytes(this.keys.state(key)), ByteSequence.from(large),
+                    PutOption.DEFAULT));
+        }
+        SyncRound.Reply reply = round("a", LONG, List.of("p"), targets);
+        assertThat(reply.grants().get(0).granted()).isEqualTo(3);
+        assertThat(reply.values()).containsOnlyKeys(targets);
+        assertThat(reply.values().get("t:2")).hasSize(large.length - 1);
+    }
+
+    private SyncRound.Reply round(String id, Duration ttl, List<String> pools, List<String> reads) {
+        return this.coordinator.round(new SyncRound(instance(id), ttl, null, false, Map.of(), null,
+                pools.stream().map(pool -> new SyncRound.CapacityRequest(pool, 3, 10, ttl)).toList(), reads));
+    }
+
+    private long lease(String key) {
+        List<KeyValue> kvs = RawEtcd.await(raw.client().getKVClient().get(RawEtcd.bytes(key))).getKvs();
+        assertThat(kvs).as("key %s", key).hasSize(1);
+        return kvs.get(0).getLease();
+    }
+
+    private static InstanceInfo instance(String id) {
+        return new InstanceInfo(id, "host-of-" + id, 1_700_000_000_000L, Map.of("application", "round"));
+    }
+}
