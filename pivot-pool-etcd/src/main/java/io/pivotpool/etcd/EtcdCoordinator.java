@@ -114,8 +114,12 @@ public final class EtcdCoordinator implements Coordinator {
     /** The longest instance id (and so lease holder, grant holder) in UTF-8 bytes. */
     static final int MAX_ID_BYTES = 1024;
 
-    /** The most members listed; more under the namespace are garbage, dropped, and heartbeats register the real ones again. */
-    static final int MAX_MEMBERS = 1000;
+    /**
+     * The most members listed; more under the namespace are garbage, dropped, and heartbeats
+     * register the real ones again. As the Redis coordinator's: a fleet of a thousand in a rolling
+     * deploy (new instances up before the old ones are gone) must stay well within it.
+     */
+    static final int MAX_MEMBERS = 10_000;
 
     /** The most fields of one instance record (its ttl included). */
     static final int MAX_MEMBER_FIELDS = 64;
@@ -132,8 +136,8 @@ public final class EtcdCoordinator implements Coordinator {
     /** The largest leader record read. */
     static final int MAX_LEADER_BYTES = 4 * 1024;
 
-    /** The most holders of one pool's grants. */
-    static final int MAX_GRANTS = 1024;
+    /** The most holders of one pool's grants: one per member. */
+    static final int MAX_GRANTS = MAX_MEMBERS;
 
     /** Queue entries read per pop attempt; the consumer takes the first it wins. */
     private static final int POP_BATCH = 16;
