@@ -265,6 +265,9 @@ public final class FleetScaleProbe {
 
         final AtomicBoolean reading = new AtomicBoolean(true);
 
+        /** The last errors the status reads found, by message, and how often. */
+        final Map<String, Long> errors = new java.util.concurrent.ConcurrentHashMap<>();
+
         final Thread statusReader;
 
         final AtomicInteger nextIndex = new AtomicInteger();
@@ -299,7 +302,11 @@ public final class FleetScaleProbe {
                     now = new ArrayList<>(this.instances);
                 }
                 for (Instance instance : now) {
-                    instance.manager.status();
+                    String error = instance.manager.status().lastError();
+                    if (error != null && (this.errors.size() < 64 || this.errors.containsKey(error))) {
+                        // Kept by message (the id and numbers cut short), to tell why rounds fail at scale.
+                        this.errors.merge(error.length() > 240 ? error.substring(0, 240) : error, 1L, Long::sum);
+                    }
                 }
                 long rest = TimeUnit.SECONDS.toNanos(1) - (System.nanoTime() - start);
                 if (rest > 0) {
@@ -347,22 +354,50 @@ public final class FleetScaleProbe {
             Runtime runtime = Runtime.getRuntime();
             result.heapMb = (runtime.totalMemory() - runtime.freeMemory()) >> 20;
             result.printDetail();
+            this.errors.entrySet().stream().sorted((x, y) -> Long.compare(y.getValue(), x.getValue())).limit(5)
+                .forEach(error -> System.out.printf(Locale.ROOT, "#   seen %d times in status reads: %s%n",
+                        error.getValue(), error.getKey()));
             if (Boolean.parseBoolean(this.probe.option("converge", "true"))) {
+                // Printed as each phase ends: at N = 1,000 on two cores a run can outlast a timeout before its table.
                 result.convergence = converge();
+                System.out.println("# convergence: " + result.convergence);
                 result.rollingDeploy = rollingDeploy();
+                System.out.println("# rolling deploy: " + result.rollingDeploy);
             }
             return result.row();
         }
 
+        /**
+         * Waits for exactly one instance to lead. Two instances that lead in one sample with
+         * different terms are a broken promise, unless the sample took so long that one term may
+         * have run out and the next begun while it ran (a saturated JVM): each sample is timed,
+         * and such a sample is reported with its tokens and its duration.
+         */
         Instance oneLeader(String when) throws InterruptedException {
             long deadline = System.nanoTime() + this.probe.settings.leaderTtl().toNanos() * 2;
             while (true) {
-                List<Instance> leaders = this.instances.stream().filter(instance -> instance.manager.isLeader()).toList();
+                long sampleStart = System.nanoTime();
+                List<Instance> leaders = new ArrayList<>();
+                List<String> terms = new ArrayList<>();
+                for (int i = 0; i < this.instances.size(); i++) {
+                    Instance instance = this.instances.get(i);
+                    String name = "instance-" + i;
+                    instance.manager.leadership().ifPresent(term -> {
+                        leaders.add(instance);
+                        terms.add(name + " term " + term.fencingToken());
+                    });
+                }
+                long sampleMicros = (System.nanoTime() - sampleStart) / 1000;
                 if (leaders.size() == 1) {
                     return leaders.get(0);
                 }
+                if (leaders.size() > 1) {
+                    System.err.printf("# %d leaders %s in one sample of %d µs: %s%n", leaders.size(), when,
+                            sampleMicros, terms);
+                }
                 if (System.nanoTime() - deadline > 0) {
-                    throw new IllegalStateException(leaders.size() + " leaders " + when);
+                    throw new IllegalStateException(leaders.size() + " leaders " + when + " " + terms
+                            + " (sample of " + sampleMicros + " µs)");
                 }
                 TimeUnit.MILLISECONDS.sleep(50);
             }
@@ -432,8 +467,23 @@ public final class FleetScaleProbe {
             List<Instance> joining = new ArrayList<>();
             Thread closer = new Thread(() -> leaving.forEach(Instance::close));
             closer.start();
-            for (int i = 0; i < moving; i++) {
-                joining.add(newInstance());
+            // Started side by side, as a deploy starts its new processes: one after the other, a
+            // hundred starts on a busy etcd take minutes, which would measure the probe, not the cluster.
+            java.util.concurrent.ExecutorService starters = java.util.concurrent.Executors.newFixedThreadPool(16);
+            try {
+                List<java.util.concurrent.Future<Instance>> started = new ArrayList<>();
+                for (int i = 0; i < moving; i++) {
+                    started.add(starters.submit(this::newInstance));
+                }
+                for (java.util.concurrent.Future<Instance> instance : started) {
+                    joining.add(instance.get());
+                }
+            }
+            catch (java.util.concurrent.ExecutionException ex) {
+                throw new IllegalStateException("an instance of the rolling deploy did not start", ex.getCause());
+            }
+            finally {
+                starters.shutdown();
             }
             synchronized (this.instances) {
                 this.instances.addAll(joining);
@@ -481,7 +531,17 @@ public final class FleetScaleProbe {
                 all = new ArrayList<>(this.instances);
                 this.instances.clear();
             }
-            all.parallelStream().forEach(Instance::close);
+            // Each close makes blocking calls (releases, unregistration): a common pool of one
+            // thread on two cores would close a thousand one after the other, for many minutes.
+            java.util.concurrent.ExecutorService closers = java.util.concurrent.Executors.newFixedThreadPool(32);
+            all.forEach(instance -> closers.execute(instance::close));
+            closers.shutdown();
+            try {
+                closers.awaitTermination(10, TimeUnit.MINUTES);
+            }
+            catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -874,8 +934,10 @@ public final class FleetScaleProbe {
                     totals.put(key, value);
                 }
             });
-            System.out.printf(Locale.ROOT, "# window %.1f s: server %s; rounds %d; leader rounds %d; failed calls %d%n",
-                    this.seconds, totals, this.rounds, this.leaderRounds.size(), this.failures);
+            long[] p = percentiles();
+            System.out.printf(Locale.ROOT, "# window %.1f s: server %s; rounds %d; leader rounds %d (p50 / p99 / max %.1f / %.1f / %.1f ms); follower calls per round %.2f; failed calls %d%n",
+                    this.seconds, totals, this.rounds, this.leaderRounds.size(), p[0] / 1e6, p[1] / 1e6, p[2] / 1e6,
+                    this.followerCallsPerRound, this.failures);
             this.server.entrySet().stream().filter(entry -> entry.getKey().startsWith("usec:"))
                 .sorted((x, y) -> Double.compare(y.getValue(), x.getValue())).limit(12)
                 .forEach(entry -> System.out.printf(Locale.ROOT, "#   %-24s %8.0f calls %9.0f µs in all, %6.2f µs per instance-round%n",
