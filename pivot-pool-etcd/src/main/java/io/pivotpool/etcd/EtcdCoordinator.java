@@ -489,9 +489,35 @@ public final class EtcdCoordinator implements Coordinator {
     /** A count-only range read: etcd counts the registrations in place and sends back a number. */
     @Override
     public int liveInstanceCount() {
-        GetResponse counted = call("count live instances").await(this.kv.get(EtcdKeys.bytes(this.keys.members()),
-                GetOption.builder().isPrefix(true).withCountOnly(true).build()));
-        return (int) Math.min(Integer.MAX_VALUE, Math.max(0, counted.getCount()));
+        long counted = countUnder(call("count live instances"), this.keys.members());
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(0, counted));
+    }
+
+    /** How many keys there are under {@code prefix}, counted in place by etcd: no key or value is sent. */
+    private long countUnder(Call call, String prefix) {
+        return call.await(this.kv.get(EtcdKeys.bytes(prefix), GetOption.builder().isPrefix(true).withCountOnly(true)
+            .build())).getCount();
+    }
+
+    /**
+     * Too many registrations to be real: drops them all, and lists nobody this time. Every live
+     * instance's next heartbeat registers it again. The deletion is not waited for: tens of
+     * thousands of planted keys take etcd a few hundred milliseconds to delete, which would hold
+     * up the leader's round for nothing (it lists nobody either way).
+     */
+    private List<InstanceInfo> dropMembers(String prefix) {
+        this.kv.delete(EtcdKeys.bytes(prefix), DeleteOption.builder().isPrefix(true).build())
+            .whenComplete((dropped, failure) -> {
+                if (dropped != null && dropped.getDeleted() > MAX_MEMBERS) {
+                    reportGarbage(prefix, dropped.getDeleted() + " registrations, more than the " + MAX_MEMBERS
+                            + " a namespace may hold; they were dropped and heartbeats register the live instances again");
+                }
+                else if (failure != null) {
+                    logger.debug("etcd coordinator could not drop the registrations under '{}': {}",
+                            RemoteText.escape(prefix), RemoteText.escape(String.valueOf(failure.getMessage())));
+                }
+            });
+        return List.of();
     }
 
     @Override
@@ -511,16 +537,13 @@ public final class EtcdCoordinator implements Coordinator {
                 return known.instances();
             }
         }
+        // Counted in place first: a flood of planted keys is dropped without reading ten thousand of them.
+        if (countUnder(call, prefix) > MAX_MEMBERS) {
+            return dropMembers(prefix);
+        }
         Range listing = rangeBounded(call, prefix, MAX_MEMBERS + 1);
         if (listing.count() > MAX_MEMBERS) {
-            // Too many to be real: drop them all. Every live instance's next heartbeat registers it again.
-            DeleteResponse dropped = call.await(this.kv.delete(EtcdKeys.bytes(prefix),
-                    DeleteOption.builder().isPrefix(true).build()));
-            if (dropped.getDeleted() > MAX_MEMBERS) {
-                reportGarbage(prefix, dropped.getDeleted() + " registrations, more than the " + MAX_MEMBERS
-                        + " a namespace may hold; they were dropped and heartbeats register the live instances again");
-            }
-            return List.of();
+            return dropMembers(prefix);
         }
         List<MemberRecord> records = new ArrayList<>();
         for (KeyValue entry : listing.kvs()) {
@@ -1732,6 +1755,16 @@ public final class EtcdCoordinator implements Coordinator {
             long revision) {
     }
 
+    /** Too many grants to be real: drops them all, and their holders request again. */
+    private void dropGrants(Call call, String grantPrefix) {
+        DeleteResponse dropped = call.await(this.kv.delete(EtcdKeys.bytes(grantPrefix),
+                DeleteOption.builder().isPrefix(true).build()));
+        if (dropped.getDeleted() > MAX_GRANTS) {
+            reportGarbage(grantPrefix, dropped.getDeleted() + " grants, more than the " + MAX_GRANTS
+                    + " a pool may have; they were dropped and their holders request again");
+        }
+    }
+
     /**
      * The pool's version and live grants, read at one revision; garbage listed to be dropped.
      * {@code null} if there were too many grants to be real and they were dropped (read again).
@@ -1740,14 +1773,14 @@ public final class EtcdCoordinator implements Coordinator {
         String prefix = this.keys.pool(pool);
         String grantPrefix = this.keys.grants(pool);
         String versionKey = this.keys.poolVersion(pool);
+        // Counted in place first, as the members are: a flood is dropped without being read.
+        if (countUnder(call, grantPrefix) > MAX_GRANTS) {
+            dropGrants(call, grantPrefix);
+            return null;
+        }
         Range read = rangeBounded(call, prefix, MAX_GRANTS + 2);
         if (read.count() > MAX_GRANTS + 1) {
-            DeleteResponse dropped = call.await(this.kv.delete(EtcdKeys.bytes(grantPrefix),
-                    DeleteOption.builder().isPrefix(true).build()));
-            if (dropped.getDeleted() > MAX_GRANTS) {
-                reportGarbage(grantPrefix, dropped.getDeleted() + " grants, more than the " + MAX_GRANTS
-                        + " a pool may have; they were dropped and their holders request again");
-            }
+            dropGrants(call, grantPrefix);
             return null;
         }
         List<GrantRecord> candidates = new ArrayList<>();
