@@ -1433,7 +1433,6 @@ public final class EtcdCoordinator implements Coordinator {
         String myKey = this.keys.grant(pool, instanceId);
         String versionKey = this.keys.poolVersion(pool);
         GrantRead prefetched = first;
-        long shareable = roundLease;
         while (call.hasTimeLeft()) {
             GrantRead read = (prefetched != null) ? prefetched
                     : grantRead(call.await(this.kv.txn().Then(grantReads(pool, instanceId)).commit()).getGetResponses(), 0);
@@ -1445,7 +1444,7 @@ public final class EtcdCoordinator implements Coordinator {
             long mineGranted = (own != null) ? own.granted() : 0;
             if (ledger == null || (mine != null && own == null) || ledger[0] < mineGranted) {
                 CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
-                        shareable);
+                        roundLease);
                 if (grant != null) {
                     return grant;
                 }
@@ -1457,13 +1456,13 @@ public final class EtcdCoordinator implements Coordinator {
             if ((granted < requested && sinceReconciled >= Math.min(ttlMillis, RECONCILE_MILLIS))
                     || sinceReconciled >= AUDIT_TTLS * ttlMillis) {
                 CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
-                        shareable);
+                        roundLease);
                 if (grant != null) {
                     return grant;
                 }
                 continue;
             }
-            long shared = sharedLease(instanceId, shareable, seconds);
+            long shared = sharedLease(instanceId, roundLease, seconds);
             long current = (own != null && own.ttlMillis() == ttlMillis) ? renewed(call, mine.getLease(), shared) : 0;
             long lease = (shared != 0) ? shared : current;
             boolean newLease = lease == 0;
