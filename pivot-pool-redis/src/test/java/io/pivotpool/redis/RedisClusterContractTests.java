@@ -38,6 +38,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Tag("slow")
 class RedisClusterContractTests extends MultiInstanceCoordinatorContract {
 
+    /** Entries expire to the millisecond here: half a second proves expiry as well as a second. */
+    @Override
+    protected Duration shortTtl() {
+        return Duration.ofMillis(500);
+    }
+
     private static final List<RedisNode> nodes = new ArrayList<>();
 
     private static LettuceConnectionFactory factory;

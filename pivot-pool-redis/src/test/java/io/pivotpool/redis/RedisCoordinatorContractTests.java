@@ -12,6 +12,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** The coordinator contract, single- and multi-instance, against a real redis-server. */
 class RedisCoordinatorContractTests extends MultiInstanceCoordinatorContract {
 
+    /** Entries expire to the millisecond here: half a second proves expiry as well as a second. */
+    @Override
+    protected Duration shortTtl() {
+        return Duration.ofMillis(500);
+    }
+
     @RegisterExtension
     static final RedisServer server = RedisServer.fixture();
 

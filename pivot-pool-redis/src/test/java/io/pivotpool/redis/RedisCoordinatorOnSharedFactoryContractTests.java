@@ -1,5 +1,7 @@
 package io.pivotpool.redis;
 
+import java.time.Duration;
+
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.MultiInstanceCoordinatorContract;
 import io.pivotpool.testsupport.redis.RedisServer;
@@ -15,6 +17,12 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
  * coordinator borrows the same factory, which outlives them all.
  */
 class RedisCoordinatorOnSharedFactoryContractTests extends MultiInstanceCoordinatorContract {
+
+    /** Entries expire to the millisecond here: half a second proves expiry as well as a second. */
+    @Override
+    protected Duration shortTtl() {
+        return Duration.ofMillis(500);
+    }
 
     @RegisterExtension
     static final RedisServer server = RedisServer.fixture();

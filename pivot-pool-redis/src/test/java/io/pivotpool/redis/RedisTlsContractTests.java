@@ -29,6 +29,12 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
  */
 class RedisTlsContractTests extends MultiInstanceCoordinatorContract {
 
+    /** Entries expire to the millisecond here: half a second proves expiry as well as a second. */
+    @Override
+    protected Duration shortTtl() {
+        return Duration.ofMillis(500);
+    }
+
     private static Path directory;
 
     private static TestCertificates certificates;

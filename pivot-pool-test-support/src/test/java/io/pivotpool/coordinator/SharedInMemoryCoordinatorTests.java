@@ -18,6 +18,12 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 class SharedInMemoryCoordinatorTests extends MultiInstanceCoordinatorContract {
 
+    /** Entries expire to the millisecond here: half a second proves expiry as well as a second. */
+    @Override
+    protected Duration shortTtl() {
+        return Duration.ofMillis(500);
+    }
+
     private final Map<String, NoOpCoordinator> servers = new ConcurrentHashMap<>();
 
     @Override

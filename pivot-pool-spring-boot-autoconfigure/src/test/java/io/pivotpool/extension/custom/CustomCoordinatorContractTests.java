@@ -1,5 +1,7 @@
 package io.pivotpool.extension.custom;
 
+import java.time.Duration;
+
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorContract;
 
@@ -8,6 +10,12 @@ import io.pivotpool.coordinator.CoordinatorContract;
  * every backend keeps, through the suite that {@code pivot-pool-core}'s test-jar publishes.
  */
 class CustomCoordinatorContractTests extends CoordinatorContract {
+
+    /** Entries expire to the millisecond here: half a second proves expiry as well as a second. */
+    @Override
+    protected Duration shortTtl() {
+        return Duration.ofMillis(500);
+    }
 
     @Override
     protected Coordinator createCoordinator(String namespace) {
