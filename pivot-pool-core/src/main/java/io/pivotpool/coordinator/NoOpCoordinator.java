@@ -21,7 +21,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * The built-in coordinator of a single instance: everything lives in this JVM's memory, so there
  * is nobody else to coordinate with. It is what runs when {@code distributed.coordination} is
- * {@code none}, and what every other backend falls back to when it is missing or cannot connect.
+ * {@code none}, and what every other backend falls back to when it is missing.
  *
  * <p>It keeps the promises of the {@link Coordinator} contract for the callers that share it:
  * registrations, leases, state and capacity grants expire after their TTL (measured on the

@@ -139,6 +139,13 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     // ---- the synchronising thread's own ----
 
+    /**
+     * Whether the coordinator still has to be connected: it could not be at start-up, and the
+     * selection kept it rather than run this instance alone for life. Each round tries its
+     * {@link Coordinator#connect()} (with the checks a backend makes there) until one succeeds.
+     */
+    private boolean connectPending;
+
     private @Nullable Rebalance lastRebalance;
 
     /** The targets this instance wrote as leader, by key, so that an unchanged one is not rewritten at every rebalance. */
@@ -150,8 +157,8 @@ public final class DistributedPoolManager implements AutoCloseable {
     private final Map<String, Long> warnedAt = new HashMap<>();
 
     /**
-     * Creates a manager over a selected and connected coordinator; {@link #start()} begins the
-     * synchronisation.
+     * Creates a manager over a selected coordinator (connected, or connected by its rounds once
+     * it answers); {@link #start()} begins the synchronisation.
      *
      * @apiNote Internal: public only because Pivot Pool's own modules (the Spring Boot
      *     auto-configuration, {@code HighPerformanceMode}, the test kit) build managers from
@@ -186,6 +193,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         this.growthHoldNanos = settings.instanceTtl().toNanos();
         this.grantsCanLapse = !NoOpCoordinator.NAME.equals(coordinator.activeBackend());
         this.state = SyncState.INITIAL;
+        this.connectPending = !this.coordinator.isConnected();
         this.leadership = new Leadership(this.coordinator, self.id(), settings.leaderTtl(), nanoClock,
                 this.leadershipNanos, () -> this.shares.values().forEach(CapacityShare::forgetDistribution));
     }
@@ -585,6 +593,10 @@ public final class DistributedPoolManager implements AutoCloseable {
     private void synchronize(boolean first) {
         SyncState before = this.state;
         try {
+            if (this.connectPending) {
+                this.coordinator.connect();
+                this.connectPending = false;
+            }
             Outcome outcome = (first || isLeader()) ? separateCalls(first, before) : oneCall(before);
             this.state = new SyncState(true, outcome.members(), outcome.memberCount(), outcome.leader(),
                     Instant.now(this.wallClock), this.nanoClock.getAsLong(), null);
@@ -614,7 +626,6 @@ public final class DistributedPoolManager implements AutoCloseable {
         watchDeadlines();
     }
 
-    /** What a round found: the members (listed by a leader only), their count, the current lease. */
     /**
      * Warns (once for each change) when instances of other applications share this namespace: their
      * pools of the same names would share one cap with this application's. Members carry their
@@ -636,6 +647,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
     }
 
+    /** What a round found: the members (listed by a leader only), their count, the current lease. */
     private record Outcome(List<InstanceInfo> members, int memberCount, @Nullable LeaderLease leader) {
     }
 

@@ -172,8 +172,8 @@ public final class HighPerformanceMode implements AutoCloseable {
     }
 
     /**
-     * The profile's defaults, coordinated through a coordinator the caller made (connected here,
-     * with the usual fallback if it cannot connect). The mode owns it from now on and closes it.
+     * The profile's defaults, coordinated through a coordinator the caller made (connected here;
+     * if it cannot connect, its rounds try again). The mode owns it from now on and closes it.
      */
     public static HighPerformanceMode enable(Profile profile, Coordinator coordinator) {
         Objects.requireNonNull(profile, "profile must not be null");

@@ -121,17 +121,18 @@ class EtcdAuthenticationTests {
     }
 
     @Test
-    void selectionWithAWrongPasswordShouldFallBackWithOneWarningThatHidesThePassword() {
+    void selectionWithAWrongPasswordShouldKeepEtcdWithOneWarningThatHidesThePassword() {
         String wrong = "wrong-" + UUID.randomUUID();
         DistributedSettings settings = DistributedSettings.builder().enabled(true).coordination("etcd").build();
         EtcdCoordinatorProvider provider = EtcdCoordinatorProvider
             .of(auth.settings(new EtcdAuth.User(auth.user().name(), wrong), "auth-selection").build());
         try (LogCapture logs = LogCapture.everything();
                 ActiveCoordinator active = CoordinatorSelection.select(settings, List.of(provider))) {
-            assertThat(active.fellBack()).isTrue();
-            assertThat(active.fallbackReason()).contains("etcd coordinator").contains("authentication failed");
-            assertThat(logs.messages(Level.WARN)).hasSize(1);
-            assertThat(logs.all() + provider + active.fallbackReason()).doesNotContain(wrong);
+            assertThat(active.fellBack()).isFalse();
+            assertThat(active.activeBackend()).isEqualTo("etcd");
+            assertThat(logs.messages(Level.WARN)).singleElement().asString().contains("etcd coordinator")
+                .contains("could not connect").contains("authentication failed");
+            assertThat(logs.all() + provider + active).doesNotContain(wrong);
         }
     }
 

@@ -19,6 +19,10 @@ import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
 import io.pivotpool.distributed.internal.CoordinatorSelection;
+import io.pivotpool.pool.Lease;
+import io.pivotpool.pool.Pool;
+import io.pivotpool.pool.PoolSettings;
+import io.pivotpool.pool.PoolSpec;
 import io.pivotpool.testsupport.etcd.EtcdServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -260,6 +264,48 @@ class EtcdFailoverTests {
     }
 
     // ---- helpers ---------------------------------------------------------------------------
+
+    @Test
+    void anEtcdDownAtStartUpIsTriedEveryRoundAndTheInstanceJoinsOnceItIsBack() throws Exception {
+        this.server = EtcdServer.start();
+        RawEtcd.establish(this.server, this.namespace);
+        this.server.member().kill9();
+        EtcdCoordinator coordinator = EtcdCoordinator.create(EtcdCoordinatorSettings.builder()
+            .endpoints(this.server.endpoints())
+            .namespace(this.namespace)
+            .timeout(TIMEOUT)
+            .build());
+        this.closeables.add(coordinator);
+        DistributedSettings settings = DistributedSettings.builder()
+            .enabled(true)
+            .coordination("etcd")
+            .syncInterval(SYNC_INTERVAL)
+            .leaderTtl(LEADER_TTL)
+            .build();
+        DistributedPoolManager manager = new DistributedPoolManager(CoordinatorSelection.use(coordinator, settings),
+                settings, new InstanceInfo("late", "localhost", System.currentTimeMillis(), Map.of()));
+        this.closeables.add(manager);
+        Pool<Object> pool = Pool.create(PoolSpec.of("objects", Object::new), PoolSettings.builder().maxSize(2).build());
+        this.closeables.add(pool);
+        manager.addPool(pool, 4);
+        manager.start();
+        assertThat(manager.status().activeBackend()).as("kept, not replaced by the no-op coordinator").isEqualTo("etcd");
+        assertThat(manager.status().connected()).isFalse();
+        assertThat(pool.maxSize()).as("a capped pool with no grant to keep holds nothing").isZero();
+        sleep(3 * SYNC_INTERVAL.toMillis());
+        long restartAt = System.nanoTime();
+        this.server.member().restart();
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (!(manager.status().connected() && manager.isLeader() && pool.maxSize() == 2)) {
+            assertThat(System.nanoTime()).as("joined within 15 s of the restart").isLessThan(deadline);
+            sleep(20);
+        }
+        System.out.printf("EtcdFailoverTests: etcd down at start-up, the instance led with its grant %d ms after "
+                + "etcd's restart began%n", Duration.ofNanos(System.nanoTime() - restartAt).toMillis());
+        try (Lease<Object> lease = pool.borrow()) {
+            assertThat(lease.get()).isNotNull();
+        }
+    }
 
     private Coordinator coordinator() {
         EtcdCoordinator coordinator = EtcdCoordinator.create(EtcdCoordinatorSettings.builder()

@@ -70,15 +70,16 @@ class RedisAuthenticationTests {
     }
 
     @Test
-    void selectionWithAWrongPasswordShouldFallBackWithOneWarningThatHidesThePassword() {
+    void selectionWithAWrongPasswordShouldKeepRedisWithOneWarningThatHidesThePassword() {
         DistributedSettings settings = DistributedSettings.builder().enabled(true).coordination("redis").build();
         RedisCoordinatorProvider provider = RedisCoordinatorProvider.of(settings(WRONG_PASSWORD));
         try (LogCapture logs = LogCapture.everything();
                 ActiveCoordinator active = CoordinatorSelection.select(settings, List.of(provider))) {
-            assertThat(active.fellBack()).isTrue();
-            assertThat(active.activeBackend()).isEqualTo("noop");
-            assertThat(active.fallbackReason()).contains("Redis coordinator").contains("could not connect");
-            assertThat(logs.messages(ch.qos.logback.classic.Level.WARN)).hasSize(1);
+            assertThat(active.fellBack()).isFalse();
+            assertThat(active.activeBackend()).isEqualTo("redis");
+            assertThat(active.coordinator().isConnected()).isFalse();
+            assertThat(logs.messages(ch.qos.logback.classic.Level.WARN)).singleElement().asString()
+                .contains("Redis coordinator").contains("could not connect");
             assertThat(logs.all() + provider).doesNotContain(WRONG_PASSWORD);
         }
     }

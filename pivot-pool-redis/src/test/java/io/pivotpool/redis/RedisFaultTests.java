@@ -202,6 +202,31 @@ class RedisFaultTests {
     }
 
     @Test
+    void aServerDownAtStartUpShouldBeTriedEveryRoundAndTheInstanceShouldJoinOnceItIsBack() throws Exception {
+        RawRedis.establish(this.server, "late");
+        this.server.kill9();
+        RedisCoordinator coordinator = RedisCoordinator.create(RedisCoordinatorSettings.builder()
+            .host(this.server.host())
+            .port(this.server.port())
+            .namespace("late")
+            .timeout(TIMEOUT)
+            .build());
+        this.closeables.add(coordinator);
+        DistributedPoolManager manager = manager(coordinator, "a");
+        Pool<Object> pool = pool(manager);
+        manager.start();
+        CoordinationStatus down = manager.status();
+        assertThat(down.activeBackend()).as("kept, not replaced by the no-op coordinator").isEqualTo("redis");
+        assertThat(down.fallbackReason()).isNull();
+        assertThat(down.connected()).isFalse();
+        assertThat(pool.maxSize()).as("a capped pool with no grant to keep holds nothing").isZero();
+        Thread.sleep(SYNC_INTERVAL.toMillis() * 3);
+        this.server.restartOnSamePort();
+        await(() -> manager.status().connected() && manager.isLeader() && pool.maxSize() == 2, Duration.ofSeconds(5));
+        borrowAndReturn(pool);
+    }
+
+    @Test
     void shutdownOnASharedFactoryWithLettucesDefaultTimeoutShouldWaitOnlyTheCoordinatorsOwnTimeout() throws Exception {
         LettuceConnectionFactory applicationFactory = new LettuceConnectionFactory(
                 new RedisStandaloneConfiguration(this.server.host(), this.server.port()));

@@ -320,18 +320,21 @@ class PivotPoolAutoConfigurationTests {
     }
 
     @Test
-    void backendThatCannotConnectShouldFallBackToNoOp(CapturedOutput output) {
+    void backendThatCannotConnectShouldBeKeptForItsRoundsToConnectLater(CapturedOutput output) {
         this.discoveringRunner.withClassLoader(TestExtension.onClassPath())
             .withPropertyValues("distributed.enabled=true", "distributed.coordination=custom",
                     "custom.refuse-connections=true")
             .run((context) -> {
                 assertThat(context).hasNotFailed();
                 CoordinationStatus status = context.getBean(DistributedPoolManager.class).status();
-                assertThat(status.activeBackend()).isEqualTo("noop");
-                assertThat(status.fallbackReason()).contains("could not connect")
-                    .contains("refused the connection");
+                assertThat(status.activeBackend()).isEqualTo("custom");
+                assertThat(status.fallbackReason()).isNull();
+                assertThat(status.connected()).isFalse();
+                assertThat(status.lastError()).contains("refused the connection");
             });
-        assertThat(occurrences(output, FALLBACK_WARNING)).isOne();
+        assertThat(output).contains("Coordination backend 'custom' could not connect")
+            .contains("keeping it and trying again every sync-interval");
+        assertThat(occurrences(output, FALLBACK_WARNING)).isZero();
     }
 
     @Test

@@ -112,23 +112,29 @@ class CoordinatorSelectionTests {
     }
 
     @Test
-    void selectWhenConnectThrowsShouldWarnOnceCloseTheBackendAndFallBack() {
+    void selectWhenConnectThrowsShouldWarnOnceAndKeepTheBackendForItsRoundsToConnect() {
         TestProvider unreachable = new TestProvider("redis");
         unreachable.connectFailure = new CoordinatorException("redis: cannot reach localhost:6390 (connection refused)");
         ActiveCoordinator active = CoordinatorSelection.select(enabled("redis"), List.of(unreachable));
-        assertThat(active.coordinator()).isInstanceOf(NoOpCoordinator.class);
-        assertThat(active.fallbackReason()).isEqualTo("Coordination backend 'redis' could not connect: "
-                + "redis: cannot reach localhost:6390 (connection refused) (CoordinatorException)");
-        assertThat(unreachable.created.get().closed).as("the backend that failed to connect is closed").isTrue();
-        assertThat(this.log.messages(Level.WARN)).singleElement().asString().startsWith(active.fallbackReason());
+        assertThat(active.coordinator()).as("the backend, kept rather than replaced by the no-op one")
+            .isSameAs(unreachable.created.get());
+        assertThat(active.fellBack()).isFalse();
+        assertThat(active.coordinator().isConnected()).isFalse();
+        assertThat(unreachable.created.get().closed).as("the backend that failed to connect stays open").isFalse();
+        assertThat(this.log.messages(Level.WARN)).singleElement().asString()
+            .startsWith("Coordination backend 'redis' could not connect: "
+                    + "redis: cannot reach localhost:6390 (connection refused) (CoordinatorException); "
+                    + "keeping it and trying again every sync-interval")
+            .contains("capped pools hold nothing");
     }
 
     @Test
     void selectWhenTheFailureHasNoMessageShouldNameTheExceptionType() {
         TestProvider broken = new TestProvider("redis");
         broken.connectFailure = new NullPointerException();
-        ActiveCoordinator active = CoordinatorSelection.select(enabled("redis"), List.of(broken));
-        assertThat(active.fallbackReason()).endsWith("could not connect: NullPointerException");
+        CoordinatorSelection.select(enabled("redis"), List.of(broken));
+        assertThat(this.log.messages(Level.WARN)).singleElement().asString()
+            .contains("could not connect: NullPointerException;");
     }
 
     @Test
@@ -178,13 +184,14 @@ class CoordinatorSelectionTests {
     }
 
     @Test
-    void useWhenConnectThrowsShouldFallBackOrFailFast() {
+    void useWhenConnectThrowsShouldKeepTheCoordinatorOrFailFast() {
         TestCoordinator custom = new TestCoordinator("custom");
         custom.connectFailure = new CoordinatorException("custom: down");
         ActiveCoordinator active = CoordinatorSelection.use(custom, DistributedSettings.DEFAULTS);
-        assertThat(active.coordinator()).isInstanceOf(NoOpCoordinator.class);
-        assertThat(active.fallbackReason()).startsWith("Coordination backend 'custom' could not connect: custom: down");
-        assertThat(this.log.messages(Level.WARN)).hasSize(1);
+        assertThat(active.coordinator()).isSameAs(custom);
+        assertThat(active.fellBack()).isFalse();
+        assertThat(this.log.messages(Level.WARN)).singleElement().asString()
+            .startsWith("Coordination backend 'custom' could not connect: custom: down");
         DistributedSettings failFast = DistributedSettings.builder().failFast(true).build();
         assertThatExceptionOfType(CoordinatorException.class)
             .isThrownBy(() -> CoordinatorSelection.use(custom, failFast))

@@ -386,7 +386,7 @@ class DistributedPoolManagerTests {
     @Test
     void afterAFallbackACappedPoolHoldsNoMoreThanItsPartitionSize() {
         DistributedPoolManager manager = new DistributedPoolManager(new ActiveCoordinator("redis", this.backend,
-                "redis could not connect"), FAST, instance("a"));
+                "Coordination backend 'redis' is not available"), FAST, instance("a"));
         this.toClose.add(manager);
         Pool<Object> pool = manager.createPool(PoolSpec.of("clients", Object::new), PoolSettings.DEFAULTS,
                 new GlobalCapacity(8, 2));
@@ -394,6 +394,32 @@ class DistributedPoolManagerTests {
         // Alone on the no-op coordinator it knows no other instance: the whole cap would be a guess.
         assertThat(pool.maxSize()).isEqualTo(2);
         assertThat(manager.status().pools().get("clients").grant()).isEqualTo(2);
+    }
+
+    @Test
+    void aBackendDownAtStartUpIsConnectedByALaterRoundAndTheInstanceJoinsThen() {
+        DownAtStartUp late = new DownAtStartUp(this.backend);
+        ActiveCoordinator active = CoordinatorSelection.use(late, FAST);
+        assertThat(active.coordinator()).as("kept, not replaced by the no-op one").isSameAs(late);
+        DistributedPoolManager manager = new DistributedPoolManager(active, FAST, instance("a"));
+        this.toClose.add(manager);
+        Pool<Object> pool = manager.createPool(PoolSpec.of("clients", Object::new), PoolSettings.DEFAULTS,
+                new GlobalCapacity(8, 8));
+        this.toClose.add(pool);
+        manager.start();
+        assertThat(manager.status().connected()).isFalse();
+        assertThat(manager.status().lastError()).contains("test backend is down");
+        // A newcomer that never reached its backend has no grant to keep: it holds nothing, even
+        // with a partition size of the whole cap, rather than guess that it is alone.
+        assertThat(pool.maxSize()).isZero();
+        sleep(FAST.syncInterval().multipliedBy(3));
+        assertThat(late.connects.get()).as("every round tries to connect").isGreaterThan(2);
+        late.down.set(false);
+        await().atMost(Duration.ofSeconds(3)).until(() -> manager.status().connected() && pool.maxSize() == 8);
+        assertThat(manager.status().isLeader()).isTrue();
+        int connects = late.connects.get();
+        sleep(FAST.syncInterval().multipliedBy(3));
+        assertThat(late.connects.get()).as("connected once, never again").isEqualTo(connects);
     }
 
     @Test
@@ -462,6 +488,45 @@ class DistributedPoolManagerTests {
         }
         catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** A backend whose connect fails until it is up; it names itself so as not to be taken for the no-op one. */
+    private static final class DownAtStartUp extends ForwardingCoordinator {
+
+        final AtomicBoolean down = new AtomicBoolean(true);
+
+        final AtomicInteger connects = new AtomicInteger();
+
+        private volatile boolean connected;
+
+        DownAtStartUp(Coordinator delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public String name() {
+            return "late";
+        }
+
+        @Override
+        public void connect() {
+            this.connects.incrementAndGet();
+            before("connect");
+            super.connect();
+            this.connected = true;
+        }
+
+        @Override
+        public boolean isConnected() {
+            return this.connected && !this.down.get();
+        }
+
+        @Override
+        protected void before(String operation) {
+            if (this.down.get()) {
+                throw new CoordinatorException("test backend is down");
+            }
         }
     }
 

@@ -16,12 +16,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Picks and connects the coordinator an instance runs on, with a fallback: a backend
- * that is unknown, not on the classpath, or fails to be created or to connect logs ONE warning
- * naming the requested backend and the reason and is replaced by {@link NoOpCoordinator}, so
- * the application runs in single-instance mode with no error; with {@code fail-fast} the same
- * message is thrown instead. Spring Boot's auto-configuration and {@code HighPerformanceMode}
- * both select through here, so both behave alike.
+ * Picks and connects the coordinator an instance runs on. A backend that is unknown, not on the
+ * classpath, or fails to be created logs ONE warning naming the requested backend and the reason
+ * and is replaced by {@link NoOpCoordinator}, so the application runs in single-instance mode with
+ * no error. A backend that is created but cannot connect is kept, with ONE warning: a backend
+ * down at start-up is treated as one lost later, so the instance's rounds try it again and it
+ * joins its cluster once the backend answers, instead of running alone for its whole life (a
+ * capped pool of a lone instance could take the whole cap while the others share it). With
+ * {@code fail-fast} each of these messages is thrown instead. Spring Boot's auto-configuration
+ * and {@code HighPerformanceMode} both select through here, so both behave alike.
  *
  * @apiNote Internal: public only because Pivot Pool's own modules (the Spring Boot
  *     auto-configuration, {@code HighPerformanceMode}, the test kit) share it across packages.
@@ -89,8 +92,8 @@ public final class CoordinatorSelection {
 
     /**
      * Connects a coordinator supplied directly (a user's own bean or object) instead of one
-     * selected by name, with the same fallback if it cannot connect. The requested backend is the
-     * coordinator's own name.
+     * selected by name; one that cannot connect is kept as a selected one is. The requested
+     * backend is the coordinator's own name.
      *
      * @throws CoordinatorException with the fallback message, when {@code fail-fast} is on and the
      *     coordinator cannot connect
@@ -104,12 +107,21 @@ public final class CoordinatorSelection {
     private static ActiveCoordinator connect(DistributedSettings settings, String requested, Coordinator coordinator) {
         try {
             coordinator.connect();
-            return new ActiveCoordinator(requested, coordinator, null);
         }
         catch (RuntimeException ex) {
-            closeQuietly(coordinator);
-            return fallBack(settings, requested, "could not connect: " + reason(ex));
+            String message = "Coordination backend '" + requested + "' could not connect: " + reason(ex);
+            if (settings.failFast()) {
+                closeQuietly(coordinator);
+                throw new CoordinatorException(message + " (distributed.fail-fast is true)");
+            }
+            // Not connected is not broken: the manager's rounds connect it when it answers. Until
+            // then the instance is cut off, and its capped pools hold nothing (it has no grant to
+            // keep), which is what an instance that lost its backend right after start-up does.
+            logger.warn("{}; keeping it and trying again every sync-interval: until it answers, this instance "
+                    + "is cut off and its capped pools hold nothing (set distributed.fail-fast=true to fail instead)",
+                    message);
         }
+        return new ActiveCoordinator(requested, coordinator, null);
     }
 
     /**

@@ -149,18 +149,20 @@ class RedisCoordinatorAutoConfigurationTests {
     }
 
     @Test
-    void runWithAWrongPasswordShouldFallBackWithoutShowingIt(CapturedOutput output) {
+    void runWithAWrongPasswordShouldKeepRedisDisconnectedWithoutShowingIt(CapturedOutput output) {
         this.contextRunner
             .withPropertyValues("distributed.enabled=true", "distributed.coordination=redis",
                     "distributed.redis.host=127.0.0.1", "distributed.redis.port=" + server.port(),
                     "distributed.redis.password=" + WRONG_PASSWORD, "distributed.redis.timeout=1s")
             .run((context) -> {
                 CoordinationStatus status = status(context);
-                assertThat(status.activeBackend()).isEqualTo("noop");
-                assertThat(status.fallbackReason()).contains("WRONGPASS");
+                assertThat(status.activeBackend()).isEqualTo("redis");
+                assertThat(status.connected()).isFalse();
+                assertThat(status.lastError()).contains("WRONGPASS");
                 assertThat(status.toString()).doesNotContain(WRONG_PASSWORD);
             });
-        assertThat(output).contains("falling back to the no-op coordinator").doesNotContain(WRONG_PASSWORD);
+        assertThat(output).contains("Coordination backend 'redis' could not connect").contains("WRONGPASS")
+            .doesNotContain("falling back to the no-op coordinator").doesNotContain(WRONG_PASSWORD);
     }
 
     @Test
