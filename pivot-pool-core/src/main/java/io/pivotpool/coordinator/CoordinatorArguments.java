@@ -61,6 +61,18 @@ public final class CoordinatorArguments {
     }
 
     /**
+     * The most bytes a bounded read takes of one value: not negative.
+     *
+     * @throws IllegalArgumentException if it is negative
+     */
+    public static int requireValueBound(int maxValueBytes) {
+        if (maxValueBytes < 0) {
+            throw new IllegalArgumentException("maxValueBytes must not be negative, was " + maxValueBytes);
+        }
+        return maxValueBytes;
+    }
+
+    /**
      * A capacity request: a pool and an instance, and counts that are not negative.
      *
      * @throws NullPointerException if {@code pool} or {@code instanceId} is {@code null}

@@ -145,6 +145,11 @@ public final class ObservedCoordinator implements Coordinator {
     }
 
     @Override
+    public Map<String, byte[]> getAll(Collection<String> keys, int maxValueBytes) {
+        return call("getAll", () -> this.delegate.getAll(keys, maxValueBytes));
+    }
+
+    @Override
     public void setAll(Map<String, byte[]> values, Duration ttl) {
         run("setAll", () -> this.delegate.setAll(values, ttl));
     }

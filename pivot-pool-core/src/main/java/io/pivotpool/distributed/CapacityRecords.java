@@ -20,8 +20,12 @@ final class CapacityRecords {
 
     private static final String TARGET_TAG = "t1";
 
-    /** No field longer than this is ever parsed; a long's digits fit easily. */
-    private static final int MAX_RECORD_BYTES = 128;
+    /**
+     * No record longer than this is ever read or parsed: the manager reads records with this
+     * bound ({@link io.pivotpool.coordinator.Coordinator#getAll(java.util.Collection, int)}), so a
+     * value planted large is not copied to the leader every round. A long's digits fit easily.
+     */
+    static final int MAX_RECORD_BYTES = 128;
 
     private CapacityRecords() {
     }

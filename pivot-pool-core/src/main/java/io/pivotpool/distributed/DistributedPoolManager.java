@@ -856,7 +856,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         for (CapacityShare share : this.shares.values()) {
             byKey.put(CapacityRecords.targetKey(share.name(), this.self.id()), share);
         }
-        acceptTargets(byKey, this.coordinator.getAll(byKey.keySet()), term);
+        acceptTargets(byKey, this.coordinator.getAll(byKey.keySet(), CapacityRecords.MAX_RECORD_BYTES), term);
     }
 
     private void acceptTargets(Map<String, CapacityShare> byKey, Map<String, byte[]> values, long term) {
@@ -902,7 +902,8 @@ public final class DistributedPoolManager implements AutoCloseable {
                 }
             }
         }
-        Map<String, byte[]> reports = demandKeys.isEmpty() ? Map.of() : this.coordinator.getAll(demandKeys);
+        Map<String, byte[]> reports = demandKeys.isEmpty() ? Map.of()
+                : this.coordinator.getAll(demandKeys, CapacityRecords.MAX_RECORD_BYTES);
         Map<CapacityShare, List<CapacityPlanner.Member>> plans = new HashMap<>();
         for (CapacityShare share : this.shares.values()) {
             int cap = share.capacity().globalMaxSize();

@@ -821,6 +821,57 @@ public final class RedisCoordinator implements Coordinator {
         return values;
     }
 
+    /**
+     * One script ({@link RedisScripts#BOUNDED_GET}) per page of {@value #BATCH_KEYS} keys, all
+     * pages sent before any reply is awaited: one round trip, and a value longer than the bound,
+     * or of another type, is left on the server and reported, never copied here.
+     */
+    @Override
+    public Map<String, byte[]> getAll(Collection<String> keys, int maxValueBytes) {
+        CoordinatorArguments.requireValueBound(maxValueBytes);
+        List<String> ordered = List.copyOf(keys);
+        Map<String, byte[]> values = new LinkedHashMap<>();
+        if (ordered.isEmpty()) {
+            return values;
+        }
+        String operation = "get " + ordered.size() + " keys";
+        byte[][] bound = { bytes(Integer.toString(maxValueBytes)) };
+        List<Command<Object>> pages = new ArrayList<>();
+        for (int from = 0; from < ordered.size(); from += BATCH_KEYS) {
+            byte[][] page = ordered.subList(from, Math.min(ordered.size(), from + BATCH_KEYS)).stream()
+                .map(key -> bytes(this.keys.state(Objects.requireNonNull(key, "key must not be null"))))
+                .toArray(byte[][]::new);
+            pages.add(redis -> redis.evalsha(RedisScripts.BOUNDED_GET.sha1(), ScriptOutputType.MULTI, page, bound));
+        }
+        List<Object> replies;
+        try {
+            replies = callAll(operation, pages);
+        }
+        catch (CoordinatorException ex) {
+            if (!rootMessage(ex).startsWith("NOSCRIPT")) {
+                throw ex;
+            }
+            // Not loaded yet (a restarted server): EVAL over no keys loads it, then the pages again.
+            script(operation, RedisScripts.BOUNDED_GET, ScriptOutputType.MULTI, List.of(), bound);
+            replies = callAll(operation, pages);
+        }
+        List<Object> pageReplies = replies;
+        check(operation, this.keys.state(ordered.get(0)), () -> {
+            int i = 0;
+            for (Object reply : pageReplies) {
+                List<?> parts = list(reply);
+                reportGarbage(list(parts.get(1)));
+                for (Object value : list(parts.get(0))) {
+                    String key = ordered.get(i++);
+                    if (value instanceof byte[] found) {
+                        values.put(key, found);
+                    }
+                }
+            }
+        });
+        return values;
+    }
+
     /** One {@code SET ... PX} per entry, all sent before any reply is awaited (pipelined): one round trip. */
     @Override
     public void setAll(Map<String, byte[]> values, Duration ttl) {

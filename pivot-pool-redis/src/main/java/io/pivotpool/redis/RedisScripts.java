@@ -1006,6 +1006,36 @@ final class RedisScripts {
             return {registered, lease, members, granted, values, refused}
             """);
 
+    /**
+     * Reads values bounded, as a round reads its targets: {@code STRLEN} first (O(1); a wrong type
+     * is an error reply), {@code GET} only when the value has at most the bound's bytes, so that a
+     * value planted large under a key the leader reads every round (a member's demand report) is
+     * never copied into the reply. KEYS: the keys. ARGV: the bound in bytes. Returns
+     * {@code {{value or nil, ...}, {refused key, description, ...}}}; any other error (a refused
+     * permission) fails the call.
+     */
+    static final LuaScript BOUNDED_GET = new LuaScript("bounded-get", COMMON + """
+            local max = tonumber(ARGV[1])
+            local values, refused = {}, {}
+            for i, key in ipairs(KEYS) do
+              local v = false
+              local length = redis.pcall('STRLEN', key)
+              if type(length) == 'table' then
+                if not string.find(length.err or '', 'WRONGTYPE', 1, true) then error(length.err) end
+                refused[#refused + 1] = key
+                refused[#refused + 1] = 'a ' .. kind(key) .. ', not a value'
+              elseif length > max then
+                refused[#refused + 1] = key
+                refused[#refused + 1] = 'a value of ' .. length .. ' bytes, more than the ' .. max
+                    .. ' this read takes; it was left unread'
+              else
+                v = redis.call('GET', key)
+              end
+              values[i] = v
+            end
+            return {values, refused}
+            """);
+
     private RedisScripts() {
     }
 }

@@ -351,6 +351,42 @@ class RedisCoordinatorTests {
         assertThat(this.coordinator.get("k")).isEmpty();
     }
 
+    @Test
+    void aBoundedGetAllShouldLeaveAValuePlantedLargeOnTheServerAndWarnOnce() {
+        String prefix = "{" + this.namespace + "}:kv:";
+        raw.commands().set(prefix + "pivot.capacity:p:demand:small", "d1 3 8 2");
+        raw.commands().set(prefix + "pivot.capacity:p:demand:planted", "x".repeat(8 * 1024 * 1024));
+        raw.commands().hset(prefix + "pivot.capacity:p:demand:hash", "f", "a hash");
+        List<String> keys = List.of("pivot.capacity:p:demand:planted", "pivot.capacity:p:demand:small",
+                "pivot.capacity:p:demand:hash", "pivot.capacity:p:demand:missing");
+        try (LogCapture logs = LogCapture.everything()) {
+            long sentBefore = bytesSent();
+            for (int i = 0; i < 5; i++) {
+                assertThat(this.coordinator.getAll(keys, 128)).containsOnlyKeys("pivot.capacity:p:demand:small");
+            }
+            long sent = bytesSent() - sentBefore;
+            System.out.printf("RedisCoordinatorTests: 5 bounded reads beside an 8 MiB planted value: Redis sent %d "
+                    + "bytes%n", sent);
+            assertThat(sent).as("bytes Redis sent for five reads (and the two INFO replies)").isLessThan(64 * 1024);
+            assertThat(logs.messages(Level.WARN)).as("one warning per bad key, however many reads see it")
+                .filteredOn(w -> w.contains(prefix + "pivot.capacity:p:demand:"))
+                .hasSize(2)
+                .anyMatch(w -> w.contains("planted") && w.contains("8388608 bytes, more than the 128"))
+                .anyMatch(w -> w.contains(prefix + "pivot.capacity:p:demand:hash") && w.contains("not a value"));
+        }
+        assertThat(this.coordinator.getAll(keys)).as("the unbounded read still reads it")
+            .containsKey("pivot.capacity:p:demand:planted");
+    }
+
+    /** What Redis has sent to its clients since it started. */
+    private static long bytesSent() {
+        return raw.commands().info("stats").lines()
+            .filter(line -> line.startsWith("total_net_output_bytes:"))
+            .mapToLong(line -> Long.parseLong(line.substring(line.indexOf(':') + 1).trim()))
+            .findFirst()
+            .orElseThrow();
+    }
+
     // ---- capacity ----------------------------------------------------------------------------
 
     @Test

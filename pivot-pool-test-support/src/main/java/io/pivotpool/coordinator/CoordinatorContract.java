@@ -661,6 +661,26 @@ public abstract class CoordinatorContract {
     }
 
     @Test
+    void aBoundedGetAllLeavesOutLongerValuesAndKeepsEverythingElse() {
+        coordinator().set("small", bytes("abc"), null);
+        coordinator().set("exact", new byte[10], LONG_TTL);
+        coordinator().set("longer", new byte[11], LONG_TTL);
+        coordinator().set("empty", new byte[0], LONG_TTL);
+        coordinator().set("every", everyByte(), null);
+        Map<String, byte[]> values = coordinator().getAll(List.of("longer", "missing", "exact", "small", "empty",
+                "every"), 10);
+        assertThat(values.keySet()).containsExactly("exact", "small", "empty");
+        assertThat(values.get("small")).containsExactly(bytes("abc"));
+        assertThat(values.get("exact")).hasSize(10);
+        assertThat(values.get("empty")).isEmpty();
+        assertThat(coordinator().getAll(List.of("every", "longer"), everyByte().length).keySet())
+            .containsExactly("every", "longer");
+        assertThat(coordinator().getAll(List.of(), 10)).isEmpty();
+        assertThatIllegalArgumentException().isThrownBy(() -> coordinator().getAll(List.of("small"), -1))
+            .withMessageContaining("maxValueBytes");
+    }
+
+    @Test
     void getAllAndSetAllHandleMoreKeysThanOneBatch() {
         Map<String, byte[]> written = new java.util.LinkedHashMap<>();
         for (int i = 0; i < 1500; i++) {
