@@ -894,6 +894,11 @@ public final class DistributedPoolManager implements AutoCloseable {
                 || now - last.atNanos() >= this.settings.rebalanceInterval().toNanos();
         boolean mayMoveEarly = last != null
                 && now - last.atNanos() >= 2 * this.settings.syncInterval().toNanos();
+        if (!due && !mayMoveEarly) {
+            // Nothing the reports could change this round: they are not read (three thousand
+            // bounded reads at a thousand members with three pools).
+            return;
+        }
         List<String> demandKeys = new ArrayList<>();
         for (CapacityShare share : this.shares.values()) {
             for (String id : ids) {

@@ -836,11 +836,14 @@ public final class RedisCoordinator implements Coordinator {
         }
         String operation = "get " + ordered.size() + " keys";
         byte[][] bound = { bytes(Integer.toString(maxValueBytes)) };
+        List<List<String>> pageKeys = new ArrayList<>();
         List<Command<Object>> pages = new ArrayList<>();
         for (int from = 0; from < ordered.size(); from += BATCH_KEYS) {
-            byte[][] page = ordered.subList(from, Math.min(ordered.size(), from + BATCH_KEYS)).stream()
-                .map(key -> bytes(this.keys.state(Objects.requireNonNull(key, "key must not be null"))))
-                .toArray(byte[][]::new);
+            List<String> names = ordered.subList(from, Math.min(ordered.size(), from + BATCH_KEYS)).stream()
+                .map(key -> this.keys.state(Objects.requireNonNull(key, "key must not be null")))
+                .toList();
+            byte[][] page = names.stream().map(RedisCoordinator::bytes).toArray(byte[][]::new);
+            pageKeys.add(names);
             pages.add(redis -> redis.evalsha(RedisScripts.BOUNDED_GET.sha1(), ScriptOutputType.MULTI, page, bound));
         }
         List<Object> replies;
@@ -851,9 +854,12 @@ public final class RedisCoordinator implements Coordinator {
             if (!rootMessage(ex).startsWith("NOSCRIPT")) {
                 throw ex;
             }
-            // Not loaded yet (a restarted server): EVAL over no keys loads it, then the pages again.
-            script(operation, RedisScripts.BOUNDED_GET, ScriptOutputType.MULTI, List.of(), bound);
-            replies = callAll(operation, pages);
+            // Not loaded on the server that holds these keys (a restarted one): page by page, each
+            // loading the script where it runs.
+            replies = new ArrayList<>();
+            for (List<String> names : pageKeys) {
+                replies.add(script(operation, RedisScripts.BOUNDED_GET, ScriptOutputType.MULTI, names, bound));
+            }
         }
         List<Object> pageReplies = replies;
         check(operation, this.keys.state(ordered.get(0)), () -> {
