@@ -156,6 +156,9 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private final Map<String, Long> warnedAt = new HashMap<>();
 
+    /** By pool: the sum of max-size last warned about as below the cap. */
+    private final Map<String, Long> capUnreachableWarned = new HashMap<>();
+
     /**
      * Creates a manager over a selected coordinator (connected, or connected by its rounds once
      * it answers); {@link #start()} begins the synchronisation.
@@ -925,6 +928,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         if (!due) {
             return;
         }
+        plans.forEach(this::warnIfCapUnreachable);
         Duration targetTtl = this.settings.rebalanceInterval().multipliedBy(3).plus(this.settings.instanceTtl());
         long refreshNanos = targetTtl.toNanos() / 2;
         Map<String, byte[]> written = new HashMap<>();
@@ -964,6 +968,31 @@ public final class DistributedPoolManager implements AutoCloseable {
         planned.forEach((share, targets) -> share.leaderTarget(targets.getOrDefault(this.self.id(), 0), term, targets));
         this.lastRebalance = new Rebalance(term, ids, now);
         this.rebalances.incrementAndGet();
+    }
+
+    /**
+     * Warns once (again only after it changed) when the members can never hold the pool's cap
+     * together: every one reported, and the sum of their max-size is below global-max-size, so the
+     * cap limits nothing and a typo (a cap of 1000 for 10) would otherwise go unseen.
+     */
+    private void warnIfCapUnreachable(CapacityShare share, List<CapacityPlanner.Member> members) {
+        int cap = share.capacity().globalMaxSize();
+        long most = 0;
+        for (CapacityPlanner.Member member : members) {
+            most += member.localMaxSize();
+        }
+        String pool = share.name();
+        boolean unreachable = most < cap;
+        Long warned = this.capUnreachableWarned.get(pool);
+        if (!unreachable) {
+            this.capUnreachableWarned.remove(pool);
+        }
+        else if (warned == null || warned != most) {
+            this.capUnreachableWarned.put(pool, most);
+            logger.warn("Pool '{}': its global-max-size {} is more than its {} instance(s) can ever hold together "
+                    + "(the sum of their max-size is {}), so the cap limits nothing; lower global-max-size or raise "
+                    + "max-size", RemoteText.escape(pool), cap, members.size(), most);
+        }
     }
 
     /**

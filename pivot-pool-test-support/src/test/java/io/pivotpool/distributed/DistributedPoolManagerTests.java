@@ -423,6 +423,27 @@ class DistributedPoolManagerTests {
     }
 
     @Test
+    void aLeaderWarnsOnceWhenItsMembersCanNeverHoldTheCapTogether() {
+        DistributedSettings often = FAST.toBuilder().rebalanceInterval(Duration.ofMillis(200)).build();
+        try (LogCapture log = LogCapture.of(DistributedPoolManager.class)) {
+            DistributedPoolManager manager = manager(this.backend, often, "a");
+            Pool<Object> small = Pool.create(PoolSpec.of("small", Object::new), PoolSettings.builder().maxSize(3).build());
+            this.toClose.add(small);
+            manager.addPool(small, new GlobalCapacity(10, 10));
+            Pool<Object> fits = Pool.create(PoolSpec.of("fits", Object::new), PoolSettings.builder().maxSize(3).build());
+            this.toClose.add(fits);
+            manager.addPool(fits, new GlobalCapacity(3, 3));
+            manager.start();
+            await().atMost(Duration.ofSeconds(2)).until(() -> manager.status().rebalances() >= 5);
+            assertThat(log.messages(Level.WARN)).as("one warning over five rebalances, for the pool whose cap is out of reach")
+                .singleElement().asString()
+                .isEqualTo("Pool 'small': its global-max-size 10 is more than its 1 instance(s) can ever hold together "
+                        + "(the sum of their max-size is 3), so the cap limits nothing; lower global-max-size or "
+                        + "raise max-size");
+        }
+    }
+
+    @Test
     void onTheNoOpCoordinatorAStarvedRoundNeverPartitionsACappedPool() throws Exception {
         AtomicLong clock = new AtomicLong();
         FlakyCoordinator starved = new FlakyCoordinator(this.backend);
