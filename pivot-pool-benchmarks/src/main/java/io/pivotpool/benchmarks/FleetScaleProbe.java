@@ -518,9 +518,28 @@ public final class FleetScaleProbe {
                 demands.accept(capacity.demand());
             }
             long rebalances = this.instances.stream().mapToLong(instance -> instance.manager.status().rebalances()).sum();
-            return String.format(Locale.ROOT, "limit %d..%d, target %d..%d, demand %d..%d; rebalances %d",
+            // What the leaders planned for these instances tells a leader that never read their
+            // demand from followers that never took its targets.
+            StringBuilder leaders = new StringBuilder();
+            for (Instance instance : this.instances) {
+                var status = instance.manager.status();
+                if (!status.isLeader()) {
+                    continue;
+                }
+                java.util.IntSummaryStatistics planned = new java.util.IntSummaryStatistics();
+                var distribution = status.pools().get("pool-0").distribution();
+                for (Instance member : some) {
+                    Integer target = distribution.get(member.manager.status().instanceId());
+                    planned.accept((target != null) ? target : -1);
+                }
+                leaders.append(String.format(Locale.ROOT, "; leader %s (token %d, %d rebalances, planned %d..%d "
+                        + "for them, %d entries, last error %s)", status.instanceId(), status.fencingToken(),
+                        status.rebalances(), planned.getMin(), planned.getMax(), distribution.size(),
+                        status.lastError()));
+            }
+            return String.format(Locale.ROOT, "limit %d..%d, target %d..%d, demand %d..%d; rebalances %d%s",
                     limits.getMin(), limits.getMax(), targets.getMin(), targets.getMax(), demands.getMin(),
-                    demands.getMax(), rebalances);
+                    demands.getMax(), rebalances, (leaders.length() > 0) ? leaders : "; no leader");
         }
 
         void close() {
