@@ -39,7 +39,7 @@ final class ConfiguredSettings {
      *
      * @throws InvalidPropertyException naming the first broken rule
      */
-    static PoolSettings pool(String name, PoolProperties properties, Profile profile) {
+    static PoolSettings pool(String name, @Nullable PoolProperties properties, Profile profile) {
         PoolSettings defaults = profile.poolSettings();
         if (properties == null) {
             return defaults;
@@ -77,7 +77,7 @@ final class ConfiguredSettings {
      *
      * @throws InvalidPropertyException naming the first broken rule
      */
-    static @Nullable GlobalCapacity capacity(String name, PoolProperties properties) {
+    static @Nullable GlobalCapacity capacity(String name, @Nullable PoolProperties properties) {
         if (properties == null) {
             return null;
         }
@@ -144,7 +144,7 @@ final class ConfiguredSettings {
     }
 
     /** Sets {@code property} when it was given, and records in {@code set} that it was. */
-    private static <V> void apply(Set<String> set, String property, V value, Consumer<V> setter) {
+    private static <V> void apply(Set<String> set, String property, @Nullable V value, Consumer<V> setter) {
         if (value != null) {
             set.add(property);
             setter.accept(value);
@@ -163,8 +163,8 @@ final class ConfiguredSettings {
      * @param set the properties that were set, rather than taken from the profile
      * @param related the other property the rule compares with, or {@code null}
      */
-    private static InvalidPropertyException invalid(String prefix, String property, Object value, Set<String> set,
-            String reason, @Nullable String related, Profile profile) {
+    private static InvalidPropertyException invalid(String prefix, String property, @Nullable Object value, Set<String> set,
+            @Nullable String reason, @Nullable String related, Profile profile) {
         String profileName = profile.name().toLowerCase(Locale.ROOT);
         String alsoRelated = (related != null) ? " (or " + prefix + related + ")" : "";
         String fix;

@@ -2,6 +2,8 @@ package io.pivotpool.autoconfigure;
 
 import java.time.Duration;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
@@ -23,19 +25,19 @@ public class DistributedProperties {
     private String namespace = "pivot:pools";
 
     /** How often an instance heartbeats and renews leadership. Default: the profile's (standard: 2s). */
-    private Duration syncInterval;
+    private @Nullable Duration syncInterval;
 
     /** Whether the instances elect a leader. */
     private boolean leaderElection = true;
 
     /** A leader's term without renewal; longer than sync-interval. Default: the profile's (standard: 10s). */
-    private Duration leaderTtl;
+    private @Nullable Duration leaderTtl;
 
     /** How often the leader shares out global capacity. Default: the profile's (standard: 10s). */
-    private Duration rebalanceInterval;
+    private @Nullable Duration rebalanceInterval;
 
     /** Membership without a heartbeat; longer than sync-interval. Default: three sync intervals. */
-    private Duration instanceTtl;
+    private @Nullable Duration instanceTtl;
 
     /** Whether a missing or failing backend stops start-up instead of falling back to the no-op coordinator. */
     private boolean failFast;
@@ -64,11 +66,11 @@ public class DistributedProperties {
         this.namespace = namespace;
     }
 
-    public Duration getSyncInterval() {
+    public @Nullable Duration getSyncInterval() {
         return this.syncInterval;
     }
 
-    public void setSyncInterval(Duration syncInterval) {
+    public void setSyncInterval(@Nullable Duration syncInterval) {
         this.syncInterval = syncInterval;
     }
 
@@ -80,27 +82,27 @@ public class DistributedProperties {
         this.leaderElection = leaderElection;
     }
 
-    public Duration getLeaderTtl() {
+    public @Nullable Duration getLeaderTtl() {
         return this.leaderTtl;
     }
 
-    public void setLeaderTtl(Duration leaderTtl) {
+    public void setLeaderTtl(@Nullable Duration leaderTtl) {
         this.leaderTtl = leaderTtl;
     }
 
-    public Duration getRebalanceInterval() {
+    public @Nullable Duration getRebalanceInterval() {
         return this.rebalanceInterval;
     }
 
-    public void setRebalanceInterval(Duration rebalanceInterval) {
+    public void setRebalanceInterval(@Nullable Duration rebalanceInterval) {
         this.rebalanceInterval = rebalanceInterval;
     }
 
-    public Duration getInstanceTtl() {
+    public @Nullable Duration getInstanceTtl() {
         return this.instanceTtl;
     }
 
-    public void setInstanceTtl(Duration instanceTtl) {
+    public void setInstanceTtl(@Nullable Duration instanceTtl) {
         this.instanceTtl = instanceTtl;
     }
 

@@ -21,7 +21,7 @@ class InvalidPropertyException extends InvalidConfigurationPropertyValueExceptio
      * @param reason the broken rule
      * @param fix what to change, one or more sentences
      */
-    InvalidPropertyException(String name, @Nullable Object value, String reason, String fix) {
+    InvalidPropertyException(String name, @Nullable Object value, @Nullable String reason, String fix) {
         super(name, value, reason);
         this.fix = fix;
     }

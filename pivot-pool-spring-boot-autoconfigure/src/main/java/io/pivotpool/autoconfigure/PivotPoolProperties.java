@@ -7,6 +7,8 @@ import java.util.Map;
 import io.pivotpool.mode.HighPerformanceMode;
 import io.pivotpool.pool.Overflow;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /**
@@ -73,140 +75,140 @@ public class PivotPoolProperties {
     public static class PoolProperties {
 
         /** Objects created at start and kept ready, 0 to max-size. Default: the profile's (standard: 0). */
-        private Integer minIdle;
+        private @Nullable Integer minIdle;
 
         /** Objects this instance may hold, at least 1. Default: the profile's (standard: 10). */
-        private Integer maxSize;
+        private @Nullable Integer maxSize;
 
         /** When exhausted: wait, elastic, fallback or fail. Default: the profile's (standard: wait). */
-        private Overflow overflow;
+        private @Nullable Overflow overflow;
 
         /** Elastic ceiling, at least max-size. Default: the profile's, or twice max-size if max-size is set. */
-        private Integer emergencyLimit;
+        private @Nullable Integer emergencyLimit;
 
         /** How long a borrow waits when exhausted; not negative. Default: the profile's (standard: 5s). */
-        private Duration borrowTimeout;
+        private @Nullable Duration borrowTimeout;
 
         /** Idle time that closes objects above min-idle; 0 keeps them. Default: the profile's (standard: 10m). */
-        private Duration idleTimeout;
+        private @Nullable Duration idleTimeout;
 
         /** Age at which an object is retired; 0 keeps it forever. Default: the profile's (standard: 0). */
-        private Duration maxLifetime;
+        private @Nullable Duration maxLifetime;
 
         /** Whether each borrow checks max-lifetime (a clock read). Default: the profile's (standard: false). */
-        private Boolean checkLifetimeOnBorrow;
+        private @Nullable Boolean checkLifetimeOnBorrow;
 
         /** Lease age that logs the borrower's stack; 0 is off. Default: the profile's (standard: 0). */
-        private Duration leakDetectionThreshold;
+        private @Nullable Duration leakDetectionThreshold;
 
         /** How often idle objects are evicted and min-idle restored. Default: the profile's (standard: 5s). */
-        private Duration housekeepingInterval;
+        private @Nullable Duration housekeepingInterval;
 
         /**
          * Cluster-wide cap: objects all instances together may hold, shared by the leader by demand;
          * needs overflow wait or fail. Default: none (no cap).
          */
-        private Integer globalMaxSize;
+        private @Nullable Integer globalMaxSize;
 
         /**
          * Objects this instance keeps, at most, while it cannot renew its share of global-max-size
          * (0 keeps the cap strict). Default: global-max-size, i.e. it keeps its last grant.
          */
-        private Integer partitionSize;
+        private @Nullable Integer partitionSize;
 
-        public Integer getMinIdle() {
+        public @Nullable Integer getMinIdle() {
             return this.minIdle;
         }
 
-        public void setMinIdle(Integer minIdle) {
+        public void setMinIdle(@Nullable Integer minIdle) {
             this.minIdle = minIdle;
         }
 
-        public Integer getMaxSize() {
+        public @Nullable Integer getMaxSize() {
             return this.maxSize;
         }
 
-        public void setMaxSize(Integer maxSize) {
+        public void setMaxSize(@Nullable Integer maxSize) {
             this.maxSize = maxSize;
         }
 
-        public Overflow getOverflow() {
+        public @Nullable Overflow getOverflow() {
             return this.overflow;
         }
 
-        public void setOverflow(Overflow overflow) {
+        public void setOverflow(@Nullable Overflow overflow) {
             this.overflow = overflow;
         }
 
-        public Integer getEmergencyLimit() {
+        public @Nullable Integer getEmergencyLimit() {
             return this.emergencyLimit;
         }
 
-        public void setEmergencyLimit(Integer emergencyLimit) {
+        public void setEmergencyLimit(@Nullable Integer emergencyLimit) {
             this.emergencyLimit = emergencyLimit;
         }
 
-        public Duration getBorrowTimeout() {
+        public @Nullable Duration getBorrowTimeout() {
             return this.borrowTimeout;
         }
 
-        public void setBorrowTimeout(Duration borrowTimeout) {
+        public void setBorrowTimeout(@Nullable Duration borrowTimeout) {
             this.borrowTimeout = borrowTimeout;
         }
 
-        public Duration getIdleTimeout() {
+        public @Nullable Duration getIdleTimeout() {
             return this.idleTimeout;
         }
 
-        public void setIdleTimeout(Duration idleTimeout) {
+        public void setIdleTimeout(@Nullable Duration idleTimeout) {
             this.idleTimeout = idleTimeout;
         }
 
-        public Duration getMaxLifetime() {
+        public @Nullable Duration getMaxLifetime() {
             return this.maxLifetime;
         }
 
-        public void setMaxLifetime(Duration maxLifetime) {
+        public void setMaxLifetime(@Nullable Duration maxLifetime) {
             this.maxLifetime = maxLifetime;
         }
 
-        public Boolean getCheckLifetimeOnBorrow() {
+        public @Nullable Boolean getCheckLifetimeOnBorrow() {
             return this.checkLifetimeOnBorrow;
         }
 
-        public void setCheckLifetimeOnBorrow(Boolean checkLifetimeOnBorrow) {
+        public void setCheckLifetimeOnBorrow(@Nullable Boolean checkLifetimeOnBorrow) {
             this.checkLifetimeOnBorrow = checkLifetimeOnBorrow;
         }
 
-        public Duration getLeakDetectionThreshold() {
+        public @Nullable Duration getLeakDetectionThreshold() {
             return this.leakDetectionThreshold;
         }
 
-        public void setLeakDetectionThreshold(Duration leakDetectionThreshold) {
+        public void setLeakDetectionThreshold(@Nullable Duration leakDetectionThreshold) {
             this.leakDetectionThreshold = leakDetectionThreshold;
         }
 
-        public Duration getHousekeepingInterval() {
+        public @Nullable Duration getHousekeepingInterval() {
             return this.housekeepingInterval;
         }
 
-        public void setHousekeepingInterval(Duration housekeepingInterval) {
+        public void setHousekeepingInterval(@Nullable Duration housekeepingInterval) {
             this.housekeepingInterval = housekeepingInterval;
         }
 
-        public Integer getGlobalMaxSize() {
+        public @Nullable Integer getGlobalMaxSize() {
             return this.globalMaxSize;
         }
 
-        public void setGlobalMaxSize(Integer globalMaxSize) {
+        public void setGlobalMaxSize(@Nullable Integer globalMaxSize) {
             this.globalMaxSize = globalMaxSize;
         }
 
-        public Integer getPartitionSize() {
+        public @Nullable Integer getPartitionSize() {
             return this.partitionSize;
         }
 
-        public void setPartitionSize(Integer partitionSize) {
+        public void setPartitionSize(@Nullable Integer partitionSize) {
             this.partitionSize = partitionSize;
         }
 

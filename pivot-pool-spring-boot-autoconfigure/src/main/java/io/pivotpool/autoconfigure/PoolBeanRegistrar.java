@@ -17,6 +17,8 @@ import io.pivotpool.pool.PoolSpec;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.beans.factory.BeanFactoryInitializer;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.beans.factory.support.BeanDefinitionRegistry;
@@ -88,7 +90,7 @@ final class PoolBeanRegistrar implements BeanFactoryInitializer<ConfigurableList
     }
 
     private static <T> RootBeanDefinition definition(ConfigurableListableBeanFactory beanFactory,
-            String specBeanName, PoolSpec<T> spec, PoolSettings settings, GlobalCapacity capacity) {
+            String specBeanName, PoolSpec<T> spec, PoolSettings settings, @Nullable GlobalCapacity capacity) {
         ResolvableType objectType = beanFactory.getMergedBeanDefinition(specBeanName)
             .getResolvableType()
             .as(PoolSpec.class)
@@ -106,7 +108,7 @@ final class PoolBeanRegistrar implements BeanFactoryInitializer<ConfigurableList
     }
 
     private static <T> Pool<T> create(ConfigurableListableBeanFactory beanFactory, PoolSpec<T> spec,
-            PoolSettings settings, GlobalCapacity capacity) {
+            PoolSettings settings, @Nullable GlobalCapacity capacity) {
         Pool<T> pool;
         if (capacity == null) {
             pool = Pool.create(spec, settings);

@@ -8,6 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 import org.apache.commons.logging.Log;
@@ -142,7 +143,7 @@ final class PropertyKeyCheck implements BeanFactoryInitializer<ConfigurableLista
      * @param kind what is wrong
      * @param suggestion the nearest valid key, or (for a map given to a value) the value's key
      */
-    record Problem(String key, String origin, Kind kind, String suggestion) {
+    record Problem(String key, String origin, Kind kind, @Nullable String suggestion) {
 
         enum Kind {
 
@@ -163,9 +164,14 @@ final class PropertyKeyCheck implements BeanFactoryInitializer<ConfigurableLista
 
         String fix() {
             return switch (this.kind) {
-                case UNKNOWN -> "Rename " + this.key + " to " + this.suggestion + ", or remove it.";
-                case STRUCTURE_FOR_VALUE -> "Write " + this.suggestion + " as one quoted value (for example "
-                        + lastElement(this.suggestion) + ": \"orders\").";
+                case UNKNOWN -> (this.suggestion != null)
+                        ? "Rename " + this.key + " to " + this.suggestion + ", or remove it."
+                        : "Remove " + this.key + " (no valid key is near it).";
+                case STRUCTURE_FOR_VALUE -> {
+                    String path = Objects.requireNonNull(this.suggestion, "a structure's problem names its path");
+                    yield "Write " + path + " as one quoted value (for example " + lastElement(path)
+                            + ": \"orders\").";
+                }
             };
         }
 
@@ -184,12 +190,12 @@ final class PropertyKeyCheck implements BeanFactoryInitializer<ConfigurableLista
         private final Map<String, KeyTree> children = new LinkedHashMap<>();
 
         /** The name in canonical (dashed) form; {@code null} for the root. */
-        private final String name;
+        private final @Nullable String name;
 
         /** Whether this node takes a value rather than nested keys. */
         private final boolean value;
 
-        private KeyTree(String name, boolean value) {
+        private KeyTree(@Nullable String name, boolean value) {
             this.name = name;
             this.value = value;
         }
@@ -260,7 +266,7 @@ final class PropertyKeyCheck implements BeanFactoryInitializer<ConfigurableLista
         }
 
         /** The valid key (or group of keys) nearest to {@code key}, the user's map keys kept. */
-        private String nearest(ConfigurationPropertyName root, ConfigurationPropertyName key) {
+        private @Nullable String nearest(ConfigurationPropertyName root, ConfigurationPropertyName key) {
             List<String> written = new ArrayList<>();
             for (int i = root.getNumberOfElements(); i < key.getNumberOfElements(); i++) {
                 written.add(key.getElement(i, Form.DASHED));
@@ -268,7 +274,7 @@ final class PropertyKeyCheck implements BeanFactoryInitializer<ConfigurableLista
             Set<String> candidates = new LinkedHashSet<>();
             collect(root.toString(), written, 0, candidates);
             String target = key.toString();
-            String best = null;
+            @Nullable String best = null;
             int bestDistance = Integer.MAX_VALUE;
             for (String candidate : candidates) {
                 if (candidate.equals(target)) {

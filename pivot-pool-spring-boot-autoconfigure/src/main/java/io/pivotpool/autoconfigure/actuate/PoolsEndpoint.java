@@ -145,7 +145,7 @@ public class PoolsEndpoint {
             @Nullable CapacityDescriptor capacity, long created, long destroyed, long borrows, long timeouts, long overflow,
             long creationFailures, long leaks, WaitTimeDescriptor waitTime) implements OperationResponseBody {
 
-        static PoolDescriptor of(PoolStats stats, PoolCapacity capacity) {
+        static PoolDescriptor of(PoolStats stats, @Nullable PoolCapacity capacity) {
             return new PoolDescriptor(stats.size(), stats.idle(), stats.active(), stats.waiting(), stats.maxSize(),
                     (capacity != null) ? CapacityDescriptor.of(capacity) : null, stats.created(), stats.destroyed(),
                     stats.borrows(), stats.timeouts(), stats.overflowCreated(), stats.creationFailures(),

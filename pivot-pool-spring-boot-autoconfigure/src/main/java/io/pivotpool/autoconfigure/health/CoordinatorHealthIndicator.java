@@ -2,9 +2,12 @@ package io.pivotpool.autoconfigure.health;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 import io.pivotpool.distributed.CoordinationStatus;
 import io.pivotpool.distributed.DistributedPoolManager;
+
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
@@ -71,7 +74,8 @@ public class CoordinatorHealthIndicator extends AbstractHealthIndicator {
             return;
         }
         if (!status.connected()) {
-            builder.withDetail("connected", false).withDetail("error", status.lastError());
+            builder.withDetail("connected", false)
+                .withDetail("error", Objects.requireNonNullElse(status.lastError(), "not synchronised yet"));
             if (this.downWhenDisconnected) {
                 builder.down();
             }

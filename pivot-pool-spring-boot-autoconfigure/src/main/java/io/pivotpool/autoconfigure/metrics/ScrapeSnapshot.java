@@ -3,6 +3,8 @@ package io.pivotpool.autoconfigure.metrics;
 import java.time.Duration;
 import java.util.function.Supplier;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One reading of an expensive source (a pool's {@code stats()}, which scans every slot; the
  * coordinator's {@code status()}) shared by the meters of one scrape, so that a scrape costs one
@@ -27,7 +29,7 @@ final class ScrapeSnapshot<T> {
 
     private final Supplier<T> source;
 
-    private volatile Reading<T> current;
+    private volatile @Nullable Reading<T> current;
 
     ScrapeSnapshot(Supplier<T> source) {
         this.source = source;
@@ -44,7 +46,7 @@ final class ScrapeSnapshot<T> {
     /** One meter's view: never the same reading twice. */
     final class Reader {
 
-        private volatile Reading<T> reported;
+        private volatile @Nullable Reading<T> reported;
 
         private Reader() {
         }
