@@ -202,10 +202,10 @@ public final class EtcdCoordinator implements Coordinator {
 
     private final String endpoints;
 
-    private final String secret;
+    private final @Nullable String secret;
 
     /** The etcd user, for messages (a user name is no secret); or null. */
-    private final String username;
+    private final @Nullable String username;
 
     private final long timeoutNanos;
 
@@ -310,7 +310,8 @@ public final class EtcdCoordinator implements Coordinator {
                         ssl.trustManager(settings.trustCertificates().toFile());
                     }
                     if (settings.clientCertificate() != null) {
-                        ssl.keyManager(settings.clientCertificate().toFile(), settings.clientKey().toFile());
+                        ssl.keyManager(settings.clientCertificate().toFile(),
+                            Objects.requireNonNull(settings.clientKey(), "checked by the settings").toFile());
                     }
                 });
             }
@@ -553,7 +554,7 @@ public final class EtcdCoordinator implements Coordinator {
                 records.add(readMember(entry, id));
             }
             catch (IllegalArgumentException ex) {
-                dropIfUnchanged(call, entry, ex.getMessage());
+                dropIfUnchanged(call, entry, String.valueOf(ex.getMessage()));
             }
         }
         learnGrantedTtls(call, records.stream().mapToLong(record -> record.entry().getLease()).toArray());
@@ -681,7 +682,7 @@ public final class EtcdCoordinator implements Coordinator {
                 }
                 continue;
             }
-            if (leader != null && leader.problem().isEmpty()) {
+            if (leader != null && "".equals(leader.problem())) {
                 // Its lease has just ended: the key goes with it; the next round may begin a term.
                 return Optional.empty();
             }
@@ -722,7 +723,7 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     /** Renews {@code leader}'s term for its holder; {@code null} if the term changed meanwhile (read again). */
-    private Optional<LeaderLease> renew(Call call, LeaderRecord leader, String instanceId, long ttlMillis,
+    private @Nullable Optional<LeaderLease> renew(Call call, LeaderRecord leader, String instanceId, long ttlMillis,
             long seconds) {
         if (leader.ttlMillis() == ttlMillis) {
             if (keepAlive(call, leader.entry().getLease())) {
@@ -802,7 +803,7 @@ public final class EtcdCoordinator implements Coordinator {
      * does, and its token is not above the term counter.
      */
     private @Nullable String implausibleLease(Leadership state, long ttlMillis) {
-        LeaderRecord leader = state.leader();
+        LeaderRecord leader = Objects.requireNonNull(state.leader(), "asked about a leader record");
         long longest = Plausibility.longestTtlMillis(this.leaderTtlUsed.accumulateAndGet(ttlMillis, Math::max));
         if (leader.ttlMillis() > longest) {
             return "a leader record of " + leader.ttlMillis() + " ms, more than " + Plausibility.TTL_FACTOR
@@ -908,14 +909,14 @@ public final class EtcdCoordinator implements Coordinator {
      * The leader key as read. {@code problem} is {@code null} for a valid record, empty for one
      * whose lease has already ended (the key is about to vanish), else what is wrong with it.
      */
-    private record LeaderRecord(KeyValue entry, String holder, long token, long ttlMillis, String problem) {
+    private record LeaderRecord(KeyValue entry, String holder, long token, long ttlMillis, @Nullable String problem) {
     }
 
     /**
      * Leader key and term counter read together. {@code termProblem}: {@code null} for a valid
      * counter, empty when it is missing, else what is wrong with it.
      */
-    private record Leadership(LeaderRecord leader, long term, long termModRevision, String termProblem,
+    private record Leadership(@Nullable LeaderRecord leader, long term, long termModRevision, @Nullable String termProblem,
             long revision, @Nullable PreviousLease previousLease) {
     }
 
@@ -1220,7 +1221,7 @@ public final class EtcdCoordinator implements Coordinator {
         Map<String, byte[]> found = new HashMap<>();
         List<CompletableFuture<TxnResponse>> pages = sendReads(single);
         ranges.forEach((prefix, range) -> {
-            List<String> group = byPrefix.get(prefix);
+            List<String> group = Objects.requireNonNull(byPrefix.get(prefix), "a prefix of the groups");
             GetResponse read = awaitRange(call, range);
             if (read == null || read.isMore()) {
                 // More keys under the prefix than a range should read (planted, or reports of
@@ -1463,7 +1464,7 @@ public final class EtcdCoordinator implements Coordinator {
                 continue;
             }
             long shared = sharedLease(instanceId, roundLease, seconds);
-            long current = (own != null && own.ttlMillis() == ttlMillis) ? renewed(call, mine.getLease(), shared) : 0;
+            long current = (own != null && own.ttlMillis() == ttlMillis) ? renewed(call, Objects.requireNonNull(mine, "own is read from it").getLease(), shared) : 0;
             long lease = (shared != 0) ? shared : current;
             boolean newLease = lease == 0;
             if (!newLease && lease == current && mineGranted == granted) {
@@ -1477,7 +1478,7 @@ public final class EtcdCoordinator implements Coordinator {
             TxnResponse recorded;
             try {
                 recorded = call.await(this.kv.txn()
-                    .If(absentOrUnchanged(versionKey, version.getModRevision()),
+                    .If(absentOrUnchanged(versionKey, Objects.requireNonNull(version, "the ledger is read from it").getModRevision()),
                             absentOrUnchanged(myKey, (mine != null) ? mine.getModRevision() : 0))
                     .Then(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(others + granted, ledger[1]), PutOption.DEFAULT),
                             Op.put(EtcdKeys.bytes(myKey), ByteSequence.from(utf8(granted + ":" + ttlMillis)),
@@ -1522,7 +1523,7 @@ public final class EtcdCoordinator implements Coordinator {
      * together with the true sum, stamped as reconciled now. {@code null} if the pool changed
      * meanwhile (read again).
      */
-    private CapacityGrant reconcileAndRequest(Call call, String pool, String instanceId, int requested,
+    private @Nullable CapacityGrant reconcileAndRequest(Call call, String pool, String instanceId, int requested,
             int globalMaxSize, long ttlMillis, long roundLease) {
         Grants grants = readGrants(call, pool);
         if (grants == null) {
@@ -1547,7 +1548,7 @@ public final class EtcdCoordinator implements Coordinator {
         }
         int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
         long shared = sharedLease(instanceId, roundLease, leaseSeconds(ttlMillis));
-        long current = (mine != null && mineTtl == ttlMillis) ? renewed(call, mine.getLease(), shared) : 0;
+        long current = (mine != null && mineTtl == ttlMillis) ? renewed(call, Objects.requireNonNull(mine, "own is read from it").getLease(), shared) : 0;
         long lease = (shared != 0) ? shared : current;
         boolean newLease = lease == 0;
         if (newLease) {
@@ -1610,12 +1611,12 @@ public final class EtcdCoordinator implements Coordinator {
         return new GrantRead(first(reads.get(from)), first(reads.get(from + 1)));
     }
 
-    private static KeyValue first(GetResponse read) {
+    private static @Nullable KeyValue first(GetResponse read) {
         return read.getKvs().isEmpty() ? null : read.getKvs().get(0);
     }
 
     /** {@code {sum, reconciledAtMillis}} from a version key, or {@code null} if it is not one (reconciled then). */
-    private static long[] ledger(KeyValue version) {
+    private static long @Nullable [] ledger(KeyValue version) {
         String value = version.getValue().toString(StandardCharsets.UTF_8);
         int colon = value.indexOf(':');
         if (version.getValue().size() > 40 || colon < 0) {
@@ -1640,7 +1641,7 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     /** The caller's own grant record, or {@code null} if it is garbage or not on a lease of ours. */
-    private GrantRecord ownGrant(KeyValue entry, String instanceId) {
+    private @Nullable GrantRecord ownGrant(KeyValue entry, String instanceId) {
         try {
             GrantRecord grant = grantRecord(entry, instanceId);
             return this.ownLeases.containsKey(entry.getLease()) ? grant : null;
@@ -1696,7 +1697,8 @@ public final class EtcdCoordinator implements Coordinator {
                 break;
             }
             TxnResponse done = call.await(this.kv.txn()
-                .If(absentOrUnchanged(versionKey, version.getModRevision()), absentOrUnchanged(myKey, mine.getModRevision()))
+                .If(absentOrUnchanged(versionKey, Objects.requireNonNull(version, "the ledger is read from it").getModRevision()),
+                        absentOrUnchanged(myKey, mine.getModRevision()))
                 .Then(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(ledger[0] - own.granted(), ledger[1]), PutOption.DEFAULT),
                         Op.delete(EtcdKeys.bytes(myKey), DeleteOption.DEFAULT))
                 .commit());
@@ -1750,7 +1752,7 @@ public final class EtcdCoordinator implements Coordinator {
      * One read of a pool: its valid grants, the garbage to drop, what is wrong with the version key
      * ({@code null}: nothing; a request overwrites it anyway), and the revisions read.
      */
-    private record Grants(List<GrantRecord> valid, List<Garbage> garbage, String badVersion, long versionModRevision,
+    private record Grants(List<GrantRecord> valid, List<Garbage> garbage, @Nullable String badVersion, long versionModRevision,
             long revision) {
     }
 
@@ -1768,7 +1770,7 @@ public final class EtcdCoordinator implements Coordinator {
      * The pool's version and live grants, read at one revision; garbage listed to be dropped.
      * {@code null} if there were too many grants to be real and they were dropped (read again).
      */
-    private Grants readGrants(Call call, String pool) {
+    private @Nullable Grants readGrants(Call call, String pool) {
         String prefix = this.keys.pool(pool);
         String grantPrefix = this.keys.grants(pool);
         String versionKey = this.keys.poolVersion(pool);
@@ -2049,7 +2051,7 @@ public final class EtcdCoordinator implements Coordinator {
      * What is wrong with a record's lease: {@code null} if it ends within the record's own TTL (as
      * etcd rounds it), empty if it has already ended, else a description.
      */
-    private String leaseProblem(long lease, long ttlMillis) {
+    private @Nullable String leaseProblem(long lease, long ttlMillis) {
         if (lease == 0) {
             return "without expiry (no lease)";
         }
@@ -2111,7 +2113,7 @@ public final class EtcdCoordinator implements Coordinator {
                 return result;
             }
             catch (ExecutionException ex) {
-                throw failed(this.operation, ex.getCause());
+                throw failed(this.operation, Objects.requireNonNullElse(ex.getCause(), ex));
             }
             catch (TimeoutException ex) {
                 future.cancel(true);
@@ -2164,7 +2166,7 @@ public final class EtcdCoordinator implements Coordinator {
      * is down; only the causes tell which side refused whom, and a user fixing a certificate needs to
      * know that.
      */
-    private static String tlsProblem(Throwable ex) {
+    private static @Nullable String tlsProblem(Throwable ex) {
         javax.net.ssl.SSLException tls = find(ex, javax.net.ssl.SSLException.class);
         if (tls == null) {
             return null;
@@ -2207,7 +2209,7 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     /** etcd refused the user access to a key: jetcd passes it on as its own exception or as gRPC's status. */
-    private static boolean isPermissionDenied(Throwable ex, EtcdException etcd) {
+    private static boolean isPermissionDenied(Throwable ex, @Nullable EtcdException etcd) {
         return (etcd != null && etcd.getErrorCode() == io.etcd.jetcd.common.exception.ErrorCode.PERMISSION_DENIED)
                 || io.grpc.Status.fromThrowable(ex).getCode() == io.grpc.Status.Code.PERMISSION_DENIED;
     }
@@ -2235,7 +2237,7 @@ public final class EtcdCoordinator implements Coordinator {
         return false;
     }
 
-    private static <E extends Throwable> E find(Throwable ex, Class<E> type) {
+    private static <E extends Throwable> @Nullable E find(Throwable ex, Class<E> type) {
         for (Throwable current = ex; current != null; current = (current.getCause() != current) ? current.getCause() : null) {
             if (type.isInstance(current)) {
                 return type.cast(current);
@@ -2370,9 +2372,9 @@ public final class EtcdCoordinator implements Coordinator {
      *
      * @throws IllegalArgumentException for anything else
      */
-    static long decimalLong(String text) {
+    static long decimalLong(@Nullable String text) {
         if (text == null || !DECIMAL_LONG.matcher(text).matches()) {
-            throw new IllegalArgumentException("not a plain decimal integer: '" + RemoteText.escape(text) + "'");
+            throw new IllegalArgumentException("not a plain decimal integer: '" + RemoteText.escape(String.valueOf(text)) + "'");
         }
         try {
             return Long.parseLong(text);

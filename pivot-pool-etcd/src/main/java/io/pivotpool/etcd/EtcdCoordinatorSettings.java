@@ -150,19 +150,19 @@ public final class EtcdCoordinatorSettings {
 
         private List<String> endpoints = List.of(DEFAULT_ENDPOINT);
 
-        private String username;
+        private @Nullable String username;
 
-        private String password;
+        private @Nullable String password;
 
         private Duration timeout = DEFAULT_TIMEOUT;
 
         private String namespace = DEFAULT_NAMESPACE;
 
-        private Path trustCertificates;
+        private @Nullable Path trustCertificates;
 
-        private Path clientCertificate;
+        private @Nullable Path clientCertificate;
 
-        private Path clientKey;
+        private @Nullable Path clientKey;
 
         private Builder() {
         }
@@ -192,12 +192,12 @@ public final class EtcdCoordinatorSettings {
             return endpoints(List.of(endpoints));
         }
 
-        public Builder username(String username) {
+        public Builder username(@Nullable String username) {
             this.username = (username != null && !username.isEmpty()) ? username : null;
             return this;
         }
 
-        public Builder password(String password) {
+        public Builder password(@Nullable String password) {
             this.password = (password != null && !password.isEmpty()) ? password : null;
             return this;
         }
@@ -221,19 +221,19 @@ public final class EtcdCoordinatorSettings {
         }
 
         /** PEM file of the CAs to trust for {@code https://} endpoints; {@code null}: the JVM's default trust store. */
-        public Builder trustCertificates(Path trustCertificates) {
+        public Builder trustCertificates(@Nullable Path trustCertificates) {
             this.trustCertificates = trustCertificates;
             return this;
         }
 
         /** PEM file of the client certificate for {@code --client-cert-auth}; needs {@link #clientKey(Path)}. */
-        public Builder clientCertificate(Path clientCertificate) {
+        public Builder clientCertificate(@Nullable Path clientCertificate) {
             this.clientCertificate = clientCertificate;
             return this;
         }
 
         /** Unencrypted PKCS#8 PEM file of the client certificate's key; see {@link EtcdCoordinatorSettings#clientKey()}. */
-        public Builder clientKey(Path clientKey) {
+        public Builder clientKey(@Nullable Path clientKey) {
             this.clientKey = clientKey;
             return this;
         }
@@ -273,7 +273,7 @@ public final class EtcdCoordinatorSettings {
          * plain text, and a user who set a certificate believes otherwise), readable, and PEM of the
          * kind Netty reads.
          */
-        private void requireTlsFile(String setting, Path file, boolean https, PemKind kind) {
+        private void requireTlsFile(String setting, @Nullable Path file, boolean https, PemKind kind) {
             if (file == null) {
                 return;
             }
@@ -314,7 +314,7 @@ public final class EtcdCoordinatorSettings {
 
             CERTIFICATE {
                 @Override
-                String problem(String text) {
+                @Nullable String problem(String text) {
                     return text.contains("-----BEGIN CERTIFICATE-----") ? null
                             : "must be a PEM file of X.509 certificates (-----BEGIN CERTIFICATE-----)";
                 }
@@ -322,7 +322,7 @@ public final class EtcdCoordinatorSettings {
 
             PRIVATE_KEY {
                 @Override
-                String problem(String text) {
+                @Nullable String problem(String text) {
                     String convert = ": jetcd (Netty) reads only an unencrypted PKCS#8 key (-----BEGIN PRIVATE KEY-----); "
                             + "convert it with openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.pk8";
                     if (text.contains("-----BEGIN PRIVATE KEY-----")) {
@@ -340,7 +340,7 @@ public final class EtcdCoordinatorSettings {
             };
 
             /** What is wrong, or {@code null}. */
-            abstract String problem(String text);
+            abstract @Nullable String problem(String text);
         }
 
         private static void requireEndpoint(String endpoint) {

@@ -22,22 +22,22 @@ public class EtcdProperties {
     private List<String> endpoints = new ArrayList<>(List.of(EtcdCoordinatorSettings.DEFAULT_ENDPOINT));
 
     /** User of an etcd cluster with authentication enabled; empty: none. */
-    private String username;
+    private @Nullable String username;
 
     /** Password of that user. Never logged; masked in the actuator's configprops and env endpoints. */
-    private String password;
+    private @Nullable String password;
 
     /** The most any one coordinator call waits for etcd, all its round trips together. */
     private Duration timeout = EtcdCoordinatorSettings.DEFAULT_TIMEOUT;
 
     /** PEM file of the certificate authorities that sign the members' certificates (https endpoints only); empty: the JVM's default trust store. */
-    private Path trustCertificates;
+    private @Nullable Path trustCertificates;
 
     /** PEM file of the client certificate, for members started with --client-cert-auth (https endpoints only); set client-key with it. */
-    private Path clientCertificate;
+    private @Nullable Path clientCertificate;
 
     /** PEM file of the client certificate's private key: unencrypted PKCS#8 (BEGIN PRIVATE KEY), as jetcd reads no other; convert with 'openssl pkcs8 -topk8 -nocrypt'. */
-    private Path clientKey;
+    private @Nullable Path clientKey;
 
     public List<String> getEndpoints() {
         return this.endpoints;
@@ -47,19 +47,19 @@ public class EtcdProperties {
         this.endpoints = endpoints;
     }
 
-    public String getUsername() {
+    public @Nullable String getUsername() {
         return this.username;
     }
 
-    public void setUsername(String username) {
+    public void setUsername(@Nullable String username) {
         this.username = username;
     }
 
-    public String getPassword() {
+    public @Nullable String getPassword() {
         return this.password;
     }
 
-    public void setPassword(String password) {
+    public void setPassword(@Nullable String password) {
         this.password = password;
     }
 
@@ -71,27 +71,27 @@ public class EtcdProperties {
         this.timeout = timeout;
     }
 
-    public Path getTrustCertificates() {
+    public @Nullable Path getTrustCertificates() {
         return this.trustCertificates;
     }
 
-    public void setTrustCertificates(Path trustCertificates) {
+    public void setTrustCertificates(@Nullable Path trustCertificates) {
         this.trustCertificates = trustCertificates;
     }
 
-    public Path getClientCertificate() {
+    public @Nullable Path getClientCertificate() {
         return this.clientCertificate;
     }
 
-    public void setClientCertificate(Path clientCertificate) {
+    public void setClientCertificate(@Nullable Path clientCertificate) {
         this.clientCertificate = clientCertificate;
     }
 
-    public Path getClientKey() {
+    public @Nullable Path getClientKey() {
         return this.clientKey;
     }
 
-    public void setClientKey(Path clientKey) {
+    public void setClientKey(@Nullable Path clientKey) {
         this.clientKey = clientKey;
     }
 
