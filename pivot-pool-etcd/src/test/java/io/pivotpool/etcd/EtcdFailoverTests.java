@@ -270,21 +270,7 @@ class EtcdFailoverTests {
         this.server = EtcdServer.start();
         RawEtcd.establish(this.server, this.namespace);
         this.server.member().kill9();
-        EtcdCoordinator coordinator = EtcdCoordinator.create(EtcdCoordinatorSettings.builder()
-            .endpoints(this.server.endpoints())
-            .namespace(this.namespace)
-            .timeout(TIMEOUT)
-            .build());
-        this.closeables.add(coordinator);
-        DistributedSettings settings = DistributedSettings.builder()
-            .enabled(true)
-            .coordination("etcd")
-            .syncInterval(SYNC_INTERVAL)
-            .leaderTtl(LEADER_TTL)
-            .build();
-        DistributedPoolManager manager = new DistributedPoolManager(CoordinatorSelection.use(coordinator, settings),
-                settings, new InstanceInfo("late", "localhost", System.currentTimeMillis(), Map.of()));
-        this.closeables.add(manager);
+        DistributedPoolManager manager = unstartedManager(unconnectedCoordinator(), "late");
         Pool<Object> pool = Pool.create(PoolSpec.of("objects", Object::new), PoolSettings.builder().maxSize(2).build());
         this.closeables.add(pool);
         manager.addPool(pool, 4);
@@ -308,18 +294,28 @@ class EtcdFailoverTests {
     }
 
     private Coordinator coordinator() {
+        Coordinator coordinator = unconnectedCoordinator();
+        coordinator.connect();
+        return coordinator;
+    }
+
+    private Coordinator unconnectedCoordinator() {
         EtcdCoordinator coordinator = EtcdCoordinator.create(EtcdCoordinatorSettings.builder()
             .endpoints(this.server.endpoints())
             .namespace(this.namespace)
             .timeout(TIMEOUT)
             .build());
-        coordinator.connect();
         this.closeables.add(coordinator);
         return coordinator;
     }
 
     private DistributedPoolManager manager(String name) {
-        Coordinator coordinator = coordinator();
+        DistributedPoolManager manager = unstartedManager(coordinator(), name);
+        manager.start();
+        return manager;
+    }
+
+    private DistributedPoolManager unstartedManager(Coordinator coordinator, String name) {
         DistributedSettings settings = DistributedSettings.builder()
             .enabled(true)
             .coordination("etcd")
@@ -329,7 +325,6 @@ class EtcdFailoverTests {
         DistributedPoolManager manager = new DistributedPoolManager(CoordinatorSelection.use(coordinator, settings),
                 settings, new InstanceInfo(name, "localhost", System.currentTimeMillis(), Map.of()));
         this.closeables.add(manager);
-        manager.start();
         return manager;
     }
 

@@ -922,6 +922,32 @@ final class RedisScripts {
             """);
 
     /**
+     * The length check of a bounded read: {@code STRLEN} (O(1); a wrong type is an error reply).
+     * {@code readableLength(key, max, refused, reads)} returns the length of the value at
+     * {@code key} when a read may take it, or nil after noting in {@code refused} why not (a key of
+     * another type, or a value longer than {@code max}, which {@code reads} names). Any other error
+     * (a refused permission) fails the script, as a call would.
+     */
+    private static final String BOUNDED_LENGTH = """
+            local function readableLength(key, max, refused, reads)
+              local length = redis.pcall('STRLEN', key)
+              if type(length) == 'table' then
+                if not string.find(length.err or '', 'WRONGTYPE', 1, true) then error(length.err) end
+                refused[#refused + 1] = key
+                refused[#refused + 1] = 'a ' .. kind(key) .. ', not a value'
+                return nil
+              end
+              if length > max then
+                refused[#refused + 1] = key
+                refused[#refused + 1] = 'a value of ' .. length .. ' bytes, more than the ' .. max .. ' ' .. reads
+                    .. '; it was left unread'
+                return nil
+              end
+              return length
+            end
+            """;
+
+    /**
      * A follower's whole round in one script ({@code Coordinator.round}): register or heartbeat
      * ({@link #REGISTER}), seek leadership ({@link #ACQUIRE_LEADERSHIP}) or only read the leader
      * ({@link #CURRENT_LEADER}), count the live members, write the values, request every grant
@@ -942,7 +968,7 @@ final class RedisScripts {
      * {@code GET}). An exhausted term
      * counter fails the script as the acquisition would.
      */
-    static final LuaScript ROUND = new LuaScript("round", COMMON + READ_LEASE + PRUNE_INDEX + LIVE_GRANTS + LEDGER
+    static final LuaScript ROUND = new LuaScript("round", COMMON + BOUNDED_LENGTH + READ_LEASE + PRUNE_INDEX + LIVE_GRANTS + LEDGER
             + "local MAX_READ = " + MAX_ROUND_VALUE_BYTES + "\n"
             + "local function registerStep(KEYS, ARGV)\n" + REGISTER_STEP + "end\n"
             + "local function acquireStep(KEYS, ARGV)\n" + ACQUIRE_STEP + "end\n"
@@ -989,18 +1015,7 @@ final class RedisScripts {
             for i = 0, reads - 1 do
               local key = KEYS[k + i]
               local v = false
-              local length = redis.pcall('STRLEN', key)
-              if type(length) == 'table' then
-                if not string.find(length.err or '', 'WRONGTYPE', 1, true) then error(length.err) end
-                refused[#refused + 1] = key
-                refused[#refused + 1] = 'a ' .. kind(key) .. ', not a value'
-              elseif length > MAX_READ then
-                refused[#refused + 1] = key
-                refused[#refused + 1] = 'a value of ' .. length .. ' bytes, more than the ' .. MAX_READ
-                    .. ' a round reads; it was left unread'
-              else
-                v = redis.call('GET', key)
-              end
+              if readableLength(key, MAX_READ, refused, 'a round reads') then v = redis.call('GET', key) end
               values[#values + 1] = v
             end
             return {registered, lease, members, granted, values, refused}
@@ -1016,21 +1031,12 @@ final class RedisScripts {
      * ARGV: the bound in bytes. Returns {@code {{value or nil, ...}, {refused key, description,
      * ...}}}; any other error (a refused permission) fails the call.
      */
-    static final LuaScript BOUNDED_GET = new LuaScript("bounded-get", COMMON + """
+    static final LuaScript BOUNDED_GET = new LuaScript("bounded-get", COMMON + BOUNDED_LENGTH + """
             local max = tonumber(ARGV[1])
             local values, refused, wanted, at = {}, {}, {}, {}
             for i, key in ipairs(KEYS) do
               values[i] = false
-              local length = redis.pcall('STRLEN', key)
-              if type(length) == 'table' then
-                if not string.find(length.err or '', 'WRONGTYPE', 1, true) then error(length.err) end
-                refused[#refused + 1] = key
-                refused[#refused + 1] = 'a ' .. kind(key) .. ', not a value'
-              elseif length > max then
-                refused[#refused + 1] = key
-                refused[#refused + 1] = 'a value of ' .. length .. ' bytes, more than the ' .. max
-                    .. ' this read takes; it was left unread'
-              else
+              if readableLength(key, max, refused, 'this read takes') then
                 wanted[#wanted + 1] = key
                 at[#at + 1] = i
               end
