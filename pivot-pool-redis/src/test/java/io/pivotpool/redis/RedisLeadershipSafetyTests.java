@@ -11,7 +11,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
+import io.pivotpool.distributed.GlobalCapacity;
 import io.pivotpool.distributed.internal.CoordinatorSelection;
+import io.pivotpool.pool.Pool;
+import io.pivotpool.pool.PoolSettings;
+import io.pivotpool.pool.PoolSpec;
 import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -34,6 +38,9 @@ class RedisLeadershipSafetyTests {
     private static final Duration SYNC_INTERVAL = Duration.ofMillis(200);
 
     private static final Duration TIMEOUT = Duration.ofMillis(500);
+
+    /** The cluster-wide cap of the eviction test's pool: below the three instances' max-size together. */
+    private static final int CAP = 6;
 
     /** Fence (one leader-ttl) + a sync interval to notice + reconnect and scheduling noise. */
     private static final Duration RECOVERY = LEADER_TTL.plus(SYNC_INTERVAL.multipliedBy(3)).plusSeconds(1);
@@ -115,6 +122,71 @@ class RedisLeadershipSafetyTests {
                     TimeUnit.NANOSECONDS.toMillis(leaderAt - plantedAt));
         }
         assertThat(this.sampler.mostLeadersAtOnce()).as("instances leading at the same sample").isEqualTo(1);
+    }
+
+    /**
+     * What eviction under a {@code volatile-*} policy does, one key at a time: every key of the
+     * namespace (leadership, membership, the pool's grants and ledger, every target and demand
+     * report) is deleted while three capped instances run, and the next is deleted once they have
+     * settled again. Never two leaders; never more objects allowed in the cluster than the cap;
+     * one leader and every grant back within the recovery bound each time.
+     */
+    @Test
+    void evictingAnyOneCoordinationKeyShouldNeverLeaveTwoLeadersNorLetTheCapBeExceeded() throws Exception {
+        startCluster("evict");
+        List<Pool<Object>> pools = new ArrayList<>();
+        for (DistributedPoolManager manager : this.managers) {
+            Pool<Object> pool = Pool.create(PoolSpec.of("p", Object::new), PoolSettings.builder().maxSize(4).build());
+            this.closeables.add(pool);
+            manager.addPool(pool, new GlobalCapacity(CAP, CAP));
+            pools.add(pool);
+        }
+        awaitOneLeader();
+        awaitAllGranted(pools);
+        List<String> evicted = new ArrayList<>();
+        int mostAllowed = 0;
+        try (RawRedis raw = new RawRedis(this.server)) {
+            // The leader writes the followers' targets at its first rebalance, after its first grants.
+            long deadline = System.nanoTime() + RECOVERY.toNanos();
+            while (raw.commands().keys("{evict}:kv:pivot.capacity:p:target:*").isEmpty()) {
+                assertThat(System.nanoTime()).as("waited for the leader's targets").isLessThan(deadline);
+                Thread.sleep(5);
+            }
+            List<String> keys = new ArrayList<>(raw.commands().keys("{evict}:*"));
+            keys.sort(null);
+            for (String key : keys) {
+                if (raw.commands().del(key) == 0) {
+                    continue;
+                }
+                evicted.add(key);
+                long until = System.nanoTime() + SYNC_INTERVAL.multipliedBy(3).toNanos();
+                while (System.nanoTime() - until < 0) {
+                    mostAllowed = Math.max(mostAllowed, pools.stream().mapToInt(Pool::maxSize).sum());
+                    Thread.sleep(5);
+                }
+                awaitNewTerm(0);
+                awaitAllGranted(pools);
+                mostAllowed = Math.max(mostAllowed, pools.stream().mapToInt(Pool::maxSize).sum());
+            }
+        }
+        System.out.printf("Eviction of each of %d keys in turn (%s): most leaders at once %d (%d samples), most objects "
+                + "allowed in the cluster %d against a cap of %d%n", evicted.size(), String.join(", ", evicted),
+                this.sampler.mostLeadersAtOnce(), this.sampler.samples(), mostAllowed, CAP);
+        assertThat(evicted).as("keys of every kind were evicted")
+            .anyMatch(key -> key.endsWith(":leader")).anyMatch(key -> key.endsWith(":term"))
+            .anyMatch(key -> key.contains(":member:")).anyMatch(key -> key.contains(":target:"))
+            .anyMatch(key -> key.contains(":demand:")).anyMatch(key -> key.contains("capacity"));
+        assertThat(this.sampler.mostLeadersAtOnce()).as("instances leading at the same sample").isEqualTo(1);
+        assertThat(mostAllowed).as("objects the instances together allowed").isLessThanOrEqualTo(CAP);
+    }
+
+    /** Waits until every pool holds a grant of at least one object again. */
+    private static void awaitAllGranted(List<Pool<Object>> pools) throws InterruptedException {
+        long deadline = System.nanoTime() + RECOVERY.plusSeconds(2).toNanos();
+        while (pools.stream().anyMatch(pool -> pool.maxSize() == 0)) {
+            assertThat(System.nanoTime()).as("waited for every pool to be granted again").isLessThan(deadline);
+            Thread.sleep(5);
+        }
     }
 
     private void startCluster(String namespace) {
