@@ -153,9 +153,9 @@ public interface Coordinator extends AutoCloseable {
      * {@link #getAll(Collection)} for values of a known size, such as the records the pool manager
      * writes (a demand report is a few dozen bytes): a value longer than {@code maxValueBytes} reads
      * as absent (a backend that warns about garbage warns about it). A backend that can tell a
-     * value's length before reading it (Redis) never copies a longer one, so that a value planted large under a key that a leader
-     * reads every round costs neither the server's bandwidth nor this process's memory; the default
-     * reads every value and drops the longer ones.
+     * value's length before reading it (Redis) never copies a longer one, so that a value planted
+     * large under a key that a leader reads every round costs neither the server's bandwidth nor
+     * this process's memory; the default reads every value and drops the longer ones.
      *
      * @throws IllegalArgumentException if {@code maxValueBytes} is negative
      * @return the values found within the bound, in the order of {@code keys}

@@ -76,6 +76,9 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private static final Logger logger = LoggerFactory.getLogger(DistributedPoolManager.class);
 
+    /** Rebalances in a row with a cap out of the members' reach before it is reported. */
+    private static final int CAP_OUT_OF_REACH_REBALANCES = 3;
+
     /** How many instance-ttls a demand report lives ({@link #reportDemands}). */
     private static final int DEMAND_TTLS = 4;
 
@@ -156,8 +159,8 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private final Map<String, Long> warnedAt = new HashMap<>();
 
-    /** By pool: the sum of max-size last warned about as below the cap. */
-    private final Map<String, Long> capUnreachableWarned = new HashMap<>();
+    /** By pool: a cap its members cannot reach, see {@link #warnIfCapUnreachable}. */
+    private final Map<String, CapOutOfReach> capOutOfReach = new HashMap<>();
 
     /**
      * Creates a manager over a selected coordinator (connected, or connected by its rounds once
@@ -972,8 +975,10 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /**
      * Warns once (again only after it changed) when the members can never hold the pool's cap
-     * together: every one reported, and the sum of their max-size is below global-max-size, so the
-     * cap limits nothing and a typo (a cap of 1000 for 10) would otherwise go unseen.
+     * together: every one reported, and the sum of their max-size has been below global-max-size
+     * for {@value #CAP_OUT_OF_REACH_REBALANCES} rebalances in a row, so the cap limits nothing and a
+     * typo (a cap of 1000 for 10) would otherwise go unseen. Not at the first rebalance: while a
+     * cluster starts, its first leader is alone for a moment.
      */
     private void warnIfCapUnreachable(CapacityShare share, List<CapacityPlanner.Member> members) {
         int cap = share.capacity().globalMaxSize();
@@ -982,17 +987,25 @@ public final class DistributedPoolManager implements AutoCloseable {
             most += member.localMaxSize();
         }
         String pool = share.name();
-        boolean unreachable = most < cap;
-        Long warned = this.capUnreachableWarned.get(pool);
-        if (!unreachable) {
-            this.capUnreachableWarned.remove(pool);
+        if (most >= cap) {
+            this.capOutOfReach.remove(pool);
+            return;
         }
-        else if (warned == null || warned != most) {
-            this.capUnreachableWarned.put(pool, most);
+        CapOutOfReach before = this.capOutOfReach.get(pool);
+        CapOutOfReach now = (before != null && before.most() == most)
+                ? new CapOutOfReach(most, before.rebalances() + 1, before.warned())
+                : new CapOutOfReach(most, 1, false);
+        if (!now.warned() && now.rebalances() >= CAP_OUT_OF_REACH_REBALANCES) {
+            now = new CapOutOfReach(most, now.rebalances(), true);
             logger.warn("Pool '{}': its global-max-size {} is more than its {} instance(s) can ever hold together "
                     + "(the sum of their max-size is {}), so the cap limits nothing; lower global-max-size or raise "
                     + "max-size", RemoteText.escape(pool), cap, members.size(), most);
         }
+        this.capOutOfReach.put(pool, now);
+    }
+
+    /** A pool whose cap its members cannot reach: their sum of max-size, for how many rebalances, told. */
+    private record CapOutOfReach(long most, int rebalances, boolean warned) {
     }
 
     /**
