@@ -1,7 +1,7 @@
 package io.pivotpool.etcd;
 
 import io.pivotpool.coordinator.Coordinator;
-import io.pivotpool.coordinator.MultiInstanceCoordinatorContract;
+import io.pivotpool.testsupport.contract.MultiInstanceCoordinatorContract;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**

@@ -3,7 +3,7 @@ package io.pivotpool.etcd;
 import java.time.Duration;
 
 import io.pivotpool.coordinator.Coordinator;
-import io.pivotpool.distributed.ClusterCapacityContract;
+import io.pivotpool.testsupport.contract.ClusterCapacityContract;
 import io.pivotpool.testsupport.etcd.EtcdServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -12,7 +12,7 @@ import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.PutOption;
 import io.pivotpool.coordinator.Coordinator;
-import io.pivotpool.coordinator.HostileDataContract;
+import io.pivotpool.testsupport.contract.HostileDataContract;
 import io.pivotpool.testsupport.etcd.EtcdServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

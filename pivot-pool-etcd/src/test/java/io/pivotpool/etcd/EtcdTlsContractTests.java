@@ -4,7 +4,7 @@ import java.time.Duration;
 
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
-import io.pivotpool.coordinator.MultiInstanceCoordinatorContract;
+import io.pivotpool.testsupport.contract.MultiInstanceCoordinatorContract;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 

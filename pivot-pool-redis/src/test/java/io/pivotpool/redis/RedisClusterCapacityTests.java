@@ -3,7 +3,7 @@ package io.pivotpool.redis;
 import java.time.Duration;
 
 import io.pivotpool.coordinator.Coordinator;
-import io.pivotpool.distributed.ClusterCapacityContract;
+import io.pivotpool.testsupport.contract.ClusterCapacityContract;
 import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.extension.RegisterExtension;

@@ -12,7 +12,7 @@ import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.pivotpool.coordinator.Coordinator;
-import io.pivotpool.coordinator.MultiInstanceCoordinatorContract;
+import io.pivotpool.testsupport.contract.MultiInstanceCoordinatorContract;
 import io.pivotpool.testsupport.ServerProcesses;
 import io.pivotpool.testsupport.redis.RedisNode;
 import org.junit.jupiter.api.AfterAll;

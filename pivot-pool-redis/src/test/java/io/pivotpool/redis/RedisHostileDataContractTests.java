@@ -6,7 +6,7 @@ import java.util.List;
 
 import io.lettuce.core.ScriptOutputType;
 import io.pivotpool.coordinator.Coordinator;
-import io.pivotpool.coordinator.HostileDataContract;
+import io.pivotpool.testsupport.contract.HostileDataContract;
 import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -11,7 +11,7 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
-import io.pivotpool.coordinator.MultiInstanceCoordinatorContract;
+import io.pivotpool.testsupport.contract.MultiInstanceCoordinatorContract;
 import io.pivotpool.testsupport.ServerProcesses;
 import io.pivotpool.testsupport.redis.RedisNode;
 import org.junit.jupiter.api.AfterAll;

@@ -10,6 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.pivotpool.testsupport.contract.MultiInstanceCoordinatorContract;
+
 /**
  * Runs the multi-instance contract against one in-memory {@link NoOpCoordinator} per namespace,
  * shared by every coordinator of that namespace the way a server is shared. It proves that the

@@ -12,6 +12,7 @@ import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.distributed.internal.ActiveCoordinator;
 import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.testsupport.LogCapture;
+import io.pivotpool.testsupport.contract.ForwardingCoordinator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

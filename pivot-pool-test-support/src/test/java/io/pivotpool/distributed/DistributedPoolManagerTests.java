@@ -21,6 +21,7 @@ import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
 import io.pivotpool.testsupport.LogCapture;
+import io.pivotpool.testsupport.contract.ForwardingCoordinator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

@@ -2,6 +2,8 @@ package io.pivotpool.distributed;
 
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.NoOpCoordinator;
+import io.pivotpool.testsupport.contract.ClusterCapacityContract;
+import io.pivotpool.testsupport.contract.ForwardingCoordinator;
 
 /**
  * The cluster-wide cap on one in-memory {@link NoOpCoordinator} shared by every instance of a

@@ -9,6 +9,7 @@ import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.coordinator.ObservedCoordinator;
 import io.pivotpool.coordinator.SyncRound;
+import io.pivotpool.testsupport.contract.ForwardingCoordinator;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

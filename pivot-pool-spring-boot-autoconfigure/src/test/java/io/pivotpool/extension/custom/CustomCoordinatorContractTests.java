@@ -3,7 +3,7 @@ package io.pivotpool.extension.custom;
 import java.time.Duration;
 
 import io.pivotpool.coordinator.Coordinator;
-import io.pivotpool.coordinator.CoordinatorContract;
+import io.pivotpool.testsupport.contract.CoordinatorContract;
 
 /**
  * The extension author's own check (part of step 1): the custom coordinator keeps the contract

@@ -1,4 +1,4 @@
-package io.pivotpool.coordinator;
+package io.pivotpool.testsupport.contract;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -6,6 +6,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.DuplicateInstanceIdException;
+import io.pivotpool.coordinator.InstanceInfo;
+import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.coordinator.SyncRound;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

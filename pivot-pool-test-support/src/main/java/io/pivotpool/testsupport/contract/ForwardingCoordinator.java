@@ -1,4 +1,4 @@
-package io.pivotpool.distributed;
+package io.pivotpool.testsupport.contract;
 
 import java.time.Duration;
 import java.util.List;
@@ -15,11 +15,11 @@ import io.pivotpool.coordinator.LeaderLease;
  * A coordinator that forwards every call to a working one; test doubles extend it and override
  * only what they script. Every call but the lifecycle ones passes through {@link #before(String)}.
  */
-class ForwardingCoordinator implements Coordinator {
+public class ForwardingCoordinator implements Coordinator {
 
     private final Coordinator delegate;
 
-    ForwardingCoordinator(Coordinator delegate) {
+    public ForwardingCoordinator(Coordinator delegate) {
         this.delegate = delegate;
     }
 

@@ -1,4 +1,4 @@
-package io.pivotpool.coordinator;
+package io.pivotpool.testsupport.contract;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,6 +9,10 @@ import java.util.UUID;
 import java.util.function.BooleanSupplier;
 
 import ch.qos.logback.classic.Level;
+import io.pivotpool.coordinator.CapacityView;
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.InstanceInfo;
+import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.testsupport.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,4 +1,4 @@
-package io.pivotpool.coordinator;
+package io.pivotpool.testsupport.contract;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -16,6 +16,13 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
+import io.pivotpool.coordinator.CapacityGrant;
+import io.pivotpool.coordinator.CapacityView;
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.CoordinatorArguments;
+import io.pivotpool.coordinator.InstanceInfo;
+import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.coordinator.SyncRound;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

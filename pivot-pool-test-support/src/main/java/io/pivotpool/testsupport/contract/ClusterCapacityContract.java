@@ -1,5 +1,6 @@
-package io.pivotpool.distributed;
+package io.pivotpool.testsupport.contract;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +18,11 @@ import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.distributed.DistributedPoolManager;
+import io.pivotpool.distributed.DistributedSettings;
+import io.pivotpool.distributed.GlobalCapacity;
+import io.pivotpool.distributed.LeadershipListener;
+import io.pivotpool.distributed.PoolCapacity;
 import io.pivotpool.distributed.internal.ActiveCoordinator;
 import io.pivotpool.pool.Lease;
 import io.pivotpool.pool.Overflow;
@@ -255,9 +261,11 @@ public abstract class ClusterCapacityContract {
                 () -> b.capacity().target() > 0 && b.pool.maxSize() > 0);
         long term = a.manager.leadership().orElseThrow().fencingToken();
         Coordinator backend = connectedClient();
+        assertThat(backend.get(targetKey("p", b.manager.instanceId()))).as("b's target where the leader writes it")
+            .isPresent();
         for (int i = 0; i < 5; i++) {
-            backend.set(CapacityRecords.targetKey("p", b.manager.instanceId()),
-                    new CapacityRecords.Target(term - 1, 0).encode(), Duration.ofSeconds(10));
+            backend.set(targetKey("p", b.manager.instanceId()),
+                    ("t1 " + (term - 1) + " 0").getBytes(StandardCharsets.US_ASCII), Duration.ofSeconds(10));
             Thread.sleep(FAST.syncInterval().toMillis());
             assertThat(b.capacity().target()).as("target after a deposed leader wrote 0").isPositive();
             assertThat(b.pool.maxSize()).isPositive();
@@ -271,8 +279,8 @@ public abstract class ClusterCapacityContract {
         Instance b = instance("b", GlobalCapacity.of(CAP), FAST);
         Coordinator backend = connectedClient();
         for (String junk : List.of("t1 1e5 3", "d1 -1 2 3", "t1 0x10 2", "\u0000\n", "t1 99999999999999999999 1")) {
-            backend.set(CapacityRecords.targetKey("p", b.manager.instanceId()), junk.getBytes(), null);
-            backend.set(CapacityRecords.demandKey("p", b.manager.instanceId()), junk.getBytes(), null);
+            backend.set(targetKey("p", b.manager.instanceId()), junk.getBytes(StandardCharsets.UTF_8), null);
+            backend.set(demandKey("p", b.manager.instanceId()), junk.getBytes(StandardCharsets.UTF_8), null);
             Thread.sleep(2 * FAST.syncInterval().toMillis());
         }
         Worker onB = load(b, 2 * CAP);
@@ -468,5 +476,19 @@ public abstract class ClusterCapacityContract {
                 }
             };
         }
+    }
+
+    /**
+     * Where the manager keeps the leader's target for an instance, and the format it writes
+     * ({@code "t1 <term> <target>"}), spelled out here as another writer would see them: the
+     * cases above plant records in it as a deposed leader or a stranger would.
+     */
+    private static String targetKey(String pool, String instanceId) {
+        return "pivot.capacity:" + pool + ":target:" + instanceId;
+    }
+
+    /** Where the manager keeps an instance's demand report ({@code "d1 <demand> <max-size> <grant>"}). */
+    private static String demandKey(String pool, String instanceId) {
+        return "pivot.capacity:" + pool + ":demand:" + instanceId;
     }
 }
