@@ -36,7 +36,8 @@ class EtcdClusterCapacityTests extends ClusterCapacityContract {
         EtcdCoordinator coordinator = EtcdCoordinator.create(EtcdCoordinatorSettings.builder()
             .endpoints(server.endpoints())
             .namespace(namespace)
-            .timeout(Duration.ofMillis(500))
+            // The first connection of a fresh JVM loads gRPC and Netty: more than 500 ms on a busy machine.
+            .timeout(Duration.ofSeconds(2))
             .build());
         coordinator.connect();
         return coordinator;

@@ -25,7 +25,8 @@ class RedisClusterCapacityTests extends ClusterCapacityContract {
             .host(server.host())
             .port(server.port())
             .namespace(namespace)
-            .timeout(Duration.ofMillis(500))
+            // The first connection of a fresh JVM loads Lettuce and Netty: more than 500 ms on a busy machine.
+            .timeout(Duration.ofSeconds(2))
             .build());
         coordinator.connect();
         return coordinator;
