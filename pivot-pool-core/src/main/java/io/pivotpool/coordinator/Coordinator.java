@@ -202,6 +202,19 @@ public interface Coordinator extends AutoCloseable {
     /** Returns {@code instanceId}'s share of the pool's capacity at once. */
     void releaseCapacity(String pool, String instanceId);
 
+    /**
+     * Gives back {@code holder}'s grant of the pool only if {@code holder} is not a registered
+     * member at that moment, checked and released in one atomic step: the leader reaps with it the
+     * grants of holders it has not listed for long enough, and a holder that registered since the
+     * leader's listing (and may have asked for a grant it trusts) must keep it. The default gives
+     * back nothing: a backend that cannot check and release atomically must not reap.
+     *
+     * @return whether a grant was given back
+     */
+    default boolean releaseCapacityOfNonMember(String pool, String holder) {
+        return false;
+    }
+
     /** The live grants of a pool and their sum. */
     CapacityView capacity(String pool);
 
@@ -223,9 +236,15 @@ public interface Coordinator extends AutoCloseable {
      * because at scale its cost of coordination is mostly the cost of round trips. Not atomic
      * unless the backend says so: after a failure some steps may have taken effect, as after a
      * failure of the separate calls. The default makes the separate calls.
+     *
+     * <p>Every grant must be asked for within half an instance-ttl of the heartbeat that renewed the
+     * registration (the leader reaps the grants of holders that are not members, see
+     * {@link #releaseCapacityOfNonMember}): a backend whose round runs the steps as separate calls
+     * heartbeats again before the requests if the steps before them took longer; the default does.
      */
     default SyncRound.Reply round(SyncRound round) {
         String id = round.instance().id();
+        long heartbeatSent = System.nanoTime();
         heartbeat(round.instance(), round.instanceTtl());
         Duration leaderTtl = round.leaderTtl();
         Optional<LeaderLease> leader = (leaderTtl != null) ? seekLeadership(id, leaderTtl) : currentLeader();
@@ -236,6 +255,10 @@ public interface Coordinator extends AutoCloseable {
         }
         List<CapacityGrant> grants = new ArrayList<>(round.capacity().size());
         for (SyncRound.CapacityRequest request : round.capacity()) {
+            if (System.nanoTime() - heartbeatSent > round.instanceTtl().toNanos() / 2) {
+                heartbeatSent = System.nanoTime();
+                heartbeat(round.instance(), round.instanceTtl());
+            }
             grants.add(requestCapacity(request.pool(), id, request.requested(), request.globalMaxSize(),
                     request.ttl()));
         }

@@ -421,6 +421,30 @@ public final class NoOpCoordinator implements Coordinator {
     }
 
     @Override
+    public boolean releaseCapacityOfNonMember(String pool, String holder) {
+        Objects.requireNonNull(pool, "pool must not be null");
+        Objects.requireNonNull(holder, "holder must not be null");
+        this.lock.lock();
+        try {
+            Expiring<InstanceInfo> member = this.instances.get(holder);
+            if (member != null && !member.isExpired(this.nanoClock.getAsLong())) {
+                return false;
+            }
+            Map<String, Expiring<Integer>> grants = this.capacity.get(pool);
+            if (grants == null || grants.remove(holder) == null) {
+                return false;
+            }
+            if (grants.isEmpty()) {
+                this.capacity.remove(pool);
+            }
+            return true;
+        }
+        finally {
+            this.lock.unlock();
+        }
+    }
+
+    @Override
     public void releaseCapacity(String pool, String instanceId) {
         Objects.requireNonNull(pool, "pool must not be null");
         Objects.requireNonNull(instanceId, "instanceId must not be null");

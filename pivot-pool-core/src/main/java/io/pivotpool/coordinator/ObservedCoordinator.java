@@ -177,6 +177,11 @@ public final class ObservedCoordinator implements Coordinator {
     }
 
     @Override
+    public boolean releaseCapacityOfNonMember(String pool, String holder) {
+        return call("releaseCapacityOfNonMember", () -> this.delegate.releaseCapacityOfNonMember(pool, holder));
+    }
+
+    @Override
     public CapacityView capacity(String pool) {
         return call("capacity", () -> this.delegate.capacity(pool));
     }

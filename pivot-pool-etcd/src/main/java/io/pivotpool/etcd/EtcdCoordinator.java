@@ -1679,8 +1679,29 @@ public final class EtcdCoordinator implements Coordinator {
     public void releaseCapacity(String pool, String instanceId) {
         Objects.requireNonNull(pool, "pool must not be null");
         Objects.requireNonNull(instanceId, "instanceId must not be null");
-        Call call = call("release capacity of pool '" + pool + "'");
+        release(call("release capacity of pool '" + pool + "'"), pool, instanceId, null);
+    }
+
+    /**
+     * The leader's reaping: as {@link #releaseCapacity}, with every write conditional on the
+     * holder's registration key being absent in the same transaction, so that a holder that
+     * registered since the leader's listing keeps its grant.
+     */
+    @Override
+    public boolean releaseCapacityOfNonMember(String pool, String holder) {
+        Objects.requireNonNull(pool, "pool must not be null");
+        Objects.requireNonNull(holder, "holder must not be null");
+        return release(call("release the grant of pool '" + pool + "' held by a non-member"), pool, holder,
+                this.keys.member(holder));
+    }
+
+    /**
+     * Gives back {@code instanceId}'s grant, only while {@code memberKey} is absent when it is not
+     * null; returns whether a grant was deleted.
+     */
+    private boolean release(Call call, String pool, String instanceId, @Nullable String memberKey) {
         String myKey = this.keys.grant(pool, instanceId);
+        List<Cmp> unlessMember = (memberKey == null) ? List.of() : List.of(absentOrUnchanged(memberKey, 0));
         String versionKey = this.keys.poolVersion(pool);
         KeyValue released = null;
         for (int attempt = 0; attempt < 8 && call.hasTimeLeft() && released == null; attempt++) {
@@ -1689,34 +1710,50 @@ public final class EtcdCoordinator implements Coordinator {
             KeyValue version = first(read.getGetResponses().get(0));
             KeyValue mine = first(read.getGetResponses().get(1));
             if (mine == null) {
-                return;
+                return false;
             }
             long[] ledger = (version != null) ? ledger(version) : null;
             GrantRecord own = ownGrant(mine, instanceId);
             if (ledger == null || own == null || ledger[0] < own.granted()) {
                 break;
             }
+            List<Cmp> conditions = new ArrayList<>(unlessMember);
+            conditions.add(absentOrUnchanged(versionKey,
+                    Objects.requireNonNull(version, "the ledger is read from it").getModRevision()));
+            conditions.add(absentOrUnchanged(myKey, mine.getModRevision()));
             TxnResponse done = call.await(this.kv.txn()
-                .If(absentOrUnchanged(versionKey, Objects.requireNonNull(version, "the ledger is read from it").getModRevision()),
-                        absentOrUnchanged(myKey, mine.getModRevision()))
+                .If(conditions.toArray(Cmp[]::new))
                 .Then(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(ledger[0] - own.granted(), ledger[1]), PutOption.DEFAULT),
                         Op.delete(EtcdKeys.bytes(myKey), DeleteOption.DEFAULT))
                 .commit());
             if (done.isSucceeded()) {
                 released = mine;
             }
+            else if (memberKey != null && !stillNoMember(call, memberKey)) {
+                return false;
+            }
             else {
                 this.capacityConflicts.increment();
             }
         }
         if (released == null) {
-            DeleteResponse deleted = call.await(this.kv.delete(EtcdKeys.bytes(myKey),
-                    DeleteOption.builder().withPrevKV(true).build()));
-            released = deleted.getPrevKvs().isEmpty() ? null : deleted.getPrevKvs().get(0);
+            TxnResponse deleted = call.await(this.kv.txn()
+                .If(unlessMember.toArray(Cmp[]::new))
+                .Then(Op.delete(EtcdKeys.bytes(myKey), DeleteOption.builder().withPrevKV(true).build()))
+                .commit());
+            List<KeyValue> before = deleted.isSucceeded() ? deleted.getDeleteResponses().get(0).getPrevKvs() : List.of();
+            released = before.isEmpty() ? null : before.get(0);
         }
         if (released != null && this.ownLeases.containsKey(released.getLease()) && revocable(released.getLease())) {
             revoke(call, released.getLease());
         }
+        return released != null;
+    }
+
+    /** Whether {@code memberKey} is still absent: a reaping whose transaction failed goes on only then. */
+    private boolean stillNoMember(Call call, String memberKey) {
+        return call.await(this.kv.get(EtcdKeys.bytes(memberKey), GetOption.builder().withCountOnly(true).build()))
+            .getCount() == 0;
     }
 
     @Override

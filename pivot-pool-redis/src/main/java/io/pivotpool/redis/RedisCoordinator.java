@@ -1072,6 +1072,24 @@ public final class RedisCoordinator implements Coordinator {
     }
 
     @Override
+    public boolean releaseCapacityOfNonMember(String pool, String holder) {
+        Objects.requireNonNull(pool, "pool must not be null");
+        Objects.requireNonNull(holder, "holder must not be null");
+        String key = this.keys.capacity(pool);
+        String operation = "release the grant of pool '" + pool + "' held by a non-member";
+        List<String> keys = new ArrayList<>(this.keys.capacityLedger(pool));
+        keys.add(this.keys.members());
+        keys.add(this.keys.member(holder));
+        Object result = script(operation, RedisScripts.RELEASE_NON_MEMBER_CAPACITY, ScriptOutputType.MULTI, keys,
+                bytes(holder));
+        return reply(operation, key, () -> {
+            List<?> parts = list(result);
+            reportGarbage(list(parts.get(1)));
+            return integer(parts.get(0)) == 1;
+        });
+    }
+
+    @Override
     public CapacityView capacity(String pool) {
         Objects.requireNonNull(pool, "pool must not be null");
         String key = this.keys.capacity(pool);

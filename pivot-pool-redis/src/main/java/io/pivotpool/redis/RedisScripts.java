@@ -887,19 +887,53 @@ final class RedisScripts {
     static final LuaScript REQUEST_CAPACITY = new LuaScript("request-capacity", COMMON + LIVE_GRANTS + LEDGER
             + REQUEST_STEP);
 
-    /** KEYS: pool hash, its expiry index, its running sum. ARGV: instance id. Returns {@code {garbage...}}. */
-    static final LuaScript RELEASE_CAPACITY = new LuaScript("release-capacity", COMMON + LIVE_GRANTS + LEDGER + """
-            local key, index, total, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
-            local now = nowMillis()
-            local garbage = {}
-            local sum, own = ownGrant(key, index, total, id, ledger(key, index, total, now, 1, garbage), now, garbage)
-            if own then
-              redis.call('HDEL', key, id)
-              redis.call('ZREM', index, id)
-              sum = sum - own[1]
+    /** Gives back a holder's grant, keeping the ledger in step: shared by the release scripts. */
+    private static final String RELEASE = """
+            -- Returns whether id held a grant of the pool; notes garbage met on the way.
+            local function releaseGrant(key, index, total, id, garbage)
+              local now = nowMillis()
+              local sum, own = ownGrant(key, index, total, id, ledger(key, index, total, now, 1, garbage), now, garbage)
+              if own then
+                redis.call('HDEL', key, id)
+                redis.call('ZREM', index, id)
+                sum = sum - own[1]
+              end
+              expireLedger(key, index, total, sum, own ~= nil, now, nil)
+              return own ~= nil
             end
-            expireLedger(key, index, total, sum, own ~= nil, now, nil)
+            """;
+
+    /** KEYS: pool hash, its expiry index, its running sum. ARGV: instance id. Returns {@code {garbage...}}. */
+    static final LuaScript RELEASE_CAPACITY = new LuaScript("release-capacity", COMMON + LIVE_GRANTS + LEDGER + RELEASE
+            + """
+            local garbage = {}
+            releaseGrant(KEYS[1], KEYS[2], KEYS[3], ARGV[1], garbage)
             return garbage
+            """);
+
+    /**
+     * The leader's reaping ({@code Coordinator.releaseCapacityOfNonMember}): gives back the holder's
+     * grant only if the holder is not a member, checked in the same script. KEYS: pool hash, its
+     * expiry index, its running sum, the members index, the holder's registration. ARGV: the
+     * holder. A registration that exists, or an index entry not yet expired (or not readable as
+     * one), counts as a member: the grant is kept. Returns {@code {released (0|1), {garbage...}}}.
+     */
+    static final LuaScript RELEASE_NON_MEMBER_CAPACITY = new LuaScript("release-non-member-capacity", COMMON
+            + LIVE_GRANTS + LEDGER + RELEASE + """
+            local members, member, id = KEYS[4], KEYS[5], ARGV[1]
+            if redis.call('PTTL', member) ~= -2 then return {0, {}} end
+            local score = redis.pcall('ZSCORE', members, id)
+            if type(score) == 'table' then
+              if not string.find(score.err or '', 'WRONGTYPE', 1, true) then error(score.err) end
+              return {0, {}}
+            end
+            if score then
+              local expiresAt = tonumber(score)
+              if expiresAt == nil or expiresAt ~= expiresAt or expiresAt > nowMillis() then return {0, {}} end
+            end
+            local garbage = {}
+            local released = releaseGrant(KEYS[1], KEYS[2], KEYS[3], id, garbage)
+            return {released and 1 or 0, garbage}
             """);
 
     /**

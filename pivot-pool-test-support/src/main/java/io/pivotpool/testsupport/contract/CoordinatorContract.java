@@ -81,6 +81,22 @@ public abstract class CoordinatorContract {
         return Duration.ofSeconds(2);
     }
 
+    /**
+     * Whether the coordinator under test reaps: gives back a non-member's grant in
+     * {@link Coordinator#releaseCapacityOfNonMember}. By default, whether its class implements that
+     * method (one that keeps the interface's default never reaps, and must keep every grant); a
+     * member's grant must never be given back either way.
+     */
+    protected boolean reapsGrantsOfNonMembers() {
+        try {
+            return coordinator().getClass().getMethod("releaseCapacityOfNonMember", String.class, String.class)
+                .getDeclaringClass() != Coordinator.class;
+        }
+        catch (NoSuchMethodException ex) {
+            throw new IllegalStateException("Coordinator declares releaseCapacityOfNonMember", ex);
+        }
+    }
+
     @BeforeEach
     void connectFreshCoordinator() {
         this.namespace = "pivot-contract:" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
@@ -619,6 +635,38 @@ public abstract class CoordinatorContract {
         coordinator().releaseCapacity("p", "never-granted");
         assertThat(coordinator().capacity("p").grants()).doesNotContainKey("a");
         assertThat(coordinator().requestCapacity("p", "b", 4, 10, LONG_TTL).granted()).isEqualTo(4);
+    }
+
+    @Test
+    void aMembersGrantIsNeverReapedAsANonMembers() {
+        coordinator().register(new InstanceInfo("a", "h", 1L, Map.of()), LONG_TTL);
+        coordinator().requestCapacity("p", "a", 6, 10, LONG_TTL);
+        assertThat(coordinator().releaseCapacityOfNonMember("p", "a")).as("released").isFalse();
+        assertThat(coordinator().capacity("p")).isEqualTo(new CapacityView("p", Map.of("a", 6), 6));
+        assertThat(coordinator().requestCapacity("p", "b", 10, 10, LONG_TTL).granted()).isEqualTo(4);
+    }
+
+    @Test
+    void aNonMembersGrantIsReapedWithItsShareOrKeptByACoordinatorThatDoesNotReap() {
+        coordinator().register(new InstanceInfo("a", "h", 1L, Map.of()), LONG_TTL);
+        coordinator().requestCapacity("p", "a", 3, 10, LONG_TTL);
+        coordinator().requestCapacity("p", "stranger", 7, 10, LONG_TTL);
+        coordinator().register(new InstanceInfo("gone", "h", 1L, Map.of()), LONG_TTL);
+        coordinator().requestCapacity("q", "gone", 5, 10, LONG_TTL);
+        coordinator().unregister("gone");
+        boolean reaps = reapsGrantsOfNonMembers();
+        assertThat(coordinator().releaseCapacityOfNonMember("p", "stranger")).as("released a stranger's").isEqualTo(reaps);
+        assertThat(coordinator().releaseCapacityOfNonMember("q", "gone")).as("released a leaver's").isEqualTo(reaps);
+        assertThat(coordinator().releaseCapacityOfNonMember("p", "never-granted")).as("released none").isFalse();
+        if (reaps) {
+            assertThat(coordinator().capacity("p")).isEqualTo(new CapacityView("p", Map.of("a", 3), 3));
+            assertThat(coordinator().capacity("q")).isEqualTo(new CapacityView("q", Map.of(), 0));
+            assertThat(coordinator().requestCapacity("p", "b", 10, 10, LONG_TTL).granted()).isEqualTo(7);
+        }
+        else {
+            assertThat(coordinator().capacity("p").grants()).containsEntry("stranger", 7);
+            assertThat(coordinator().capacity("q").grants()).containsEntry("gone", 5);
+        }
     }
 
     @Test

@@ -150,6 +150,12 @@ public class ForwardingCoordinator implements Coordinator {
     }
 
     @Override
+    public boolean releaseCapacityOfNonMember(String pool, String holder) {
+        before("releaseCapacityOfNonMember");
+        return this.delegate.releaseCapacityOfNonMember(pool, holder);
+    }
+
+    @Override
     public CapacityView capacity(String pool) {
         before("capacity");
         return this.delegate.capacity(pool);
