@@ -4,7 +4,7 @@ package io.pivotpool.coordinator;
  * What a member of the cluster could have written: the rule every backend applies to the records it
  * reads, beyond their format. A record can be well formed and still not one that a member running
  * the same configuration writes: a lease lasting a day, a term counter at the top of the 64-bit
- * range, a lease whose token no term was given, a lease of an instance that is not a member.
+ * range, a lease whose token no term was given, a grant held by an instance that is not a member.
  * Believed, such a record stops elections or holds capacity for as long as it claims; so it is
  * garbage, handled like a malformed one (dropped, or fenced for one leader-ttl where an earlier term
  * might still be trusted) and reported in one rate-limited warning that names the key and the rule.
@@ -25,8 +25,12 @@ package io.pivotpool.coordinator;
  * revision (a token is {@code max(last + 1, revision + 1)}, written in that revision). A counter
  * beyond it is fenced for one leader-ttl and reset, so that it can never be exhausted; tokens then
  * continue from the reset value, below the implausible one.</li>
- * <li><b>Holders.</b> A lease held by an instance that is not a live member is fenced and
- * replaced: every member registers before it seeks leadership.</li>
+ * <li><b>Holders.</b> A grant held by an instance that has not been a member for longer than
+ * 1.5 instance-ttl + sync-interval is given back by the leader, if the backend finds the holder
+ * unregistered in the same atomic step ({@code NonMemberGrants} in the manager says why no member
+ * can still trust it). A lease held by a non-member is not fenced early: a fence must last as long
+ * as the lease may still be trusted (a paused leader's registration lapses before its lease), which
+ * is what waiting for it does; the lifetimes above bound it.</li>
  * <li><b>Sizes.</b> A registration holds at most {@link CoordinatorArguments#MAX_INSTANCE_FIELDS}
  * fields of {@link CoordinatorArguments#MAX_INSTANCE_BYTES} bytes; reads and listings are bounded in
  * bytes as well as in count.</li>

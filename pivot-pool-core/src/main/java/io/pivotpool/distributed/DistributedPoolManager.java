@@ -6,6 +6,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -162,6 +163,18 @@ public final class DistributedPoolManager implements AutoCloseable {
     /** By pool: a cap its members cannot reach, see {@link #warnIfCapUnreachable}. */
     private final Map<String, CapOutOfReach> capOutOfReach = new HashMap<>();
 
+    /** The grants of holders that are not members, as this instance follows them while it leads. */
+    private final NonMemberGrants nonMemberGrants;
+
+    /**
+     * When this instance's registration was last renewed (sent), and whether it ever was: a grant
+     * is asked for only within half an instance-ttl of a renewal ({@link #registerBeforeRequest}).
+     * Written by the synchronising thread and by the threads that add pools.
+     */
+    private volatile long registeredAtNanos;
+
+    private volatile boolean registered;
+
     /**
      * Creates a manager over a selected coordinator (connected, or connected by its rounds once
      * it answers); {@link #start()} begins the synchronisation.
@@ -200,6 +213,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         this.grantsCanLapse = !NoOpCoordinator.NAME.equals(coordinator.activeBackend());
         this.state = SyncState.INITIAL;
         this.connectPending = !this.coordinator.isConnected();
+        this.nonMemberGrants = new NonMemberGrants(this.coordinator, settings);
         this.leadership = new Leadership(this.coordinator, self.id(), settings.leaderTtl(), nanoClock,
                 this.leadershipNanos, () -> this.shares.values().forEach(CapacityShare::forgetDistribution));
     }
@@ -376,6 +390,7 @@ public final class DistributedPoolManager implements AutoCloseable {
             CapacityGrant grant = null;
             RuntimeException failure = null;
             try {
+                registerBeforeRequest();
                 grant = this.coordinator.requestCapacity(spec.name(), this.self.id(), requested,
                         capacity.globalMaxSize(), this.settings.instanceTtl());
             }
@@ -498,11 +513,40 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     private void requestGrant(CapacityShare share, int membersSeen) {
+        registerBeforeRequest();
         int requested = share.prepareRequest(membersSeen, this.nanoClock.getAsLong());
         long sentAt = this.nanoClock.getAsLong();
         CapacityGrant grant = this.coordinator.requestCapacity(share.name(), this.self.id(), requested,
                 share.capacity().globalMaxSize(), this.settings.instanceTtl());
         applyGrant(share, grant, requested, sentAt);
+    }
+
+    /**
+     * Renews this instance's registration first if it was never registered, or if its last renewal
+     * was sent more than half an instance-ttl ago: every grant is asked for within half an
+     * instance-ttl of a registration, which the leader's reaping of grants whose holder is not a
+     * member counts on ({@link NonMemberGrants}). In a round, the round's own heartbeat is that
+     * renewal; a pool added between rounds, or a round slowed down between its heartbeat and its
+     * requests, renews once more.
+     */
+    private void registerBeforeRequest() {
+        long sentAt = this.nanoClock.getAsLong();
+        if (this.registered && sentAt - this.registeredAtNanos <= this.settings.instanceTtl().toNanos() / 2) {
+            return;
+        }
+        if (this.registered) {
+            this.coordinator.heartbeat(this.self, this.settings.instanceTtl());
+        }
+        else {
+            this.coordinator.register(this.self, this.settings.instanceTtl());
+        }
+        registered(sentAt);
+    }
+
+    /** This instance's registration was renewed by a call sent at {@code sentAt}. */
+    private void registered(long sentAt) {
+        this.registeredAtNanos = sentAt;
+        this.registered = true;
     }
 
     /** Follows a grant asked for at {@code sentAt}: see {@link CapacityShare#granted}. */
@@ -696,6 +740,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         if (reply == null) {
             throw new CoordinatorException("a round returned no reply");
         }
+        registered(sentAt);
         if (reply.grants().size() != order.size()) {
             throw new CoordinatorException("a round returned " + reply.grants().size() + " grants for "
                     + order.size() + " requests");
@@ -715,6 +760,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         boolean leading = leader != null && this.self.id().equals(leader.holderId()) && isLeader();
         announceLeadership();
         if (!leading) {
+            this.nonMemberGrants.notLeading();
             this.shares.values().forEach(CapacityShare::forgetDistribution);
             if (leader != null) {
                 acceptTargets(targets, reply.values(), leader.fencingToken());
@@ -724,10 +770,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         // Won in this call: the leader's part follows at once.
         List<InstanceInfo> members = this.coordinator.liveInstances();
         warnIfShared(members);
-        if (!this.shares.isEmpty()) {
-            this.writtenDemands.clear();
-            rebalanceIfDue(Objects.requireNonNull(leader, "won, so a lease").fencingToken(), members, demands);
-        }
+        leaderPart(Objects.requireNonNull(leader, "won, so a lease").fencingToken(), members, demands);
         return new Outcome(members, members.size(), leader);
     }
 
@@ -736,12 +779,14 @@ public final class DistributedPoolManager implements AutoCloseable {
      * the caps, which a follower's single call cannot do.
      */
     private Outcome separateCalls(boolean first, SyncState before) {
+        long sentAt = this.nanoClock.getAsLong();
         if (first) {
             this.coordinator.register(this.self, this.settings.instanceTtl());
         }
         else {
             this.coordinator.heartbeat(this.self, this.settings.instanceTtl());
         }
+        registered(sentAt);
         LeaderLease leader = this.settings.leaderElection() ? seekLeadership()
                 : this.coordinator.currentLeader().orElse(null);
         // A reply that came too late to trust leaves this round to the followers' part.
@@ -794,11 +839,10 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
         Map<String, CapacityRecords.Demand> demands = sampleDemands();
         if (leading) {
-            // A leader writes no report of its own; after its term the first report is written anew.
-            this.writtenDemands.clear();
-            rebalanceIfDue(Objects.requireNonNull(leader, "leading, so a lease").fencingToken(), members, demands);
+            leaderPart(Objects.requireNonNull(leader, "leading, so a lease").fencingToken(), members, demands);
         }
         else {
+            this.nonMemberGrants.notLeading();
             this.shares.values().forEach(CapacityShare::forgetDistribution);
             reportDemands(demands);
             if (leader != null) {
@@ -878,6 +922,43 @@ public final class DistributedPoolManager implements AutoCloseable {
                 warnGarbage(key, ex.getMessage());
             }
         });
+    }
+
+    /**
+     * The leader's part of a round, after its listing found {@code members}: shares the caps anew
+     * when due, then gives back the grants of holders that have not been members for long enough.
+     * A leader writes no report of its own; after its term the first report is written anew.
+     */
+    private void leaderPart(long term, List<InstanceInfo> members, Map<String, CapacityRecords.Demand> own) {
+        if (this.shares.isEmpty()) {
+            return;
+        }
+        this.writtenDemands.clear();
+        rebalanceIfDue(term, members, own);
+        reapNonMemberGrants(term, members);
+    }
+
+    /**
+     * Gives back the grants whose holder this leader has not listed as a member for longer than
+     * 1.5 instance-ttl + sync-interval ({@link NonMemberGrants}, which says why no member can still
+     * trust them), reading one pool's grants per round; one warning per grant every few minutes.
+     */
+    private void reapNonMemberGrants(long term, List<InstanceInfo> members) {
+        Set<String> ids = new HashSet<>();
+        members.forEach(member -> ids.add(member.id()));
+        ids.add(this.self.id());
+        List<String> pools = new ArrayList<>(this.shares.keySet());
+        Collections.sort(pools);
+        long now = this.nanoClock.getAsLong();
+        for (NonMemberGrants.Reaped reaped : this.nonMemberGrants.leaderRound(term, ids, pools, now)) {
+            String what = "grant of pool '" + reaped.pool() + "' held by '" + reaped.holder() + "'";
+            if (rateLimited(what, now)) {
+                logger.warn("Instance {} gave back the {} ({} object(s)): its holder has not been a member for {} ms, "
+                        + "longer than 1.5 instance-ttl + sync-interval, so no member trusts it (a grant no member "
+                        + "of this cluster asked for)", this.self.id(), RemoteText.escape(what), reaped.granted(),
+                        TimeUnit.NANOSECONDS.toMillis(reaped.absentNanos()));
+            }
+        }
     }
 
     /**
@@ -1051,17 +1132,29 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /** One warning per key every few minutes: a key corrupted again later is reported again. */
     private void warnGarbage(String key, @Nullable String why) {
-        long now = this.nanoClock.getAsLong();
-        Long last = this.warnedAt.get(key);
-        if (last != null && now - last < TimeUnit.MINUTES.toNanos(5)) {
+        if (!rateLimited(key, this.nanoClock.getAsLong())) {
             return;
+        }
+        logger.warn("Instance {} skipped the coordinator key '{}': it holds {}, not what Pivot Pool writes there",
+                this.self.id(), RemoteText.escape(key), why);
+    }
+
+    /** For the simulation: reaps the grants of holders absent for longer than {@code nanos} instead. */
+    void reapNonMemberGrantsAfter(long nanos) {
+        this.nonMemberGrants.reapAfter(nanos);
+    }
+
+    /** Whether a warning about {@code subject} may be logged at {@code now}: once every few minutes. */
+    private boolean rateLimited(String subject, long now) {
+        Long last = this.warnedAt.get(subject);
+        if (last != null && now - last < TimeUnit.MINUTES.toNanos(5)) {
+            return false;
         }
         if (this.warnedAt.size() > 1000) {
             this.warnedAt.clear();
         }
-        this.warnedAt.put(key, now);
-        logger.warn("Instance {} skipped the coordinator key '{}': it holds {}, not what Pivot Pool writes there",
-                this.self.id(), RemoteText.escape(key), why);
+        this.warnedAt.put(subject, now);
+        return true;
     }
 
     /**

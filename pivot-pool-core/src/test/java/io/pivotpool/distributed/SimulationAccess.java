@@ -44,6 +44,15 @@ public final class SimulationAccess {
                 self, nanoClock, wallClock, background);
     }
 
+    /**
+     * Makes {@code manager}, when it leads, give back the grants of holders that are not members
+     * once they have been absent for longer than {@code nanos} (a mutant: the rule waits
+     * instance-ttl + sync-interval).
+     */
+    public static void reapNonMemberGrantsAfter(DistributedPoolManager manager, long nanos) {
+        manager.reapNonMemberGrantsAfter(nanos);
+    }
+
     /** The share of {@code pool} on {@code manager}, or null; unlike {@code status()} it changes nothing. */
     public static PoolCapacity capacityOf(DistributedPoolManager manager, String pool) {
         return manager.capacityOf(pool);

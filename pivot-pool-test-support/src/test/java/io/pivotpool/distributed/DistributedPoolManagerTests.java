@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -382,6 +383,63 @@ class DistributedPoolManagerTests {
             stuck.hanging.set(false);
         }
         await().atMost(Duration.ofSeconds(2)).until(() -> manager.status().connected());
+    }
+
+    /**
+     * The leader's reaping of non-members' grants counts on it ({@code NonMemberGrants}): a pool
+     * created before start registers the instance before its first request, and a pool added
+     * between rounds, long after the last heartbeat, heartbeats first.
+     */
+    @Test
+    void everyGrantIsAskedForWithinHalfAnInstanceTtlOfARegistration() {
+        DistributedSettings settings = DistributedSettings.builder()
+            .syncInterval(Duration.ofMillis(100))
+            .instanceTtl(Duration.ofMillis(1000))
+            .leaderTtl(Duration.ofSeconds(1))
+            .build();
+        List<String> operations = new CopyOnWriteArrayList<>();
+        List<Long> times = new CopyOnWriteArrayList<>();
+        AtomicBoolean quiet = new AtomicBoolean();
+        Coordinator recording = new ForwardingCoordinator(this.backend) {
+            @Override
+            protected void before(String operation) {
+                if (quiet.get() && !Thread.currentThread().getName().equals("main")) {
+                    throw new CoordinatorException("the rounds are held back by the test");
+                }
+                times.add(System.nanoTime());
+                operations.add(operation);
+            }
+        };
+        DistributedPoolManager manager = manager(recording, settings, "a");
+        this.toClose.add(manager.createPool(PoolSpec.of("early", Object::new), PoolSettings.DEFAULTS,
+                GlobalCapacity.of(4)));
+        manager.start();
+        sleep(Duration.ofMillis(300));
+        // No round reaches the backend for longer than half the instance-ttl: the next request
+        // must renew the registration first.
+        quiet.set(true);
+        sleep(Duration.ofMillis(600));
+        this.toClose.add(manager.createPool(PoolSpec.of("late", Object::new), PoolSettings.DEFAULTS,
+                GlobalCapacity.of(4)));
+        quiet.set(false);
+        sleep(Duration.ofMillis(300));
+        assertThat(operations).contains("requestCapacity");
+        assertThat(operations.subList(0, operations.indexOf("requestCapacity"))).as("before the first request")
+            .contains("register");
+        long registeredAt = Long.MIN_VALUE;
+        int requests = 0;
+        for (int i = 0; i < operations.size(); i++) {
+            String operation = operations.get(i);
+            if (operation.equals("register") || operation.equals("heartbeat")) {
+                registeredAt = times.get(i);
+            }
+            else if (operation.equals("requestCapacity")) {
+                requests++;
+                assertThat(times.get(i) - registeredAt).as("request %d: nanos since the last registration", requests)
+                    .isLessThanOrEqualTo(settings.instanceTtl().toNanos() / 2);
+            }
+        }
+        assertThat(requests).isGreaterThan(2);
     }
 
     @Test

@@ -55,7 +55,13 @@ final class SimulatedBackend {
          * A grant asked for again unchanged is never rewritten, however little of its lease is
          * left: it lapses under a holder that keeps trusting it.
          */
-        UNCHANGED_GRANTS_NEVER_REWRITTEN
+        UNCHANGED_GRANTS_NEVER_REWRITTEN,
+        /**
+         * The leader gives back a grant as soon as it finds its holder missing from its listing,
+         * without waiting until no member can still trust it (a manager's mutant: the backend is
+         * unchanged).
+         */
+        NON_MEMBER_GRANTS_REAPED_AT_ONCE
     }
 
     private static final long SERVER_EPOCH_MICROS = 1_795_000_000_000_000L;
@@ -104,6 +110,8 @@ final class SimulatedBackend {
     private final EventLoop loop;
 
     private final Mutant mutant;
+
+    private int grantsOfNonMembersReaped;
 
     private Data data = new Data();
 
@@ -346,6 +354,25 @@ final class SimulatedBackend {
         if (holders != null) {
             holders.remove(instanceId);
         }
+    }
+
+    /** Releases {@code holder}'s grant only if it is not a live member, in one step (as a script or transaction does). */
+    boolean releaseCapacityOfNonMember(String pool, String holder) {
+        Member member = this.data.members.get(holder);
+        if (member != null && now() < member.expiresAt()) {
+            return false;
+        }
+        TreeMap<String, Grant> holders = this.data.grants.get(pool);
+        if (holders == null || holders.remove(holder) == null) {
+            return false;
+        }
+        this.grantsOfNonMembersReaped++;
+        return true;
+    }
+
+    /** How many grants {@link #releaseCapacityOfNonMember} gave back: the suite checks that reaping happens. */
+    int grantsOfNonMembersReaped() {
+        return this.grantsOfNonMembersReaped;
     }
 
     CapacityView capacity(String pool) {

@@ -374,6 +374,12 @@ final class SimulatedCoordinator implements Coordinator {
     }
 
     @Override
+    public boolean releaseCapacityOfNonMember(String pool, String holder) {
+        return call("release grant of " + pool + " held by non-member " + holder,
+                () -> this.backend.releaseCapacityOfNonMember(pool, holder));
+    }
+
+    @Override
     public CapacityView capacity(String pool) {
         return call("read capacity of " + pool, () -> this.backend.capacity(pool));
     }

@@ -104,6 +104,9 @@ final class SimulatedProcess implements SimulationAccess.SimulatedThreads {
         };
         this.manager = SimulationAccess.manager(new SimulatedCoordinator(this.simulation, this), this.simulation.settings(),
                 this.self, this::nanoClock, wallClock, this);
+        if (this.simulation.mutant() == SimulatedBackend.Mutant.NON_MEMBER_GRANTS_REAPED_AT_ONCE) {
+            SimulationAccess.reapNonMemberGrantsAfter(this.manager, -1);
+        }
         this.manager.addLeadershipListener(new LeadershipListener() {
             @Override
             public void leadershipGranted(LeaderLease lease) {

@@ -42,7 +42,7 @@ final class Simulation {
 
     /** What a run found. */
     record Outcome(long seed, Invariant broken, String detail, long atNanos, List<String> timeline,
-            List<Fault> faults, long events) {
+            List<Fault> faults, long events, int grantsOfNonMembersReaped) {
 
         boolean failed() {
             return this.broken != null;
@@ -219,6 +219,10 @@ final class Simulation {
 
     SimulatedCoordinator.Network network() {
         return this.network;
+    }
+
+    SimulatedBackend.Mutant mutant() {
+        return this.mutant;
     }
 
     DistributedSettings settings() {
@@ -406,7 +410,7 @@ final class Simulation {
             checkLiveness();
         }
         return new Outcome(this.seed, this.broken, this.brokenDetail, this.brokenAt, this.timeline,
-                List.copyOf(this.faults), this.loop.eventsRun());
+                List.copyOf(this.faults), this.loop.eventsRun(), this.backend.grantsOfNonMembersReaped());
     }
 
     private String describeSettings() {

@@ -14,6 +14,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
+import ch.qos.logback.classic.Level;
+
+import io.pivotpool.coordinator.CapacityGrant;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.InstanceInfo;
@@ -30,6 +33,7 @@ import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolExhaustedException;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
+import io.pivotpool.testsupport.LogCapture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -238,6 +242,67 @@ public abstract class ClusterCapacityContract {
         awaitTrue(Duration.ofSeconds(5), "a holds the whole cap", () -> a.capacity().grant() == CAP);
         assertThat(a.manager.coordinator().capacity("p").grants()).containsOnlyKeys(a.manager.instanceId());
         assertThat(this.maxAlive.get()).isLessThanOrEqualTo(CAP);
+    }
+
+    /**
+     * A grant that no member asked for, renewed by a process that never registers (a tenant of a
+     * shared server, a misconfigured process) for as long as it still holds it: the leader gives it
+     * back once its holder has been absent for longer than 1.5 instance-ttl + sync-interval, and
+     * the members share the whole cap again.
+     */
+    @Test
+    void aGrantHeldByANonMemberIsGivenBackByTheLeader() throws Exception {
+        Coordinator tenant = connectedClient();
+        this.toClose.add(tenant);
+        assertThat(tenant.requestCapacity("p", "stranger", CAP / 2, CAP, FAST.instanceTtl()).granted())
+            .as("the stranger's grant").isEqualTo(CAP / 2);
+        AtomicBoolean reapedSeen = new AtomicBoolean();
+        Thread stranger = new Thread(() -> {
+            try {
+                while (!reapedSeen.get()) {
+                    TimeUnit.MILLISECONDS.sleep(FAST.instanceTtl().toMillis() / 3);
+                    CapacityGrant renewal = tenant.requestCapacity("p", "stranger", CAP / 2, CAP, FAST.instanceTtl());
+                    if (!renewal.renewed()) {
+                        // Given back meanwhile: leave, with what this last request may have taken.
+                        tenant.releaseCapacity("p", "stranger");
+                        reapedSeen.set(true);
+                    }
+                }
+            }
+            catch (InterruptedException | RuntimeException ex) {
+                reapedSeen.set(true);
+            }
+        }, "stranger");
+        stranger.setDaemon(true);
+        stranger.start();
+        try (LogCapture log = LogCapture.of(DistributedPoolManager.class)) {
+            Instance a = instance("a", GlobalCapacity.of(CAP), FAST);
+            Instance b = instance("b", GlobalCapacity.of(CAP), FAST);
+            Worker onA = load(a, 2 * CAP);
+            Worker onB = load(b, 2 * CAP);
+            awaitTrue(Duration.ofSeconds(5), "a leader", () -> a.manager.isLeader() || b.manager.isLeader());
+            long leading = System.nanoTime();
+            awaitTrue(Duration.ofSeconds(10), "the stranger's grant given back", reapedSeen::get);
+            long reaped = System.nanoTime() - leading;
+            System.out.printf(java.util.Locale.ROOT, "%s: the stranger's grant given back %d ms after a leader was "
+                    + "found (instance-ttl %d ms, sync %d ms)%n", getClass().getSimpleName(),
+                    TimeUnit.NANOSECONDS.toMillis(reaped), FAST.instanceTtl().toMillis(), FAST.syncInterval().toMillis());
+            List<String> warnings = log.messages(Level.WARN).stream().filter(line -> line.contains("'stranger'")).toList();
+            assertThat(warnings).as("the leader's warnings").hasSize(1);
+            assertThat(warnings.get(0)).contains("gave back the grant of pool 'p' held by 'stranger'");
+            long bound = FAST.instanceTtl().toNanos() * 3 / 2 + FAST.syncInterval().toNanos() * 6
+                    + FAST.instanceTtl().toNanos() / 3 + TimeUnit.MILLISECONDS.toNanos(500);
+            assertThat(reaped).as("given back within 1.5 instance-ttl + sync-interval of the first listing, plus "
+                    + "the rounds it takes, the stranger's pace and 500 ms").isLessThan(bound);
+            awaitTrue(Duration.ofSeconds(5), "the members share the whole cap",
+                    () -> a.capacity().grant() + b.capacity().grant() == CAP);
+            assertThat(a.manager.coordinator().capacity("p").grants()).doesNotContainKey("stranger");
+            onA.stop();
+            onB.stop();
+        }
+        stranger.join(2000);
+        assertThat(this.maxAlive.get()).isLessThanOrEqualTo(CAP);
+        assertThat(this.borrowerErrors).isEmpty();
     }
 
     @Test
