@@ -938,15 +938,29 @@ final class RedisScripts {
 
     /**
      * KEYS: pool hash, its expiry index, its running sum. Returns {@code {{holder, granted, ...},
-     * {garbage...}}}: the live grants. Reads every grant (O(N)): for the status and tests, never
-     * called by a round; rebuilds the ledger on the way, which also heals it.
+     * {garbage...}}}: the live grants. Reads every grant (O(N)): for the status, tests and the
+     * leader's reaping of non-members' grants (one pool per leader round). The ledger is checked
+     * and healed as a request does ({@link #LEDGER}: rebuilt only when its keys disagree, or at an
+     * audit), then the hash is read: a leader reading a pool of a thousand holders every round
+     * writes nothing while the ledger holds. A grant not in the form written is left out (the next
+     * rebuild drops it).
      */
     static final LuaScript CAPACITY = new LuaScript("capacity", COMMON + LIVE_GRANTS + LEDGER + """
             local key, index, total = KEYS[1], KEYS[2], KEYS[3]
-            local now = nowMillis()
+            local t = serverTime()
+            local now, micros = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(t[2])
             local garbage = {}
-            local sum, grants = rebuild(key, index, total, now, garbage)
-            expireLedger(key, index, total, sum, true, now, nil)
+            ledgerDirty = false
+            local sum, grants = ledger(key, index, total, now, micros, garbage)
+            if not grants then
+              grants = {}
+              local fields = redis.call('HGETALL', key)
+              for i = 1, #fields, 2 do
+                local holder, grant = fields[i], grantOf(fields[i + 1], now)
+                if grant and grant[2] > now and #holder > 0 and #holder <= MAX_ID then grants[holder] = grant end
+              end
+            end
+            expireLedger(key, index, total, sum, false, now, nil)
             local out = {}
             for holder, grant in pairs(grants) do
               out[#out + 1] = holder
