@@ -59,9 +59,28 @@ import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.Plausibility;
 import io.pivotpool.coordinator.RemoteText;
 import io.pivotpool.coordinator.SyncRound;
+import io.pivotpool.etcd.EtcdRecords.GrantRecord;
+import io.pivotpool.etcd.EtcdRecords.MemberRecord;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import static io.pivotpool.etcd.EtcdFailures.find;
+import static io.pivotpool.etcd.EtcdFailures.isLeaseNotFound;
+import static io.pivotpool.etcd.EtcdFailures.isPermissionDenied;
+import static io.pivotpool.etcd.EtcdFailures.isTooLarge;
+import static io.pivotpool.etcd.EtcdFailures.summary;
+import static io.pivotpool.etcd.EtcdFailures.tlsProblem;
+import static io.pivotpool.etcd.EtcdRecords.MESSAGE_TAG;
+import static io.pivotpool.etcd.EtcdRecords.STATE_TAG;
+import static io.pivotpool.etcd.EtcdRecords.decimalLong;
+import static io.pivotpool.etcd.EtcdRecords.grantRecord;
+import static io.pivotpool.etcd.EtcdRecords.leaderValue;
+import static io.pivotpool.etcd.EtcdRecords.ledger;
+import static io.pivotpool.etcd.EtcdRecords.ledgerValue;
+import static io.pivotpool.etcd.EtcdRecords.readMember;
+import static io.pivotpool.etcd.EtcdRecords.tagged;
+import static io.pivotpool.etcd.EtcdRecords.utf8;
 
 /**
  * A {@link Coordinator} on etcd v3, through jetcd: every read-then-write step is one etcd
@@ -178,12 +197,6 @@ public final class EtcdCoordinator implements Coordinator {
 
     /** The longest an etcd lease may be (etcd's MaxLeaseTTL). */
     private static final long MAX_ETCD_LEASE_SECONDS = 9_000_000_000L;
-
-    private static final byte STATE_TAG = 'v';
-
-    private static final byte MESSAGE_TAG = 'm';
-
-    private static final Pattern DECIMAL_LONG = Pattern.compile("0|[1-9][0-9]{0,18}");
 
     private static final Logger logger = LoggerFactory.getLogger(EtcdCoordinator.class);
 
@@ -601,29 +614,6 @@ public final class EtcdCoordinator implements Coordinator {
     private record Listing(long count, long newestRevision, List<InstanceInfo> instances, long atNanos) {
     }
 
-    private record MemberRecord(KeyValue entry, InstanceInfo instance, long ttlMillis) {
-    }
-
-    private static MemberRecord readMember(KeyValue entry, String id) {
-        if (entry.getValue().size() > MAX_MEMBER_BYTES) {
-            throw new IllegalArgumentException("an instance record larger than " + MAX_MEMBER_BYTES + " bytes");
-        }
-        Map<String, String> fields = FlatJson.read(entry.getValue().toString(StandardCharsets.UTF_8));
-        if (fields.size() > MAX_MEMBER_FIELDS) {
-            throw new IllegalArgumentException("an instance record with more than " + MAX_MEMBER_FIELDS + " fields");
-        }
-        String ttl = fields.remove("ttl");
-        long ttlMillis = (ttl != null) ? decimalLong(ttl) : 0;
-        if (ttlMillis <= 0 || ttlMillis > MAX_TTL_MILLIS) {
-            throw new IllegalArgumentException("an instance record without a valid ttl field");
-        }
-        InstanceInfo instance = InstanceInfo.fromFields(fields);
-        if (!instance.id().equals(id)) {
-            throw new IllegalArgumentException("an instance record whose id differs from its key");
-        }
-        return new MemberRecord(entry, instance, ttlMillis);
-    }
-
     // ---- leadership ------------------------------------------------------------------------
 
     /**
@@ -1034,14 +1024,6 @@ public final class EtcdCoordinator implements Coordinator {
         String problem = leaseProblem(entry.getLease(), ttlMillis);
         return new LeaderRecord(entry, holder, token, ttlMillis,
                 (problem == null || problem.isEmpty()) ? problem : "a leader record " + problem);
-    }
-
-    private ByteSequence leaderValue(String holder, long token, long ttlMillis) {
-        Map<String, String> fields = new LinkedHashMap<>();
-        fields.put("holder", holder);
-        fields.put("token", Long.toString(token));
-        fields.put("ttl", Long.toString(ttlMillis));
-        return ByteSequence.from(utf8(FlatJson.write(fields)));
     }
 
     // ---- queues ----------------------------------------------------------------------------
@@ -1615,31 +1597,6 @@ public final class EtcdCoordinator implements Coordinator {
         return read.getKvs().isEmpty() ? null : read.getKvs().get(0);
     }
 
-    /** {@code {sum, reconciledAtMillis}} from a version key, or {@code null} if it is not one (reconciled then). */
-    private static long @Nullable [] ledger(KeyValue version) {
-        String value = version.getValue().toString(StandardCharsets.UTF_8);
-        int colon = value.indexOf(':');
-        if (version.getValue().size() > 40 || colon < 0) {
-            return null;
-        }
-        try {
-            long sum = decimalLong(value.substring(0, colon));
-            long reconciledAt = decimalLong(value.substring(colon + 1));
-            // A sum no set of int grants can reach, or a reconciliation stamped in the future, is not ours.
-            if (sum > (long) MAX_GRANTS * Integer.MAX_VALUE || reconciledAt > System.currentTimeMillis() + MAX_TTL_MILLIS) {
-                return null;
-            }
-            return new long[] { sum, reconciledAt };
-        }
-        catch (IllegalArgumentException ex) {
-            return null;
-        }
-    }
-
-    private static ByteSequence ledgerValue(long sum, long reconciledAtMillis) {
-        return ByteSequence.from(utf8(sum + ":" + reconciledAtMillis));
-    }
-
     /** The caller's own grant record, or {@code null} if it is garbage or not on a lease of ours. */
     private @Nullable GrantRecord ownGrant(KeyValue entry, String instanceId) {
         try {
@@ -1649,25 +1606,6 @@ public final class EtcdCoordinator implements Coordinator {
         catch (IllegalArgumentException ex) {
             return null;
         }
-    }
-
-    /**
-     * A grant record as this coordinator writes it, {@code granted:ttlMillis} within limits.
-     *
-     * @throws IllegalArgumentException if it is not one
-     */
-    private static GrantRecord grantRecord(KeyValue entry, String holder) {
-        String value = entry.getValue().toString(StandardCharsets.UTF_8);
-        int colon = value.indexOf(':');
-        if (colon < 0 || entry.getValue().size() > 64 || holder.isEmpty() || utf8(holder).length > MAX_ID_BYTES) {
-            throw new IllegalArgumentException("not granted:ttl");
-        }
-        long granted = decimalLong(value.substring(0, colon));
-        long ttlMillis = decimalLong(value.substring(colon + 1));
-        if (granted > Integer.MAX_VALUE || ttlMillis <= 0 || ttlMillis > MAX_TTL_MILLIS) {
-            throw new IllegalArgumentException("out of bounds");
-        }
-        return new GrantRecord(entry, holder, (int) granted, ttlMillis);
     }
 
     /**
@@ -1777,9 +1715,6 @@ public final class EtcdCoordinator implements Coordinator {
             total += grant.granted();
         }
         return new CapacityView(pool, view, saturatedInt(total));
-    }
-
-    private record GrantRecord(KeyValue entry, String holder, int granted, long ttlMillis) {
     }
 
     private record Garbage(KeyValue entry, String key, String problem) {
@@ -2194,93 +2129,11 @@ public final class EtcdCoordinator implements Coordinator {
                     + RemoteText.escape(this.keys.all()) + "'";
         }
         return new CoordinatorException(RemoteText.escapeControls(describe(operation)) + ": "
-                + ((hint != null) ? hint + ": " : "") + summary(failure), failure);
-    }
-
-    /**
-     * What a failed TLS handshake means for the settings, or {@code null} if the failure was not
-     * one. gRPC reports every handshake failure as {@code UNAVAILABLE}, the same as a member that
-     * is down; only the causes tell which side refused whom, and a user fixing a certificate needs to
-     * know that.
-     */
-    private static @Nullable String tlsProblem(Throwable ex) {
-        javax.net.ssl.SSLException tls = find(ex, javax.net.ssl.SSLException.class);
-        if (tls == null) {
-            return null;
-        }
-        if (find(ex, java.security.cert.CertificateException.class) != null
-                || find(ex, java.security.cert.CertPathBuilderException.class) != null
-                || find(ex, java.security.cert.CertPathValidatorException.class) != null) {
-            return "TLS handshake failed, the member's certificate is not trusted (it must be signed by a CA of the "
-                    + "trust certificates, or of the JVM's trust store when none are set, and name the endpoint's host)";
-        }
-        String alert = String.valueOf(tls.getMessage());
-        if (alert.contains("Received fatal alert") && (alert.contains("bad_certificate") || alert.contains("certificate_required")
-                || alert.contains("unknown_ca") || alert.contains("certificate_unknown"))) {
-            // "Received": the member sent the alert, so it refused the client's certificate, or the lack of one.
-            return "TLS handshake failed, the member refused the client certificate (it requires one signed by its "
-                    + "CA: set the client certificate and key)";
-        }
-        return "TLS handshake failed";
+                + ((hint != null) ? hint + ": " : "") + summary(failure, this.secret), failure);
     }
 
     private String describe(String operation) {
         return "etcd coordinator (" + this.endpoints + ", namespace '" + this.keys.namespace() + "') could not " + operation;
-    }
-
-    /** The outermost and innermost messages of a failure, the password masked, control characters escaped. */
-    private String summary(Throwable ex) {
-        Throwable root = ex;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        // The first line only: gRPC appends its channel pipeline to an I/O failure's description.
-        String text = String.valueOf(ex.getMessage()).lines().findFirst().orElse("");
-        if (root != ex) {
-            text = text + " (" + root.getClass().getSimpleName() + ": " + root.getMessage() + ")";
-        }
-        if (this.secret != null) {
-            text = text.replace(this.secret, "******");
-        }
-        return RemoteText.escapeControls(text.length() > 1024 ? text.substring(0, 1024) + "..." : text);
-    }
-
-    /** etcd refused the user access to a key: jetcd passes it on as its own exception or as gRPC's status. */
-    private static boolean isPermissionDenied(Throwable ex, @Nullable EtcdException etcd) {
-        return (etcd != null && etcd.getErrorCode() == io.etcd.jetcd.common.exception.ErrorCode.PERMISSION_DENIED)
-                || io.grpc.Status.fromThrowable(ex).getCode() == io.grpc.Status.Code.PERMISSION_DENIED;
-    }
-
-    /** A reply larger than the client accepts (gRPC's RESOURCE_EXHAUSTED). */
-    private static boolean isTooLarge(Throwable ex) {
-        EtcdException etcd = find(ex, EtcdException.class);
-        if (etcd != null && etcd.getErrorCode() == io.etcd.jetcd.common.exception.ErrorCode.RESOURCE_EXHAUSTED) {
-            return true;
-        }
-        for (Throwable current = ex; current != null; current = (current.getCause() != current) ? current.getCause() : null) {
-            if (current.getMessage() != null && current.getMessage().contains("RESOURCE_EXHAUSTED")) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean isLeaseNotFound(Throwable ex) {
-        for (Throwable current = ex; current != null; current = (current.getCause() != current) ? current.getCause() : null) {
-            if (current.getMessage() != null && current.getMessage().contains("lease not found")) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static <E extends Throwable> @Nullable E find(Throwable ex, Class<E> type) {
-        for (Throwable current = ex; current != null; current = (current.getCause() != current) ? current.getCause() : null) {
-            if (type.isInstance(current)) {
-                return type.cast(current);
-            }
-        }
-        return null;
     }
 
     /** The key is absent ({@code modRevision} 0) or still at the mod revision read. */
@@ -2403,39 +2256,10 @@ public final class EtcdCoordinator implements Coordinator {
         }
     }
 
-    /**
-     * Parses a plain decimal integer of at most 64 bits: no sign, exponent, hex, leading zero,
-     * {@code inf} or {@code nan}.
-     *
-     * @throws IllegalArgumentException for anything else
-     */
-    static long decimalLong(@Nullable String text) {
-        if (text == null || !DECIMAL_LONG.matcher(text).matches()) {
-            throw new IllegalArgumentException("not a plain decimal integer: '" + RemoteText.escape(String.valueOf(text)) + "'");
-        }
-        try {
-            return Long.parseLong(text);
-        }
-        catch (NumberFormatException ex) {
-            throw new IllegalArgumentException("not a 64-bit integer: '" + text + "'");
-        }
-    }
-
     static int saturatedInt(long value) {
         return (int) Math.max(0, Math.min(Integer.MAX_VALUE, value));
     }
 
-
-    private static ByteSequence tagged(byte tag, byte[] payload) {
-        byte[] value = new byte[payload.length + 1];
-        value[0] = tag;
-        System.arraycopy(payload, 0, value, 1, payload.length);
-        return ByteSequence.from(value);
-    }
-
-    private static byte[] utf8(String text) {
-        return text.getBytes(StandardCharsets.UTF_8);
-    }
 
     private static <K, V> Map<K, V> boundedMap() {
         return java.util.Collections.synchronizedMap(new LinkedHashMap<K, V>(64, 0.75f, true) {
