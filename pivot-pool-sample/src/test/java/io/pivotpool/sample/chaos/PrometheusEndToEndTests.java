@@ -148,6 +148,24 @@ class PrometheusEndToEndTests {
                         rule.path("lastError").asString()).isEqualTo("ok");
             }
         }
+        // Every query of the shipped Grafana dashboard runs against the real series, as Grafana
+        // sends it with every application and pool selected; the cap's panels show the pool.
+        JsonNode dashboard = JsonMapper.shared().readTree(Path.of("..", "docs", "grafana", "pivot-pool-dashboard.json").toFile());
+        int queries = 0;
+        for (JsonNode panel : dashboard.path("panels")) {
+            for (JsonNode target : panel.path("targets")) {
+                String promql = target.path("expr").asString().replace("$job", ".+").replace("$pool", ".+")
+                    .replace("$__rate_interval", "1m");
+                JsonNode result = query(promql);
+                queries++;
+                if (panel.path("id").asInt() <= 2) {
+                    List<String> pools = new ArrayList<>();
+                    result.forEach((series) -> pools.add(series.path("metric").path("pool").asString()));
+                    assertThat(pools).as("%s: %s", panel.path("title").asString(), promql).contains(POOL);
+                }
+            }
+        }
+        assertThat(queries).as("dashboard queries").isGreaterThan(10);
         // The cap used up with unmet demand: pending (its `for` is 5 minutes); nobody without a leader.
         awaitAlerts((alerts) -> alerts.contains("PivotPoolCapExhausted"));
         assertThat(activeAlerts()).doesNotContain("PivotPoolNoLeader", "PivotPoolCoordinatorDisconnected",
