@@ -427,17 +427,7 @@ public final class NoOpCoordinator implements Coordinator {
         this.lock.lock();
         try {
             Expiring<InstanceInfo> member = this.instances.get(holder);
-            if (member != null && !member.isExpired(this.nanoClock.getAsLong())) {
-                return false;
-            }
-            Map<String, Expiring<Integer>> grants = this.capacity.get(pool);
-            if (grants == null || grants.remove(holder) == null) {
-                return false;
-            }
-            if (grants.isEmpty()) {
-                this.capacity.remove(pool);
-            }
-            return true;
+            return (member == null || member.isExpired(this.nanoClock.getAsLong())) && removeGrant(pool, holder);
         }
         finally {
             this.lock.unlock();
@@ -450,17 +440,23 @@ public final class NoOpCoordinator implements Coordinator {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
         this.lock.lock();
         try {
-            Map<String, Expiring<Integer>> grants = this.capacity.get(pool);
-            if (grants != null) {
-                grants.remove(instanceId);
-                if (grants.isEmpty()) {
-                    this.capacity.remove(pool);
-                }
-            }
+            removeGrant(pool, instanceId);
         }
         finally {
             this.lock.unlock();
         }
+    }
+
+    /** Removes {@code holder}'s grant of {@code pool}, if any; call with the lock held. */
+    private boolean removeGrant(String pool, String holder) {
+        Map<String, Expiring<Integer>> grants = this.capacity.get(pool);
+        if (grants == null || grants.remove(holder) == null) {
+            return false;
+        }
+        if (grants.isEmpty()) {
+            this.capacity.remove(pool);
+        }
+        return true;
     }
 
     @Override
