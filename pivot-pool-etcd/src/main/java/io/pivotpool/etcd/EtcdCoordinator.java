@@ -1651,7 +1651,8 @@ public final class EtcdCoordinator implements Coordinator {
                 return false;
             }
             long[] ledger = (version != null) ? ledger(version) : null;
-            GrantRecord own = ownGrant(mine, instanceId);
+            // A reaped grant is on its holder's lease, never on one of ours: read it as any grant.
+            GrantRecord own = (memberKey == null) ? ownGrant(mine, instanceId) : anyGrant(mine, instanceId);
             if (ledger == null || own == null || ledger[0] < own.granted()) {
                 break;
             }
@@ -1686,6 +1687,15 @@ public final class EtcdCoordinator implements Coordinator {
             revoke(call, released.getLease());
         }
         return released != null;
+    }
+
+    private static @Nullable GrantRecord anyGrant(KeyValue entry, String holder) {
+        try {
+            return grantRecord(entry, holder);
+        }
+        catch (IllegalArgumentException ex) {
+            return null;
+        }
     }
 
     /** Whether {@code memberKey} is still absent: a reaping whose transaction failed goes on only then. */
