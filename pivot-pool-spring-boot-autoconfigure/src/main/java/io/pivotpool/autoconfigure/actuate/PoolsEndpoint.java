@@ -163,15 +163,17 @@ public class PoolsEndpoint {
      * @param demand objects used or waited for at the recent peak, as reported to the leader
      * @param limit the pool's size limit now (the grant; lower while shrinking or partitioned)
      * @param partitioned whether this instance runs on its partition size
-     * @param distribution on the leader, the targets of every instance by id; empty elsewhere
+     * @param distribution on the leader, the targets of every instance by id; null elsewhere (left
+     * out of the JSON, as every field without a value)
      */
     public record CapacityDescriptor(int globalMaxSize, int partitionSize, int grant, int target, int demand,
-            int limit, boolean partitioned, Map<String, Integer> distribution) {
+            int limit, boolean partitioned, @Nullable Map<String, Integer> distribution) {
 
         static CapacityDescriptor of(PoolCapacity capacity) {
+            Map<String, Integer> distribution = capacity.distribution();
             return new CapacityDescriptor(capacity.globalMaxSize(), capacity.partitionSize(), capacity.grant(),
                     capacity.target(), capacity.demand(), capacity.limit(), capacity.partitioned(),
-                    capacity.distribution());
+                    distribution.isEmpty() ? null : distribution);
         }
     }
 

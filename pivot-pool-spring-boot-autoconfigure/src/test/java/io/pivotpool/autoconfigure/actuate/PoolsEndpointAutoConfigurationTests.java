@@ -1,11 +1,14 @@
 package io.pivotpool.autoconfigure.actuate;
 
+import java.util.Map;
+
 import io.pivotpool.autoconfigure.PivotPoolAutoConfiguration;
 import io.pivotpool.autoconfigure.TestPools.Renderer;
 import io.pivotpool.autoconfigure.TestPools.TwoSpecs;
 import io.pivotpool.autoconfigure.actuate.PoolsEndpoint.PoolDescriptor;
 import io.pivotpool.autoconfigure.actuate.PoolsEndpoint.PoolsDescriptor;
 import io.pivotpool.distributed.DistributedPoolManager;
+import io.pivotpool.distributed.PoolCapacity;
 import io.pivotpool.pool.Lease;
 import io.pivotpool.pool.Pool;
 import org.junit.jupiter.api.Test;
@@ -27,6 +30,16 @@ class PoolsEndpointAutoConfigurationTests {
         .withConfiguration(
                 AutoConfigurations.of(PoolsEndpointAutoConfiguration.class, PivotPoolAutoConfiguration.class))
         .withUserConfiguration(TwoSpecs.class);
+
+    @Test
+    void aFollowersCapacityLeavesOutTheDistributionItDoesNotHave() {
+        PoolsEndpoint.CapacityDescriptor follower = PoolsEndpoint.CapacityDescriptor
+            .of(new PoolCapacity(6, 6, 3, 3, 1, 3, false, Map.of()));
+        assertThat(follower.distribution()).as("left out of the JSON").isNull();
+        PoolsEndpoint.CapacityDescriptor leader = PoolsEndpoint.CapacityDescriptor
+            .of(new PoolCapacity(6, 6, 3, 3, 1, 3, false, Map.of("a", 3, "b", 3)));
+        assertThat(leader.distribution()).containsEntry("a", 3).containsEntry("b", 3);
+    }
 
     @Test
     void runWhenNotExposedShouldNotCreateEndpoint() {
