@@ -925,8 +925,9 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /**
-     * The leader's part of a round, after its listing found {@code members}: shares the caps anew
-     * when due, then gives back the grants of holders that have not been members for long enough.
+     * The leader's part of a round, after its listing found {@code members} (this instance counts
+     * as one whether listed or not): shares the caps anew when due, then gives back the grants of
+     * holders that have not been members for long enough.
      * A leader writes no report of its own; after its term the first report is written anew.
      */
     private void leaderPart(long term, List<InstanceInfo> members, Map<String, CapacityRecords.Demand> own) {
@@ -934,8 +935,11 @@ public final class DistributedPoolManager implements AutoCloseable {
             return;
         }
         this.writtenDemands.clear();
-        rebalanceIfDue(term, members, own);
-        reapNonMemberGrants(term, members);
+        TreeSet<String> ids = new TreeSet<>();
+        members.forEach(member -> ids.add(member.id()));
+        ids.add(this.self.id());
+        rebalanceIfDue(term, ids, own);
+        reapNonMemberGrants(term, ids);
     }
 
     /**
@@ -943,16 +947,13 @@ public final class DistributedPoolManager implements AutoCloseable {
      * 1.5 instance-ttl + sync-interval ({@link NonMemberGrants}, which says why no member can still
      * trust them), reading one pool's grants per round; one warning per grant every few minutes.
      */
-    private void reapNonMemberGrants(long term, List<InstanceInfo> members) {
-        Set<String> ids = new HashSet<>();
-        members.forEach(member -> ids.add(member.id()));
-        ids.add(this.self.id());
+    private void reapNonMemberGrants(long term, Set<String> ids) {
         List<String> pools = new ArrayList<>(this.shares.keySet());
         Collections.sort(pools);
         long now = this.nanoClock.getAsLong();
         for (NonMemberGrants.Reaped reaped : this.nonMemberGrants.leaderRound(term, ids, pools, now)) {
             String what = "grant of pool '" + reaped.pool() + "' held by '" + reaped.holder() + "'";
-            if (rateLimited(what, now)) {
+            if (mayWarn(what, now)) {
                 logger.warn("Instance {} gave back the {} ({} object(s)): its holder has not been a member for {} ms, "
                         + "longer than 1.5 instance-ttl + sync-interval, so no member trusts it (a grant no member "
                         + "of this cluster asked for)", this.self.id(), RemoteText.escape(what), reaped.granted(),
@@ -971,10 +972,7 @@ public final class DistributedPoolManager implements AutoCloseable {
      * leader's round is a fixed number of round trips whatever the cluster's size; only its bytes
      * grow with it.
      */
-    private void rebalanceIfDue(long term, List<InstanceInfo> members, Map<String, CapacityRecords.Demand> own) {
-        TreeSet<String> ids = new TreeSet<>();
-        members.forEach(member -> ids.add(member.id()));
-        ids.add(this.self.id());
+    private void rebalanceIfDue(long term, TreeSet<String> ids, Map<String, CapacityRecords.Demand> own) {
         long now = this.nanoClock.getAsLong();
         Rebalance last = this.lastRebalance;
         boolean due = last == null || last.term() != term || !last.members().equals(ids)
@@ -1132,7 +1130,7 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     /** One warning per key every few minutes: a key corrupted again later is reported again. */
     private void warnGarbage(String key, @Nullable String why) {
-        if (!rateLimited(key, this.nanoClock.getAsLong())) {
+        if (!mayWarn(key, this.nanoClock.getAsLong())) {
             return;
         }
         logger.warn("Instance {} skipped the coordinator key '{}': it holds {}, not what Pivot Pool writes there",
@@ -1144,8 +1142,8 @@ public final class DistributedPoolManager implements AutoCloseable {
         this.nonMemberGrants.reapAfter(nanos);
     }
 
-    /** Whether a warning about {@code subject} may be logged at {@code now}: once every few minutes. */
-    private boolean rateLimited(String subject, long now) {
+    /** Whether a warning about {@code subject} may be logged at {@code now}: once every few minutes (it then counts as logged). */
+    private boolean mayWarn(String subject, long now) {
         Long last = this.warnedAt.get(subject);
         if (last != null && now - last < TimeUnit.MINUTES.toNanos(5)) {
             return false;

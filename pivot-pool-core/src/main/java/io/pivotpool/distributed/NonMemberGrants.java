@@ -6,6 +6,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 import io.pivotpool.coordinator.CapacityView;
 import io.pivotpool.coordinator.Coordinator;
@@ -104,7 +105,9 @@ final class NonMemberGrants {
         String pool = pools.get(Math.floorMod(this.nextPool++, pools.size()));
         CapacityView view = this.coordinator.capacity(pool);
         List<Reaped> reaped = new ArrayList<>();
-        for (Map.Entry<String, Integer> grant : view.grants().entrySet()) {
+        // In holder order: a view's map iterates in an order that changes from one JVM to the next,
+        // and the simulation must replay a seed call for call.
+        for (Map.Entry<String, Integer> grant : new TreeMap<>(view.grants()).entrySet()) {
             String holder = grant.getKey();
             if (members.contains(holder)) {
                 continue;
