@@ -237,6 +237,7 @@ public final class FleetScaleProbe {
                 result.server = delta;
                 result.leaderRounds = leader.rounds();
                 long[] p = result.percentiles();
+                System.out.print("# the leader's calls while measured:\n" + leader.leaderCallBreakdown(result.leaderRounds.size()));
                 return String.format(Locale.ROOT,
                         "| %s | %d | %d ms | %d | %.1f / %.1f / %.1f | %.1f | %d | %.0f / %.0f | %d |", this.backend, n,
                         this.settings.syncInterval().toMillis(), result.leaderRounds.size(), p[0] / 1e6, p[1] / 1e6,
@@ -641,6 +642,9 @@ public final class FleetScaleProbe {
 
         private final List<long[]> leaderRounds = new ArrayList<>();
 
+        /** The leader's calls by operation: count and nanoseconds, for the leader-only breakdown. */
+        private final Map<String, long[]> leaderCalls = new java.util.TreeMap<>();
+
         Instance(int index, Coordinator coordinator, Probe probe, int n) {
             this(index, coordinator, probe.settings, probe.pools, n);
         }
@@ -678,6 +682,11 @@ public final class FleetScaleProbe {
                 }
                 this.roundCalls++;
                 this.roundEnd = now;
+                if (this.manager.isLeader()) {
+                    long[] byOperation = this.leaderCalls.computeIfAbsent(operation, name -> new long[2]);
+                    byOperation[0]++;
+                    byOperation[1] += nanos;
+                }
             }
             finally {
                 this.lock.unlock();
@@ -691,6 +700,7 @@ public final class FleetScaleProbe {
                 this.roundCount.set(0);
                 this.failures.set(0);
                 this.leaderRounds.clear();
+                this.leaderCalls.clear();
             }
             finally {
                 this.lock.unlock();
@@ -701,6 +711,21 @@ public final class FleetScaleProbe {
             this.lock.lock();
             try {
                 return new ArrayList<>(this.leaderRounds);
+            }
+            finally {
+                this.lock.unlock();
+            }
+        }
+
+        /** Per operation: calls per leader round and mean milliseconds per call, one line each. */
+        String leaderCallBreakdown(int rounds) {
+            this.lock.lock();
+            try {
+                StringBuilder out = new StringBuilder();
+                this.leaderCalls.forEach((operation, byOperation) -> out.append(String.format(Locale.ROOT,
+                        "#   %-28s %5.2f calls/round, %6.2f ms each%n", operation,
+                        byOperation[0] / (double) Math.max(1, rounds), byOperation[1] / 1e6 / Math.max(1, byOperation[0]))));
+                return out.toString();
             }
             finally {
                 this.lock.unlock();
