@@ -793,6 +793,51 @@ public abstract class CoordinatorContract {
         asked.forEach(key -> assertThat(read.get(key)).as(key).isEqualTo(written.get(key)));
     }
 
+    /**
+     * The same many keys read again and again (a leader reads every member's report each round):
+     * every read sees every change since the one before, however the backend saves itself work
+     * between reads (etcd reads only what changed): a value rewritten, keys deleted, a key
+     * deleted while another is added (the count stays the same), a value that expired.
+     */
+    @Test
+    void getAllOfManyKeysUnderOnePrefixSeesEveryChangeBetweenReads() {
+        Map<String, byte[]> written = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < 200; i++) {
+            written.put("seen:demand:" + i, bytes("value " + i));
+        }
+        coordinator().setAll(written, LONG_TTL);
+        List<String> asked = new ArrayList<>(written.keySet());
+        asked.add("seen:demand:added");
+        assertReadsExactly(asked, written);
+        assertReadsExactly(asked, written);
+        written.put("seen:demand:5", bytes("rewritten"));
+        coordinator().set("seen:demand:5", bytes("rewritten"), LONG_TTL);
+        assertReadsExactly(asked, written);
+        written.remove("seen:demand:7");
+        assertThat(coordinator().delete("seen:demand:7")).isTrue();
+        assertReadsExactly(asked, written);
+        written.remove("seen:demand:8");
+        assertThat(coordinator().delete("seen:demand:8")).isTrue();
+        written.put("seen:demand:added", bytes("added"));
+        coordinator().set("seen:demand:added", bytes("added"), LONG_TTL);
+        assertReadsExactly(asked, written);
+        long start = System.nanoTime();
+        written.put("seen:demand:9", bytes("short-lived"));
+        coordinator().set("seen:demand:9", bytes("short-lived"), shortTtl());
+        assertReadsExactly(asked, written);
+        awaitExpiry(start, shortTtl(), () -> !coordinator().getAll(asked).containsKey("seen:demand:9"),
+                "a value read with many others");
+        written.remove("seen:demand:9");
+        assertReadsExactly(asked, written);
+    }
+
+    private void assertReadsExactly(List<String> asked, Map<String, byte[]> written) {
+        Map<String, byte[]> read = coordinator().getAll(asked);
+        List<String> present = asked.stream().filter(written::containsKey).toList();
+        assertThat(read.keySet()).containsExactlyElementsOf(present);
+        present.forEach(key -> assertThat(read.get(key)).as(key).isEqualTo(written.get(key)));
+    }
+
     @Test
     void setAllWritesEveryValueWithItsTtl() {
         Duration ttl = shortTtl();
