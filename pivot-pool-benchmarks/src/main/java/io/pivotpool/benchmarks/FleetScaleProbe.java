@@ -29,7 +29,6 @@ import io.pivotpool.coordinator.ObservedCoordinator;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
 import io.pivotpool.distributed.GlobalCapacity;
-import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.etcd.EtcdCoordinator;
 import io.pivotpool.etcd.EtcdCoordinatorSettings;
 import io.pivotpool.pool.Lease;
@@ -651,7 +650,7 @@ public final class FleetScaleProbe {
 
         Instance(int index, Coordinator coordinator, DistributedSettings settings, int pools, int n) {
             ObservedCoordinator observed = new ObservedCoordinator(coordinator, this::observed);
-            this.manager = new DistributedPoolManager(CoordinatorSelection.use(observed, settings), settings,
+            this.manager = new DistributedPoolManager(observed, settings,
                     DistributedPoolManager.localInstance(Map.of("probe", "instance-" + index)));
             for (int p = 0; p < pools; p++) {
                 this.pools.add(this.manager.createPool(PoolSpec.of("pool-" + p, () -> new Object()),

@@ -32,6 +32,8 @@ import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.coordinator.RemoteText;
 import io.pivotpool.coordinator.SyncRound;
 import io.pivotpool.distributed.internal.ActiveCoordinator;
+import io.pivotpool.distributed.internal.CoordinatorSelection;
+import io.pivotpool.distributed.internal.Managers;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
@@ -176,16 +178,35 @@ public final class DistributedPoolManager implements AutoCloseable {
 
     private volatile boolean registered;
 
+    static {
+        // Pivot Pool's own modules build managers over a selection's whole outcome through
+        // Managers, without this constructor being public (see Managers).
+        Managers.install(DistributedPoolManager::new);
+    }
+
     /**
-     * Creates a manager over a selected coordinator (connected, or connected by its rounds once
-     * it answers); {@link #start()} begins the synchronisation.
+     * Creates a manager over a coordinator the caller made, and connects it as the
+     * auto-configuration connects a {@code Coordinator} bean: one that cannot connect is kept,
+     * with one warning, and this instance's rounds connect it once it answers (until then the
+     * instance is cut off); with {@code fail-fast} the constructor closes it and throws instead.
+     * The status names the coordinator's own {@link Coordinator#name() name} as the requested
+     * backend. {@link #start()} begins the synchronisation; {@link #close()} does not close the
+     * coordinator, its owner does, after the manager.
      *
-     * @apiNote Internal: public only because Pivot Pool's own modules (the Spring Boot
-     *     auto-configuration, {@code HighPerformanceMode}, the test kit) build managers from
-     *     another package. It is not an API and may change in any release; applications get their
-     *     manager from the auto-configuration (a bean) or from {@code HighPerformanceMode}.
+     * <p>Most applications need not build one: the auto-configuration provides the manager as a
+     * bean, and {@code HighPerformanceMode} makes one without Spring.
+     *
+     * @throws CoordinatorException if the coordinator cannot connect and {@code fail-fast} is on
      */
-    public DistributedPoolManager(ActiveCoordinator coordinator, DistributedSettings settings, InstanceInfo self) {
+    public DistributedPoolManager(Coordinator coordinator, DistributedSettings settings, InstanceInfo self) {
+        this(CoordinatorSelection.use(coordinator, settings), settings, self);
+    }
+
+    /**
+     * Over a selected coordinator (connected, or connected by its rounds once it answers), whose
+     * outcome the status reports; Pivot Pool's own modules reach it through {@link Managers}.
+     */
+    DistributedPoolManager(ActiveCoordinator coordinator, DistributedSettings settings, InstanceInfo self) {
         this(coordinator, settings, self, System::nanoTime);
     }
 

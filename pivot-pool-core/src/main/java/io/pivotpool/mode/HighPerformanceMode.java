@@ -17,6 +17,7 @@ import io.pivotpool.distributed.DistributedSettings;
 import io.pivotpool.distributed.GlobalCapacity;
 import io.pivotpool.distributed.internal.ActiveCoordinator;
 import io.pivotpool.distributed.internal.CoordinatorSelection;
+import io.pivotpool.distributed.internal.Managers;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
@@ -147,7 +148,7 @@ public final class HighPerformanceMode implements AutoCloseable {
     private HighPerformanceMode(Profile profile, ActiveCoordinator active, DistributedSettings settings) {
         this.profile = profile;
         this.active = active;
-        this.manager = new DistributedPoolManager(active, settings, DistributedPoolManager.localInstance(
+        this.manager = Managers.create(active, settings, DistributedPoolManager.localInstance(
                 Map.of("profile", profile.name().toLowerCase(Locale.ROOT))));
     }
 
@@ -159,8 +160,10 @@ public final class HighPerformanceMode implements AutoCloseable {
 
     /**
      * The profile's pool defaults with explicit coordination settings; the backend named by
-     * {@link DistributedSettings#coordination()} is chosen among {@code providers}, with the
-     * fallback of {@link CoordinatorSelection#select}.
+     * {@link DistributedSettings#coordination()} is chosen among {@code providers} as the
+     * auto-configuration chooses it: one that is unknown, not among them or fails to be created is
+     * replaced by the no-op coordinator with one warning (the {@link #status() status} says why),
+     * and one that cannot connect is kept and connected by the rounds once it answers.
      *
      * @throws io.pivotpool.coordinator.CoordinatorException if the backend cannot be used and
      *     {@code fail-fast} is on

@@ -12,7 +12,6 @@ import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
-import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -173,7 +172,7 @@ class RedisFailoverTests {
             .syncInterval(SYNC_INTERVAL)
             .leaderTtl(LEADER_TTL)
             .build();
-        DistributedPoolManager manager = new DistributedPoolManager(CoordinatorSelection.use(coordinator, settings),
+        DistributedPoolManager manager = new DistributedPoolManager(coordinator,
                 settings, new InstanceInfo(name, "localhost", System.currentTimeMillis(), Map.of()));
         this.closeables.add(manager);
         return manager;

@@ -12,7 +12,6 @@ import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.distributed.CoordinationStatus;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
-import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.pool.Lease;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
@@ -282,7 +281,7 @@ class RedisFaultTests {
             .syncInterval(SYNC_INTERVAL)
             .leaderTtl(LEADER_TTL)
             .build();
-        DistributedPoolManager manager = new DistributedPoolManager(CoordinatorSelection.use(coordinator, settings),
+        DistributedPoolManager manager = new DistributedPoolManager(coordinator,
                 settings, new InstanceInfo(name, "localhost", System.currentTimeMillis(), Map.of()));
         this.closeables.add(manager);
         return manager;

@@ -12,7 +12,6 @@ import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
 import io.pivotpool.distributed.GlobalCapacity;
-import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
@@ -204,7 +203,7 @@ class RedisLeadershipSafetyTests {
                 .syncInterval(SYNC_INTERVAL)
                 .leaderTtl(LEADER_TTL)
                 .build();
-            DistributedPoolManager manager = new DistributedPoolManager(CoordinatorSelection.use(coordinator, settings),
+            DistributedPoolManager manager = new DistributedPoolManager(coordinator,
                     settings, new InstanceInfo(name, "localhost", System.currentTimeMillis(), Map.of()));
             this.closeables.add(manager);
             this.managers.add(manager);

@@ -12,6 +12,7 @@ import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
 import io.pivotpool.distributed.LeadershipListener;
+import io.pivotpool.distributed.internal.Managers;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSpec;
 
@@ -78,7 +79,7 @@ public final class PivotPoolAutoConfiguration {
             metadata.put("application", application);
         }
         metadata.put("profile", properties.getProfile().name().toLowerCase(Locale.ROOT));
-        DistributedPoolManager manager = new DistributedPoolManager(coordinator.active(), settings,
+        DistributedPoolManager manager = Managers.create(coordinator.active(), settings,
                 DistributedPoolManager.localInstance(metadata));
         manager.addLeadershipListener(new LeadershipListener() {
             @Override

@@ -18,6 +18,7 @@ import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.distributed.internal.ActiveCoordinator;
 import io.pivotpool.distributed.internal.CoordinatorSelection;
+import io.pivotpool.distributed.internal.Managers;
 import io.pivotpool.pool.Pool;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
@@ -99,11 +100,28 @@ class DistributedPoolManagerTests {
     }
 
     @Test
+    void aManagerOverAPlainCoordinatorConnectsItAndNamesItAsRequested() {
+        NoOpCoordinator coordinator = new NoOpCoordinator();
+        this.toClose.add(coordinator);
+        DistributedPoolManager manager = new DistributedPoolManager(coordinator, DistributedSettings.DEFAULTS,
+                instance("a"));
+        this.toClose.add(manager);
+        assertThat(coordinator.isConnected()).as("connected by the constructor").isTrue();
+        assertThat(manager.coordinator()).isSameAs(coordinator);
+        manager.start();
+        CoordinationStatus status = manager.status();
+        assertThat(status.requestedBackend()).isEqualTo("noop");
+        assertThat(status.activeBackend()).isEqualTo("noop");
+        assertThat(status.fallbackReason()).isNull();
+        assertThat(status.isLeader()).isTrue();
+    }
+
+    @Test
     void statusShowsTheFallbackReasonOfTheSelection() {
         DistributedSettings settings = DistributedSettings.builder().enabled(true).coordination("etcd").build();
         ActiveCoordinator selected = CoordinatorSelection.select(settings, List.of());
         this.toClose.add(selected);
-        DistributedPoolManager manager = new DistributedPoolManager(selected, settings, instance("a"));
+        DistributedPoolManager manager = Managers.create(selected, settings, instance("a"));
         this.toClose.add(manager);
         manager.start();
         CoordinationStatus status = manager.status();

@@ -11,7 +11,6 @@ import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
 import io.pivotpool.distributed.GlobalCapacity;
 import io.pivotpool.distributed.PoolCapacity;
-import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.etcd.EtcdCoordinator;
 import io.pivotpool.etcd.EtcdCoordinatorSettings;
 import io.pivotpool.pool.Lease;
@@ -154,7 +153,7 @@ public class CoordinatedBorrowBenchmark {
                 builder.instanceTtl(Duration.ofSeconds(1));
             }
             DistributedSettings settings = builder.build();
-            this.manager = new DistributedPoolManager(CoordinatorSelection.use(this.coordinator, settings), settings,
+            this.manager = new DistributedPoolManager(this.coordinator, settings,
                     DistributedPoolManager.localInstance(Map.of("benchmark", "coordinated-borrow")));
             this.pool = Pool.create(PoolSpec.of("coordinated", () -> new Client(42)),
                     PoolSettings.builder().minIdle(LOCAL_MAX_SIZE).maxSize(LOCAL_MAX_SIZE).overflow(Overflow.WAIT).build());

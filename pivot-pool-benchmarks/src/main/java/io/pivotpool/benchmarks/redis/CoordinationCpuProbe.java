@@ -24,7 +24,6 @@ import io.pivotpool.coordinator.NoOpCoordinator;
 import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
 import io.pivotpool.distributed.GlobalCapacity;
-import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.etcd.EtcdCoordinator;
 import io.pivotpool.etcd.EtcdCoordinatorSettings;
 import io.pivotpool.pool.Overflow;
@@ -114,7 +113,7 @@ public final class CoordinationCpuProbe {
             builder.instanceTtl(Duration.ofSeconds(1));
         }
         DistributedSettings settings = builder.build();
-        DistributedPoolManager manager = new DistributedPoolManager(CoordinatorSelection.use(coordinator, settings),
+        DistributedPoolManager manager = new DistributedPoolManager(coordinator,
                 settings, DistributedPoolManager.localInstance(Map.of("probe", "coordination-cpu")));
         Pool<Object> pool = Pool.create(PoolSpec.of("coordinated", Object::new),
                 PoolSettings.builder().minIdle(10).maxSize(10).overflow(Overflow.WAIT).build());

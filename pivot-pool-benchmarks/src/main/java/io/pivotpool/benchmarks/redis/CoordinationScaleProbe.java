@@ -28,7 +28,6 @@ import io.pivotpool.distributed.DistributedPoolManager;
 import io.pivotpool.distributed.DistributedSettings;
 import io.pivotpool.distributed.GlobalCapacity;
 import io.pivotpool.distributed.LeadershipListener;
-import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.pool.Lease;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
@@ -586,7 +585,7 @@ public final class CoordinationScaleProbe {
                 }
             };
             ObservedCoordinator observed = new ObservedCoordinator(redis, observer);
-            this.manager = new DistributedPoolManager(CoordinatorSelection.use(observed, settings), settings,
+            this.manager = new DistributedPoolManager(observed, settings,
                     DistributedPoolManager.localInstance(Map.of("probe", "instance-" + index)));
             this.manager.addLeadershipListener(new LeadershipListener() {
                 @Override

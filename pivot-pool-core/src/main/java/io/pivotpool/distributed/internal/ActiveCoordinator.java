@@ -19,7 +19,7 @@ import io.pivotpool.coordinator.ObservedCoordinator;
  *     warning that was logged), or {@code null} when it is
  * @apiNote Internal: public only because Pivot Pool's own modules (the Spring Boot
  *     auto-configuration, {@code HighPerformanceMode}, the test kit) share it across packages.
- *     It is not an API: it may change or move to an internal package in any release. Applications
+ *     It is not an API: it may change in any release. Applications
  *     get coordination from the auto-configuration or {@code HighPerformanceMode}; backends
  *     implement {@link io.pivotpool.coordinator.CoordinatorProvider}.
  */

@@ -27,6 +27,7 @@ import io.pivotpool.distributed.GlobalCapacity;
 import io.pivotpool.distributed.LeadershipListener;
 import io.pivotpool.distributed.PoolCapacity;
 import io.pivotpool.distributed.internal.ActiveCoordinator;
+import io.pivotpool.distributed.internal.Managers;
 import io.pivotpool.pool.Lease;
 import io.pivotpool.pool.Overflow;
 import io.pivotpool.pool.Pool;
@@ -431,7 +432,7 @@ public abstract class ClusterCapacityContract {
 
     private DistributedPoolManager manager(String id, DistributedSettings settings, Coordinator coordinator) {
         this.toClose.add(coordinator);
-        DistributedPoolManager manager = new DistributedPoolManager(
+        DistributedPoolManager manager = Managers.create(
                 new ActiveCoordinator(coordinator.name(), coordinator, null), settings,
                 new InstanceInfo(id + "-" + UUID.randomUUID().toString().substring(0, 4), "test-host", 1L, Map.of()));
         this.toClose.add(manager);
