@@ -3,8 +3,10 @@ package io.pivotpool.coordinator;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Listens to every call made through an {@link ObservedCoordinator}: the hook that lets metrics
- * (the Boot module's {@code pivot.coordinator.*} timers) measure the coordination overhead.
+ * Listens to every call made to the active coordinator, by the manager and by application code
+ * alike: the hook that lets metrics (the Boot module's {@code pivot.coordinator.*} timers) measure
+ * the coordination overhead. The Spring Boot auto-configuration wraps the coordinator it selected
+ * with every {@code CoordinatorObserver} bean once, before anything calls it.
  * Called on the calling thread after each call; it must be quick and must not throw (an exception
  * is logged and ignored).
  */

@@ -7,8 +7,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.NoOpCoordinator;
-import io.pivotpool.coordinator.ObservedCoordinator;
 import io.pivotpool.coordinator.SyncRound;
+import io.pivotpool.distributed.internal.ObservedCoordinator;
 import io.pivotpool.testsupport.contract.ForwardingCoordinator;
 import org.junit.jupiter.api.Test;
 

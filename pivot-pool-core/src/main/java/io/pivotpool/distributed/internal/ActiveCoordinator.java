@@ -6,7 +6,6 @@ import org.jspecify.annotations.Nullable;
 
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorObserver;
-import io.pivotpool.coordinator.ObservedCoordinator;
 
 /**
  * The outcome of {@link CoordinatorSelection}: the backend that was asked for and the connected

@@ -14,7 +14,7 @@ import io.pivotpool.autoconfigure.TestPools.RendererSpec;
 import io.pivotpool.autoconfigure.metrics.PivotPoolMetricsAutoConfiguration;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.NoOpCoordinator;
-import io.pivotpool.coordinator.ObservedCoordinator;
+import io.pivotpool.distributed.internal.ObservedCoordinator;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;

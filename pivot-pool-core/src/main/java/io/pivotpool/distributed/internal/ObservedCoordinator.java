@@ -1,4 +1,4 @@
-package io.pivotpool.coordinator;
+package io.pivotpool.distributed.internal;
 
 import java.time.Duration;
 import java.util.Collection;
@@ -8,6 +8,14 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Supplier;
 
+import io.pivotpool.coordinator.CapacityGrant;
+import io.pivotpool.coordinator.CapacityView;
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.CoordinatorObserver;
+import io.pivotpool.coordinator.InstanceInfo;
+import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.coordinator.SyncRound;
+
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,11 +23,15 @@ import org.slf4j.LoggerFactory;
 /**
  * A {@link Coordinator} that reports the duration and outcome of every call of its delegate to a
  * {@link CoordinatorObserver}. This decorator is the one way coordination is measured: wrap the
- * active coordinator once, before anything (the distributed pool manager, application code using
- * queues or state) calls it, and every call is timed alike.
+ * active coordinator once ({@link ActiveCoordinator#observedBy}), before anything (the distributed
+ * pool manager, application code using queues or state) calls it, and every call is timed alike.
  *
  * <p>{@link #name()} and {@link #isConnected()} are local reads and are not reported;
  * {@link #close()} is not reported either. Every other method is reported under its own name.
+ *
+ * @apiNote Internal: public only because Pivot Pool's own modules (the benchmarks' probes count
+ *     calls with it) use it from other packages. It is not an API and may change in any release;
+ *     applications observe coordination with {@link CoordinatorObserver} beans.
  */
 public final class ObservedCoordinator implements Coordinator {
 

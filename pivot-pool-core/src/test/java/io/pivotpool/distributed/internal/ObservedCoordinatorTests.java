@@ -1,9 +1,13 @@
-package io.pivotpool.coordinator;
+package io.pivotpool.distributed.internal;
 
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+
+import io.pivotpool.coordinator.InstanceInfo;
+import io.pivotpool.coordinator.NoOpCoordinator;
+import io.pivotpool.coordinator.SyncRound;
 
 import org.junit.jupiter.api.Test;
 
