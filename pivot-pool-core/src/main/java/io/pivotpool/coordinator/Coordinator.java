@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import io.pivotpool.coordinator.support.CoordinatorArguments;
+
 /**
  * The service provider interface of a coordination backend: what lets the instances of one
  * application share membership, a leader, queues, state and pools' global capacity.

@@ -2,6 +2,8 @@ package io.pivotpool.coordinator;
 
 import java.time.Instant;
 
+import io.pivotpool.coordinator.support.RemoteText;
+
 /**
  * Another live process registers with this instance's id: the backend found a registration under
  * the id that this instance did not write, with another start time. Two processes with one id

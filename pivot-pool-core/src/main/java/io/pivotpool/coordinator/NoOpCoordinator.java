@@ -16,6 +16,8 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 
+import io.pivotpool.coordinator.support.CoordinatorArguments;
+
 import org.jspecify.annotations.Nullable;
 
 /**

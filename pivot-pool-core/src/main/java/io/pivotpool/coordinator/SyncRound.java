@@ -6,6 +6,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
+import io.pivotpool.coordinator.support.CoordinatorArguments;
+
 import org.jspecify.annotations.Nullable;
 
 /**

@@ -10,7 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 
-import io.pivotpool.coordinator.RemoteText;
+import io.pivotpool.coordinator.support.RemoteText;
 
 import org.jspecify.annotations.Nullable;
 

@@ -1,7 +1,7 @@
 package io.pivotpool.etcd;
 
 import io.etcd.jetcd.common.exception.EtcdException;
-import io.pivotpool.coordinator.RemoteText;
+import io.pivotpool.coordinator.support.RemoteText;
 import org.jspecify.annotations.Nullable;
 
 /**

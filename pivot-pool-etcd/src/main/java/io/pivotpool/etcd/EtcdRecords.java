@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.KeyValue;
 import io.pivotpool.coordinator.InstanceInfo;
-import io.pivotpool.coordinator.RemoteText;
+import io.pivotpool.coordinator.support.RemoteText;
 import org.jspecify.annotations.Nullable;
 
 /**

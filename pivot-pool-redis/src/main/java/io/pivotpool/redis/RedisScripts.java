@@ -1,6 +1,6 @@
 package io.pivotpool.redis;
 
-import io.pivotpool.coordinator.Plausibility;
+import io.pivotpool.coordinator.support.Plausibility;
 
 /**
  * The Lua scripts behind every multi-step operation. Redis runs a script atomically, so no other

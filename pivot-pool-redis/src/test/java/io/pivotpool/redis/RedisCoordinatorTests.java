@@ -17,7 +17,7 @@ import io.pivotpool.coordinator.CapacityGrant;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
-import io.pivotpool.coordinator.RemoteText;
+import io.pivotpool.coordinator.support.RemoteText;
 import io.pivotpool.testsupport.LogCapture;
 import io.pivotpool.testsupport.redis.RedisServer;
 import org.junit.jupiter.api.AfterAll;

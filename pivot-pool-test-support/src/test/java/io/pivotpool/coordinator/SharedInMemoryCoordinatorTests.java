@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.pivotpool.coordinator.support.DuplicateInstanceIds;
 import io.pivotpool.testsupport.contract.MultiInstanceCoordinatorContract;
 
 /**

@@ -216,9 +216,9 @@ public abstract class HostileDataContract {
     }
 
     /**
-     * A counter no term was given ({@link Plausibility}: far ahead of what the token scheme
-     * produces) is fenced for one ttl and reset, so that it never runs out: terms begin again, each
-     * token above the one before.
+     * A counter no term was given ({@link io.pivotpool.coordinator.support.Plausibility}: far ahead
+     * of what the token scheme produces) is fenced for one ttl and reset, so that it never runs
+     * out: terms begin again, each token above the one before.
      */
     @ParameterizedTest
     @ValueSource(strings = { "9007199254740993", "1000000000000000000", "9223372036854775806", "9223372036854775807" })

@@ -1,7 +1,10 @@
-package io.pivotpool.coordinator;
+package io.pivotpool.coordinator.support;
 
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+
+import io.pivotpool.coordinator.DuplicateInstanceIdException;
+import io.pivotpool.coordinator.InstanceInfo;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,9 +1,12 @@
-package io.pivotpool.coordinator;
+package io.pivotpool.coordinator.support;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
+
+import io.pivotpool.coordinator.Coordinator;
+import io.pivotpool.coordinator.InstanceInfo;
 
 import org.jspecify.annotations.Nullable;
 

@@ -1,4 +1,4 @@
-package io.pivotpool.coordinator;
+package io.pivotpool.coordinator.support;
 
 /**
  * What a member of the cluster could have written: the rule every backend applies to the records it

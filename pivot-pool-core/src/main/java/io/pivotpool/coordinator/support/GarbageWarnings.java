@@ -1,4 +1,4 @@
-package io.pivotpool.coordinator;
+package io.pivotpool.coordinator.support;
 
 import java.time.Duration;
 import java.util.Map;

@@ -1,7 +1,10 @@
-package io.pivotpool.coordinator;
+package io.pivotpool.coordinator.support;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+
+import io.pivotpool.coordinator.DuplicateInstanceIdException;
+import io.pivotpool.coordinator.InstanceInfo;
 
 /**
  * What a backend's registration found about other processes with its instance's id, kept for a
