@@ -2,6 +2,8 @@ package io.pivotpool.coordinator;
 
 import java.util.Map;
 
+import io.pivotpool.coordinator.support.CoordinatorArguments;
+
 /**
  * The live capacity grants of one pool.
  *
@@ -12,6 +14,6 @@ import java.util.Map;
 public record CapacityView(String pool, Map<String, Integer> grants, int total) {
 
     public CapacityView {
-        grants = Map.copyOf(grants);
+        grants = CoordinatorArguments.copyInOrder(grants);
     }
 }

@@ -41,7 +41,7 @@ public record SyncRound(InstanceInfo instance, Duration instanceTtl, @Nullable D
         if (leaderTtl != null) {
             CoordinatorArguments.requirePositiveTtl(leaderTtl);
         }
-        writes = Map.copyOf(writes);
+        writes = CoordinatorArguments.copyInOrder(writes);
         if (!writes.isEmpty()) {
             CoordinatorArguments.requirePositiveTtl(writeTtl);
         }
@@ -76,7 +76,7 @@ public record SyncRound(InstanceInfo instance, Duration instanceTtl, @Nullable D
         public Reply {
             Objects.requireNonNull(leader, "leader must not be null");
             grants = List.copyOf(grants);
-            values = Map.copyOf(values);
+            values = CoordinatorArguments.copyInOrder(values);
         }
     }
 }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -317,7 +318,7 @@ public final class DistributedPoolManager implements AutoCloseable {
             }
             this.closed = true;
             // First the pools: no round still in flight may raise a limit from now on.
-            Map<CapacityShare, Boolean> empty = new HashMap<>();
+            Map<CapacityShare, Boolean> empty = new LinkedHashMap<>();
             this.shares.values().forEach(share -> empty.put(share, share.retire()));
             if (!this.started) {
                 releaseGrants(empty);
@@ -1016,7 +1017,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
         Map<String, byte[]> reports = demandKeys.isEmpty() ? Map.of()
                 : this.coordinator.getAll(demandKeys, CapacityRecords.MAX_RECORD_BYTES);
-        Map<CapacityShare, List<CapacityPlanner.Member>> plans = new HashMap<>();
+        Map<CapacityShare, List<CapacityPlanner.Member>> plans = new LinkedHashMap<>();
         for (CapacityShare share : this.shares.values()) {
             int cap = share.capacity().globalMaxSize();
             List<CapacityPlanner.Member> planned = new ArrayList<>();
@@ -1037,7 +1038,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         long refreshNanos = targetTtl.toNanos() / 2;
         Map<String, byte[]> written = new HashMap<>();
         Map<String, WrittenTarget> writing = new HashMap<>();
-        Map<CapacityShare, Map<String, Integer>> planned = new HashMap<>();
+        Map<CapacityShare, Map<String, Integer>> planned = new LinkedHashMap<>();
         for (Map.Entry<CapacityShare, List<CapacityPlanner.Member>> plan : plans.entrySet()) {
             CapacityShare share = plan.getKey();
             Map<String, Integer> targets = CapacityPlanner.targets(share.capacity().globalMaxSize(), plan.getValue());

@@ -2,6 +2,8 @@ package io.pivotpool.coordinator.support;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -19,6 +21,18 @@ import org.jspecify.annotations.Nullable;
 public final class CoordinatorArguments {
 
     private CoordinatorArguments() {
+    }
+
+    /**
+     * An unmodifiable copy of {@code map} that iterates in its order, refusing null keys and values
+     * as {@link Map#copyOf} does. Unlike {@code Map.copyOf}, whose order changes from one JVM to the
+     * next, the same input always iterates the same way: the order of a round's writes or of the
+     * grants read decides the order of calls, which a replayed simulation must see again.
+     */
+    public static <K, V> Map<K, V> copyInOrder(Map<K, V> map) {
+        Map<K, V> copy = new LinkedHashMap<>(map.size() * 2);
+        map.forEach((key, value) -> copy.put(Objects.requireNonNull(key), Objects.requireNonNull(value)));
+        return Collections.unmodifiableMap(copy);
     }
 
     /**

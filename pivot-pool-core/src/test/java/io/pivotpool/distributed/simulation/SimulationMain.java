@@ -18,8 +18,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * </pre>
  *
  * Options: {@code --schedules N} (default 10000), {@code --first S} (first seed, default 1),
- * {@code --threads T} (default: the processors), {@code --seed S}. Prints schedules per second and
- * every failure, shrunk, with its timeline (at most five).
+ * {@code --threads T} (default: the processors), {@code --seed S}, {@code --events FILE} (writes
+ * each seed's event count, one {@code seed count} line per seed in seed order: two runs whose
+ * files differ were not reproducible). Prints schedules per second and every failure, shrunk, with
+ * its timeline (at most five).
  */
 public final class SimulationMain {
 
@@ -31,12 +33,14 @@ public final class SimulationMain {
         long first = 1;
         int threads = Runtime.getRuntime().availableProcessors();
         Long seed = null;
+        String eventsFile = null;
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--schedules" -> schedules = Long.parseLong(args[i + 1]);
                 case "--first" -> first = Long.parseLong(args[i + 1]);
                 case "--threads" -> threads = Integer.parseInt(args[i + 1]);
                 case "--seed" -> seed = Long.parseLong(args[i + 1]);
+                case "--events" -> eventsFile = args[i + 1];
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -52,13 +56,14 @@ public final class SimulationMain {
             }
             return;
         }
-        runMany(first, schedules, threads);
+        runMany(first, schedules, threads, eventsFile);
     }
 
-    private static void runMany(long first, long schedules, int threads) throws Exception {
+    private static void runMany(long first, long schedules, int threads, String eventsFile) throws Exception {
         AtomicLong next = new AtomicLong(first);
         long end = first + schedules;
         AtomicLong events = new AtomicLong();
+        java.util.Map<Long, Long> eventsBySeed = new java.util.concurrent.ConcurrentSkipListMap<>();
         List<Simulation.Outcome> failures = java.util.Collections.synchronizedList(new ArrayList<>());
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         long started = System.nanoTime();
@@ -68,6 +73,9 @@ public final class SimulationMain {
                 for (long s = next.getAndIncrement(); s < end; s = next.getAndIncrement()) {
                     Simulation.Outcome outcome = Schedules.run(s, null);
                     events.addAndGet(outcome.events());
+                    if (eventsFile != null) {
+                        eventsBySeed.put(s, outcome.events());
+                    }
                     if (outcome.failed()) {
                         failures.add(outcome);
                         System.out.println("seed " + s + " broke " + outcome.broken() + ": " + outcome.detail());
@@ -83,6 +91,11 @@ public final class SimulationMain {
             worker.get();
         }
         pool.shutdown();
+        if (eventsFile != null) {
+            StringBuilder lines = new StringBuilder();
+            eventsBySeed.forEach((s, count) -> lines.append(s).append(' ').append(count).append('\n'));
+            java.nio.file.Files.writeString(java.nio.file.Path.of(eventsFile), lines);
+        }
         double seconds = (System.nanoTime() - started) / 1e9;
         System.out.printf(Locale.ROOT,
                 "%d schedules of %d simulated seconds (seeds %d..%d) in %.1f s on %d threads: %.0f schedules/s, "
