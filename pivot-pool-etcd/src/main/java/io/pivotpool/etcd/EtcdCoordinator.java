@@ -15,16 +15,11 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.regex.Pattern;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
@@ -33,7 +28,6 @@ import io.etcd.jetcd.KV;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Lease;
 import io.etcd.jetcd.Watch;
-import io.etcd.jetcd.common.exception.EtcdException;
 import io.etcd.jetcd.kv.DeleteResponse;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
@@ -54,23 +48,16 @@ import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.SyncRound;
-import io.pivotpool.coordinator.support.CoordinatorArguments;
-import io.pivotpool.coordinator.support.DuplicateInstanceIds;
-import io.pivotpool.coordinator.support.GarbageWarnings;
-import io.pivotpool.coordinator.support.Plausibility;
-import io.pivotpool.coordinator.support.RemoteText;
+import io.pivotpool.etcd.EtcdConnection.Range;
 import io.pivotpool.etcd.EtcdRecords.GrantRecord;
 import io.pivotpool.etcd.EtcdRecords.MemberRecord;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import static io.pivotpool.etcd.EtcdFailures.find;
+import static io.pivotpool.etcd.EtcdConnection.absentOrUnchanged;
 import static io.pivotpool.etcd.EtcdFailures.isLeaseNotFound;
-import static io.pivotpool.etcd.EtcdFailures.isPermissionDenied;
 import static io.pivotpool.etcd.EtcdFailures.isTooLarge;
-import static io.pivotpool.etcd.EtcdFailures.summary;
-import static io.pivotpool.etcd.EtcdFailures.tlsProblem;
 import static io.pivotpool.etcd.EtcdRecords.MESSAGE_TAG;
 import static io.pivotpool.etcd.EtcdRecords.STATE_TAG;
 import static io.pivotpool.etcd.EtcdRecords.decimalLong;
@@ -214,6 +201,8 @@ public final class EtcdCoordinator implements Coordinator {
 
     private final Client client;
 
+    private final EtcdConnection connection;
+
     private final KV kv;
 
     private final Lease leases;
@@ -221,15 +210,6 @@ public final class EtcdCoordinator implements Coordinator {
     private final Watch watch;
 
     private final EtcdKeys keys;
-
-    private final String endpoints;
-
-    private final @Nullable String secret;
-
-    /** The etcd user, for messages (a user name is no secret); or null. */
-    private final @Nullable String username;
-
-    private final long timeoutNanos;
 
     /** Leases this coordinator granted: each holds one key of its own, so revoking it harms nobody. */
     private final Map<Long, Boolean> ownLeases = boundedMap();
@@ -269,20 +249,14 @@ public final class EtcdCoordinator implements Coordinator {
     /** Other live processes registering an instance id of this coordinator, as heartbeats found them. */
     private final DuplicateInstanceIds duplicates = new DuplicateInstanceIds();
 
-    private final GarbageWarnings garbageWarnings = new GarbageWarnings();
-
     private final Set<Semaphore> waitingPops = ConcurrentHashMap.newKeySet();
 
 
     /** The server's shortest lease, learnt at connect (etcd raises shorter TTLs to it). */
     private volatile long minLeaseSeconds = 2;
 
-    private volatile boolean connected;
-
     /** This coordinator's last full listing of the members ({@link #liveInstances()}), or null. */
     private volatile @Nullable Listing listing;
-
-    private final AtomicBoolean closed = new AtomicBoolean();
 
     private final LongAdder capacityConflicts = new LongAdder();
 
@@ -292,14 +266,11 @@ public final class EtcdCoordinator implements Coordinator {
     private EtcdCoordinator(Client client, boolean ownsClient, EtcdCoordinatorSettings settings) {
         this.client = client;
         this.ownsClient = ownsClient;
-        this.kv = client.getKVClient();
-        this.leases = client.getLeaseClient();
-        this.watch = client.getWatchClient();
-        this.keys = new EtcdKeys(settings.namespace());
-        this.endpoints = String.join(",", settings.endpoints());
-        this.secret = settings.password();
-        this.username = settings.username();
-        this.timeoutNanos = settings.timeout().toNanos();
+        this.connection = new EtcdConnection(client, settings);
+        this.kv = this.connection.kv();
+        this.leases = this.connection.leaseClient();
+        this.watch = this.connection.watch();
+        this.keys = this.connection.keys();
     }
 
     /**
@@ -375,7 +346,7 @@ public final class EtcdCoordinator implements Coordinator {
      */
     @Override
     public void connect() {
-        Call call = call("connect");
+        EtcdCall call = this.connection.call("connect");
         // A lease grant needs no login in etcd 3.4: without this read, missing credentials or a role
         // without the namespace would pass connect() and fail every later call instead.
         call.await(this.kv.get(EtcdKeys.bytes(this.keys.term()), GetOption.builder().withCountOnly(true).build()));
@@ -386,13 +357,13 @@ public final class EtcdCoordinator implements Coordinator {
 
     @Override
     public boolean isConnected() {
-        return this.connected && !this.closed.get();
+        return this.connection.isConnected();
     }
 
     /** Closes the client; blocked pops return empty. Does not unregister or resign. Idempotent. */
     @Override
     public void close() {
-        if (!this.closed.compareAndSet(false, true)) {
+        if (!this.connection.close()) {
             return;
         }
         this.waitingPops.forEach(waiter -> waiter.release(Integer.MAX_VALUE / 2));
@@ -403,7 +374,7 @@ public final class EtcdCoordinator implements Coordinator {
 
     /** The most any one call waits for etcd. */
     public Duration timeout() {
-        return Duration.ofNanos(this.timeoutNanos);
+        return Duration.ofNanos(this.connection.timeoutNanos());
     }
 
     // ---- membership ------------------------------------------------------------------------
@@ -437,7 +408,7 @@ public final class EtcdCoordinator implements Coordinator {
         ByteSequence value = ByteSequence.from(utf8(FlatJson.write(fields)));
         ByteSequence key = EtcdKeys.bytes(this.keys.member(instance.id()));
         long seconds = leaseSeconds(ttlMillis);
-        Call call = call(operation);
+        EtcdCall call = this.connection.call(operation);
         long[] known = this.registrations.get(instance.id());
         long lease = (known != null && known[1] == seconds && keepAlive(call, known[0])) ? known[0] : 0;
         long conflict = -1;
@@ -485,7 +456,7 @@ public final class EtcdCoordinator implements Coordinator {
      * record of {@code instance}'s id with another start time; -1 for anything else (garbage, or
      * a record gone meanwhile), which the caller rewrites all the same.
      */
-    private long otherStart(Call call, ByteSequence key, InstanceInfo instance) {
+    private long otherStart(EtcdCall call, ByteSequence key, InstanceInfo instance) {
         GetResponse found = call.await(this.kv.get(key));
         if (found.getKvs().isEmpty()) {
             return -1;
@@ -502,7 +473,7 @@ public final class EtcdCoordinator implements Coordinator {
     @Override
     public void unregister(String instanceId) {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
-        Call call = call("unregister");
+        EtcdCall call = this.connection.call("unregister");
         call.await(this.kv.delete(EtcdKeys.bytes(this.keys.member(instanceId))));
         this.registeredValues.remove(instanceId);
         long[] registration = this.registrations.remove(instanceId);
@@ -515,14 +486,8 @@ public final class EtcdCoordinator implements Coordinator {
     /** A count-only range read: etcd counts the registrations in place and sends back a number. */
     @Override
     public int liveInstanceCount() {
-        long counted = countUnder(call("count live instances"), this.keys.members());
+        long counted = this.connection.countUnder(this.connection.call("count live instances"), this.keys.members());
         return (int) Math.min(Integer.MAX_VALUE, Math.max(0, counted));
-    }
-
-    /** How many keys there are under {@code prefix}, counted in place by etcd: no key or value is sent. */
-    private long countUnder(Call call, String prefix) {
-        return call.await(this.kv.get(EtcdKeys.bytes(prefix), GetOption.builder().isPrefix(true).withCountOnly(true)
-            .build())).getCount();
     }
 
     /**
@@ -535,7 +500,7 @@ public final class EtcdCoordinator implements Coordinator {
         this.kv.delete(EtcdKeys.bytes(prefix), DeleteOption.builder().isPrefix(true).build())
             .whenComplete((dropped, failure) -> {
                 if (dropped != null && dropped.getDeleted() > MAX_MEMBERS) {
-                    reportGarbage(prefix, dropped.getDeleted() + " registrations, more than the " + MAX_MEMBERS
+                    this.connection.reportGarbage(prefix, dropped.getDeleted() + " registrations, more than the " + MAX_MEMBERS
                             + " a namespace may hold; they were dropped and heartbeats register the live instances again");
                 }
                 else if (failure != null) {
@@ -548,7 +513,7 @@ public final class EtcdCoordinator implements Coordinator {
 
     @Override
     public List<InstanceInfo> liveInstances() {
-        Call call = call("list live instances");
+        EtcdCall call = this.connection.call("list live instances");
         String prefix = this.keys.members();
         Listing known = this.listing;
         long now = System.nanoTime();
@@ -564,10 +529,10 @@ public final class EtcdCoordinator implements Coordinator {
             }
         }
         // Counted in place first: a flood of planted keys is dropped without reading ten thousand of them.
-        if (countUnder(call, prefix) > MAX_MEMBERS) {
+        if (this.connection.countUnder(call, prefix) > MAX_MEMBERS) {
             return dropMembers(prefix);
         }
-        Range listing = rangeBounded(call, prefix, MAX_MEMBERS + 1);
+        Range listing = this.connection.rangeBounded(call, prefix, MAX_MEMBERS + 1);
         if (listing.count() > MAX_MEMBERS) {
             return dropMembers(prefix);
         }
@@ -579,7 +544,7 @@ public final class EtcdCoordinator implements Coordinator {
                 records.add(readMember(entry, id));
             }
             catch (IllegalArgumentException ex) {
-                dropIfUnchanged(call, entry, String.valueOf(ex.getMessage()));
+                this.connection.dropIfUnchanged(call, entry, String.valueOf(ex.getMessage()));
             }
         }
         learnGrantedTtls(call, records.stream().mapToLong(record -> record.entry().getLease()).toArray());
@@ -603,11 +568,11 @@ public final class EtcdCoordinator implements Coordinator {
                 live.add(record.instance());
             }
             else if (!problem.isEmpty()) {
-                dropIfUnchanged(call, record.entry(), "an instance " + problem);
+                this.connection.dropIfUnchanged(call, record.entry(), "an instance " + problem);
             }
         }
         if (leftOut > 0) {
-            reportGarbage(prefix, leftOut + " instances left out of a listing beyond " + MAX_LISTING_BYTES + " bytes");
+            this.connection.reportGarbage(prefix, leftOut + " instances left out of a listing beyond " + MAX_LISTING_BYTES + " bytes");
         }
         live.sort(Comparator.comparing(InstanceInfo::id));
         List<InstanceInfo> instances = List.copyOf(live);
@@ -657,7 +622,7 @@ public final class EtcdCoordinator implements Coordinator {
         requireId(instanceId, "instanceId");
         long ttlMillis = leaseTtlMillis(ttl);
         long seconds = leaseSeconds(ttlMillis);
-        Call call = call("acquire leadership");
+        EtcdCall call = this.connection.call("acquire leadership");
         LeadershipRead prefetched = first;
         while (call.hasTimeLeft()) {
             Leadership state = (prefetched != null) ? leadership(call, prefetched) : readLeadership(call);
@@ -702,7 +667,7 @@ public final class EtcdCoordinator implements Coordinator {
                 return Optional.empty();
             }
             if (state.term() == Long.MAX_VALUE) {
-                throw new CoordinatorException(RemoteText.escapeControls(describe("acquire leadership")
+                throw new CoordinatorException(RemoteText.escapeControls(this.connection.describe("acquire leadership")
                         + ": the term counter at key '" + this.keys.term() + "' is exhausted ("
                         + state.term() + "); no greater fencing token exists"));
             }
@@ -725,7 +690,7 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     /** Renews {@code leader}'s term for its holder; {@code null} if the term changed meanwhile (read again). */
-    private @Nullable Optional<LeaderLease> renew(Call call, LeaderRecord leader, String instanceId, long ttlMillis,
+    private @Nullable Optional<LeaderLease> renew(EtcdCall call, LeaderRecord leader, String instanceId, long ttlMillis,
             long seconds) {
         if (leader.ttlMillis() == ttlMillis) {
             if (keepAlive(call, leader.entry().getLease())) {
@@ -754,7 +719,7 @@ public final class EtcdCoordinator implements Coordinator {
      * so that no term begins before every earlier holder's trust has run out. The counter is set to
      * the revision read, which is at least every token granted before (see the class comment).
      */
-    private void fence(Call call, Leadership state, long ttlMillis, long seconds) {
+    private void fence(EtcdCall call, Leadership state, long ttlMillis, long seconds) {
         LeaseGrant lease = grantLease(call, seconds);
         List<Op> writes = new ArrayList<>();
         writes.add(Op.put(EtcdKeys.bytes(this.keys.leader()), leaderValue("", state.revision(), ttlMillis),
@@ -776,10 +741,10 @@ public final class EtcdCoordinator implements Coordinator {
             return;
         }
         if (state.leader() != null) {
-            reportGarbage(this.keys.leader(), state.leader().problem() + "; no term begins for one leader ttl");
+            this.connection.reportGarbage(this.keys.leader(), state.leader().problem() + "; no term begins for one leader ttl");
         }
         if (state.termProblem() != null && !state.termProblem().isEmpty()) {
-            reportGarbage(this.keys.term(), state.termProblem() + "; no term begins for one leader ttl");
+            this.connection.reportGarbage(this.keys.term(), state.termProblem() + "; no term begins for one leader ttl");
         }
     }
 
@@ -824,7 +789,7 @@ public final class EtcdCoordinator implements Coordinator {
      * its holder gives up (revokes) as soon as it sees its key gone. A lease still running after
      * {@link Plausibility#longestTtlMillis} of waiting is not a leader's: the record is ignored.
      */
-    private boolean previousLeaseEnded(Call call, Leadership state, String instanceId, long ttlMillis) {
+    private boolean previousLeaseEnded(EtcdCall call, Leadership state, String instanceId, long ttlMillis) {
         PreviousLease record = Objects.requireNonNull(state.previousLease());
         long previous = record.lease();
         if (previous == 0 || state.termProblem() != null) {
@@ -848,11 +813,11 @@ public final class EtcdCoordinator implements Coordinator {
         }
         long longest = Plausibility.longestTtlMillis(this.leaderTtlUsed.accumulateAndGet(ttlMillis, Math::max));
         if (now - waited.sinceNanos() > TimeUnit.MILLISECONDS.toNanos(longest)) {
-            reportGarbage(this.keys.leaderLease(), "a lease still running " + Plausibility.TTL_FACTOR
+            this.connection.reportGarbage(this.keys.leaderLease(), "a lease still running " + Plausibility.TTL_FACTOR
                     + " leader-ttls after its leader key went, which is no leader's; it is ignored");
             return true;
         }
-        reportGarbage(this.keys.leader(), "gone while its lease may still run (deleted); no term begins until that "
+        this.connection.reportGarbage(this.keys.leader(), "gone while its lease may still run (deleted); no term begins until that "
                 + "lease ends");
         return false;
     }
@@ -864,7 +829,7 @@ public final class EtcdCoordinator implements Coordinator {
     @Override
     public boolean releaseLeadership(String instanceId, long fencingToken) {
         Objects.requireNonNull(instanceId, "instanceId must not be null");
-        Call call = call("release leadership");
+        EtcdCall call = this.connection.call("release leadership");
         LeaderRecord leader = readLeadership(call).leader();
         if (leader == null || leader.problem() != null || !leader.holder().equals(instanceId)
                 || leader.token() != fencingToken) {
@@ -890,14 +855,14 @@ public final class EtcdCoordinator implements Coordinator {
 
     /** {@link #currentLeader()}, from the leadership keys read a moment ago when {@code first} is not null. */
     private Optional<LeaderLease> currentLeader(@Nullable LeadershipRead first) {
-        Call call = call("read the leader");
+        EtcdCall call = this.connection.call("read the leader");
         LeaderRecord leader = ((first != null) ? leadership(call, first) : readLeadership(call)).leader();
         if (leader == null) {
             return Optional.empty();
         }
         if (leader.problem() != null) {
             if (!leader.problem().isEmpty()) {
-                reportGarbage(this.keys.leader(), leader.problem());
+                this.connection.reportGarbage(this.keys.leader(), leader.problem());
             }
             return Optional.empty();
         }
@@ -922,7 +887,7 @@ public final class EtcdCoordinator implements Coordinator {
             long revision, @Nullable PreviousLease previousLease) {
     }
 
-    private Leadership readLeadership(Call call) {
+    private Leadership readLeadership(EtcdCall call) {
         ByteSequence leaderKey = EtcdKeys.bytes(this.keys.leader());
         ByteSequence termKey = EtcdKeys.bytes(this.keys.term());
         TxnResponse read;
@@ -966,7 +931,7 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     /** Checks what {@link #leadershipReads} read: the leader record, the term counter, the last term's lease. */
-    private Leadership leadership(Call call, LeadershipRead read) {
+    private Leadership leadership(EtcdCall call, LeadershipRead read) {
         long revision = read.revision();
         List<KeyValue> leaderEntries = read.leader().getKvs();
         List<KeyValue> termEntries = read.term().getKvs();
@@ -1010,7 +975,7 @@ public final class EtcdCoordinator implements Coordinator {
         return new Leadership(leader, term, termModRevision, termProblem, revision, previousLease);
     }
 
-    private LeaderRecord readLeader(Call call, KeyValue entry) {
+    private LeaderRecord readLeader(EtcdCall call, KeyValue entry) {
         long token;
         long ttlMillis;
         String holder;
@@ -1046,13 +1011,13 @@ public final class EtcdCoordinator implements Coordinator {
         Objects.requireNonNull(message, "message must not be null");
         // A random name; the order is the create revision, which etcd assigns in commit order.
         String key = this.keys.queue(queue) + UUID.randomUUID().toString().replace("-", "");
-        call("push to queue '" + queue + "'").await(this.kv.put(EtcdKeys.bytes(key), tagged(MESSAGE_TAG, message)));
+        this.connection.call("push to queue '" + queue + "'").await(this.kv.put(EtcdKeys.bytes(key), tagged(MESSAGE_TAG, message)));
     }
 
     @Override
     public Optional<byte[]> pop(String queue) {
         Objects.requireNonNull(queue, "queue must not be null");
-        return popOnce(call("pop from queue '" + queue + "'"), queue).message();
+        return popOnce(this.connection.call("pop from queue '" + queue + "'"), queue).message();
     }
 
     @Override
@@ -1060,7 +1025,7 @@ public final class EtcdCoordinator implements Coordinator {
         Objects.requireNonNull(queue, "queue must not be null");
         CoordinatorArguments.requireWaitTimeout(timeout);
         String operation = "pop from queue '" + queue + "' with a wait";
-        Popped popped = popOnce(call(operation), queue);
+        Popped popped = popOnce(this.connection.call(operation), queue);
         if (popped.message().isPresent() || timeout.isZero()) {
             return popped.message();
         }
@@ -1069,7 +1034,7 @@ public final class EtcdCoordinator implements Coordinator {
         this.waitingPops.add(pushed);
         Watch.Watcher watcher = null;
         try {
-            if (this.closed.get()) {
+            if (this.connection.isClosed()) {
                 return Optional.empty();
             }
             // Every put under the queue after the revision read wakes this pop; a lost watch costs at most a recheck.
@@ -1083,10 +1048,10 @@ public final class EtcdCoordinator implements Coordinator {
                 }
                 pushed.tryAcquire(Math.min(remaining, POP_RECHECK_NANOS), TimeUnit.NANOSECONDS);
                 pushed.drainPermits();
-                if (this.closed.get()) {
+                if (this.connection.isClosed()) {
                     return Optional.empty();
                 }
-                popped = popOnce(call(operation), queue);
+                popped = popOnce(this.connection.call(operation), queue);
                 if (popped.message().isPresent()) {
                     return popped.message();
                 }
@@ -1112,7 +1077,7 @@ public final class EtcdCoordinator implements Coordinator {
      * Takes the oldest message: reads the first few by create revision and deletes the first one
      * still unchanged in a transaction, so that of several consumers exactly one gets each message.
      */
-    private Popped popOnce(Call call, String queue) {
+    private Popped popOnce(EtcdCall call, String queue) {
         ByteSequence prefix = EtcdKeys.bytes(this.keys.queue(queue));
         GetOption oldestFirst = GetOption.builder()
             .isPrefix(true)
@@ -1128,7 +1093,7 @@ public final class EtcdCoordinator implements Coordinator {
             for (KeyValue entry : oldest.getKvs()) {
                 byte[] value = entry.getValue().getBytes();
                 if (value.length == 0 || value[0] != MESSAGE_TAG) {
-                    dropIfUnchanged(call, entry, "a value that is not a queued message");
+                    this.connection.dropIfUnchanged(call, entry, "a value that is not a queued message");
                     continue;
                 }
                 TxnResponse taken = call.await(this.kv.txn()
@@ -1150,7 +1115,7 @@ public final class EtcdCoordinator implements Coordinator {
         Objects.requireNonNull(key, "key must not be null");
         Objects.requireNonNull(value, "value must not be null");
         long seconds = (ttl != null) ? valueTtlSeconds(ttl) : 0;
-        Call call = call("set '" + key + "'");
+        EtcdCall call = this.connection.call("set '" + key + "'");
         long lease = (ttl != null) ? grantLease(call, seconds).id() : 0;
         call.await(this.kv.put(EtcdKeys.bytes(this.keys.state(key)), tagged(STATE_TAG, value),
                 PutOption.builder().withLeaseId(lease).build()));
@@ -1160,7 +1125,7 @@ public final class EtcdCoordinator implements Coordinator {
     public Optional<byte[]> get(String key) {
         Objects.requireNonNull(key, "key must not be null");
         String stateKey = this.keys.state(key);
-        GetResponse read = call("get '" + key + "'").await(this.kv.get(EtcdKeys.bytes(stateKey)));
+        GetResponse read = this.connection.call("get '" + key + "'").await(this.kv.get(EtcdKeys.bytes(stateKey)));
         if (read.getKvs().isEmpty()) {
             return Optional.empty();
         }
@@ -1170,7 +1135,7 @@ public final class EtcdCoordinator implements Coordinator {
     private Optional<byte[]> stateValue(String stateKey, KeyValue entry) {
         byte[] value = entry.getValue().getBytes();
         if (value.length == 0 || value[0] != STATE_TAG) {
-            reportGarbage(stateKey, "a value this coordinator did not write (no '" + (char) STATE_TAG + "' tag)");
+            this.connection.reportGarbage(stateKey, "a value this coordinator did not write (no '" + (char) STATE_TAG + "' tag)");
             return Optional.empty();
         }
         return Optional.of(Arrays.copyOfRange(value, 1, value.length));
@@ -1193,7 +1158,7 @@ public final class EtcdCoordinator implements Coordinator {
         if (ordered.isEmpty()) {
             return values;
         }
-        Call call = call("get " + ordered.size() + " keys");
+        EtcdCall call = this.connection.call("get " + ordered.size() + " keys");
         Map<String, List<String>> byPrefix = new LinkedHashMap<>();
         for (String key : ordered) {
             byPrefix.computeIfAbsent(rangePrefix(key), prefix -> new ArrayList<>()).add(key);
@@ -1321,7 +1286,7 @@ public final class EtcdCoordinator implements Coordinator {
      * when the range is crowded (more keys than it reads for {@code wanted}) or larger than a reply
      * may be.
      */
-    private @Nullable KeptRange awaitRange(Call call, String prefix, int wanted, SentRange sent) {
+    private @Nullable KeptRange awaitRange(EtcdCall call, String prefix, int wanted, SentRange sent) {
         this.keptRanges.remove(prefix);
         KeptRange now;
         try {
@@ -1382,7 +1347,7 @@ public final class EtcdCoordinator implements Coordinator {
         return pages;
     }
 
-    private void awaitReads(Call call, List<String> ordered, List<CompletableFuture<TxnResponse>> pages,
+    private void awaitReads(EtcdCall call, List<String> ordered, List<CompletableFuture<TxnResponse>> pages,
             Map<String, byte[]> found) {
         int i = 0;
         for (CompletableFuture<TxnResponse> page : pages) {
@@ -1426,7 +1391,7 @@ public final class EtcdCoordinator implements Coordinator {
             return;
         }
         List<Op> writes = new ArrayList<>();
-        Call call = call("set " + values.size() + " keys");
+        EtcdCall call = this.connection.call("set " + values.size() + " keys");
         long lease = grantLease(call, seconds).id();
         PutOption withLease = PutOption.builder().withLeaseId(lease).build();
         values.forEach((key, value) -> {
@@ -1447,7 +1412,7 @@ public final class EtcdCoordinator implements Coordinator {
     @Override
     public boolean delete(String key) {
         Objects.requireNonNull(key, "key must not be null");
-        DeleteResponse deleted = call("delete '" + key + "'").await(this.kv.delete(EtcdKeys.bytes(this.keys.state(key))));
+        DeleteResponse deleted = this.connection.call("delete '" + key + "'").await(this.kv.delete(EtcdKeys.bytes(this.keys.state(key))));
         return deleted.getDeleted() > 0;
     }
 
@@ -1457,7 +1422,7 @@ public final class EtcdCoordinator implements Coordinator {
         long seconds = (ttl != null) ? valueTtlSeconds(ttl) : 0;
         String stateKey = this.keys.state(key);
         ByteSequence etcdKey = EtcdKeys.bytes(stateKey);
-        Call call = call("compare and set '" + key + "'");
+        EtcdCall call = this.connection.call("compare and set '" + key + "'");
         long lease = (ttl != null && newValue != null) ? grantLease(call, seconds).id() : 0;
         Cmp matches = (expected == null) ? new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.version(0))
                 : new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.value(tagged(STATE_TAG, expected)));
@@ -1519,7 +1484,7 @@ public final class EtcdCoordinator implements Coordinator {
         long ttlMillis = leaseTtlMillis(ttl);
         this.grantTtlUsed.accumulateAndGet(ttlMillis, Math::max);
         long seconds = leaseSeconds(ttlMillis);
-        Call call = call("request capacity of pool '" + pool + "'");
+        EtcdCall call = this.connection.call("request capacity of pool '" + pool + "'");
         String myKey = this.keys.grant(pool, instanceId);
         String versionKey = this.keys.poolVersion(pool);
         GrantRead prefetched = first;
@@ -1612,7 +1577,7 @@ public final class EtcdCoordinator implements Coordinator {
      * together with the true sum, stamped as reconciled now. {@code null} if the pool changed
      * meanwhile (read again).
      */
-    private @Nullable CapacityGrant reconcileAndRequest(Call call, String pool, String instanceId, int requested,
+    private @Nullable CapacityGrant reconcileAndRequest(EtcdCall call, String pool, String instanceId, int requested,
             int globalMaxSize, long ttlMillis, long roundLease) {
         Grants grants = readGrants(call, pool);
         if (grants == null) {
@@ -1674,10 +1639,10 @@ public final class EtcdCoordinator implements Coordinator {
             return null;
         }
         for (Garbage bad : grants.garbage()) {
-            reportGarbage(bad.key(), bad.problem() + "; it was dropped");
+            this.connection.reportGarbage(bad.key(), bad.problem() + "; it was dropped");
         }
         if (grants.badVersion() != null) {
-            reportGarbage(versionKey, grants.badVersion() + "; it was replaced");
+            this.connection.reportGarbage(versionKey, grants.badVersion() + "; it was replaced");
         }
         if (mine != null && mine.getLease() != lease) {
             revokeIfOwn(mine.getLease());
@@ -1724,7 +1689,7 @@ public final class EtcdCoordinator implements Coordinator {
     public void releaseCapacity(String pool, String instanceId) {
         Objects.requireNonNull(pool, "pool must not be null");
         Objects.requireNonNull(instanceId, "instanceId must not be null");
-        release(call("release capacity of pool '" + pool + "'"), pool, instanceId, null);
+        release(this.connection.call("release capacity of pool '" + pool + "'"), pool, instanceId, null);
     }
 
     /**
@@ -1736,7 +1701,7 @@ public final class EtcdCoordinator implements Coordinator {
     public boolean releaseCapacityOfNonMember(String pool, String holder) {
         Objects.requireNonNull(pool, "pool must not be null");
         Objects.requireNonNull(holder, "holder must not be null");
-        return release(call("release the grant of pool '" + pool + "' held by a non-member"), pool, holder,
+        return release(this.connection.call("release the grant of pool '" + pool + "' held by a non-member"), pool, holder,
                 this.keys.member(holder));
     }
 
@@ -1744,7 +1709,7 @@ public final class EtcdCoordinator implements Coordinator {
      * Gives back {@code instanceId}'s grant, only while {@code memberKey} is absent when it is not
      * null; returns whether a grant was deleted.
      */
-    private boolean release(Call call, String pool, String instanceId, @Nullable String memberKey) {
+    private boolean release(EtcdCall call, String pool, String instanceId, @Nullable String memberKey) {
         String myKey = this.keys.grant(pool, instanceId);
         List<Cmp> unlessMember = (memberKey == null) ? List.of() : List.of(absentOrUnchanged(memberKey, 0));
         String versionKey = this.keys.poolVersion(pool);
@@ -1806,7 +1771,7 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     /** Whether {@code memberKey} is still absent: a reaping whose transaction failed goes on only then. */
-    private boolean stillNoMember(Call call, String memberKey) {
+    private boolean stillNoMember(EtcdCall call, String memberKey) {
         return call.await(this.kv.get(EtcdKeys.bytes(memberKey), GetOption.builder().withCountOnly(true).build()))
             .getCount() == 0;
     }
@@ -1814,7 +1779,7 @@ public final class EtcdCoordinator implements Coordinator {
     @Override
     public CapacityView capacity(String pool) {
         Objects.requireNonNull(pool, "pool must not be null");
-        Call call = call("read capacity of pool '" + pool + "'");
+        EtcdCall call = this.connection.call("read capacity of pool '" + pool + "'");
         Grants grants = null;
         while (grants == null && call.hasTimeLeft()) {
             grants = readGrants(call, pool);
@@ -1823,7 +1788,7 @@ public final class EtcdCoordinator implements Coordinator {
             throw call.timedOut();
         }
         for (Garbage bad : grants.garbage()) {
-            dropIfUnchanged(call, bad.entry(), bad.problem());
+            this.connection.dropIfUnchanged(call, bad.entry(), bad.problem());
         }
         Map<String, Integer> view = new LinkedHashMap<>();
         long total = 0;
@@ -1846,11 +1811,11 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     /** Too many grants to be real: drops them all, and their holders request again. */
-    private void dropGrants(Call call, String grantPrefix) {
+    private void dropGrants(EtcdCall call, String grantPrefix) {
         DeleteResponse dropped = call.await(this.kv.delete(EtcdKeys.bytes(grantPrefix),
                 DeleteOption.builder().isPrefix(true).build()));
         if (dropped.getDeleted() > MAX_GRANTS) {
-            reportGarbage(grantPrefix, dropped.getDeleted() + " grants, more than the " + MAX_GRANTS
+            this.connection.reportGarbage(grantPrefix, dropped.getDeleted() + " grants, more than the " + MAX_GRANTS
                     + " a pool may have; they were dropped and their holders request again");
         }
     }
@@ -1859,16 +1824,16 @@ public final class EtcdCoordinator implements Coordinator {
      * The pool's version and live grants, read at one revision; garbage listed to be dropped.
      * {@code null} if there were too many grants to be real and they were dropped (read again).
      */
-    private @Nullable Grants readGrants(Call call, String pool) {
+    private @Nullable Grants readGrants(EtcdCall call, String pool) {
         String prefix = this.keys.pool(pool);
         String grantPrefix = this.keys.grants(pool);
         String versionKey = this.keys.poolVersion(pool);
         // Counted in place first, as the members are: a flood is dropped without being read.
-        if (countUnder(call, grantPrefix) > MAX_GRANTS) {
+        if (this.connection.countUnder(call, grantPrefix) > MAX_GRANTS) {
             dropGrants(call, grantPrefix);
             return null;
         }
-        Range read = rangeBounded(call, prefix, MAX_GRANTS + 2);
+        Range read = this.connection.rangeBounded(call, prefix, MAX_GRANTS + 2);
         if (read.count() > MAX_GRANTS + 1) {
             dropGrants(call, grantPrefix);
             return null;
@@ -1959,7 +1924,7 @@ public final class EtcdCoordinator implements Coordinator {
         }
         TxnResponse read;
         try {
-            read = call("read a round's keys").await(this.kv.txn().Then(reads.toArray(Op[]::new)).commit());
+            read = this.connection.call("read a round's keys").await(this.kv.txn().Then(reads.toArray(Op[]::new)).commit());
         }
         catch (CoordinatorException ex) {
             if (!isTooLarge(ex)) {
@@ -2034,7 +1999,7 @@ public final class EtcdCoordinator implements Coordinator {
      * {@code shared}, the registration's, renewed by the round's heartbeat), else 0 (no longer there,
      * or moving onto the shared lease: its own lease need not be renewed any more).
      */
-    private long renewed(Call call, long lease, long shared) {
+    private long renewed(EtcdCall call, long lease, long shared) {
         if (shared != 0) {
             return (lease == shared) ? lease : 0;
         }
@@ -2066,7 +2031,7 @@ public final class EtcdCoordinator implements Coordinator {
         return true;
     }
 
-    private LeaseGrant grantLease(Call call, long seconds) {
+    private LeaseGrant grantLease(EtcdCall call, long seconds) {
         var granted = call.await(this.leases.grant(seconds));
         this.ownLeases.put(granted.getID(), Boolean.TRUE);
         this.grantedTtls.put(granted.getID(), granted.getTTL());
@@ -2074,7 +2039,7 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     /** Renews a lease for its granted TTL; whether it still existed. */
-    private boolean keepAlive(Call call, long lease) {
+    private boolean keepAlive(EtcdCall call, long lease) {
         if (lease == 0) {
             return false;
         }
@@ -2090,7 +2055,7 @@ public final class EtcdCoordinator implements Coordinator {
         }
     }
 
-    private void revoke(Call call, long lease) {
+    private void revoke(EtcdCall call, long lease) {
         try {
             call.await(this.leases.revoke(lease));
         }
@@ -2110,7 +2075,7 @@ public final class EtcdCoordinator implements Coordinator {
     /** Revokes a lease of ours in the background: it holds no key any more, so waiting for it gains nothing. */
     private void revokeQuietly(long lease) {
         this.ownLeases.remove(lease);
-        if (this.closed.get()) {
+        if (this.connection.isClosed()) {
             return;
         }
         try {
@@ -2122,7 +2087,7 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     /** Looks up, in parallel, the granted TTLs of the leases not seen before. */
-    private void learnGrantedTtls(Call call, long... leaseIds) {
+    private void learnGrantedTtls(EtcdCall call, long... leaseIds) {
         Map<Long, CompletableFuture<LeaseTimeToLiveResponse>> lookups = new HashMap<>();
         for (long lease : leaseIds) {
             if (lease != 0 && !this.grantedTtls.containsKey(lease) && !lookups.containsKey(lease)) {
@@ -2159,177 +2124,12 @@ public final class EtcdCoordinator implements Coordinator {
 
     @Override
     public String toString() {
-        return "EtcdCoordinator[" + this.endpoints + ", namespace " + this.keys + "]";
-    }
-
-    /** One SPI call: its name for messages, and the deadline all its round trips share. */
-    private Call call(String operation) {
-        if (this.closed.get()) {
-            throw new CoordinatorException(RemoteText.escapeControls(describe(operation) + ": the coordinator is closed"));
-        }
-        return new Call(operation, System.nanoTime() + this.timeoutNanos);
-    }
-
-    private final class Call {
-
-        private final String operation;
-
-        private final long deadline;
-
-        Call(String operation, long deadline) {
-            this.operation = operation;
-            this.deadline = deadline;
-        }
-
-        boolean hasTimeLeft() {
-            return this.deadline - System.nanoTime() > 0;
-        }
-
-        CoordinatorException timedOut() {
-            return new CoordinatorException(RemoteText.escapeControls(describe(this.operation)) + ": no answer within "
-                    + Duration.ofNanos(EtcdCoordinator.this.timeoutNanos).toMillis() + " ms");
-        }
-
-        /** Waits for one round trip, at most until the call's deadline; a late reply is discarded. */
-        <T> T await(CompletableFuture<T> future) {
-            long remaining = this.deadline - System.nanoTime();
-            try {
-                if (remaining <= 0) {
-                    throw new TimeoutException();
-                }
-                T result = future.get(remaining, TimeUnit.NANOSECONDS);
-                EtcdCoordinator.this.connected = true;
-                return result;
-            }
-            catch (ExecutionException ex) {
-                throw failed(this.operation, Objects.requireNonNullElse(ex.getCause(), ex));
-            }
-            catch (TimeoutException ex) {
-                future.cancel(true);
-                EtcdCoordinator.this.connected = false;
-                throw timedOut();
-            }
-            catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                future.cancel(true);
-                throw new CoordinatorException(RemoteText.escapeControls(describe(this.operation) + ": interrupted"), ex);
-            }
-            catch (RuntimeException ex) {
-                if (ex instanceof CoordinatorException coordinatorException) {
-                    throw coordinatorException;
-                }
-                throw failed(this.operation, ex);
-            }
-        }
-    }
-
-    /**
-     * Turns a failure into the exception callers see. etcd counts as reachable only if it answered
-     * with an error of its own (not unavailable, timed out, cancelled or refused credentials).
-     */
-    private CoordinatorException failed(String operation, Throwable ex) {
-        Throwable failure = ex;
-        while ((failure instanceof ExecutionException || failure instanceof CompletionException)
-                && failure.getCause() != null) {
-            failure = failure.getCause();
-        }
-        EtcdException etcd = find(failure, EtcdException.class);
-        this.connected = etcd != null && switch (etcd.getErrorCode()) {
-            case UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, UNAUTHENTICATED, PERMISSION_DENIED, UNKNOWN -> false;
-            default -> true;
-        };
-        String hint = tlsProblem(failure);
-        if (hint == null && isPermissionDenied(failure, etcd)) {
-            // etcd's own text ("etcdserver: permission denied") names neither the user nor the keys.
-            hint = "etcd denied " + ((this.username != null) ? "user '" + RemoteText.escape(this.username) + "'" : "the client")
-                    + " access to its keys: the user's role needs readwrite permission on the prefix '"
-                    + RemoteText.escape(this.keys.all()) + "'";
-        }
-        return new CoordinatorException(RemoteText.escapeControls(describe(operation)) + ": "
-                + ((hint != null) ? hint + ": " : "") + summary(failure, this.secret), failure);
-    }
-
-    private String describe(String operation) {
-        return "etcd coordinator (" + this.endpoints + ", namespace '" + this.keys.namespace() + "') could not " + operation;
-    }
-
-    /** The key is absent ({@code modRevision} 0) or still at the mod revision read. */
-    private static Cmp absentOrUnchanged(String key, long modRevision) {
-        ByteSequence etcdKey = EtcdKeys.bytes(key);
-        return (modRevision == 0) ? new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.version(0))
-                : new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision));
-    }
-
-    /** Deletes a bad key unless someone changed it since it was read; the one who deletes it warns. */
-    /** A prefix read: its entries, how many keys matched, and the revision it was read at. */
-    private record Range(long count, List<KeyValue> kvs, long revision) {
-    }
-
-    /**
-     * Reads up to {@code limit} keys under {@code prefix} and their values, bounded in bytes as well
-     * as in count: a reply beyond what the client accepts (gRPC's 4 MiB; etcd accepts values up to
-     * 1.5 MiB, so four well-formed ones are enough) would fail every listing for good. Such a read is
-     * made again as keys only, then one value at a time; a value too large to read even alone is
-     * deleted by name if unchanged, and reported.
-     */
-    private Range rangeBounded(Call call, String prefix, int limit) {
-        try {
-            GetResponse read = call.await(this.kv.get(EtcdKeys.bytes(prefix),
-                    GetOption.builder().isPrefix(true).withLimit(limit).build()));
-            return new Range(read.getCount(), read.getKvs(), read.getHeader().getRevision());
-        }
-        catch (CoordinatorException ex) {
-            if (!isTooLarge(ex)) {
-                throw ex;
-            }
-        }
-        GetResponse keys = call.await(this.kv.get(EtcdKeys.bytes(prefix),
-                GetOption.builder().isPrefix(true).withLimit(limit).withKeysOnly(true).build()));
-        List<KeyValue> entries = new ArrayList<>(keys.getKvs().size());
-        for (KeyValue key : keys.getKvs()) {
-            try {
-                GetResponse one = call.await(this.kv.get(key.getKey(), GetOption.DEFAULT));
-                entries.addAll(one.getKvs());
-            }
-            catch (CoordinatorException ex) {
-                if (!isTooLarge(ex)) {
-                    throw ex;
-                }
-                dropIfUnchanged(call, key, "a value too large to read (beyond the client's largest reply)");
-            }
-        }
-        return new Range(keys.getCount(), entries, keys.getHeader().getRevision());
-    }
-
-    private void dropIfUnchanged(Call call, KeyValue entry, String problem) {
-        TxnResponse dropped = call.await(this.kv.txn()
-            .If(new Cmp(entry.getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(entry.getModRevision())))
-            .Then(Op.delete(entry.getKey(), DeleteOption.DEFAULT))
-            .commit());
-        if (dropped.isSucceeded()) {
-            reportGarbage(entry.getKey().toString(StandardCharsets.UTF_8), problem + "; it was dropped");
-        }
-    }
-
-    /**
-     * Logs a bad key as a warning at most once per key every garbage-warning interval (at debug
-     * level in between). Key and description may carry remote text: escaped.
-     */
-    private void reportGarbage(String key, String found) {
-        if (this.garbageWarnings.shouldWarn(key)) {
-            logger.warn("etcd coordinator found garbage at key '{}': {}. Only this coordinator should write under "
-                    + "namespace '{}'; this key is reported at most every {}", RemoteText.escape(key),
-                    RemoteText.escape(found), RemoteText.escape(this.keys.namespace()),
-                    this.garbageWarnings.interval());
-        }
-        else if (logger.isDebugEnabled()) {
-            logger.debug("etcd coordinator found garbage at key '{}': {}", RemoteText.escape(key), RemoteText.escape(found));
-        }
+        return "EtcdCoordinator[" + this.connection.endpoints() + ", namespace " + this.keys + "]";
     }
 
     /** For tests: how often the same bad key is warned about at most. */
     void garbageWarningInterval(Duration interval) {
-        this.garbageWarnings.interval(interval);
+        this.connection.garbageWarningInterval(interval);
     }
 
     /** For tests: the keys of this coordinator's namespace. */
