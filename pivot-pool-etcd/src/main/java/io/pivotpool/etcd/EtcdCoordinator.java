@@ -31,7 +31,6 @@ import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.kv.DeleteResponse;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
-import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
 import io.etcd.jetcd.lease.LeaseTimeToLiveResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
@@ -49,6 +48,7 @@ import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.SyncRound;
 import io.pivotpool.etcd.EtcdConnection.Range;
+import io.pivotpool.etcd.EtcdLeases.LeaseGrant;
 import io.pivotpool.etcd.EtcdRecords.GrantRecord;
 import io.pivotpool.etcd.EtcdRecords.MemberRecord;
 import org.jspecify.annotations.Nullable;
@@ -56,6 +56,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import static io.pivotpool.etcd.EtcdConnection.absentOrUnchanged;
+import static io.pivotpool.etcd.EtcdLeases.leaseSeconds;
+import static io.pivotpool.etcd.EtcdLeases.leaseTtlMillis;
+import static io.pivotpool.etcd.EtcdLeases.valueTtlSeconds;
 import static io.pivotpool.etcd.EtcdFailures.isLeaseNotFound;
 import static io.pivotpool.etcd.EtcdFailures.isTooLarge;
 import static io.pivotpool.etcd.EtcdRecords.MESSAGE_TAG;
@@ -191,13 +194,8 @@ public final class EtcdCoordinator implements Coordinator {
     /** How long a blocking pop waits for a watch event before it looks at the queue again anyway. */
     private static final long POP_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
 
-    /** The longest an etcd lease may be (etcd's MaxLeaseTTL). */
-    private static final long MAX_ETCD_LEASE_SECONDS = 9_000_000_000L;
-
     private static final Logger logger = LoggerFactory.getLogger(EtcdCoordinator.class);
 
-
-    private static final int MAX_TRACKED_LEASES = 4096;
 
     private final Client client;
 
@@ -205,14 +203,13 @@ public final class EtcdCoordinator implements Coordinator {
 
     private final KV kv;
 
-    private final Lease leases;
+    private final Lease leaseClient;
+
+    private final EtcdLeases leases;
 
     private final Watch watch;
 
     private final EtcdKeys keys;
-
-    /** Leases this coordinator granted: each holds one key of its own, so revoking it harms nobody. */
-    private final Map<Long, Boolean> ownLeases = boundedMap();
 
     /** Prefixes whose range read {@link #getAll} gave up on, until when (System.nanoTime()). */
     private final Map<String, Long> rangeRefusedUntil = new ConcurrentHashMap<>();
@@ -234,15 +231,6 @@ public final class EtcdCoordinator implements Coordinator {
     /** The lease of a leader key gone early that acquisitions wait for ({@link #previousLeaseEnded}), or null. */
     private volatile @Nullable WaitedLease waitedLease;
 
-    /** Granted TTL (seconds) of leases seen on records, checked once each: a lease's granted TTL never changes. */
-    private final Map<Long, Long> grantedTtls = boundedMap();
-
-    /** The lease and its TTL in seconds this coordinator last registered each instance with. */
-    private final Map<String, long[]> registrations = new ConcurrentHashMap<>();
-
-    /** Registration leases that grants were recorded on ({@link #sharedLease}): never revoked, left to run out. */
-    private final Set<Long> leasesCarryingGrants = ConcurrentHashMap.newKeySet();
-
     /** The record last written for each registered id, so that an unchanged heartbeat writes nothing. */
     private final Map<String, byte[]> registeredValues = new ConcurrentHashMap<>();
 
@@ -251,9 +239,6 @@ public final class EtcdCoordinator implements Coordinator {
 
     private final Set<Semaphore> waitingPops = ConcurrentHashMap.newKeySet();
 
-
-    /** The server's shortest lease, learnt at connect (etcd raises shorter TTLs to it). */
-    private volatile long minLeaseSeconds = 2;
 
     /** This coordinator's last full listing of the members ({@link #liveInstances()}), or null. */
     private volatile @Nullable Listing listing;
@@ -268,7 +253,8 @@ public final class EtcdCoordinator implements Coordinator {
         this.ownsClient = ownsClient;
         this.connection = new EtcdConnection(client, settings);
         this.kv = this.connection.kv();
-        this.leases = this.connection.leaseClient();
+        this.leaseClient = this.connection.leaseClient();
+        this.leases = new EtcdLeases(this.connection);
         this.watch = this.connection.watch();
         this.keys = this.connection.keys();
     }
@@ -350,9 +336,9 @@ public final class EtcdCoordinator implements Coordinator {
         // A lease grant needs no login in etcd 3.4: without this read, missing credentials or a role
         // without the namespace would pass connect() and fail every later call instead.
         call.await(this.kv.get(EtcdKeys.bytes(this.keys.term()), GetOption.builder().withCountOnly(true).build()));
-        LeaseGrant probe = grantLease(call, 1);
-        this.minLeaseSeconds = Math.max(1, probe.ttlSeconds());
-        revokeQuietly(probe.id());
+        LeaseGrant probe = this.leases.grantLease(call, 1);
+        this.leases.minLeaseSeconds(Math.max(1, probe.ttlSeconds()));
+        this.leases.revokeQuietly(probe.id());
     }
 
     @Override
@@ -409,8 +395,8 @@ public final class EtcdCoordinator implements Coordinator {
         ByteSequence key = EtcdKeys.bytes(this.keys.member(instance.id()));
         long seconds = leaseSeconds(ttlMillis);
         EtcdCall call = this.connection.call(operation);
-        long[] known = this.registrations.get(instance.id());
-        long lease = (known != null && known[1] == seconds && keepAlive(call, known[0])) ? known[0] : 0;
+        long[] known = this.leases.registration(instance.id());
+        long lease = (known != null && known[1] == seconds && this.leases.keepAlive(call, known[0])) ? known[0] : 0;
         long conflict = -1;
         if (lease != 0 && Arrays.equals(this.registeredValues.get(instance.id()), value.getBytes())) {
             // The steady state: the same record on a lease just renewed. Writing it again would be
@@ -430,7 +416,7 @@ public final class EtcdCoordinator implements Coordinator {
             }
         }
         if (lease == 0) {
-            lease = grantLease(call, seconds).id();
+            lease = this.leases.grantLease(call, seconds).id();
         }
         try {
             call.await(this.kv.put(key, value, PutOption.builder().withLeaseId(lease).build()));
@@ -440,13 +426,13 @@ public final class EtcdCoordinator implements Coordinator {
                 throw ex;
             }
             // The renewed lease ran out between the keep-alive and the put: start a new one.
-            lease = grantLease(call, seconds).id();
+            lease = this.leases.grantLease(call, seconds).id();
             call.await(this.kv.put(key, value, PutOption.builder().withLeaseId(lease).build()));
         }
-        long[] previous = this.registrations.put(instance.id(), new long[] { lease, seconds });
+        long[] previous = this.leases.registered(instance.id(), lease, seconds);
         this.registeredValues.put(instance.id(), value.getBytes());
-        if (previous != null && previous[0] != lease && revocable(previous[0])) {
-            revokeQuietly(previous[0]);
+        if (previous != null && previous[0] != lease && this.leases.revocable(previous[0])) {
+            this.leases.revokeQuietly(previous[0]);
         }
         this.duplicates.check("etcd", instance, conflict, ttlMillis);
     }
@@ -476,10 +462,10 @@ public final class EtcdCoordinator implements Coordinator {
         EtcdCall call = this.connection.call("unregister");
         call.await(this.kv.delete(EtcdKeys.bytes(this.keys.member(instanceId))));
         this.registeredValues.remove(instanceId);
-        long[] registration = this.registrations.remove(instanceId);
+        long[] registration = this.leases.unregistered(instanceId);
         // A lease that grants ride on is left to run out: a grant kept while objects are still borrowed stays.
-        if (registration != null && revocable(registration[0])) {
-            revoke(call, registration[0]);
+        if (registration != null && this.leases.revocable(registration[0])) {
+            this.leases.revoke(call, registration[0]);
         }
     }
 
@@ -547,7 +533,7 @@ public final class EtcdCoordinator implements Coordinator {
                 this.connection.dropIfUnchanged(call, entry, String.valueOf(ex.getMessage()));
             }
         }
-        learnGrantedTtls(call, records.stream().mapToLong(record -> record.entry().getLease()).toArray());
+        this.leases.learnGrantedTtls(call, records.stream().mapToLong(record -> record.entry().getLease()).toArray());
         List<InstanceInfo> live = new ArrayList<>();
         long longest = Plausibility.longestTtlMillis(this.instanceTtlUsed.get());
         // What the listing keeps (and the status shows) is bounded in bytes too: a registration may
@@ -555,7 +541,7 @@ public final class EtcdCoordinator implements Coordinator {
         long budget = MAX_LISTING_BYTES;
         int leftOut = 0;
         for (MemberRecord record : records) {
-            String problem = leaseProblem(record.entry().getLease(), record.ttlMillis());
+            String problem = this.leases.leaseProblem(record.entry().getLease(), record.ttlMillis());
             if (problem == null && record.ttlMillis() > longest) {
                 problem = "whose ttl of " + record.ttlMillis() + " ms is more than " + Plausibility.TTL_FACTOR
                         + " times the instance-ttl this instance runs with, which no member writes";
@@ -672,7 +658,7 @@ public final class EtcdCoordinator implements Coordinator {
                         + state.term() + "); no greater fencing token exists"));
             }
             long token = Math.max(state.term() + 1, state.revision() + 1);
-            LeaseGrant lease = grantLease(call, seconds);
+            LeaseGrant lease = this.leases.grantLease(call, seconds);
             TxnResponse began = call.await(this.kv.txn()
                 .If(absentOrUnchanged(this.keys.leader(), 0), absentOrUnchanged(this.keys.term(), state.termModRevision()))
                 .Then(Op.put(EtcdKeys.bytes(this.keys.term()), ByteSequence.from(utf8(Long.toString(token))),
@@ -684,7 +670,7 @@ public final class EtcdCoordinator implements Coordinator {
             if (began.isSucceeded()) {
                 return Optional.of(new LeaderLease(instanceId, token, ttlMillis));
             }
-            revokeQuietly(lease.id());
+            this.leases.revokeQuietly(lease.id());
         }
         throw call.timedOut();
     }
@@ -693,23 +679,23 @@ public final class EtcdCoordinator implements Coordinator {
     private @Nullable Optional<LeaderLease> renew(EtcdCall call, LeaderRecord leader, String instanceId, long ttlMillis,
             long seconds) {
         if (leader.ttlMillis() == ttlMillis) {
-            if (keepAlive(call, leader.entry().getLease())) {
+            if (this.leases.keepAlive(call, leader.entry().getLease())) {
                 return Optional.of(new LeaderLease(instanceId, leader.token(), ttlMillis));
             }
             return null;
         }
         // Another ttl: the term moves to a lease of that length, keeping its token.
-        LeaseGrant lease = grantLease(call, seconds);
+        LeaseGrant lease = this.leases.grantLease(call, seconds);
         TxnResponse moved = call.await(this.kv.txn()
             .If(absentOrUnchanged(this.keys.leader(), leader.entry().getModRevision()))
             .Then(Op.put(EtcdKeys.bytes(this.keys.leader()), leaderValue(instanceId, leader.token(), ttlMillis),
                     PutOption.builder().withLeaseId(lease.id()).build()), leaderLeaseRecord(lease.id(), instanceId))
             .commit());
         if (!moved.isSucceeded()) {
-            revokeQuietly(lease.id());
+            this.leases.revokeQuietly(lease.id());
             return null;
         }
-        revokeIfOwn(leader.entry().getLease());
+        this.leases.revokeIfOwn(leader.entry().getLease());
         return Optional.of(new LeaderLease(instanceId, leader.token(), ttlMillis));
     }
 
@@ -720,7 +706,7 @@ public final class EtcdCoordinator implements Coordinator {
      * the revision read, which is at least every token granted before (see the class comment).
      */
     private void fence(EtcdCall call, Leadership state, long ttlMillis, long seconds) {
-        LeaseGrant lease = grantLease(call, seconds);
+        LeaseGrant lease = this.leases.grantLease(call, seconds);
         List<Op> writes = new ArrayList<>();
         writes.add(Op.put(EtcdKeys.bytes(this.keys.leader()), leaderValue("", state.revision(), ttlMillis),
                 PutOption.builder().withLeaseId(lease.id()).build()));
@@ -737,7 +723,7 @@ public final class EtcdCoordinator implements Coordinator {
             .Then(writes.toArray(Op[]::new))
             .commit());
         if (!fenced.isSucceeded()) {
-            revokeQuietly(lease.id());
+            this.leases.revokeQuietly(lease.id());
             return;
         }
         if (state.leader() != null) {
@@ -795,12 +781,12 @@ public final class EtcdCoordinator implements Coordinator {
         if (previous == 0 || state.termProblem() != null) {
             return true;
         }
-        if (record.holder().equals(instanceId) && this.ownLeases.containsKey(previous)) {
+        if (record.holder().equals(instanceId) && this.leases.isOwn(previous)) {
             // This instance's own term, its key gone: give it up, then begin afresh.
-            revokeIfOwn(previous);
+            this.leases.revokeIfOwn(previous);
             return true;
         }
-        LeaseTimeToLiveResponse running = call.await(this.leases.timeToLive(previous, LeaseOption.DEFAULT));
+        LeaseTimeToLiveResponse running = call.await(this.leaseClient.timeToLive(previous, LeaseOption.DEFAULT));
         // -1: ended (or never was); 0: under a second left, still running.
         if (running.getTTL() < 0) {
             return true;
@@ -843,7 +829,7 @@ public final class EtcdCoordinator implements Coordinator {
             .Then(Op.delete(EtcdKeys.bytes(this.keys.leader()), DeleteOption.DEFAULT), leaderLeaseRecord(0, ""))
             .commit());
         if (released.isSucceeded()) {
-            revokeIfOwn(leader.entry().getLease());
+            this.leases.revokeIfOwn(leader.entry().getLease());
         }
         return released.isSucceeded();
     }
@@ -997,8 +983,8 @@ public final class EtcdCoordinator implements Coordinator {
         catch (IllegalArgumentException ex) {
             return new LeaderRecord(entry, "", 0, 0, "a value that is not a leader record (" + ex.getMessage() + ")");
         }
-        learnGrantedTtls(call, entry.getLease());
-        String problem = leaseProblem(entry.getLease(), ttlMillis);
+        this.leases.learnGrantedTtls(call, entry.getLease());
+        String problem = this.leases.leaseProblem(entry.getLease(), ttlMillis);
         return new LeaderRecord(entry, holder, token, ttlMillis,
                 (problem == null || problem.isEmpty()) ? problem : "a leader record " + problem);
     }
@@ -1116,7 +1102,7 @@ public final class EtcdCoordinator implements Coordinator {
         Objects.requireNonNull(value, "value must not be null");
         long seconds = (ttl != null) ? valueTtlSeconds(ttl) : 0;
         EtcdCall call = this.connection.call("set '" + key + "'");
-        long lease = (ttl != null) ? grantLease(call, seconds).id() : 0;
+        long lease = (ttl != null) ? this.leases.grantLease(call, seconds).id() : 0;
         call.await(this.kv.put(EtcdKeys.bytes(this.keys.state(key)), tagged(STATE_TAG, value),
                 PutOption.builder().withLeaseId(lease).build()));
     }
@@ -1392,7 +1378,7 @@ public final class EtcdCoordinator implements Coordinator {
         }
         List<Op> writes = new ArrayList<>();
         EtcdCall call = this.connection.call("set " + values.size() + " keys");
-        long lease = grantLease(call, seconds).id();
+        long lease = this.leases.grantLease(call, seconds).id();
         PutOption withLease = PutOption.builder().withLeaseId(lease).build();
         values.forEach((key, value) -> {
             Objects.requireNonNull(key, "key must not be null");
@@ -1423,7 +1409,7 @@ public final class EtcdCoordinator implements Coordinator {
         String stateKey = this.keys.state(key);
         ByteSequence etcdKey = EtcdKeys.bytes(stateKey);
         EtcdCall call = this.connection.call("compare and set '" + key + "'");
-        long lease = (ttl != null && newValue != null) ? grantLease(call, seconds).id() : 0;
+        long lease = (ttl != null && newValue != null) ? this.leases.grantLease(call, seconds).id() : 0;
         Cmp matches = (expected == null) ? new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.version(0))
                 : new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.value(tagged(STATE_TAG, expected)));
         Op write = (newValue == null) ? Op.delete(etcdKey, DeleteOption.DEFAULT)
@@ -1433,7 +1419,7 @@ public final class EtcdCoordinator implements Coordinator {
             return true;
         }
         if (lease != 0) {
-            revokeQuietly(lease);
+            this.leases.revokeQuietly(lease);
         }
         List<KeyValue> current = outcome.getGetResponses().isEmpty() ? List.of() : outcome.getGetResponses().get(0).getKvs();
         if (!current.isEmpty()) {
@@ -1517,8 +1503,8 @@ public final class EtcdCoordinator implements Coordinator {
                 }
                 continue;
             }
-            long shared = sharedLease(instanceId, roundLease, seconds);
-            long current = (own != null && own.ttlMillis() == ttlMillis) ? renewed(call, Objects.requireNonNull(mine, "own is read from it").getLease(), shared) : 0;
+            long shared = this.leases.sharedLease(instanceId, roundLease, seconds);
+            long current = (own != null && own.ttlMillis() == ttlMillis) ? this.leases.renewed(call, Objects.requireNonNull(mine, "own is read from it").getLease(), shared) : 0;
             long lease = (shared != 0) ? shared : current;
             boolean newLease = lease == 0;
             if (!newLease && lease == current && mineGranted == granted) {
@@ -1527,7 +1513,7 @@ public final class EtcdCoordinator implements Coordinator {
                 return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, true);
             }
             if (newLease) {
-                lease = grantLease(call, seconds).id();
+                lease = this.leases.grantLease(call, seconds).id();
             }
             TxnResponse recorded;
             try {
@@ -1542,7 +1528,7 @@ public final class EtcdCoordinator implements Coordinator {
             catch (CoordinatorException ex) {
                 if (!newLease && isLeaseNotFound(ex)) {
                     // Gone since it was renewed (revoked by someone): the next attempt renews or grants another.
-                    forgetRegistrationLease(instanceId, lease);
+                    this.leases.forgetRegistrationLease(instanceId, lease);
                     continue;
                 }
                 throw ex;
@@ -1550,12 +1536,12 @@ public final class EtcdCoordinator implements Coordinator {
             if (!recorded.isSucceeded()) {
                 this.capacityConflicts.increment();
                 if (newLease) {
-                    revokeQuietly(lease);
+                    this.leases.revokeQuietly(lease);
                 }
                 continue;
             }
             if (mine != null && mine.getLease() != lease) {
-                revokeIfOwn(mine.getLease());
+                this.leases.revokeIfOwn(mine.getLease());
             }
             // renewed: the previous grant was still live (its lease had not expired, nothing lost it)
             return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize,
@@ -1601,12 +1587,12 @@ public final class EtcdCoordinator implements Coordinator {
             return new CapacityGrant(pool, instanceId, 0, saturatedInt(others), globalMaxSize, mine != null);
         }
         int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
-        long shared = sharedLease(instanceId, roundLease, leaseSeconds(ttlMillis));
-        long current = (mine != null && mineTtl == ttlMillis) ? renewed(call, Objects.requireNonNull(mine, "own is read from it").getLease(), shared) : 0;
+        long shared = this.leases.sharedLease(instanceId, roundLease, leaseSeconds(ttlMillis));
+        long current = (mine != null && mineTtl == ttlMillis) ? this.leases.renewed(call, Objects.requireNonNull(mine, "own is read from it").getLease(), shared) : 0;
         long lease = (shared != 0) ? shared : current;
         boolean newLease = lease == 0;
         if (newLease) {
-            lease = grantLease(call, leaseSeconds(ttlMillis)).id();
+            lease = this.leases.grantLease(call, leaseSeconds(ttlMillis)).id();
         }
         String versionKey = this.keys.poolVersion(pool);
         List<Cmp> unchanged = new ArrayList<>();
@@ -1626,7 +1612,7 @@ public final class EtcdCoordinator implements Coordinator {
         }
         catch (CoordinatorException ex) {
             if (!newLease && isLeaseNotFound(ex)) {
-                forgetRegistrationLease(instanceId, lease);
+                this.leases.forgetRegistrationLease(instanceId, lease);
                 return null;
             }
             throw ex;
@@ -1634,7 +1620,7 @@ public final class EtcdCoordinator implements Coordinator {
         if (!recorded.isSucceeded()) {
             this.capacityConflicts.increment();
             if (newLease) {
-                revokeQuietly(lease);
+                this.leases.revokeQuietly(lease);
             }
             return null;
         }
@@ -1645,7 +1631,7 @@ public final class EtcdCoordinator implements Coordinator {
             this.connection.reportGarbage(versionKey, grants.badVersion() + "; it was replaced");
         }
         if (mine != null && mine.getLease() != lease) {
-            revokeIfOwn(mine.getLease());
+            this.leases.revokeIfOwn(mine.getLease());
         }
         return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, mine != null);
     }
@@ -1673,7 +1659,7 @@ public final class EtcdCoordinator implements Coordinator {
     private @Nullable GrantRecord ownGrant(KeyValue entry, String instanceId) {
         try {
             GrantRecord grant = grantRecord(entry, instanceId);
-            return this.ownLeases.containsKey(entry.getLease()) ? grant : null;
+            return this.leases.isOwn(entry.getLease()) ? grant : null;
         }
         catch (IllegalArgumentException ex) {
             return null;
@@ -1755,8 +1741,8 @@ public final class EtcdCoordinator implements Coordinator {
             List<KeyValue> before = deleted.isSucceeded() ? deleted.getDeleteResponses().get(0).getPrevKvs() : List.of();
             released = before.isEmpty() ? null : before.get(0);
         }
-        if (released != null && this.ownLeases.containsKey(released.getLease()) && revocable(released.getLease())) {
-            revoke(call, released.getLease());
+        if (released != null && this.leases.isOwn(released.getLease()) && this.leases.revocable(released.getLease())) {
+            this.leases.revoke(call, released.getLease());
         }
         return released != null;
     }
@@ -1864,11 +1850,11 @@ public final class EtcdCoordinator implements Coordinator {
                         + RemoteText.escape(holder) + ")"));
             }
         }
-        learnGrantedTtls(call, candidates.stream().mapToLong(grant -> grant.entry().getLease()).toArray());
+        this.leases.learnGrantedTtls(call, candidates.stream().mapToLong(grant -> grant.entry().getLease()).toArray());
         List<GrantRecord> valid = new ArrayList<>();
         long longest = Plausibility.longestTtlMillis(this.grantTtlUsed.get());
         for (GrantRecord grant : candidates) {
-            String problem = leaseProblem(grant.entry().getLease(), grant.ttlMillis());
+            String problem = this.leases.leaseProblem(grant.entry().getLease(), grant.ttlMillis());
             if (problem == null && grant.ttlMillis() > longest) {
                 problem = "of " + grant.ttlMillis() + " ms, more than " + Plausibility.TTL_FACTOR
                         + " times the instance-ttl this instance runs with, which no member writes";
@@ -1935,7 +1921,7 @@ public final class EtcdCoordinator implements Coordinator {
         List<GetResponse> got = read.getGetResponses();
         GetResponse registered = got.get(0);
         register("send a heartbeat", instance, round.instanceTtl(), registered);
-        long[] registration = this.registrations.get(id);
+        long[] registration = this.leases.registration(id);
         long roundLease = (registration != null) ? registration[0] : 0;
         LeadershipRead leadership = new LeadershipRead(got.get(1), got.get(2), got.get(3),
                 read.getHeader().getRevision());
@@ -1971,155 +1957,6 @@ public final class EtcdCoordinator implements Coordinator {
 
     // ---- leases ----------------------------------------------------------------------------
 
-    private record LeaseGrant(long id, long ttlSeconds) {
-    }
-
-    /**
-     * The lease a grant of {@code seconds} is recorded on in a round: the lease of the caller's
-     * registration, which that round's heartbeat has just renewed ({@code roundLease}), when it has the
-     * grant's length; 0 outside a round, or for a grant of another length (it keeps a lease of its
-     * own). On the registration's lease, the heartbeat's one keep-alive renews the registration and
-     * every grant of the instance together, instead of a keep-alive per pool and round: a grant then
-     * lives as long as the registration does, which the manager renews in the same round anyway.
-     */
-    private long sharedLease(String instanceId, long roundLease, long seconds) {
-        long[] registration = (roundLease != 0) ? this.registrations.get(instanceId) : null;
-        if (registration == null || registration[0] != roundLease || registration[1] != seconds) {
-            return 0;
-        }
-        if (this.leasesCarryingGrants.size() > MAX_TRACKED_LEASES) {
-            this.leasesCarryingGrants.clear();
-        }
-        this.leasesCarryingGrants.add(roundLease);
-        return roundLease;
-    }
-
-    /**
-     * Renews the lease of a grant as read: {@code lease} when it is renewed (nothing to do when it is
-     * {@code shared}, the registration's, renewed by the round's heartbeat), else 0 (no longer there,
-     * or moving onto the shared lease: its own lease need not be renewed any more).
-     */
-    private long renewed(EtcdCall call, long lease, long shared) {
-        if (shared != 0) {
-            return (lease == shared) ? lease : 0;
-        }
-        return keepAlive(call, lease) ? lease : 0;
-    }
-
-    /** A registration's lease found gone (revoked by someone): the next heartbeat registers on a new one. */
-    private void forgetRegistrationLease(String instanceId, long lease) {
-        long[] registration = this.registrations.get(instanceId);
-        if (registration != null && registration[0] == lease) {
-            this.registrations.remove(instanceId, registration);
-        }
-    }
-
-    /**
-     * Whether a lease of ours may be revoked without taking a registration or a grant with it: not
-     * a current registration's, nor one that grants were recorded on ({@link #sharedLease}), which
-     * is left to run out with its grants.
-     */
-    private boolean revocable(long lease) {
-        if (this.leasesCarryingGrants.contains(lease)) {
-            return false;
-        }
-        for (long[] registration : this.registrations.values()) {
-            if (registration[0] == lease) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private LeaseGrant grantLease(EtcdCall call, long seconds) {
-        var granted = call.await(this.leases.grant(seconds));
-        this.ownLeases.put(granted.getID(), Boolean.TRUE);
-        this.grantedTtls.put(granted.getID(), granted.getTTL());
-        return new LeaseGrant(granted.getID(), granted.getTTL());
-    }
-
-    /** Renews a lease for its granted TTL; whether it still existed. */
-    private boolean keepAlive(EtcdCall call, long lease) {
-        if (lease == 0) {
-            return false;
-        }
-        try {
-            LeaseKeepAliveResponse renewed = call.await(this.leases.keepAliveOnce(lease));
-            return renewed.getTTL() > 0;
-        }
-        catch (CoordinatorException ex) {
-            if (isLeaseNotFound(ex)) {
-                return false;
-            }
-            throw ex;
-        }
-    }
-
-    private void revoke(EtcdCall call, long lease) {
-        try {
-            call.await(this.leases.revoke(lease));
-        }
-        catch (CoordinatorException ex) {
-            // Only hygiene: the lease ends by itself within its TTL.
-            logger.debug("etcd coordinator could not revoke lease {}: {}", lease, ex.getMessage());
-        }
-        this.ownLeases.remove(lease);
-    }
-
-    private void revokeIfOwn(long lease) {
-        if (lease != 0 && this.ownLeases.containsKey(lease) && revocable(lease)) {
-            revokeQuietly(lease);
-        }
-    }
-
-    /** Revokes a lease of ours in the background: it holds no key any more, so waiting for it gains nothing. */
-    private void revokeQuietly(long lease) {
-        this.ownLeases.remove(lease);
-        if (this.connection.isClosed()) {
-            return;
-        }
-        try {
-            this.leases.revoke(lease).exceptionally(failure -> null);
-        }
-        catch (RuntimeException ex) {
-            logger.debug("etcd coordinator could not revoke lease {}: {}", lease, ex.getMessage());
-        }
-    }
-
-    /** Looks up, in parallel, the granted TTLs of the leases not seen before. */
-    private void learnGrantedTtls(EtcdCall call, long... leaseIds) {
-        Map<Long, CompletableFuture<LeaseTimeToLiveResponse>> lookups = new HashMap<>();
-        for (long lease : leaseIds) {
-            if (lease != 0 && !this.grantedTtls.containsKey(lease) && !lookups.containsKey(lease)) {
-                lookups.put(lease, this.leases.timeToLive(lease, LeaseOption.DEFAULT));
-            }
-        }
-        for (Map.Entry<Long, CompletableFuture<LeaseTimeToLiveResponse>> lookup : lookups.entrySet()) {
-            LeaseTimeToLiveResponse response = call.await(lookup.getValue());
-            // TTL -1: the lease has ended (its keys are going with it); 0 stands for "gone".
-            this.grantedTtls.put(lookup.getKey(), (response.getTTL() < 0) ? 0L : response.getGrantedTTL());
-        }
-    }
-
-    /**
-     * What is wrong with a record's lease: {@code null} if it ends within the record's own TTL (as
-     * etcd rounds it), empty if it has already ended, else a description.
-     */
-    private @Nullable String leaseProblem(long lease, long ttlMillis) {
-        if (lease == 0) {
-            return "without expiry (no lease)";
-        }
-        Long granted = this.grantedTtls.get(lease);
-        if (granted == null || granted == 0L) {
-            return "";
-        }
-        long allowed = Math.max(leaseSeconds(ttlMillis), this.minLeaseSeconds);
-        if (granted > allowed) {
-            return "on a lease of " + granted + " s, longer than its own ttl of " + ttlMillis + " ms";
-        }
-        return null;
-    }
-
     // ---- plumbing --------------------------------------------------------------------------
 
     @Override
@@ -2135,31 +1972,6 @@ public final class EtcdCoordinator implements Coordinator {
     /** For tests: the keys of this coordinator's namespace. */
     EtcdKeys keys() {
         return this.keys;
-    }
-
-    /** A TTL of a lease (registration, leadership, grant): positive and at most {@link #MAX_TTL_MILLIS}. */
-    private static long leaseTtlMillis(Duration ttl) {
-        CoordinatorArguments.requirePositiveTtl(ttl);
-        if (ttl.compareTo(Duration.ofMillis(MAX_TTL_MILLIS)) > 0) {
-            throw new IllegalArgumentException("ttl must be at most " + Duration.ofMillis(MAX_TTL_MILLIS)
-                    + " for an etcd lease, was " + ttl);
-        }
-        return Math.max(1, ttl.toMillis());
-    }
-
-    /** A TTL of a shared-state value in whole seconds, rounded up: positive and at most etcd's longest lease. */
-    private static long valueTtlSeconds(Duration ttl) {
-        CoordinatorArguments.requirePositiveTtl(ttl);
-        if (ttl.compareTo(Duration.ofSeconds(MAX_ETCD_LEASE_SECONDS)) > 0) {
-            throw new IllegalArgumentException("ttl must be at most " + MAX_ETCD_LEASE_SECONDS + " s for an etcd lease, was "
-                    + ttl);
-        }
-        return ttl.getSeconds() + ((ttl.getNano() > 0) ? 1 : 0);
-    }
-
-    /** Whole seconds, rounded up: an etcd lease never ends before the TTL asked for. */
-    static long leaseSeconds(long ttlMillis) {
-        return Math.max(1, (ttlMillis + 999) / 1000);
     }
 
     private static void requireId(String id, String what) {
@@ -2178,15 +1990,4 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
 
-    private static <K, V> Map<K, V> boundedMap() {
-        return java.util.Collections.synchronizedMap(new LinkedHashMap<K, V>(64, 0.75f, true) {
-
-            private static final long serialVersionUID = 1L;
-
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
-                return size() > MAX_TRACKED_LEASES;
-            }
-        });
-    }
 }
