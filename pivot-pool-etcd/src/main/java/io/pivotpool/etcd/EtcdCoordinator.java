@@ -6,17 +6,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -39,7 +34,6 @@ import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.LeaseOption;
 import io.etcd.jetcd.options.PutOption;
-import io.etcd.jetcd.options.WatchOption;
 import io.pivotpool.coordinator.CapacityGrant;
 import io.pivotpool.coordinator.CapacityView;
 import io.pivotpool.coordinator.Coordinator;
@@ -58,18 +52,14 @@ import org.slf4j.LoggerFactory;
 import static io.pivotpool.etcd.EtcdConnection.absentOrUnchanged;
 import static io.pivotpool.etcd.EtcdLeases.leaseSeconds;
 import static io.pivotpool.etcd.EtcdLeases.leaseTtlMillis;
-import static io.pivotpool.etcd.EtcdLeases.valueTtlSeconds;
 import static io.pivotpool.etcd.EtcdFailures.isLeaseNotFound;
 import static io.pivotpool.etcd.EtcdFailures.isTooLarge;
-import static io.pivotpool.etcd.EtcdRecords.MESSAGE_TAG;
-import static io.pivotpool.etcd.EtcdRecords.STATE_TAG;
 import static io.pivotpool.etcd.EtcdRecords.decimalLong;
 import static io.pivotpool.etcd.EtcdRecords.grantRecord;
 import static io.pivotpool.etcd.EtcdRecords.leaderValue;
 import static io.pivotpool.etcd.EtcdRecords.ledger;
 import static io.pivotpool.etcd.EtcdRecords.ledgerValue;
 import static io.pivotpool.etcd.EtcdRecords.readMember;
-import static io.pivotpool.etcd.EtcdRecords.tagged;
 import static io.pivotpool.etcd.EtcdRecords.utf8;
 
 /**
@@ -148,9 +138,6 @@ public final class EtcdCoordinator implements Coordinator {
     /** The most holders of one pool's grants: one per member. */
     static final int MAX_GRANTS = MAX_MEMBERS;
 
-    /** Queue entries read per pop attempt; the consumer takes the first it wins. */
-    private static final int POP_BATCH = 16;
-
     /**
      * The least time between two reconciliations of a pool that a request granted less than it
      * asked for may start (or the request's ttl, if shorter): a departed holder's share is freed
@@ -170,30 +157,6 @@ public final class EtcdCoordinator implements Coordinator {
     /** A pool's running sum is reconciled at least this many grant ttls apart, however right it looks. */
     private static final int AUDIT_TTLS = 8;
 
-    /** Operations per transaction of a batched read or write: etcd's default {@code --max-txn-ops} is 128. */
-    private static final int TXN_OPS = 128;
-
-    /** Keys sharing a prefix that {@link #getAll} reads with one range instead of by name. */
-    private static final int RANGE_READ_KEYS = 64;
-
-    /** How long a prefix whose range was refused (crowded, or too large) is read by name instead. */
-    private static final long RANGE_REFUSED_NANOS = TimeUnit.MINUTES.toNanos(1);
-
-    /** The most prefixes remembered as refused; beyond it they are forgotten and tried again. */
-    private static final int MAX_REFUSED_RANGES = 1024;
-
-    /** The most prefixes whose last range {@link #getAll} keeps, so that the next reads only what changed. */
-    private static final int MAX_KEPT_RANGES = 64;
-
-    /**
-     * The most bytes of values one kept range may hold: a thousand demand reports are about 20 KB;
-     * a prefix whose values are larger (planted) is read whole each time rather than kept.
-     */
-    private static final long MAX_KEPT_RANGE_BYTES = 256 * 1024;
-
-    /** How long a blocking pop waits for a watch event before it looks at the queue again anyway. */
-    private static final long POP_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
-
     private static final Logger logger = LoggerFactory.getLogger(EtcdCoordinator.class);
 
 
@@ -207,15 +170,13 @@ public final class EtcdCoordinator implements Coordinator {
 
     private final EtcdLeases leases;
 
+    private final EtcdQueues queues;
+
+    private final EtcdValues values;
+
     private final Watch watch;
 
     private final EtcdKeys keys;
-
-    /** Prefixes whose range read {@link #getAll} gave up on, until when (System.nanoTime()). */
-    private final Map<String, Long> rangeRefusedUntil = new ConcurrentHashMap<>();
-
-    /** The last range {@link #getAll} read of each prefix, by prefix: see {@link KeptRange}. */
-    private final Map<String, KeptRange> keptRanges = new ConcurrentHashMap<>();
 
     /**
      * The longest ttl this coordinator has used for each kind of record (leases, registrations,
@@ -237,8 +198,6 @@ public final class EtcdCoordinator implements Coordinator {
     /** Other live processes registering an instance id of this coordinator, as heartbeats found them. */
     private final DuplicateInstanceIds duplicates = new DuplicateInstanceIds();
 
-    private final Set<Semaphore> waitingPops = ConcurrentHashMap.newKeySet();
-
 
     /** This coordinator's last full listing of the members ({@link #liveInstances()}), or null. */
     private volatile @Nullable Listing listing;
@@ -255,6 +214,8 @@ public final class EtcdCoordinator implements Coordinator {
         this.kv = this.connection.kv();
         this.leaseClient = this.connection.leaseClient();
         this.leases = new EtcdLeases(this.connection);
+        this.queues = new EtcdQueues(this.connection);
+        this.values = new EtcdValues(this.connection, this.leases);
         this.watch = this.connection.watch();
         this.keys = this.connection.keys();
     }
@@ -352,7 +313,7 @@ public final class EtcdCoordinator implements Coordinator {
         if (!this.connection.close()) {
             return;
         }
-        this.waitingPops.forEach(waiter -> waiter.release(Integer.MAX_VALUE / 2));
+        this.queues.wakeWaiting();
         if (this.ownsClient) {
             this.client.close();
         }
@@ -989,443 +950,53 @@ public final class EtcdCoordinator implements Coordinator {
                 (problem == null || problem.isEmpty()) ? problem : "a leader record " + problem);
     }
 
-    // ---- queues ----------------------------------------------------------------------------
+    // ---- queues: EtcdQueues ----------------------------------------------------------------
 
     @Override
     public void push(String queue, byte[] message) {
-        Objects.requireNonNull(queue, "queue must not be null");
-        Objects.requireNonNull(message, "message must not be null");
-        // A random name; the order is the create revision, which etcd assigns in commit order.
-        String key = this.keys.queue(queue) + UUID.randomUUID().toString().replace("-", "");
-        this.connection.call("push to queue '" + queue + "'").await(this.kv.put(EtcdKeys.bytes(key), tagged(MESSAGE_TAG, message)));
+        this.queues.push(queue, message);
     }
 
     @Override
     public Optional<byte[]> pop(String queue) {
-        Objects.requireNonNull(queue, "queue must not be null");
-        return popOnce(this.connection.call("pop from queue '" + queue + "'"), queue).message();
+        return this.queues.pop(queue);
     }
 
     @Override
     public Optional<byte[]> pop(String queue, Duration timeout) {
-        Objects.requireNonNull(queue, "queue must not be null");
-        CoordinatorArguments.requireWaitTimeout(timeout);
-        String operation = "pop from queue '" + queue + "' with a wait";
-        Popped popped = popOnce(this.connection.call(operation), queue);
-        if (popped.message().isPresent() || timeout.isZero()) {
-            return popped.message();
-        }
-        long deadline = System.nanoTime() + CoordinatorArguments.saturatedNanos(timeout);
-        Semaphore pushed = new Semaphore(0);
-        this.waitingPops.add(pushed);
-        Watch.Watcher watcher = null;
-        try {
-            if (this.connection.isClosed()) {
-                return Optional.empty();
-            }
-            // Every put under the queue after the revision read wakes this pop; a lost watch costs at most a recheck.
-            watcher = this.watch.watch(EtcdKeys.bytes(this.keys.queue(queue)),
-                    WatchOption.builder().isPrefix(true).withNoDelete(true).withRevision(popped.revision() + 1).build(),
-                    Watch.listener(response -> pushed.release(), failure -> pushed.release()));
-            while (true) {
-                long remaining = deadline - System.nanoTime();
-                if (remaining <= 0) {
-                    return Optional.empty();
-                }
-                pushed.tryAcquire(Math.min(remaining, POP_RECHECK_NANOS), TimeUnit.NANOSECONDS);
-                pushed.drainPermits();
-                if (this.connection.isClosed()) {
-                    return Optional.empty();
-                }
-                popped = popOnce(this.connection.call(operation), queue);
-                if (popped.message().isPresent()) {
-                    return popped.message();
-                }
-            }
-        }
-        catch (InterruptedException ex) {
-            // Nothing was taken, so nothing is lost: give up the wait and keep the flag.
-            Thread.currentThread().interrupt();
-            return Optional.empty();
-        }
-        finally {
-            this.waitingPops.remove(pushed);
-            if (watcher != null) {
-                watcher.close();
-            }
-        }
+        return this.queues.pop(queue, timeout);
     }
 
-    private record Popped(Optional<byte[]> message, long revision) {
-    }
-
-    /**
-     * Takes the oldest message: reads the first few by create revision and deletes the first one
-     * still unchanged in a transaction, so that of several consumers exactly one gets each message.
-     */
-    private Popped popOnce(EtcdCall call, String queue) {
-        ByteSequence prefix = EtcdKeys.bytes(this.keys.queue(queue));
-        GetOption oldestFirst = GetOption.builder()
-            .isPrefix(true)
-            .withSortField(GetOption.SortTarget.CREATE)
-            .withSortOrder(GetOption.SortOrder.ASCEND)
-            .withLimit(POP_BATCH)
-            .build();
-        while (call.hasTimeLeft()) {
-            GetResponse oldest = call.await(this.kv.get(prefix, oldestFirst));
-            if (oldest.getKvs().isEmpty()) {
-                return new Popped(Optional.empty(), oldest.getHeader().getRevision());
-            }
-            for (KeyValue entry : oldest.getKvs()) {
-                byte[] value = entry.getValue().getBytes();
-                if (value.length == 0 || value[0] != MESSAGE_TAG) {
-                    this.connection.dropIfUnchanged(call, entry, "a value that is not a queued message");
-                    continue;
-                }
-                TxnResponse taken = call.await(this.kv.txn()
-                    .If(new Cmp(entry.getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(entry.getModRevision())))
-                    .Then(Op.delete(entry.getKey(), DeleteOption.DEFAULT))
-                    .commit());
-                if (taken.isSucceeded()) {
-                    return new Popped(Optional.of(Arrays.copyOfRange(value, 1, value.length)), 0);
-                }
-            }
-        }
-        throw call.timedOut();
-    }
-
-    // ---- shared state ----------------------------------------------------------------------
+    // ---- shared state: EtcdValues -----------------------------------------------------------
 
     @Override
     public void set(String key, byte[] value, Duration ttl) {
-        Objects.requireNonNull(key, "key must not be null");
-        Objects.requireNonNull(value, "value must not be null");
-        long seconds = (ttl != null) ? valueTtlSeconds(ttl) : 0;
-        EtcdCall call = this.connection.call("set '" + key + "'");
-        long lease = (ttl != null) ? this.leases.grantLease(call, seconds).id() : 0;
-        call.await(this.kv.put(EtcdKeys.bytes(this.keys.state(key)), tagged(STATE_TAG, value),
-                PutOption.builder().withLeaseId(lease).build()));
+        this.values.set(key, value, ttl);
     }
 
     @Override
     public Optional<byte[]> get(String key) {
-        Objects.requireNonNull(key, "key must not be null");
-        String stateKey = this.keys.state(key);
-        GetResponse read = this.connection.call("get '" + key + "'").await(this.kv.get(EtcdKeys.bytes(stateKey)));
-        if (read.getKvs().isEmpty()) {
-            return Optional.empty();
-        }
-        return stateValue(stateKey, read.getKvs().get(0));
+        return this.values.get(key);
     }
 
-    private Optional<byte[]> stateValue(String stateKey, KeyValue entry) {
-        byte[] value = entry.getValue().getBytes();
-        if (value.length == 0 || value[0] != STATE_TAG) {
-            this.connection.reportGarbage(stateKey, "a value this coordinator did not write (no '" + (char) STATE_TAG + "' tag)");
-            return Optional.empty();
-        }
-        return Optional.of(Arrays.copyOfRange(value, 1, value.length));
-    }
-
-    /**
-     * One round trip whatever the number of keys. Keys that share a prefix by the hundred (a leader
-     * reads every member's demand report of a pool: {@code pivot.capacity:<pool>:demand:<id>})
-     * are read with one range over that prefix; the rest in transactions of up to
-     * {@value #TXN_OPS} reads each (etcd's default limit of operations per transaction). All are
-     * sent before any is awaited. At a thousand members with three pools that is 3 ranges instead
-     * of 24 transactions of 128 reads, each of which etcd serves as a linearizable read of its own.
-     * A prefix read this way before is then read by what changed since ({@link KeptRange}): in a
-     * steady cluster the leader's read of a thousand reports per pool sends almost nothing.
-     */
     @Override
     public Map<String, byte[]> getAll(Collection<String> keys) {
-        List<String> ordered = List.copyOf(keys);
-        Map<String, byte[]> values = new LinkedHashMap<>();
-        if (ordered.isEmpty()) {
-            return values;
-        }
-        EtcdCall call = this.connection.call("get " + ordered.size() + " keys");
-        Map<String, List<String>> byPrefix = new LinkedHashMap<>();
-        for (String key : ordered) {
-            byPrefix.computeIfAbsent(rangePrefix(key), prefix -> new ArrayList<>()).add(key);
-        }
-        Map<String, SentRange> ranges = new LinkedHashMap<>();
-        List<String> single = new ArrayList<>();
-        long now = System.nanoTime();
-        byPrefix.forEach((prefix, group) -> {
-            Long refusedUntil = this.rangeRefusedUntil.get(prefix);
-            if (refusedUntil != null && now - refusedUntil < 0) {
-                single.addAll(group);
-            }
-            else if (group.size() >= RANGE_READ_KEYS) {
-                ranges.put(prefix, sendRange(prefix, group.size()));
-            }
-            else {
-                single.addAll(group);
-            }
-        });
-        Map<String, byte[]> found = new HashMap<>();
-        List<CompletableFuture<TxnResponse>> pages = sendReads(single);
-        ranges.forEach((prefix, range) -> {
-            List<String> group = Objects.requireNonNull(byPrefix.get(prefix), "a prefix of the groups");
-            KeptRange read = awaitRange(call, prefix, group.size(), range);
-            if (read == null) {
-                // More keys under the prefix than a range should read (planted, or reports of
-                // departed members not yet expired), or values too large for one reply: read by
-                // name, and so for a while, so that such a prefix does not cost both reads each round.
-                if (this.rangeRefusedUntil.size() > MAX_REFUSED_RANGES) {
-                    this.rangeRefusedUntil.clear();
-                }
-                this.rangeRefusedUntil.put(prefix, System.nanoTime() + RANGE_REFUSED_NANOS);
-                awaitReads(call, group, sendReads(group), found);
-                return;
-            }
-            // Matched on the key's exact bytes: a planted key that is not valid UTF-8 never stands
-            // for another key asked for.
-            for (String key : group) {
-                KeyValue entry = read.entries().get(EtcdKeys.bytes(this.keys.state(key)));
-                if (entry != null) {
-                    stateValue(this.keys.state(key), entry).ifPresent(value -> found.put(key, value));
-                }
-            }
-        });
-        awaitReads(call, single, pages, found);
-        for (String key : ordered) {
-            byte[] value = found.get(key);
-            if (value != null) {
-                values.put(key, value);
-            }
-        }
-        return values;
+        return this.values.getAll(keys);
     }
 
-    /** The most keys a range of {@link #getAll} reads for a group of {@code wanted} keys. */
-    private static int rangeLimit(int wanted) {
-        return 2 * wanted + RANGE_READ_KEYS;
-    }
-
-    /**
-     * The part of a key up to its last {@code ':'}, which keys of one kind share: a range is read
-     * only over a prefix that ends a segment of the key, never over part of an id. Empty if none.
-     */
-    private static String rangePrefix(String key) {
-        int colon = key.lastIndexOf(':');
-        return (colon < 0) ? "" : key.substring(0, colon + 1);
-    }
-
-    /**
-     * Every entry under a prefix as of one revision, as {@link #getAll} last read it. The next read
-     * of the prefix asks etcd only for the entries changed since ({@code min_mod_revision}) and for
-     * the prefix's count, in one transaction at one revision, and adds the changes to these
-     * entries. That is exact or detectably not: the entries kept plus the changes hold every key
-     * under the prefix now (a key either did not change, so it is kept, or changed, so it is among
-     * the changes) and possibly keys deleted since; so they number the count exactly when none was
-     * deleted, and otherwise (a lease lapsed, a key deleted) the prefix is read whole again.
-     */
-    private record KeptRange(long revision, Map<ByteSequence, KeyValue> entries) {
-
-        /** The entries of a whole range read at {@code revision}, or null if it was crowded. */
-        static @Nullable KeptRange of(GetResponse read, long revision) {
-            if (read.isMore()) {
-                return null;
-            }
-            Map<ByteSequence, KeyValue> entries = new HashMap<>();
-            read.getKvs().forEach(entry -> entries.put(entry.getKey(), entry));
-            return new KeptRange(revision, entries);
-        }
-
-        long valueBytes() {
-            long bytes = 0;
-            for (KeyValue entry : this.entries.values()) {
-                bytes += entry.getValue().size();
-            }
-            return bytes;
-        }
-    }
-
-    /** A range read in flight: what changed since {@code kept} (with the count), or the whole range when kept is null. */
-    private record SentRange(@Nullable KeptRange kept, CompletableFuture<TxnResponse> read) {
-    }
-
-    /**
-     * Sends the read of every entry under {@code prefix} for a group of {@code wanted} keys: only
-     * what changed, with the count, when the prefix's last range is kept; else the whole range.
-     */
-    private SentRange sendRange(String prefix, int wanted) {
-        ByteSequence start = EtcdKeys.bytes(this.keys.state(prefix));
-        KeptRange kept = this.keptRanges.get(prefix);
-        if (kept == null) {
-            return new SentRange(null, this.kv.txn().Then(Op.get(start, wholeRange(wanted))).commit());
-        }
-        return new SentRange(kept, this.kv.txn().Then(Op.get(start, GetOption.builder().isPrefix(true)
-            .withLimit(rangeLimit(wanted)).withMinModRevision(kept.revision() + 1).build()),
-                Op.get(start, GetOption.builder().isPrefix(true).withCountOnly(true).build())).commit());
-    }
-
-    private static GetOption wholeRange(int wanted) {
-        return GetOption.builder().isPrefix(true).withLimit(rangeLimit(wanted)).build();
-    }
-
-    /**
-     * Every entry under {@code prefix} now, from the read {@link #sendRange} sent (and, when that
-     * read only what changed and a key was deleted since, a second read of the whole range); null
-     * when the range is crowded (more keys than it reads for {@code wanted}) or larger than a reply
-     * may be.
-     */
-    private @Nullable KeptRange awaitRange(EtcdCall call, String prefix, int wanted, SentRange sent) {
-        this.keptRanges.remove(prefix);
-        KeptRange now;
-        try {
-            TxnResponse txn = call.await(sent.read());
-            List<GetResponse> read = txn.getGetResponses();
-            long revision = txn.getHeader().getRevision();
-            KeptRange kept = sent.kept();
-            now = (kept == null) ? KeptRange.of(read.get(0), revision) : changed(kept, read, revision);
-            if (now == null && kept != null) {
-                GetResponse whole = call.await(this.kv.get(EtcdKeys.bytes(this.keys.state(prefix)), wholeRange(wanted)));
-                now = KeptRange.of(whole, whole.getHeader().getRevision());
-            }
-        }
-        catch (CoordinatorException ex) {
-            if (!isTooLarge(ex)) {
-                throw ex;
-            }
-            return null;
-        }
-        if (now != null && now.entries().size() > rangeLimit(wanted)) {
-            // Kept entries and changes together, more than one range would read: as crowded.
-            return null;
-        }
-        if (now != null && now.valueBytes() <= MAX_KEPT_RANGE_BYTES) {
-            if (this.keptRanges.size() >= MAX_KEPT_RANGES) {
-                this.keptRanges.clear();
-            }
-            this.keptRanges.put(prefix, now);
-        }
-        return now;
-    }
-
-    /**
-     * {@code kept} with the changes read at {@code revision}, or null when a key was deleted
-     * meanwhile or the changes were crowded.
-     */
-    private static @Nullable KeptRange changed(KeptRange kept, List<GetResponse> read, long revision) {
-        GetResponse changes = read.get(0);
-        if (changes.isMore()) {
-            return null;
-        }
-        Map<ByteSequence, KeyValue> entries = new HashMap<>(kept.entries());
-        changes.getKvs().forEach(entry -> entries.put(entry.getKey(), entry));
-        if (entries.size() != read.get(1).getCount()) {
-            return null;
-        }
-        return new KeptRange(revision, entries);
-    }
-
-    private List<CompletableFuture<TxnResponse>> sendReads(List<String> ordered) {
-        List<CompletableFuture<TxnResponse>> pages = new ArrayList<>();
-        for (int from = 0; from < ordered.size(); from += TXN_OPS) {
-            Op[] reads = ordered.subList(from, Math.min(ordered.size(), from + TXN_OPS)).stream()
-                .map(key -> Op.get(EtcdKeys.bytes(this.keys.state(key)), GetOption.DEFAULT))
-                .toArray(Op[]::new);
-            pages.add(this.kv.txn().Then(reads).commit());
-        }
-        return pages;
-    }
-
-    private void awaitReads(EtcdCall call, List<String> ordered, List<CompletableFuture<TxnResponse>> pages,
-            Map<String, byte[]> found) {
-        int i = 0;
-        for (CompletableFuture<TxnResponse> page : pages) {
-            int first = i;
-            i = Math.min(ordered.size(), i + TXN_OPS);
-            List<GetResponse> reads;
-            try {
-                reads = call.await(page).getGetResponses();
-            }
-            catch (CoordinatorException ex) {
-                if (!isTooLarge(ex)) {
-                    throw ex;
-                }
-                // Values larger together than a reply may be (gRPC's 4 MiB; etcd takes values of up to
-                // 1.5 MiB, so three planted ones are enough): one key at a time instead, so that the
-                // round of an instance whose keys someone filled does not fail for good.
-                reads = new ArrayList<>();
-                for (String key : ordered.subList(first, i)) {
-                    reads.add(call.await(this.kv.get(EtcdKeys.bytes(this.keys.state(key)), GetOption.DEFAULT)));
-                }
-            }
-            for (int k = 0; k < reads.size(); k++) {
-                String key = ordered.get(first + k);
-                GetResponse read = reads.get(k);
-                if (!read.getKvs().isEmpty()) {
-                    stateValue(this.keys.state(key), read.getKvs().get(0)).ifPresent(value -> found.put(key, value));
-                }
-            }
-        }
-    }
-
-    /**
-     * One lease for the whole batch (rather than one per value, as {@link #set} takes), then
-     * transactions of up to {@value #TXN_OPS} writes each, all sent before any is awaited: two
-     * round trips and one Raft proposal per transaction, whatever the number of keys.
-     */
     @Override
     public void setAll(Map<String, byte[]> values, Duration ttl) {
-        long seconds = valueTtlSeconds(CoordinatorArguments.requirePositiveTtl(ttl));
-        if (values.isEmpty()) {
-            return;
-        }
-        List<Op> writes = new ArrayList<>();
-        EtcdCall call = this.connection.call("set " + values.size() + " keys");
-        long lease = this.leases.grantLease(call, seconds).id();
-        PutOption withLease = PutOption.builder().withLeaseId(lease).build();
-        values.forEach((key, value) -> {
-            Objects.requireNonNull(key, "key must not be null");
-            Objects.requireNonNull(value, "value must not be null");
-            writes.add(Op.put(EtcdKeys.bytes(this.keys.state(key)), tagged(STATE_TAG, value), withLease));
-        });
-        List<CompletableFuture<TxnResponse>> pages = new ArrayList<>();
-        for (int from = 0; from < writes.size(); from += TXN_OPS) {
-            pages.add(this.kv.txn().Then(writes.subList(from, Math.min(writes.size(), from + TXN_OPS))
-                .toArray(Op[]::new)).commit());
-        }
-        for (CompletableFuture<TxnResponse> page : pages) {
-            call.await(page);
-        }
+        this.values.setAll(values, ttl);
     }
 
     @Override
     public boolean delete(String key) {
-        Objects.requireNonNull(key, "key must not be null");
-        DeleteResponse deleted = this.connection.call("delete '" + key + "'").await(this.kv.delete(EtcdKeys.bytes(this.keys.state(key))));
-        return deleted.getDeleted() > 0;
+        return this.values.delete(key);
     }
 
     @Override
     public boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl) {
-        Objects.requireNonNull(key, "key must not be null");
-        long seconds = (ttl != null) ? valueTtlSeconds(ttl) : 0;
-        String stateKey = this.keys.state(key);
-        ByteSequence etcdKey = EtcdKeys.bytes(stateKey);
-        EtcdCall call = this.connection.call("compare and set '" + key + "'");
-        long lease = (ttl != null && newValue != null) ? this.leases.grantLease(call, seconds).id() : 0;
-        Cmp matches = (expected == null) ? new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.version(0))
-                : new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.value(tagged(STATE_TAG, expected)));
-        Op write = (newValue == null) ? Op.delete(etcdKey, DeleteOption.DEFAULT)
-                : Op.put(etcdKey, tagged(STATE_TAG, newValue), PutOption.builder().withLeaseId(lease).build());
-        TxnResponse outcome = call.await(this.kv.txn().If(matches).Then(write).Else(Op.get(etcdKey, GetOption.DEFAULT)).commit());
-        if (outcome.isSucceeded()) {
-            return true;
-        }
-        if (lease != 0) {
-            this.leases.revokeQuietly(lease);
-        }
-        List<KeyValue> current = outcome.getGetResponses().isEmpty() ? List.of() : outcome.getGetResponses().get(0).getKvs();
-        if (!current.isEmpty()) {
-            stateValue(stateKey, current.get(0));
-        }
-        return false;
+        return this.values.compareAndSet(key, expected, newValue, ttl);
     }
 
     // ---- capacity --------------------------------------------------------------------------
@@ -1905,7 +1476,7 @@ public final class EtcdCoordinator implements Coordinator {
         for (String key : round.reads()) {
             reads.add(Op.get(EtcdKeys.bytes(this.keys.state(key)), GetOption.DEFAULT));
         }
-        if (reads.size() > TXN_OPS) {
+        if (reads.size() > EtcdValues.TXN_OPS) {
             return Coordinator.super.round(round);
         }
         TxnResponse read;
@@ -1937,7 +1508,7 @@ public final class EtcdCoordinator implements Coordinator {
         }
         Duration writeTtl = round.writeTtl();
         if (!round.writes().isEmpty() && writeTtl != null) {
-            setAll(round.writes(), writeTtl);
+            this.values.setAll(round.writes(), writeTtl);
         }
         List<CapacityGrant> grants = new ArrayList<>(round.capacity().size());
         for (SyncRound.CapacityRequest request : round.capacity()) {
@@ -1949,7 +1520,7 @@ public final class EtcdCoordinator implements Coordinator {
         for (String key : round.reads()) {
             List<KeyValue> entries = got.get(next++).getKvs();
             if (!entries.isEmpty()) {
-                stateValue(this.keys.state(key), entries.get(0)).ifPresent(value -> values.put(key, value));
+                this.values.stateValue(this.keys.state(key), entries.get(0)).ifPresent(value -> values.put(key, value));
             }
         }
         return new SyncRound.Reply(leader, memberCount, grants, values);

@@ -1,0 +1,415 @@
+package io.pivotpool.etcd;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.DeleteResponse;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.pivotpool.coordinator.support.CoordinatorArguments;
+import io.pivotpool.coordinator.CoordinatorException;
+import org.jspecify.annotations.Nullable;
+
+import static io.pivotpool.etcd.EtcdFailures.isTooLarge;
+import static io.pivotpool.etcd.EtcdLeases.valueTtlSeconds;
+import static io.pivotpool.etcd.EtcdRecords.STATE_TAG;
+import static io.pivotpool.etcd.EtcdRecords.tagged;
+
+/**
+ * The shared state of an {@link EtcdCoordinator}: values under the namespace's state keys, each
+ * tagged so that a value this coordinator did not write is reported rather than returned, with a
+ * TTL on a lease of its own ({@link #set}) or one lease per batch ({@link #setAll}). Batched
+ * reads ({@link #getAll}) go in transactions of up to {@value #TXN_OPS} operations, or as one
+ * range over a prefix that many keys share, of which the last read is kept so that the next reads
+ * only what changed; a prefix whose range was refused is read by name for a while.
+ */
+final class EtcdValues {
+
+    /** Operations per transaction of a batched read or write: etcd's default {@code --max-txn-ops} is 128. */
+    static final int TXN_OPS = 128;
+
+    /** Keys sharing a prefix that {@link #getAll} reads with one range instead of by name. */
+    private static final int RANGE_READ_KEYS = 64;
+
+    /** How long a prefix whose range was refused (crowded, or too large) is read by name instead. */
+    private static final long RANGE_REFUSED_NANOS = TimeUnit.MINUTES.toNanos(1);
+
+    /** The most prefixes remembered as refused; beyond it they are forgotten and tried again. */
+    private static final int MAX_REFUSED_RANGES = 1024;
+
+    /** The most prefixes whose last range {@link #getAll} keeps, so that the next reads only what changed. */
+    private static final int MAX_KEPT_RANGES = 64;
+
+    /**
+     * The most bytes of values one kept range may hold: a thousand demand reports are about 20 KB;
+     * a prefix whose values are larger (planted) is read whole each time rather than kept.
+     */
+    private static final long MAX_KEPT_RANGE_BYTES = 256 * 1024;
+
+    /** Prefixes whose range read {@link #getAll} gave up on, until when (System.nanoTime()). */
+    private final Map<String, Long> rangeRefusedUntil = new ConcurrentHashMap<>();
+
+    /** The last range {@link #getAll} read of each prefix, by prefix: see {@link KeptRange}. */
+    private final Map<String, KeptRange> keptRanges = new ConcurrentHashMap<>();
+
+    private final KV kv;
+
+    private final EtcdKeys keys;
+
+    private final EtcdConnection connection;
+
+    private final EtcdLeases leases;
+
+    EtcdValues(EtcdConnection connection, EtcdLeases leases) {
+        this.connection = connection;
+        this.leases = leases;
+        this.kv = connection.kv();
+        this.keys = connection.keys();
+    }
+
+    void set(String key, byte[] value, Duration ttl) {
+        Objects.requireNonNull(key, "key must not be null");
+        Objects.requireNonNull(value, "value must not be null");
+        long seconds = (ttl != null) ? valueTtlSeconds(ttl) : 0;
+        EtcdCall call = this.connection.call("set '" + key + "'");
+        long lease = (ttl != null) ? this.leases.grantLease(call, seconds).id() : 0;
+        call.await(this.kv.put(EtcdKeys.bytes(this.keys.state(key)), tagged(STATE_TAG, value),
+                PutOption.builder().withLeaseId(lease).build()));
+    }
+
+    Optional<byte[]> get(String key) {
+        Objects.requireNonNull(key, "key must not be null");
+        String stateKey = this.keys.state(key);
+        GetResponse read = this.connection.call("get '" + key + "'").await(this.kv.get(EtcdKeys.bytes(stateKey)));
+        if (read.getKvs().isEmpty()) {
+            return Optional.empty();
+        }
+        return stateValue(stateKey, read.getKvs().get(0));
+    }
+
+    Optional<byte[]> stateValue(String stateKey, KeyValue entry) {
+        byte[] value = entry.getValue().getBytes();
+        if (value.length == 0 || value[0] != STATE_TAG) {
+            this.connection.reportGarbage(stateKey, "a value this coordinator did not write (no '" + (char) STATE_TAG + "' tag)");
+            return Optional.empty();
+        }
+        return Optional.of(Arrays.copyOfRange(value, 1, value.length));
+    }
+
+    /**
+     * One round trip whatever the number of keys. Keys that share a prefix by the hundred (a leader
+     * reads every member's demand report of a pool: {@code pivot.capacity:<pool>:demand:<id>})
+     * are read with one range over that prefix; the rest in transactions of up to
+     * {@value #TXN_OPS} reads each (etcd's default limit of operations per transaction). All are
+     * sent before any is awaited. At a thousand members with three pools that is 3 ranges instead
+     * of 24 transactions of 128 reads, each of which etcd serves as a linearizable read of its own.
+     * A prefix read this way before is then read by what changed since ({@link KeptRange}): in a
+     * steady cluster the leader's read of a thousand reports per pool sends almost nothing.
+     */
+    Map<String, byte[]> getAll(Collection<String> keys) {
+        List<String> ordered = List.copyOf(keys);
+        Map<String, byte[]> values = new LinkedHashMap<>();
+        if (ordered.isEmpty()) {
+            return values;
+        }
+        EtcdCall call = this.connection.call("get " + ordered.size() + " keys");
+        Map<String, List<String>> byPrefix = new LinkedHashMap<>();
+        for (String key : ordered) {
+            byPrefix.computeIfAbsent(rangePrefix(key), prefix -> new ArrayList<>()).add(key);
+        }
+        Map<String, SentRange> ranges = new LinkedHashMap<>();
+        List<String> single = new ArrayList<>();
+        long now = System.nanoTime();
+        byPrefix.forEach((prefix, group) -> {
+            Long refusedUntil = this.rangeRefusedUntil.get(prefix);
+            if (refusedUntil != null && now - refusedUntil < 0) {
+                single.addAll(group);
+            }
+            else if (group.size() >= RANGE_READ_KEYS) {
+                ranges.put(prefix, sendRange(prefix, group.size()));
+            }
+            else {
+                single.addAll(group);
+            }
+        });
+        Map<String, byte[]> found = new HashMap<>();
+        List<CompletableFuture<TxnResponse>> pages = sendReads(single);
+        ranges.forEach((prefix, range) -> {
+            List<String> group = Objects.requireNonNull(byPrefix.get(prefix), "a prefix of the groups");
+            KeptRange read = awaitRange(call, prefix, group.size(), range);
+            if (read == null) {
+                // More keys under the prefix than a range should read (planted, or reports of
+                // departed members not yet expired), or values too large for one reply: read by
+                // name, and so for a while, so that such a prefix does not cost both reads each round.
+                if (this.rangeRefusedUntil.size() > MAX_REFUSED_RANGES) {
+                    this.rangeRefusedUntil.clear();
+                }
+                this.rangeRefusedUntil.put(prefix, System.nanoTime() + RANGE_REFUSED_NANOS);
+                awaitReads(call, group, sendReads(group), found);
+                return;
+            }
+            // Matched on the key's exact bytes: a planted key that is not valid UTF-8 never stands
+            // for another key asked for.
+            for (String key : group) {
+                KeyValue entry = read.entries().get(EtcdKeys.bytes(this.keys.state(key)));
+                if (entry != null) {
+                    stateValue(this.keys.state(key), entry).ifPresent(value -> found.put(key, value));
+                }
+            }
+        });
+        awaitReads(call, single, pages, found);
+        for (String key : ordered) {
+            byte[] value = found.get(key);
+            if (value != null) {
+                values.put(key, value);
+            }
+        }
+        return values;
+    }
+
+    /** The most keys a range of {@link #getAll} reads for a group of {@code wanted} keys. */
+    private static int rangeLimit(int wanted) {
+        return 2 * wanted + RANGE_READ_KEYS;
+    }
+
+    /**
+     * The part of a key up to its last {@code ':'}, which keys of one kind share: a range is read
+     * only over a prefix that ends a segment of the key, never over part of an id. Empty if none.
+     */
+    private static String rangePrefix(String key) {
+        int colon = key.lastIndexOf(':');
+        return (colon < 0) ? "" : key.substring(0, colon + 1);
+    }
+
+    /**
+     * Every entry under a prefix as of one revision, as {@link #getAll} last read it. The next read
+     * of the prefix asks etcd only for the entries changed since ({@code min_mod_revision}) and for
+     * the prefix's count, in one transaction at one revision, and adds the changes to these
+     * entries. That is exact or detectably not: the entries kept plus the changes hold every key
+     * under the prefix now (a key either did not change, so it is kept, or changed, so it is among
+     * the changes) and possibly keys deleted since; so they number the count exactly when none was
+     * deleted, and otherwise (a lease lapsed, a key deleted) the prefix is read whole again.
+     */
+    private record KeptRange(long revision, Map<ByteSequence, KeyValue> entries) {
+
+        /** The entries of a whole range read at {@code revision}, or null if it was crowded. */
+        static @Nullable KeptRange of(GetResponse read, long revision) {
+            if (read.isMore()) {
+                return null;
+            }
+            Map<ByteSequence, KeyValue> entries = new HashMap<>();
+            read.getKvs().forEach(entry -> entries.put(entry.getKey(), entry));
+            return new KeptRange(revision, entries);
+        }
+
+        long valueBytes() {
+            long bytes = 0;
+            for (KeyValue entry : this.entries.values()) {
+                bytes += entry.getValue().size();
+            }
+            return bytes;
+        }
+    }
+
+    /** A range read in flight: what changed since {@code kept} (with the count), or the whole range when kept is null. */
+    private record SentRange(@Nullable KeptRange kept, CompletableFuture<TxnResponse> read) {
+    }
+
+    /**
+     * Sends the read of every entry under {@code prefix} for a group of {@code wanted} keys: only
+     * what changed, with the count, when the prefix's last range is kept; else the whole range.
+     */
+    private SentRange sendRange(String prefix, int wanted) {
+        ByteSequence start = EtcdKeys.bytes(this.keys.state(prefix));
+        KeptRange kept = this.keptRanges.get(prefix);
+        if (kept == null) {
+            return new SentRange(null, this.kv.txn().Then(Op.get(start, wholeRange(wanted))).commit());
+        }
+        return new SentRange(kept, this.kv.txn().Then(Op.get(start, GetOption.builder().isPrefix(true)
+            .withLimit(rangeLimit(wanted)).withMinModRevision(kept.revision() + 1).build()),
+                Op.get(start, GetOption.builder().isPrefix(true).withCountOnly(true).build())).commit());
+    }
+
+    private static GetOption wholeRange(int wanted) {
+        return GetOption.builder().isPrefix(true).withLimit(rangeLimit(wanted)).build();
+    }
+
+    /**
+     * Every entry under {@code prefix} now, from the read {@link #sendRange} sent (and, when that
+     * read only what changed and a key was deleted since, a second read of the whole range); null
+     * when the range is crowded (more keys than it reads for {@code wanted}) or larger than a reply
+     * may be.
+     */
+    private @Nullable KeptRange awaitRange(EtcdCall call, String prefix, int wanted, SentRange sent) {
+        this.keptRanges.remove(prefix);
+        KeptRange now;
+        try {
+            TxnResponse txn = call.await(sent.read());
+            List<GetResponse> read = txn.getGetResponses();
+            long revision = txn.getHeader().getRevision();
+            KeptRange kept = sent.kept();
+            now = (kept == null) ? KeptRange.of(read.get(0), revision) : changed(kept, read, revision);
+            if (now == null && kept != null) {
+                GetResponse whole = call.await(this.kv.get(EtcdKeys.bytes(this.keys.state(prefix)), wholeRange(wanted)));
+                now = KeptRange.of(whole, whole.getHeader().getRevision());
+            }
+        }
+        catch (CoordinatorException ex) {
+            if (!isTooLarge(ex)) {
+                throw ex;
+            }
+            return null;
+        }
+        if (now != null && now.entries().size() > rangeLimit(wanted)) {
+            // Kept entries and changes together, more than one range would read: as crowded.
+            return null;
+        }
+        if (now != null && now.valueBytes() <= MAX_KEPT_RANGE_BYTES) {
+            if (this.keptRanges.size() >= MAX_KEPT_RANGES) {
+                this.keptRanges.clear();
+            }
+            this.keptRanges.put(prefix, now);
+        }
+        return now;
+    }
+
+    /**
+     * {@code kept} with the changes read at {@code revision}, or null when a key was deleted
+     * meanwhile or the changes were crowded.
+     */
+    private static @Nullable KeptRange changed(KeptRange kept, List<GetResponse> read, long revision) {
+        GetResponse changes = read.get(0);
+        if (changes.isMore()) {
+            return null;
+        }
+        Map<ByteSequence, KeyValue> entries = new HashMap<>(kept.entries());
+        changes.getKvs().forEach(entry -> entries.put(entry.getKey(), entry));
+        if (entries.size() != read.get(1).getCount()) {
+            return null;
+        }
+        return new KeptRange(revision, entries);
+    }
+
+    private List<CompletableFuture<TxnResponse>> sendReads(List<String> ordered) {
+        List<CompletableFuture<TxnResponse>> pages = new ArrayList<>();
+        for (int from = 0; from < ordered.size(); from += TXN_OPS) {
+            Op[] reads = ordered.subList(from, Math.min(ordered.size(), from + TXN_OPS)).stream()
+                .map(key -> Op.get(EtcdKeys.bytes(this.keys.state(key)), GetOption.DEFAULT))
+                .toArray(Op[]::new);
+            pages.add(this.kv.txn().Then(reads).commit());
+        }
+        return pages;
+    }
+
+    private void awaitReads(EtcdCall call, List<String> ordered, List<CompletableFuture<TxnResponse>> pages,
+            Map<String, byte[]> found) {
+        int i = 0;
+        for (CompletableFuture<TxnResponse> page : pages) {
+            int first = i;
+            i = Math.min(ordered.size(), i + TXN_OPS);
+            List<GetResponse> reads;
+            try {
+                reads = call.await(page).getGetResponses();
+            }
+            catch (CoordinatorException ex) {
+                if (!isTooLarge(ex)) {
+                    throw ex;
+                }
+                // Values larger together than a reply may be (gRPC's 4 MiB; etcd takes values of up to
+                // 1.5 MiB, so three planted ones are enough): one key at a time instead, so that the
+                // round of an instance whose keys someone filled does not fail for good.
+                reads = new ArrayList<>();
+                for (String key : ordered.subList(first, i)) {
+                    reads.add(call.await(this.kv.get(EtcdKeys.bytes(this.keys.state(key)), GetOption.DEFAULT)));
+                }
+            }
+            for (int k = 0; k < reads.size(); k++) {
+                String key = ordered.get(first + k);
+                GetResponse read = reads.get(k);
+                if (!read.getKvs().isEmpty()) {
+                    stateValue(this.keys.state(key), read.getKvs().get(0)).ifPresent(value -> found.put(key, value));
+                }
+            }
+        }
+    }
+
+    /**
+     * One lease for the whole batch (rather than one per value, as {@link #set} takes), then
+     * transactions of up to {@value #TXN_OPS} writes each, all sent before any is awaited: two
+     * round trips and one Raft proposal per transaction, whatever the number of keys.
+     */
+    void setAll(Map<String, byte[]> values, Duration ttl) {
+        long seconds = valueTtlSeconds(CoordinatorArguments.requirePositiveTtl(ttl));
+        if (values.isEmpty()) {
+            return;
+        }
+        List<Op> writes = new ArrayList<>();
+        EtcdCall call = this.connection.call("set " + values.size() + " keys");
+        long lease = this.leases.grantLease(call, seconds).id();
+        PutOption withLease = PutOption.builder().withLeaseId(lease).build();
+        values.forEach((key, value) -> {
+            Objects.requireNonNull(key, "key must not be null");
+            Objects.requireNonNull(value, "value must not be null");
+            writes.add(Op.put(EtcdKeys.bytes(this.keys.state(key)), tagged(STATE_TAG, value), withLease));
+        });
+        List<CompletableFuture<TxnResponse>> pages = new ArrayList<>();
+        for (int from = 0; from < writes.size(); from += TXN_OPS) {
+            pages.add(this.kv.txn().Then(writes.subList(from, Math.min(writes.size(), from + TXN_OPS))
+                .toArray(Op[]::new)).commit());
+        }
+        for (CompletableFuture<TxnResponse> page : pages) {
+            call.await(page);
+        }
+    }
+
+    boolean delete(String key) {
+        Objects.requireNonNull(key, "key must not be null");
+        DeleteResponse deleted = this.connection.call("delete '" + key + "'").await(this.kv.delete(EtcdKeys.bytes(this.keys.state(key))));
+        return deleted.getDeleted() > 0;
+    }
+
+    boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl) {
+        Objects.requireNonNull(key, "key must not be null");
+        long seconds = (ttl != null) ? valueTtlSeconds(ttl) : 0;
+        String stateKey = this.keys.state(key);
+        ByteSequence etcdKey = EtcdKeys.bytes(stateKey);
+        EtcdCall call = this.connection.call("compare and set '" + key + "'");
+        long lease = (ttl != null && newValue != null) ? this.leases.grantLease(call, seconds).id() : 0;
+        Cmp matches = (expected == null) ? new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.version(0))
+                : new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.value(tagged(STATE_TAG, expected)));
+        Op write = (newValue == null) ? Op.delete(etcdKey, DeleteOption.DEFAULT)
+                : Op.put(etcdKey, tagged(STATE_TAG, newValue), PutOption.builder().withLeaseId(lease).build());
+        TxnResponse outcome = call.await(this.kv.txn().If(matches).Then(write).Else(Op.get(etcdKey, GetOption.DEFAULT)).commit());
+        if (outcome.isSucceeded()) {
+            return true;
+        }
+        if (lease != 0) {
+            this.leases.revokeQuietly(lease);
+        }
+        List<KeyValue> current = outcome.getGetResponses().isEmpty() ? List.of() : outcome.getGetResponses().get(0).getKvs();
+        if (!current.isEmpty()) {
+            stateValue(stateKey, current.get(0));
+        }
+        return false;
+    }
+}
