@@ -1,0 +1,532 @@
+package io.pivotpool.etcd;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.DeleteResponse;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.pivotpool.coordinator.CapacityGrant;
+import io.pivotpool.coordinator.CapacityView;
+import io.pivotpool.coordinator.support.CoordinatorArguments;
+import io.pivotpool.coordinator.CoordinatorException;
+import io.pivotpool.coordinator.support.DuplicateInstanceIds;
+import io.pivotpool.coordinator.support.Plausibility;
+import io.pivotpool.coordinator.support.RemoteText;
+import io.pivotpool.etcd.EtcdConnection.Range;
+import io.pivotpool.etcd.EtcdRecords.GrantRecord;
+import org.jspecify.annotations.Nullable;
+
+import static io.pivotpool.etcd.EtcdConnection.absentOrUnchanged;
+import static io.pivotpool.etcd.EtcdCoordinator.MAX_GRANTS;
+import static io.pivotpool.etcd.EtcdCoordinator.requireId;
+import static io.pivotpool.etcd.EtcdCoordinator.saturatedInt;
+import static io.pivotpool.etcd.EtcdFailures.isLeaseNotFound;
+import static io.pivotpool.etcd.EtcdLeases.leaseSeconds;
+import static io.pivotpool.etcd.EtcdLeases.leaseTtlMillis;
+import static io.pivotpool.etcd.EtcdRecords.grantRecord;
+import static io.pivotpool.etcd.EtcdRecords.ledger;
+import static io.pivotpool.etcd.EtcdRecords.ledgerValue;
+import static io.pivotpool.etcd.EtcdRecords.utf8;
+
+/**
+ * The capacity grants of an {@link EtcdCoordinator}: each pool's grants, one key per holder on a
+ * lease, and the pool's version key holding their running sum, changed together in transactions
+ * that require both unchanged since read, so that the recorded grants never sum above the cap;
+ * reconciling a pool's sum from its grants when it may be wrong; releasing a grant, and reaping
+ * the grant of a holder that is no member; and reading a pool's grants strictly, garbage dropped.
+ */
+final class EtcdGrants {
+
+    /**
+     * The least time between two reconciliations of a pool that a request granted less than it
+     * asked for may start (or the request's ttl, if shorter): a departed holder's share is freed
+     * within about this long of being wanted, and a pool short of capacity costs at most one read
+     * of every grant this often, cluster-wide.
+     */
+    private static final long RECONCILE_MILLIS = 1000;
+
+    /** A pool's running sum is reconciled at least this many grant ttls apart, however right it looks. */
+    private static final int AUDIT_TTLS = 8;
+
+    private final KV kv;
+
+    private final EtcdKeys keys;
+
+    private final EtcdConnection connection;
+
+    private final EtcdLeases leases;
+
+    /** Other live processes registering an instance id of this coordinator: they get no capacity. */
+    private final DuplicateInstanceIds duplicates;
+
+    /**
+     * The longest ttl this coordinator has requested a grant with: a grant lasting more than
+     * {@link Plausibility#longestTtlMillis} of it is not one a member writes. 0 before the first:
+     * then {@link EtcdCoordinator#MAX_TTL_MILLIS} holds.
+     */
+    private final AtomicLong grantTtlUsed = new AtomicLong();
+
+    private final LongAdder capacityConflicts = new LongAdder();
+
+    EtcdGrants(EtcdConnection connection, EtcdLeases leases, DuplicateInstanceIds duplicates) {
+        this.connection = connection;
+        this.leases = leases;
+        this.duplicates = duplicates;
+        this.kv = connection.kv();
+        this.keys = connection.keys();
+    }
+
+    /**
+     * A grant of up to {@code requested} of the pool's {@code globalMaxSize} for {@code instanceId},
+     * as {@link io.pivotpool.coordinator.Coordinator#requestCapacity} describes.
+     *
+     * <p>The pool's version key holds the running sum of its grants and when it was last
+     * reconciled ({@code sum:reconciledAtMillis}). Every change of a grant is written together
+     * with the new sum in a transaction that requires both the version key and the caller's grant
+     * unchanged since they were read: two requests that read the same sum cannot both commit, so
+     * the recorded grants never sum above the cap. A request reads two keys, whatever the number
+     * of holders, and a renewal at the same amount writes nothing (its lease's keep-alive renews
+     * it).
+     *
+     * <p>A grant whose lease expires leaves the sum too high, which can only make grants smaller.
+     * A request that is granted less than it asked for reconciles the pool (reads every grant,
+     * drops garbage, writes the true sum) when nobody has for {@value #RECONCILE_MILLIS} ms (or
+     * the ttl, if shorter), so a departed instance's share is freed within about a second of being
+     * wanted, at the cost of at most one O(N) read per pool and second cluster-wide. A missing or invalid version key is reconciled at once, and
+     * any pool every {@value #AUDIT_TTLS} ttls whatever it looks like, so that a well-formed but
+     * wrong sum (written by hand, or by another tenant) is not believed for longer.
+     */
+    CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
+            Duration ttl) {
+        return requestCapacity(pool, instanceId, requested, globalMaxSize, ttl, null, 0);
+    }
+
+    /**
+     * {@link #requestCapacity(String, String, int, int, Duration)}; {@code first}: the pool's
+     * version key and the caller's grant read a moment ago (by a {@link EtcdCoordinator#round}), used for the first
+     * attempt instead of reading them again; null to read them. {@code roundLease}: the lease of the
+     * caller's registration, renewed by the heartbeat of the round this request is part of, or 0
+     * outside a round (see {@link EtcdLeases#sharedLease}).
+     */
+    CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
+            Duration ttl, @Nullable GrantRead first, long roundLease) {
+        CoordinatorArguments.requireCapacityRequest(pool, instanceId, requested, globalMaxSize);
+        requireId(instanceId, "instanceId");
+        this.duplicates.requireNotHeld(instanceId);
+        long ttlMillis = leaseTtlMillis(ttl);
+        this.grantTtlUsed.accumulateAndGet(ttlMillis, Math::max);
+        long seconds = leaseSeconds(ttlMillis);
+        EtcdCall call = this.connection.call("request capacity of pool '" + pool + "'");
+        String myKey = this.keys.grant(pool, instanceId);
+        String versionKey = this.keys.poolVersion(pool);
+        GrantRead prefetched = first;
+        while (call.hasTimeLeft()) {
+            GrantRead read = (prefetched != null) ? prefetched
+                    : grantRead(call.await(this.kv.txn().Then(grantReads(pool, instanceId)).commit()).getGetResponses(), 0);
+            prefetched = null;
+            KeyValue version = read.version();
+            KeyValue mine = read.mine();
+            long[] ledger = (version != null) ? ledger(version) : null;
+            GrantRecord own = (mine != null) ? ownGrant(mine, instanceId) : null;
+            long mineGranted = (own != null) ? own.granted() : 0;
+            if (ledger == null || (mine != null && own == null) || ledger[0] < mineGranted) {
+                CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
+                        roundLease);
+                if (grant != null) {
+                    return grant;
+                }
+                continue;
+            }
+            long others = ledger[0] - mineGranted;
+            int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
+            long sinceReconciled = System.currentTimeMillis() - ledger[1];
+            if ((granted < requested && sinceReconciled >= Math.min(ttlMillis, RECONCILE_MILLIS))
+                    || sinceReconciled >= AUDIT_TTLS * ttlMillis) {
+                CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
+                        roundLease);
+                if (grant != null) {
+                    return grant;
+                }
+                continue;
+            }
+            long shared = this.leases.sharedLease(instanceId, roundLease, seconds);
+            long current = (own != null && own.ttlMillis() == ttlMillis) ? this.leases.renewed(call, Objects.requireNonNull(mine, "own is read from it").getLease(), shared) : 0;
+            long lease = (shared != 0) ? shared : current;
+            boolean newLease = lease == 0;
+            if (!newLease && lease == current && mineGranted == granted) {
+                // The steady state: the same amount, its lease just renewed. Writing it again would change no
+                // sum, only cost a Raft proposal per instance and pool every round.
+                return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, true);
+            }
+            if (newLease) {
+                lease = this.leases.grantLease(call, seconds).id();
+            }
+            TxnResponse recorded;
+            try {
+                recorded = call.await(this.kv.txn()
+                    .If(absentOrUnchanged(versionKey, Objects.requireNonNull(version, "the ledger is read from it").getModRevision()),
+                            absentOrUnchanged(myKey, (mine != null) ? mine.getModRevision() : 0))
+                    .Then(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(others + granted, ledger[1]), PutOption.DEFAULT),
+                            Op.put(EtcdKeys.bytes(myKey), ByteSequence.from(utf8(granted + ":" + ttlMillis)),
+                                    PutOption.builder().withLeaseId(lease).build()))
+                    .commit());
+            }
+            catch (CoordinatorException ex) {
+                if (!newLease && isLeaseNotFound(ex)) {
+                    // Gone since it was renewed (revoked by someone): the next attempt renews or grants another.
+                    this.leases.forgetRegistrationLease(instanceId, lease);
+                    continue;
+                }
+                throw ex;
+            }
+            if (!recorded.isSucceeded()) {
+                this.capacityConflicts.increment();
+                if (newLease) {
+                    this.leases.revokeQuietly(lease);
+                }
+                continue;
+            }
+            if (mine != null && mine.getLease() != lease) {
+                this.leases.revokeIfOwn(mine.getLease());
+            }
+            // renewed: the previous grant was still live (its lease had not expired, nothing lost it)
+            return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize,
+                    own != null);
+        }
+        throw call.timedOut();
+    }
+
+    /**
+     * Transactions on a pool's ledger that found it changed since it was read and were tried again:
+     * what the version key's serialisation of grant changes costs. For probes and diagnostics.
+     */
+    long capacityConflicts() {
+        return this.capacityConflicts.sum();
+    }
+
+    /**
+     * The slow path: reads every grant of the pool, drops garbage, and records the caller's grant
+     * together with the true sum, stamped as reconciled now. {@code null} if the pool changed
+     * meanwhile (read again).
+     */
+    private @Nullable CapacityGrant reconcileAndRequest(EtcdCall call, String pool, String instanceId, int requested,
+            int globalMaxSize, long ttlMillis, long roundLease) {
+        Grants grants = readGrants(call, pool);
+        if (grants == null) {
+            return null;
+        }
+        long others = 0;
+        int holders = 0;
+        KeyValue mine = null;
+        long mineTtl = 0;
+        for (GrantRecord grant : grants.valid()) {
+            if (grant.holder().equals(instanceId)) {
+                mine = grant.entry();
+                mineTtl = grant.ttlMillis();
+            }
+            else {
+                others += grant.granted();
+                holders++;
+            }
+        }
+        if (holders >= MAX_GRANTS) {
+            return new CapacityGrant(pool, instanceId, 0, saturatedInt(others), globalMaxSize, mine != null);
+        }
+        int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
+        long shared = this.leases.sharedLease(instanceId, roundLease, leaseSeconds(ttlMillis));
+        long current = (mine != null && mineTtl == ttlMillis) ? this.leases.renewed(call, Objects.requireNonNull(mine, "own is read from it").getLease(), shared) : 0;
+        long lease = (shared != 0) ? shared : current;
+        boolean newLease = lease == 0;
+        if (newLease) {
+            lease = this.leases.grantLease(call, leaseSeconds(ttlMillis)).id();
+        }
+        String versionKey = this.keys.poolVersion(pool);
+        List<Cmp> unchanged = new ArrayList<>();
+        unchanged.add(absentOrUnchanged(versionKey, grants.versionModRevision()));
+        List<Op> writes = new ArrayList<>();
+        writes.add(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(others + granted, System.currentTimeMillis()),
+                PutOption.DEFAULT));
+        writes.add(Op.put(EtcdKeys.bytes(this.keys.grant(pool, instanceId)),
+                ByteSequence.from(utf8(granted + ":" + ttlMillis)), PutOption.builder().withLeaseId(lease).build()));
+        for (Garbage bad : grants.garbage()) {
+            unchanged.add(new Cmp(bad.entry().getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(bad.entry().getModRevision())));
+            writes.add(Op.delete(bad.entry().getKey(), DeleteOption.DEFAULT));
+        }
+        TxnResponse recorded;
+        try {
+            recorded = call.await(this.kv.txn().If(unchanged.toArray(Cmp[]::new)).Then(writes.toArray(Op[]::new)).commit());
+        }
+        catch (CoordinatorException ex) {
+            if (!newLease && isLeaseNotFound(ex)) {
+                this.leases.forgetRegistrationLease(instanceId, lease);
+                return null;
+            }
+            throw ex;
+        }
+        if (!recorded.isSucceeded()) {
+            this.capacityConflicts.increment();
+            if (newLease) {
+                this.leases.revokeQuietly(lease);
+            }
+            return null;
+        }
+        for (Garbage bad : grants.garbage()) {
+            this.connection.reportGarbage(bad.key(), bad.problem() + "; it was dropped");
+        }
+        if (grants.badVersion() != null) {
+            this.connection.reportGarbage(versionKey, grants.badVersion() + "; it was replaced");
+        }
+        if (mine != null && mine.getLease() != lease) {
+            this.leases.revokeIfOwn(mine.getLease());
+        }
+        return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, mine != null);
+    }
+
+    /** A pool's version key and one holder's grant, as {@link #grantReads} read them. */
+    record GrantRead(@Nullable KeyValue version, @Nullable KeyValue mine) {
+    }
+
+    /** The two reads a request starts from: the pool's version key, then the holder's grant. */
+    Op[] grantReads(String pool, String instanceId) {
+        return new Op[] { Op.get(EtcdKeys.bytes(this.keys.poolVersion(pool)), GetOption.DEFAULT),
+                Op.get(EtcdKeys.bytes(this.keys.grant(pool, instanceId)), GetOption.DEFAULT) };
+    }
+
+    /** What {@link #grantReads} read, at {@code from} among a transaction's replies. */
+    static GrantRead grantRead(List<GetResponse> reads, int from) {
+        return new GrantRead(first(reads.get(from)), first(reads.get(from + 1)));
+    }
+
+    private static @Nullable KeyValue first(GetResponse read) {
+        return read.getKvs().isEmpty() ? null : read.getKvs().get(0);
+    }
+
+    /** The caller's own grant record, or {@code null} if it is garbage or not on a lease of ours. */
+    private @Nullable GrantRecord ownGrant(KeyValue entry, String instanceId) {
+        try {
+            GrantRecord grant = grantRecord(entry, instanceId);
+            return this.leases.isOwn(entry.getLease()) ? grant : null;
+        }
+        catch (IllegalArgumentException ex) {
+            return null;
+        }
+    }
+
+    /**
+     * Deletes the caller's grant and lowers the pool's sum by it in one transaction; if the pool
+     * keeps changing until the timeout, or its ledger is not one, deletes the grant alone (the sum
+     * then stays too high until the next reconciliation, which only makes grants smaller).
+     */
+    void releaseCapacity(String pool, String instanceId) {
+        Objects.requireNonNull(pool, "pool must not be null");
+        Objects.requireNonNull(instanceId, "instanceId must not be null");
+        release(this.connection.call("release capacity of pool '" + pool + "'"), pool, instanceId, null);
+    }
+
+    /**
+     * The leader's reaping: as {@link #releaseCapacity}, with every write conditional on the
+     * holder's registration key being absent in the same transaction, so that a holder that
+     * registered since the leader's listing keeps its grant.
+     */
+    boolean releaseCapacityOfNonMember(String pool, String holder) {
+        Objects.requireNonNull(pool, "pool must not be null");
+        Objects.requireNonNull(holder, "holder must not be null");
+        return release(this.connection.call("release the grant of pool '" + pool + "' held by a non-member"), pool, holder,
+                this.keys.member(holder));
+    }
+
+    /**
+     * Gives back {@code instanceId}'s grant, only while {@code memberKey} is absent when it is not
+     * null; returns whether a grant was deleted.
+     */
+    private boolean release(EtcdCall call, String pool, String instanceId, @Nullable String memberKey) {
+        String myKey = this.keys.grant(pool, instanceId);
+        List<Cmp> unlessMember = (memberKey == null) ? List.of() : List.of(absentOrUnchanged(memberKey, 0));
+        String versionKey = this.keys.poolVersion(pool);
+        KeyValue released = null;
+        for (int attempt = 0; attempt < 8 && call.hasTimeLeft() && released == null; attempt++) {
+            TxnResponse read = call.await(this.kv.txn().Then(Op.get(EtcdKeys.bytes(versionKey), GetOption.DEFAULT),
+                    Op.get(EtcdKeys.bytes(myKey), GetOption.DEFAULT)).commit());
+            KeyValue version = first(read.getGetResponses().get(0));
+            KeyValue mine = first(read.getGetResponses().get(1));
+            if (mine == null) {
+                return false;
+            }
+            long[] ledger = (version != null) ? ledger(version) : null;
+            // A reaped grant is on its holder's lease, never on one of ours: read it as any grant.
+            GrantRecord own = (memberKey == null) ? ownGrant(mine, instanceId) : anyGrant(mine, instanceId);
+            if (ledger == null || own == null || ledger[0] < own.granted()) {
+                break;
+            }
+            List<Cmp> conditions = new ArrayList<>(unlessMember);
+            conditions.add(absentOrUnchanged(versionKey,
+                    Objects.requireNonNull(version, "the ledger is read from it").getModRevision()));
+            conditions.add(absentOrUnchanged(myKey, mine.getModRevision()));
+            TxnResponse done = call.await(this.kv.txn()
+                .If(conditions.toArray(Cmp[]::new))
+                .Then(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(ledger[0] - own.granted(), ledger[1]), PutOption.DEFAULT),
+                        Op.delete(EtcdKeys.bytes(myKey), DeleteOption.DEFAULT))
+                .commit());
+            if (done.isSucceeded()) {
+                released = mine;
+            }
+            else if (memberKey != null && !stillNoMember(call, memberKey)) {
+                return false;
+            }
+            else {
+                this.capacityConflicts.increment();
+            }
+        }
+        if (released == null) {
+            TxnResponse deleted = call.await(this.kv.txn()
+                .If(unlessMember.toArray(Cmp[]::new))
+                .Then(Op.delete(EtcdKeys.bytes(myKey), DeleteOption.builder().withPrevKV(true).build()))
+                .commit());
+            List<KeyValue> before = deleted.isSucceeded() ? deleted.getDeleteResponses().get(0).getPrevKvs() : List.of();
+            released = before.isEmpty() ? null : before.get(0);
+        }
+        if (released != null && this.leases.isOwn(released.getLease()) && this.leases.revocable(released.getLease())) {
+            this.leases.revoke(call, released.getLease());
+        }
+        return released != null;
+    }
+
+    private static @Nullable GrantRecord anyGrant(KeyValue entry, String holder) {
+        try {
+            return grantRecord(entry, holder);
+        }
+        catch (IllegalArgumentException ex) {
+            return null;
+        }
+    }
+
+    /** Whether {@code memberKey} is still absent: a reaping whose transaction failed goes on only then. */
+    private boolean stillNoMember(EtcdCall call, String memberKey) {
+        return call.await(this.kv.get(EtcdKeys.bytes(memberKey), GetOption.builder().withCountOnly(true).build()))
+            .getCount() == 0;
+    }
+
+    CapacityView capacity(String pool) {
+        Objects.requireNonNull(pool, "pool must not be null");
+        EtcdCall call = this.connection.call("read capacity of pool '" + pool + "'");
+        Grants grants = null;
+        while (grants == null && call.hasTimeLeft()) {
+            grants = readGrants(call, pool);
+        }
+        if (grants == null) {
+            throw call.timedOut();
+        }
+        for (Garbage bad : grants.garbage()) {
+            this.connection.dropIfUnchanged(call, bad.entry(), bad.problem());
+        }
+        Map<String, Integer> view = new LinkedHashMap<>();
+        long total = 0;
+        for (GrantRecord grant : grants.valid()) {
+            view.put(grant.holder(), grant.granted());
+            total += grant.granted();
+        }
+        return new CapacityView(pool, view, saturatedInt(total));
+    }
+
+    private record Garbage(KeyValue entry, String key, String problem) {
+    }
+
+    /**
+     * One read of a pool: its valid grants, the garbage to drop, what is wrong with the version key
+     * ({@code null}: nothing; a request overwrites it anyway), and the revisions read.
+     */
+    private record Grants(List<GrantRecord> valid, List<Garbage> garbage, @Nullable String badVersion, long versionModRevision,
+            long revision) {
+    }
+
+    /** Too many grants to be real: drops them all, and their holders request again. */
+    private void dropGrants(EtcdCall call, String grantPrefix) {
+        DeleteResponse dropped = call.await(this.kv.delete(EtcdKeys.bytes(grantPrefix),
+                DeleteOption.builder().isPrefix(true).build()));
+        if (dropped.getDeleted() > MAX_GRANTS) {
+            this.connection.reportGarbage(grantPrefix, dropped.getDeleted() + " grants, more than the " + MAX_GRANTS
+                    + " a pool may have; they were dropped and their holders request again");
+        }
+    }
+
+    /**
+     * The pool's version and live grants, read at one revision; garbage listed to be dropped.
+     * {@code null} if there were too many grants to be real and they were dropped (read again).
+     */
+    private @Nullable Grants readGrants(EtcdCall call, String pool) {
+        String prefix = this.keys.pool(pool);
+        String grantPrefix = this.keys.grants(pool);
+        String versionKey = this.keys.poolVersion(pool);
+        // Counted in place first, as the members are: a flood is dropped without being read.
+        if (this.connection.countUnder(call, grantPrefix) > MAX_GRANTS) {
+            dropGrants(call, grantPrefix);
+            return null;
+        }
+        Range read = this.connection.rangeBounded(call, prefix, MAX_GRANTS + 2);
+        if (read.count() > MAX_GRANTS + 1) {
+            dropGrants(call, grantPrefix);
+            return null;
+        }
+        List<GrantRecord> candidates = new ArrayList<>();
+        List<Garbage> garbage = new ArrayList<>();
+        long versionModRevision = 0;
+        String badVersion = null;
+        for (KeyValue entry : read.kvs()) {
+            String key = entry.getKey().toString(StandardCharsets.UTF_8);
+            if (key.equals(versionKey)) {
+                versionModRevision = entry.getModRevision();
+                if (ledger(entry) == null) {
+                    badVersion = "a value that is not a pool's sum of grants (sum:reconciledAtMillis)";
+                }
+                continue;
+            }
+            if (!key.startsWith(grantPrefix)) {
+                garbage.add(new Garbage(entry, key, "a key this coordinator does not write"));
+                continue;
+            }
+            String holder = EtcdKeys.unsegment(key.substring(grantPrefix.length()));
+            try {
+                candidates.add(grantRecord(entry, holder));
+            }
+            catch (IllegalArgumentException ex) {
+                garbage.add(new Garbage(entry, key, "a grant that is not granted:ttl within limits (holder "
+                        + RemoteText.escape(holder) + ")"));
+            }
+        }
+        this.leases.learnGrantedTtls(call, candidates.stream().mapToLong(grant -> grant.entry().getLease()).toArray());
+        List<GrantRecord> valid = new ArrayList<>();
+        long longest = Plausibility.longestTtlMillis(this.grantTtlUsed.get());
+        for (GrantRecord grant : candidates) {
+            String problem = this.leases.leaseProblem(grant.entry().getLease(), grant.ttlMillis());
+            if (problem == null && grant.ttlMillis() > longest) {
+                problem = "of " + grant.ttlMillis() + " ms, more than " + Plausibility.TTL_FACTOR
+                        + " times the instance-ttl this instance runs with, which no member writes";
+            }
+            if (problem == null) {
+                valid.add(grant);
+            }
+            else if (!problem.isEmpty()) {
+                garbage.add(new Garbage(grant.entry(), grant.entry().getKey().toString(StandardCharsets.UTF_8),
+                        "a grant " + problem));
+            }
+        }
+        return new Grants(valid, garbage, badVersion, versionModRevision, read.revision());
+    }
+}
