@@ -23,11 +23,12 @@ import io.pivotpool.coordinator.CapacityGrant;
 import io.pivotpool.coordinator.CapacityView;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
-import io.pivotpool.coordinator.support.GarbageWarnings;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
-import io.pivotpool.coordinator.support.Plausibility;
 import io.pivotpool.coordinator.SyncRound;
+import io.pivotpool.coordinator.support.CoordinatorArguments;
+import io.pivotpool.coordinator.support.GarbageWarnings;
+import io.pivotpool.coordinator.support.Plausibility;
 import io.pivotpool.etcd.EtcdLeases.LeaseGrant;
 
 import static io.pivotpool.etcd.EtcdFailures.isTooLarge;

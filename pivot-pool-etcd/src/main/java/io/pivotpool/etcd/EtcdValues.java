@@ -26,8 +26,8 @@ import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
-import io.pivotpool.coordinator.support.CoordinatorArguments;
 import io.pivotpool.coordinator.CoordinatorException;
+import io.pivotpool.coordinator.support.CoordinatorArguments;
 import org.jspecify.annotations.Nullable;
 
 import static io.pivotpool.etcd.EtcdFailures.isTooLarge;
