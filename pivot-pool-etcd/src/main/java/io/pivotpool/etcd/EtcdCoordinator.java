@@ -72,16 +72,16 @@ import static io.pivotpool.etcd.EtcdRecords.utf8;
  * namespace, never a password. jetcd reconnects on its own, across the configured endpoints.
  *
  * <p><b>Where each concern lives.</b> This class is the {@link Coordinator}'s face: it creates the
- * client, connects and closes, runs a follower's {@link #round} (whose one read serves every
- * concern), and hands every other call to the class of its concern, as the Redis coordinator's
- * are spread over {@code RedisScripts}, {@code RedisKeys} and {@code BlockingPops}:
- * {@link EtcdMembership} (registrations and the listing of live instances),
- * {@link EtcdLeadership} (terms, fencing tokens and fences), {@link EtcdQueues} (push and pop,
- * with watches), {@link EtcdValues} (shared state, with the kept ranges of {@code getAll}),
- * {@link EtcdGrants} (capacity grants and each pool's running sum) and {@link EtcdLeases} (granting,
- * renewing and revoking leases, and what is known of them). All of them make their round trips
- * through an {@link EtcdCall} on the one {@link EtcdConnection}; records are parsed by
- * {@link EtcdRecords}, keys named by {@link EtcdKeys}, failures read by {@link EtcdFailures}.
+ * client, connects and closes, runs a {@link #round} (whose one read serves every concern), and
+ * hands every other call to the class of its concern, as the Redis coordinator's are spread over
+ * {@code RedisScripts}, {@code RedisKeys} and {@code BlockingPops}: {@link EtcdMembership}
+ * (registrations and the listing of live instances), {@link EtcdLeadership} (terms, fencing tokens
+ * and fences), {@link EtcdQueues} (push and pop, with watches), {@link EtcdValues} (shared state,
+ * with the kept ranges of {@code getAll}), {@link EtcdGrants} (capacity grants and each pool's
+ * running sum) and {@link EtcdLeases} (granting, renewing and revoking leases, and what is known of
+ * them). All of them make their round trips through an {@link EtcdCall} on the one {@link
+ * EtcdConnection}; records are parsed by {@link EtcdRecords}, keys named by {@link EtcdKeys},
+ * failures read by {@link EtcdFailures}.
  */
 public final class EtcdCoordinator implements Coordinator {
 
@@ -398,16 +398,17 @@ public final class EtcdCoordinator implements Coordinator {
         return this.grants.capacity(pool);
     }
 
-    // ---- a follower's round -------------------------------------------------------------------
+    // ---- a round in one read --------------------------------------------------------------
 
     /**
-     * A follower's round ({@link SyncRound}) with its reads in one transaction: the registration's
-     * key (keys only), the three keys of leadership, the member count when asked for, each pool's
-     * version key and grant, and the values asked for, all at one revision. Each step then runs as
-     * its own call would, starting from what was read instead of reading it again, and makes only
-     * the calls that are left: the keep-alives of the registration's and the grants' leases, and
-     * the writes when something changed. A steady follower costs etcd one transaction and its
-     * keep-alives per round instead of a read per step (BENCHMARKS.md, "Round seven").
+     * A round ({@link SyncRound}: a follower's whole round, a leader's heartbeat, lease and grants)
+     * with its reads in one transaction: the registration's key (keys only), the three keys of
+     * leadership, the member count when asked for, each pool's version key and grant, and the
+     * values asked for, all at one revision. Each step then runs as its own call would, starting
+     * from what was read instead of reading it again, and makes only the calls that are left: the
+     * keep-alives of the registration's and the grants' leases, and the writes when something
+     * changed. A steady follower costs etcd one transaction and its keep-alives per round instead
+     * of a read per step (BENCHMARKS.md, "Round seven").
      *
      * <p>Where the one read cannot serve (more reads than a transaction may hold, or a reply larger
      * than the client accepts: a value planted too large), the steps make their own calls, which
