@@ -892,7 +892,15 @@ public final class FleetScaleProbe {
                 double value = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
                 switch (name) {
                     case "process_cpu_seconds_total" -> values.put("cpu", value);
-                    case "grpc_server_handled_total" -> values.merge("commands", value, Double::sum);
+                    case "grpc_server_handled_total" -> {
+                        values.merge("commands", value, Double::sum);
+                        // By method as well (Range, Txn, Put, LeaseKeepAlive, ...), to see which grows.
+                        int method = line.indexOf("grpc_method=\"");
+                        if (method >= 0) {
+                            int from = method + "grpc_method=\"".length();
+                            values.merge("grpc." + line.substring(from, line.indexOf('"', from)), value, Double::sum);
+                        }
+                    }
                     case "etcd_network_client_grpc_received_bytes_total" -> values.put("bytesIn", value);
                     case "etcd_network_client_grpc_sent_bytes_total" -> values.put("bytesOut", value);
                     case "etcd_server_proposals_committed_total" -> values.put("proposals", value);
