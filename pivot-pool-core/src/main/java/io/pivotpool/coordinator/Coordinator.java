@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import io.pivotpool.coordinator.support.CoordinatorArguments;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The service provider interface of a coordination backend: what lets the instances of one
@@ -128,7 +129,7 @@ public interface Coordinator extends AutoCloseable {
     // ---- shared state ----------------------------------------------------------------------
 
     /** Stores a value, expiring after {@code ttl} unless it is {@code null}. */
-    void set(String key, byte[] value, Duration ttl);
+    void set(String key, byte[] value, @Nullable Duration ttl);
 
     Optional<byte[]> get(String key);
 
@@ -186,7 +187,7 @@ public interface Coordinator extends AutoCloseable {
      *
      * @return whether the value was replaced
      */
-    boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl);
+    boolean compareAndSet(String key, byte @Nullable [] expected, byte @Nullable [] newValue, @Nullable Duration ttl);
 
     // ---- capacity --------------------------------------------------------------------------
 

@@ -308,7 +308,7 @@ public final class NoOpCoordinator implements Coordinator {
     // ---- shared state ----------------------------------------------------------------------
 
     @Override
-    public void set(String key, byte[] value, Duration ttl) {
+    public void set(String key, byte[] value, @Nullable Duration ttl) {
         Objects.requireNonNull(key, "key must not be null");
         byte[] copy = Objects.requireNonNull(value, "value must not be null").clone();
         Deadline expiresAt = expiresAt(ttl);
@@ -349,7 +349,8 @@ public final class NoOpCoordinator implements Coordinator {
     }
 
     @Override
-    public boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl) {
+    public boolean compareAndSet(String key, byte @Nullable [] expected, byte @Nullable [] newValue,
+            @Nullable Duration ttl) {
         Objects.requireNonNull(key, "key must not be null");
         byte[] copy = (newValue != null) ? newValue.clone() : null;
         Deadline expiresAt = expiresAt(ttl);
@@ -495,7 +496,7 @@ public final class NoOpCoordinator implements Coordinator {
     }
 
     /** When a value set now with {@code ttl} expires; {@code null} never does. */
-    private Deadline expiresAt(Duration ttl) {
+    private Deadline expiresAt(@Nullable Duration ttl) {
         return (ttl != null) ? new Deadline(this.nanoClock.getAsLong() + ttlNanos(ttl)) : Deadline.NEVER;
     }
 

@@ -30,6 +30,7 @@ import io.pivotpool.coordinator.support.CoordinatorArguments;
 import io.pivotpool.coordinator.support.GarbageWarnings;
 import io.pivotpool.coordinator.support.Plausibility;
 import io.pivotpool.etcd.EtcdLeases.LeaseGrant;
+import org.jspecify.annotations.Nullable;
 
 import static io.pivotpool.etcd.EtcdFailures.isTooLarge;
 import static io.pivotpool.etcd.EtcdRecords.utf8;
@@ -338,7 +339,7 @@ public final class EtcdCoordinator implements Coordinator {
     // ---- shared state: EtcdValues -----------------------------------------------------------
 
     @Override
-    public void set(String key, byte[] value, Duration ttl) {
+    public void set(String key, byte[] value, @Nullable Duration ttl) {
         this.values.set(key, value, ttl);
     }
 
@@ -363,7 +364,8 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     @Override
-    public boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl) {
+    public boolean compareAndSet(String key, byte @Nullable [] expected, byte @Nullable [] newValue,
+            @Nullable Duration ttl) {
         return this.values.compareAndSet(key, expected, newValue, ttl);
     }
 

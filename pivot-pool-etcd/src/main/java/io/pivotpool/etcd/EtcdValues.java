@@ -87,7 +87,7 @@ final class EtcdValues {
         this.keys = connection.keys();
     }
 
-    void set(String key, byte[] value, Duration ttl) {
+    void set(String key, byte[] value, @Nullable Duration ttl) {
         Objects.requireNonNull(key, "key must not be null");
         Objects.requireNonNull(value, "value must not be null");
         long seconds = (ttl != null) ? valueTtlSeconds(ttl) : 0;
@@ -388,7 +388,8 @@ final class EtcdValues {
         return deleted.getDeleted() > 0;
     }
 
-    boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl) {
+    boolean compareAndSet(String key, byte @Nullable [] expected, byte @Nullable [] newValue,
+            @Nullable Duration ttl) {
         Objects.requireNonNull(key, "key must not be null");
         long seconds = (ttl != null) ? valueTtlSeconds(ttl) : 0;
         String stateKey = this.keys.state(key);

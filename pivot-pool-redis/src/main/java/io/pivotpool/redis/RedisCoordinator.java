@@ -765,7 +765,7 @@ public final class RedisCoordinator implements Coordinator {
     // ---- shared state ----------------------------------------------------------------------
 
     @Override
-    public void set(String key, byte[] value, Duration ttl) {
+    public void set(String key, byte[] value, @Nullable Duration ttl) {
         Objects.requireNonNull(key, "key must not be null");
         Objects.requireNonNull(value, "value must not be null");
         SetArgs args = (ttl != null) ? SetArgs.Builder.px(valueTtlMillis(ttl)) : new SetArgs();
@@ -903,7 +903,8 @@ public final class RedisCoordinator implements Coordinator {
     }
 
     @Override
-    public boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl) {
+    public boolean compareAndSet(String key, byte @Nullable [] expected, byte @Nullable [] newValue,
+            @Nullable Duration ttl) {
         Objects.requireNonNull(key, "key must not be null");
         long ttlMillis = (ttl != null) ? valueTtlMillis(ttl) : 0;
         String stateKey = this.keys.state(key);

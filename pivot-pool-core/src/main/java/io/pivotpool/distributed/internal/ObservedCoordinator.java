@@ -142,7 +142,7 @@ public final class ObservedCoordinator implements Coordinator {
     }
 
     @Override
-    public void set(String key, byte[] value, Duration ttl) {
+    public void set(String key, byte[] value, @Nullable Duration ttl) {
         run("set", () -> this.delegate.set(key, value, ttl));
     }
 
@@ -172,7 +172,8 @@ public final class ObservedCoordinator implements Coordinator {
     }
 
     @Override
-    public boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl) {
+    public boolean compareAndSet(String key, byte @Nullable [] expected, byte @Nullable [] newValue,
+            @Nullable Duration ttl) {
         return call("compareAndSet", () -> this.delegate.compareAndSet(key, expected, newValue, ttl));
     }
 
