@@ -35,6 +35,7 @@ import io.pivotpool.pool.PoolExhaustedException;
 import io.pivotpool.pool.PoolSettings;
 import io.pivotpool.pool.PoolSpec;
 import io.pivotpool.testsupport.LogCapture;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -132,7 +133,7 @@ public abstract class ClusterCapacityContract {
         assertThat(pool.maxSize()).isZero();
         assertThat(this.alive.get()).isEqualTo(aliveBefore);
         awaitTrue(Duration.ofSeconds(5), "the newcomer gets its minimum share",
-                () -> manager.status().pools().get("p").grant() >= 1);
+                () -> capacityOfP(manager).grant() >= 1);
         assertThat(this.maxAlive.get()).isLessThanOrEqualTo(4);
     }
 
@@ -412,7 +413,8 @@ public abstract class ClusterCapacityContract {
         return instance(id, capacity, settings, null);
     }
 
-    private Instance instance(String id, GlobalCapacity capacity, DistributedSettings settings, Outage outage) {
+    private Instance instance(String id, GlobalCapacity capacity, DistributedSettings settings,
+            @Nullable Outage outage) {
         Coordinator coordinator = connectedClient();
         if (outage != null) {
             coordinator = outage.wrap(coordinator);
@@ -474,8 +476,17 @@ public abstract class ClusterCapacityContract {
     private record Instance(DistributedPoolManager manager, Pool<Object> pool) {
 
         PoolCapacity capacity() {
-            return this.manager.status().pools().get("p");
+            return capacityOfP(this.manager);
         }
+    }
+
+    /** Pool p's capacity as {@code manager} reports it: every instance of these cases has that pool. */
+    private static PoolCapacity capacityOfP(DistributedPoolManager manager) {
+        PoolCapacity capacity = manager.status().pools().get("p");
+        if (capacity == null) {
+            throw new AssertionError("the manager of " + manager.instanceId() + " reports no pool 'p'");
+        }
+        return capacity;
     }
 
     private final class Worker {

@@ -10,6 +10,7 @@ import io.pivotpool.coordinator.CapacityView;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A coordinator that forwards every call to a working one; test doubles extend it and override
@@ -113,7 +114,7 @@ public class ForwardingCoordinator implements Coordinator {
     }
 
     @Override
-    public void set(String key, byte[] value, Duration ttl) {
+    public void set(String key, byte[] value, @Nullable Duration ttl) {
         before("set");
         this.delegate.set(key, value, ttl);
     }
@@ -131,7 +132,8 @@ public class ForwardingCoordinator implements Coordinator {
     }
 
     @Override
-    public boolean compareAndSet(String key, byte[] expected, byte[] newValue, Duration ttl) {
+    public boolean compareAndSet(String key, byte @Nullable [] expected, byte @Nullable [] newValue,
+            @Nullable Duration ttl) {
         before("compareAndSet");
         return this.delegate.compareAndSet(key, expected, newValue, ttl);
     }

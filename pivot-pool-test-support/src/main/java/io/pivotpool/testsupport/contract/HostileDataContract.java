@@ -14,6 +14,7 @@ import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.testsupport.LogCapture;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -87,7 +88,7 @@ public abstract class HostileDataContract {
     public sealed interface Plant {
 
         /** A leader lease: holder, token and ttl as raw strings; {@code expiry} null: it never expires. */
-        record Lease(String holder, String token, String ttlMillis, Duration expiry) implements Plant {
+        record Lease(String holder, String token, String ttlMillis, @Nullable Duration expiry) implements Plant {
         }
 
         /** The term counter (last fencing token) as a raw string. */
@@ -99,8 +100,8 @@ public abstract class HostileDataContract {
          * the record's own expiry ({@code null}: never) and the raw expiry (ms since the epoch, server
          * clock) the membership index gives it.
          */
-        record Member(String id, Map<String, String> fields, String ttlMillis, Duration expiry, String indexExpiresAt)
-                implements Plant {
+        record Member(String id, Map<String, String> fields, @Nullable String ttlMillis, @Nullable Duration expiry,
+                String indexExpiresAt) implements Plant {
         }
 
         /** {@code count} valid-looking registrations at once. */
@@ -111,8 +112,12 @@ public abstract class HostileDataContract {
         record Grant(String pool, String holder, String granted, String expiresAt) implements Plant {
         }
 
-        /** A value of the wrong kind (and {@code bytes} long) where the coordinator keeps {@code target}. */
-        record Junk(Target target, String name, int bytes) implements Plant {
+        /**
+         * A value of the wrong kind (and {@code bytes} long) where the coordinator keeps {@code target};
+         * {@code name} is null for a target that is one key of its own (the leader lease, the term
+         * counter, the membership index).
+         */
+        record Junk(Target target, @Nullable String name, int bytes) implements Plant {
         }
 
         /** Everything under the namespace is gone, as after a restart without persistence. */
