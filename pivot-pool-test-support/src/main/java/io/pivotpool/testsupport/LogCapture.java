@@ -11,6 +11,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.core.AppenderBase;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -31,7 +32,8 @@ public final class LogCapture implements AutoCloseable {
 
     private final Logger logger;
 
-    private final Level previousLevel;
+    /** The logger's own level before, null when it inherited one (as it will again). */
+    private final @Nullable Level previousLevel;
 
     private final Queue<ILoggingEvent> events = new ConcurrentLinkedQueue<>();
 
@@ -46,9 +48,9 @@ public final class LogCapture implements AutoCloseable {
     /** Loggers raised by {@link #withDebug(String)}, with the levels to restore. */
     private final List<Logger> raised = new ArrayList<>();
 
-    private final List<Level> raisedFrom = new ArrayList<>();
+    private final List<@Nullable Level> raisedFrom = new ArrayList<>();
 
-    private LogCapture(Logger logger, Level level) {
+    private LogCapture(Logger logger, @Nullable Level level) {
         this.logger = logger;
         this.previousLevel = logger.getLevel();
         if (level != null) {

@@ -96,9 +96,10 @@ public final class ServerProcesses {
      * Sends {@code signal} ({@code STOP}, {@code CONT}, ...) to {@code process}, as {@code kill}
      * does: how a fixture freezes a server (connections stay open, nothing answers) and lets it go.
      *
+     * @param process the server's process, null when it is not running (which fails)
      * @param what the server, for the failure message
      */
-    public static void signal(Process process, String signal, Object what) {
+    public static void signal(@Nullable Process process, String signal, Object what) {
         if (process == null) {
             throw new IllegalStateException(what + " is not running");
         }

@@ -16,9 +16,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 import io.pivotpool.testsupport.ServerProcesses;
 import io.pivotpool.testsupport.TestCertificates;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,15 +94,19 @@ public final class EtcdServer implements AutoCloseable {
         return start(size, null);
     }
 
-    private static EtcdServer start(int size, Tls tls) {
+    private static EtcdServer start(int size, @Nullable Tls tls) {
         String binary = findBinary();
+        // Every member is told the whole cluster when it starts: the peer ports first, then the members.
+        List<Integer> peerPorts = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            peerPorts.add(ServerProcesses.freePort());
+        }
+        String initialCluster = IntStream.range(0, size).mapToObj(i -> "m" + i + "=" + peerUrl(peerPorts.get(i)))
+            .collect(Collectors.joining(","));
         List<Member> members = new ArrayList<>();
         for (int i = 0; i < size; i++) {
-            members.add(new Member(binary, "m" + i, ServerProcesses.freePort(), ServerProcesses.freePort(), tls));
+            members.add(new Member(binary, "m" + i, ServerProcesses.freePort(), peerPorts.get(i), tls, initialCluster));
         }
-        String initialCluster = members.stream().map(member -> member.name + "=" + member.peerUrl())
-            .collect(Collectors.joining(","));
-        members.forEach(member -> member.initialCluster = initialCluster);
         EtcdServer server = new EtcdServer(members);
         try {
             members.forEach(Member::launch);
@@ -161,7 +167,8 @@ public final class EtcdServer implements AutoCloseable {
 
         private final int peerPort;
 
-        private final Tls tls;
+        /** Null: clients are served in plain text. */
+        private final @Nullable Tls tls;
 
         /** Where health and metrics are served in plain text when the client URL is TLS; else 0. */
         private final int metricsPort;
@@ -170,20 +177,22 @@ public final class EtcdServer implements AutoCloseable {
 
         private final ReentrantLock lock = new ReentrantLock();
 
-        private String initialCluster;
+        /** Every member's name and peer URL, as {@code --initial-cluster} takes them. */
+        private final String initialCluster;
 
-        private volatile Process process;
+        private volatile @Nullable Process process;
 
         private boolean paused;
 
         private boolean started;
 
-        Member(String binary, String name, int clientPort, int peerPort, Tls tls) {
+        Member(String binary, String name, int clientPort, int peerPort, @Nullable Tls tls, String initialCluster) {
             this.binary = binary;
             this.name = name;
             this.clientPort = clientPort;
             this.peerPort = peerPort;
             this.tls = tls;
+            this.initialCluster = initialCluster;
             this.metricsPort = (tls != null) ? ServerProcesses.freePort() : 0;
             try {
                 this.directory = dataDirectory();
@@ -203,7 +212,7 @@ public final class EtcdServer implements AutoCloseable {
         }
 
         String peerUrl() {
-            return "http://" + HOST + ":" + this.peerPort;
+            return EtcdServer.peerUrl(this.peerPort);
         }
 
         public boolean isRunning() {
@@ -345,7 +354,8 @@ public final class EtcdServer implements AutoCloseable {
             return body != null && body.lines().anyMatch(line -> line.trim().equals("etcd_server_is_leader 1"));
         }
 
-        private String get(String path) {
+        /** The body of a 200 answer to {@code GET path}, or null if there was none. */
+        private @Nullable String get(String path) {
             try {
                 HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(monitorUrl() + path))
                     .timeout(Duration.ofMillis(500))
@@ -366,6 +376,10 @@ public final class EtcdServer implements AutoCloseable {
         public String toString() {
             return "etcd member " + this.name + " on " + clientUrl();
         }
+    }
+
+    private static String peerUrl(int peerPort) {
+        return "http://" + HOST + ":" + peerPort;
     }
 
     private static String findBinary() {

@@ -3,6 +3,7 @@ package io.pivotpool.testsupport.redis;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
 import org.opentest4j.TestAbortedException;
 import org.slf4j.LoggerFactory;
 import org.testcontainers.DockerClientFactory;
@@ -53,7 +54,7 @@ final class RedisContainer implements RedisInstance {
     }
 
     @SuppressWarnings("resource") // closed by close()
-    static RedisContainer start(String password) {
+    static RedisContainer start(@Nullable String password) {
         List<String> command = new ArrayList<>(List.of("redis-server", "--save", "", "--appendonly", "no"));
         if (password != null) {
             command.add("--requirepass");

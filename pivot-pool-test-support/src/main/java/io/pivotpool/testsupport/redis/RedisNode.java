@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 import io.pivotpool.testsupport.ServerProcesses;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,7 +58,7 @@ public final class RedisNode implements AutoCloseable {
 
     private final int port;
 
-    private volatile Process process;
+    private volatile @Nullable Process process;
 
     private RedisNode(String name, Path directory, int port) {
         this.name = name;
@@ -95,7 +96,8 @@ public final class RedisNode implements AutoCloseable {
             catch (IllegalStateException ex) {
                 node.close();
                 lastFailure = ex;
-                if (ex.getMessage().contains("Bad directive") || ex.getMessage().contains("TLS")) {
+                String message = String.valueOf(ex.getMessage());
+                if (message.contains("Bad directive") || message.contains("TLS")) {
                     break;
                 }
             }
@@ -118,7 +120,7 @@ public final class RedisNode implements AutoCloseable {
      * {@code redis-cli} next to the {@code redis-server} binary, or on the {@code PATH}; {@code null} if
      * there is none (the binary bundled in embedded-redis comes without it).
      */
-    public static String cli() {
+    public static @Nullable String cli() {
         File sibling = new File(new File(binary()).getParentFile(), "redis-cli");
         if (sibling.canExecute()) {
             return sibling.getPath();

@@ -18,6 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 import io.pivotpool.testsupport.ServerProcesses;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +44,7 @@ final class RedisProcess implements RedisInstance {
 
     private final String binary;
 
-    private final String password;
+    private final @Nullable String password;
 
     private final Path directory;
 
@@ -53,11 +54,11 @@ final class RedisProcess implements RedisInstance {
     private int port;
 
     /** Volatile for the shutdown hook, which reads it without the lock. */
-    private volatile Process process;
+    private volatile @Nullable Process process;
 
     private boolean paused;
 
-    private RedisProcess(String binary, String password) {
+    private RedisProcess(String binary, @Nullable String password) {
         this.binary = binary;
         this.password = password;
         try {
@@ -69,7 +70,7 @@ final class RedisProcess implements RedisInstance {
     }
 
     /** Starts {@code binary} on a free port, requiring {@code password} ({@code null}: none). */
-    static RedisProcess start(String binary, String password) {
+    static RedisProcess start(String binary, @Nullable String password) {
         RedisProcess server = new RedisProcess(binary, password);
         IllegalStateException lastFailure = null;
         // Another process may take the free port between our probe and redis-server's bind: retry.

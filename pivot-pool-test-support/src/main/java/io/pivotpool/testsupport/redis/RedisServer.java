@@ -1,5 +1,6 @@
 package io.pivotpool.testsupport.redis;
 
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -37,14 +38,14 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 public final class RedisServer implements AutoCloseable, BeforeAllCallback, AfterAllCallback, BeforeEachCallback,
         AfterEachCallback {
 
-    private final String password;
+    private final @Nullable String password;
 
-    private volatile RedisInstance instance;
+    private volatile @Nullable RedisInstance instance;
 
     /** Whether the running server belongs to the current test rather than to the class. */
     private boolean perTest;
 
-    private RedisServer(String password) {
+    private RedisServer(@Nullable String password) {
         this.password = password;
     }
 
@@ -64,7 +65,7 @@ public final class RedisServer implements AutoCloseable, BeforeAllCallback, Afte
     }
 
     /** Starts a server that requires {@code password} ({@code null}: none) now; close it yourself. */
-    public static RedisServer start(String password) {
+    public static RedisServer start(@Nullable String password) {
         RedisServer server = new RedisServer(password);
         server.instance = RedisSource.get().start(password);
         return server;
@@ -105,7 +106,7 @@ public final class RedisServer implements AutoCloseable, BeforeAllCallback, Afte
     }
 
     /** The password the server requires, or {@code null}. */
-    public String password() {
+    public @Nullable String password() {
         return this.password;
     }
 

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,43 +51,48 @@ final class RedisSource {
             + "(pivot-pool-test-support brings it).";
 
     /** Guarded by the class: the source of this JVM, or why there is none. */
-    private static RedisSource found;
+    private static @Nullable RedisSource found;
 
-    private static IllegalStateException missing;
+    private static @Nullable IllegalStateException missing;
 
     /** The binary to run, or null to run a container. */
-    private final String binary;
+    private final @Nullable String binary;
 
     private final String description;
 
-    private RedisSource(String binary, String description) {
+    private RedisSource(@Nullable String binary, String description) {
         this.binary = binary;
         this.description = description;
     }
 
     /** The source of this JVM, found (and logged) on first use; throws with the reasons if there is none. */
     static synchronized RedisSource get() {
-        if (found == null && missing == null) {
+        RedisSource source = found;
+        if (source != null) {
+            return source;
+        }
+        IllegalStateException reason = missing;
+        if (reason == null) {
             try {
-                found = find();
+                source = find();
+                found = source;
+                return source;
             }
             catch (IllegalStateException ex) {
                 missing = ex;
+                reason = ex;
             }
         }
-        if (missing != null) {
-            throw new IllegalStateException(missing.getMessage(), missing);
-        }
-        return found;
+        throw new IllegalStateException(reason.getMessage(), reason);
     }
 
     /** Starts a server requiring {@code password} ({@code null}: none). */
-    RedisInstance start(String password) {
+    RedisInstance start(@Nullable String password) {
         return (this.binary != null) ? RedisProcess.start(this.binary, password) : RedisContainer.start(password);
     }
 
     /** The {@code redis-server} binary this JVM runs, or {@code null} when the servers are containers. */
-    String binary() {
+    @Nullable String binary() {
         return this.binary;
     }
 
@@ -126,7 +132,7 @@ final class RedisSource {
         return source;
     }
 
-    private static RedisSource configured() {
+    private static @Nullable RedisSource configured() {
         String configured = System.getenv("REDIS_SERVER");
         if (configured == null || configured.isBlank()) {
             return null;
@@ -138,7 +144,7 @@ final class RedisSource {
                 + "REDIS_SERVER (" + configured + ")");
     }
 
-    private static RedisSource onThePath() {
+    private static @Nullable RedisSource onThePath() {
         String path = System.getenv("PATH");
         if (path == null) {
             return null;
@@ -154,7 +160,7 @@ final class RedisSource {
         return null;
     }
 
-    private static RedisSource container() {
+    private static @Nullable RedisSource container() {
         try {
             Class.forName("org.testcontainers.DockerClientFactory", false, RedisSource.class.getClassLoader());
         }
@@ -202,7 +208,7 @@ final class RedisSource {
     }
 
     /** The jar's binaries are named after the Redis release and the platform. */
-    private static String bundledResource() {
+    private static @Nullable String bundledResource() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
         boolean amd64 = arch.equals("amd64") || arch.equals("x86_64");
