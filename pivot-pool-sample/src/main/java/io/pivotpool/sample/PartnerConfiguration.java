@@ -16,7 +16,6 @@ import org.springframework.context.annotation.ConditionContext;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.type.AnnotatedTypeMetadata;
-import org.springframework.util.Assert;
 import org.springframework.util.StringUtils;
 
 /**
@@ -32,10 +31,10 @@ class PartnerConfiguration {
     @Bean
     PoolSpec<PartnerClient> partnerClientSpec(PartnerProperties properties,
             ObjectProvider<PartnerSimulator> simulator) {
-        Assert.hasText(properties.getApiSecret(), "partner.api-secret must be set");
-        URI partner = (properties.getUrl() != null) ? properties.getUrl() : simulator.getObject().baseUri();
-        return PoolSpec.of("partner-clients",
-                () -> new PartnerClient(partner, properties.getApiKey(), properties.getApiSecret()))
+        String apiSecret = apiSecret(properties);
+        URI url = properties.getUrl();
+        URI partner = (url != null) ? url : simulator.getObject().baseUri();
+        return PoolSpec.of("partner-clients", () -> new PartnerClient(partner, properties.getApiKey(), apiSecret))
             .withValidate(PartnerClient::isUsable)
             .withDestroy(PartnerClient::close);
     }
@@ -48,8 +47,17 @@ class PartnerConfiguration {
     @Bean(destroyMethod = "close")
     @Conditional(NoExternalPartner.class)
     PartnerSimulator partnerSimulator(PartnerProperties properties) throws IOException {
-        return PartnerSimulator.start(properties.getPort(), properties.getApiKey(), properties.getApiSecret(),
+        return PartnerSimulator.start(properties.getPort(), properties.getApiKey(), apiSecret(properties),
                 properties.getMaxConcurrentCalls(), properties.getLatency());
+    }
+
+    /** The secret the clients sign with and the simulated partner checks: it has no default. */
+    private static String apiSecret(PartnerProperties properties) {
+        String apiSecret = properties.getApiSecret();
+        if (apiSecret == null || !StringUtils.hasText(apiSecret)) {
+            throw new IllegalArgumentException("partner.api-secret must be set");
+        }
+        return apiSecret;
     }
 
     static final class NoExternalPartner extends SpringBootCondition {

@@ -3,6 +3,8 @@ package io.pivotpool.sample;
 import java.net.URI;
 import java.time.Duration;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 
 /** The partner API: simulated in this process, or an external one at {@code partner.url}. */
@@ -13,13 +15,13 @@ public class PartnerProperties {
      * Base URL of an external partner (e.g. http://127.0.0.1:9000) that the clients call instead
      * of the in-process simulator; unset: the simulator runs here, configured by the settings below.
      */
-    private URI url;
+    private @Nullable URI url;
 
     /** The API key the partner knows this application by. */
     private String apiKey = "sample-app";
 
     /** The API secret requests are signed with; never logged. */
-    private String apiSecret;
+    private @Nullable String apiSecret;
 
     /** Concurrent calls the simulated partner allows per API key. */
     private int maxConcurrentCalls = 4;
@@ -30,11 +32,11 @@ public class PartnerProperties {
     /** Port of the simulated partner on 127.0.0.1; 0 picks a free one. */
     private int port;
 
-    public URI getUrl() {
+    public @Nullable URI getUrl() {
         return this.url;
     }
 
-    public void setUrl(URI url) {
+    public void setUrl(@Nullable URI url) {
         this.url = url;
     }
 
@@ -46,11 +48,11 @@ public class PartnerProperties {
         this.apiKey = apiKey;
     }
 
-    public String getApiSecret() {
+    public @Nullable String getApiSecret() {
         return this.apiSecret;
     }
 
-    public void setApiSecret(String apiSecret) {
+    public void setApiSecret(@Nullable String apiSecret) {
         this.apiSecret = apiSecret;
     }
 
