@@ -63,8 +63,7 @@ import org.slf4j.LoggerFactory;
  * the cluster's size, one call where the backend can do the round in one ({@link Coordinator#round}:
  * it reads only its own targets, rewrites its demand reports only when they change or half their
  * TTL has passed, and never lists the members: its status counts them, once a round and only if
- * somebody read the status since). The leader's round is a fixed number of round trips too: the
- * same one call for its heartbeat, lease and own grants, one
+ * somebody read the status since). The leader's round is a fixed number of round trips too: one
  * listing of the members (which Redis and etcd answer from their last one while the membership
  * stays the same), one batched read of every demand report and, when it rebalances, one batched
  * write of the targets that changed ({@link Coordinator#getAll}, {@link Coordinator#setAll}); only
@@ -670,7 +669,7 @@ public final class DistributedPoolManager implements AutoCloseable {
                 this.coordinator.connect();
                 this.connectPending = false;
             }
-            Outcome outcome = first ? firstRound(before) : oneCall(before);
+            Outcome outcome = (first || isLeader()) ? separateCalls(first, before) : oneCall(before);
             this.state = new SyncState(true, outcome.members(), outcome.memberCount(), outcome.leader(),
                     Instant.now(this.wallClock), this.nanoClock.getAsLong(), null);
             if (!before.connected() && before.lastError() != null) {
@@ -725,29 +724,24 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /**
-     * A round in one coordinator call ({@link Coordinator#round}): heartbeat, seek or renew
+     * A follower's round in one coordinator call ({@link Coordinator#round}): heartbeat, seek
      * leadership, count the members if somebody read the status, write the demand reports that
      * changed, renew or change every grant, read the targets. The grants follow the targets read
      * in the round before (they are asked for in the same call that reads the new ones), so a new
      * target takes effect one sync interval later than in separate calls; in exchange a follower
      * costs the backend one round trip per round, which at a thousand instances is most of
-     * coordination's cost to a shared Redis. The leader's part (listing the members, sharing the
-     * caps, reaping) follows the call in the same round, whether this call won the lease or
-     * renewed it; a leader neither reports its demand nor reads its own targets (it sets them), so
-     * its call only heartbeats, renews and asks for its grants: on etcd that saves a leader of a
-     * thousand members about a third of its round (BENCHMARKS.md, round ten).
+     * coordination's cost to a shared Redis. If the call makes this instance the leader, the
+     * leader's part follows in the same round.
      */
     private Outcome oneCall(SyncState before) {
         long now = this.nanoClock.getAsLong();
-        boolean wasLeading = isLeader();
-        boolean countMembers = !wasLeading
-                && (this.memberCountWanted || (before.memberCount() == 0 && !this.shares.isEmpty()));
+        boolean countMembers = this.memberCountWanted || (before.memberCount() == 0 && !this.shares.isEmpty());
         if (countMembers) {
             this.memberCountWanted = false;
         }
         Map<String, CapacityRecords.Demand> demands = sampleDemands();
         Duration reportTtl = reportTtl();
-        Map<String, byte[]> reports = wasLeading ? Map.of() : changedReports(demands, now, reportTtl);
+        Map<String, byte[]> reports = changedReports(demands, now, reportTtl);
         List<CapacityShare> order = new ArrayList<>(this.shares.values());
         List<SyncRound.CapacityRequest> requests = new ArrayList<>(order.size());
         int[] requested = new int[order.size()];
@@ -762,7 +756,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         boolean electing = this.settings.leaderElection();
         SyncRound round = new SyncRound(this.self, this.settings.instanceTtl(),
                 electing ? this.leadership.ttl() : null, countMembers, reports, reportTtl, requests,
-                wasLeading ? List.of() : new ArrayList<>(targets.keySet()));
+                new ArrayList<>(targets.keySet()));
         long sentAt = this.nanoClock.getAsLong();
         SyncRound.Reply reply = this.coordinator.round(round);
         if (reply == null) {
@@ -795,7 +789,7 @@ public final class DistributedPoolManager implements AutoCloseable {
             }
             return new Outcome(List.of(), memberCount, leader);
         }
-        // Won or renewed in this call: the leader's part follows at once.
+        // Won in this call: the leader's part follows at once.
         List<InstanceInfo> members = this.coordinator.liveInstances();
         warnIfShared(members);
         leaderPart(Objects.requireNonNull(leader, "won, so a lease").fencingToken(), members, demands);
@@ -803,12 +797,17 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /**
-     * The first round: one call per step, registering rather than renewing, so that a failure
-     * names the step that failed and the first listing finds this instance among the members.
+     * The first round, and a leader's: one call per step. A leader lists the members and shares
+     * the caps, which a follower's single call cannot do.
      */
-    private Outcome firstRound(SyncState before) {
+    private Outcome separateCalls(boolean first, SyncState before) {
         long sentAt = this.nanoClock.getAsLong();
-        this.coordinator.register(this.self, this.settings.instanceTtl());
+        if (first) {
+            this.coordinator.register(this.self, this.settings.instanceTtl());
+        }
+        else {
+            this.coordinator.heartbeat(this.self, this.settings.instanceTtl());
+        }
         registered(sentAt);
         LeaderLease leader = this.settings.leaderElection() ? seekLeadership()
                 : this.coordinator.currentLeader().orElse(null);
@@ -824,7 +823,7 @@ public final class DistributedPoolManager implements AutoCloseable {
             memberCount = members.size();
             warnIfShared(members);
         }
-        else {
+        else if (first || this.memberCountWanted || (memberCount == 0 && !this.shares.isEmpty())) {
             this.memberCountWanted = false;
             memberCount = this.coordinator.liveInstanceCount();
         }
