@@ -57,20 +57,8 @@ final class EtcdValues {
     /** The most prefixes remembered as refused; beyond it they are forgotten and tried again. */
     private static final int MAX_REFUSED_RANGES = 1024;
 
-    /** The most prefixes whose last range {@link #getAll} keeps, so that the next reads only what changed. */
-    private static final int MAX_KEPT_RANGES = 64;
-
-    /**
-     * The most bytes of values one kept range may hold: a thousand demand reports are about 20 KB;
-     * a prefix whose values are larger (planted) is read whole each time rather than kept.
-     */
-    private static final long MAX_KEPT_RANGE_BYTES = 256 * 1024;
-
     /** Prefixes whose range read {@link #getAll} gave up on, until when (System.nanoTime()). */
     private final Map<String, Long> rangeRefusedUntil = new ConcurrentHashMap<>();
-
-    /** The last range {@link #getAll} read of each prefix, by prefix: see {@link KeptRange}. */
-    private final Map<String, KeptRange> keptRanges = new ConcurrentHashMap<>();
 
     private final KV kv;
 
@@ -123,8 +111,10 @@ final class EtcdValues {
      * {@value #TXN_OPS} reads each (etcd's default limit of operations per transaction). All are
      * sent before any is awaited. At a thousand members with three pools that is 3 ranges instead
      * of 24 transactions of 128 reads, each of which etcd serves as a linearizable read of its own.
-     * A prefix read this way before is then read by what changed since ({@link KeptRange}): in a
-     * steady cluster the leader's read of a thousand reports per pool sends almost nothing.
+     * (Reading only what changed since the last range, with {@code min_mod_revision}, was tried and
+     * taken out again: it cut the bytes etcd sends the leader 25-fold but not the read's time, since
+     * etcd still reads every entry to filter it, which did not pay for its hundred lines:
+     * BENCHMARKS.md, round ten.)
      */
     Map<String, byte[]> getAll(Collection<String> keys) {
         List<String> ordered = List.copyOf(keys);
@@ -137,7 +127,7 @@ final class EtcdValues {
         for (String key : ordered) {
             byPrefix.computeIfAbsent(rangePrefix(key), prefix -> new ArrayList<>()).add(key);
         }
-        Map<String, SentRange> ranges = new LinkedHashMap<>();
+        Map<String, CompletableFuture<GetResponse>> ranges = new LinkedHashMap<>();
         List<String> single = new ArrayList<>();
         long now = System.nanoTime();
         byPrefix.forEach((prefix, group) -> {
@@ -146,7 +136,8 @@ final class EtcdValues {
                 single.addAll(group);
             }
             else if (group.size() >= RANGE_READ_KEYS) {
-                ranges.put(prefix, sendRange(prefix, group.size()));
+                ranges.put(prefix, this.kv.get(EtcdKeys.bytes(this.keys.state(prefix)), GetOption.builder()
+                    .isPrefix(true).withLimit(rangeLimit(group.size())).build()));
             }
             else {
                 single.addAll(group);
@@ -156,8 +147,8 @@ final class EtcdValues {
         List<CompletableFuture<TxnResponse>> pages = sendReads(single);
         ranges.forEach((prefix, range) -> {
             List<String> group = Objects.requireNonNull(byPrefix.get(prefix), "a prefix of the groups");
-            KeptRange read = awaitRange(call, prefix, group.size(), range);
-            if (read == null) {
+            GetResponse read = awaitRange(call, range);
+            if (read == null || read.isMore()) {
                 // More keys under the prefix than a range should read (planted, or reports of
                 // departed members not yet expired), or values too large for one reply: read by
                 // name, and so for a while, so that such a prefix does not cost both reads each round.
@@ -170,9 +161,11 @@ final class EtcdValues {
             }
             // Matched on the key's exact bytes: a planted key that is not valid UTF-8 never stands
             // for another key asked for.
-            for (String key : group) {
-                KeyValue entry = read.entries().get(EtcdKeys.bytes(this.keys.state(key)));
-                if (entry != null) {
+            Map<ByteSequence, String> wanted = new HashMap<>();
+            group.forEach(key -> wanted.put(EtcdKeys.bytes(this.keys.state(key)), key));
+            for (KeyValue entry : read.getKvs()) {
+                String key = wanted.get(entry.getKey());
+                if (key != null) {
                     stateValue(this.keys.state(key), entry).ifPresent(value -> found.put(key, value));
                 }
             }
@@ -201,78 +194,10 @@ final class EtcdValues {
         return (colon < 0) ? "" : key.substring(0, colon + 1);
     }
 
-    /**
-     * Every entry under a prefix as of one revision, as {@link #getAll} last read it. The next read
-     * of the prefix asks etcd only for the entries changed since ({@code min_mod_revision}) and for
-     * the prefix's count, in one transaction at one revision, and adds the changes to these
-     * entries. That is exact or detectably not: the entries kept plus the changes hold every key
-     * under the prefix now (a key either did not change, so it is kept, or changed, so it is among
-     * the changes) and possibly keys deleted since; so they number the count exactly when none was
-     * deleted, and otherwise (a lease lapsed, a key deleted) the prefix is read whole again.
-     */
-    private record KeptRange(long revision, Map<ByteSequence, KeyValue> entries) {
-
-        /** The entries of a whole range read at {@code revision}, or null if it was crowded. */
-        static @Nullable KeptRange of(GetResponse read, long revision) {
-            if (read.isMore()) {
-                return null;
-            }
-            Map<ByteSequence, KeyValue> entries = new HashMap<>();
-            read.getKvs().forEach(entry -> entries.put(entry.getKey(), entry));
-            return new KeptRange(revision, entries);
-        }
-
-        long valueBytes() {
-            long bytes = 0;
-            for (KeyValue entry : this.entries.values()) {
-                bytes += entry.getValue().size();
-            }
-            return bytes;
-        }
-    }
-
-    /** A range read in flight: what changed since {@code kept} (with the count), or the whole range when kept is null. */
-    private record SentRange(@Nullable KeptRange kept, CompletableFuture<TxnResponse> read) {
-    }
-
-    /**
-     * Sends the read of every entry under {@code prefix} for a group of {@code wanted} keys: only
-     * what changed, with the count, when the prefix's last range is kept; else the whole range.
-     */
-    private SentRange sendRange(String prefix, int wanted) {
-        ByteSequence start = EtcdKeys.bytes(this.keys.state(prefix));
-        KeptRange kept = this.keptRanges.get(prefix);
-        if (kept == null) {
-            return new SentRange(null, this.kv.txn().Then(Op.get(start, wholeRange(wanted))).commit());
-        }
-        return new SentRange(kept, this.kv.txn().Then(Op.get(start, GetOption.builder().isPrefix(true)
-            .withLimit(rangeLimit(wanted)).withMinModRevision(kept.revision() + 1).build()),
-                Op.get(start, GetOption.builder().isPrefix(true).withCountOnly(true).build())).commit());
-    }
-
-    private static GetOption wholeRange(int wanted) {
-        return GetOption.builder().isPrefix(true).withLimit(rangeLimit(wanted)).build();
-    }
-
-    /**
-     * Every entry under {@code prefix} now, from the read {@link #sendRange} sent (and, when that
-     * read only what changed and a key was deleted since, a second read of the whole range); null
-     * when the range is crowded (more keys than it reads for {@code wanted}) or larger than a reply
-     * may be.
-     */
-    private @Nullable KeptRange awaitRange(EtcdCall call, String prefix, int wanted, SentRange sent) {
-        this.keptRanges.remove(prefix);
-        KeptRange now;
+    /** A range's reply, or null when it was larger than the client accepts. */
+    private static @Nullable GetResponse awaitRange(EtcdCall call, CompletableFuture<GetResponse> range) {
         try {
-            TxnResponse txn = call.await(sent.read());
-            List<GetResponse> read = txn.getGetResponses();
-            long revision = txn.getHeader().getRevision();
-            KeptRange kept = sent.kept();
-            now = (kept == null) ? KeptRange.of(read.get(0), revision) : changed(kept, read, revision);
-            if (now == null && kept != null) {
-                GetResponse whole = call.await(this.kv.get(EtcdKeys.bytes(this.keys.state(prefix)), wholeRange(wanted)));
-                now = KeptRange.of(whole, whole.getHeader().getRevision());
-            }
+            return call.await(range);
         }
         catch (CoordinatorException ex) {
             if (!isTooLarge(ex)) {
@@ -280,34 +205,6 @@ final class EtcdValues {
             }
             return null;
         }
-        if (now != null && now.entries().size() > rangeLimit(wanted)) {
-            // Kept entries and changes together, more than one range would read: as crowded.
-            return null;
-        }
-        if (now != null && now.valueBytes() <= MAX_KEPT_RANGE_BYTES) {
-            if (this.keptRanges.size() >= MAX_KEPT_RANGES) {
-                this.keptRanges.clear();
-            }
-            this.keptRanges.put(prefix, now);
-        }
-        return now;
-    }
-
-    /**
-     * {@code kept} with the changes read at {@code revision}, or null when a key was deleted
-     * meanwhile or the changes were crowded.
-     */
-    private static @Nullable KeptRange changed(KeptRange kept, List<GetResponse> read, long revision) {
-        GetResponse changes = read.get(0);
-        if (changes.isMore()) {
-            return null;
-        }
-        Map<ByteSequence, KeyValue> entries = new HashMap<>(kept.entries());
-        changes.getKvs().forEach(entry -> entries.put(entry.getKey(), entry));
-        if (entries.size() != read.get(1).getCount()) {
-            return null;
-        }
-        return new KeptRange(revision, entries);
     }
 
     private List<CompletableFuture<TxnResponse>> sendReads(List<String> ordered) {
