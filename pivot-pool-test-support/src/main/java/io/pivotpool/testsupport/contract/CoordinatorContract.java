@@ -744,9 +744,7 @@ public abstract class CoordinatorContract {
         coordinator().setAll(written, LONG_TTL);
         List<String> keys = new ArrayList<>(written.keySet());
         Collections.reverse(keys);
-        Map<String, byte[]> read = coordinator().getAll(keys);
-        assertThat(read.keySet()).containsExactlyElementsOf(keys);
-        keys.forEach(key -> assertThat(read.get(key)).as(key).isEqualTo(written.get(key)));
+        assertReadsExactly(keys, written);
     }
 
     /**
@@ -770,10 +768,7 @@ public abstract class CoordinatorContract {
             asked.add("shared:demand:" + i);
         }
         asked.addAll(List.of("shared:demand:a/b", "shared:demand:a%2fb", "shared:demand:missing", "shared:demand:1x"));
-        Map<String, byte[]> read = coordinator().getAll(asked);
-        List<String> present = asked.stream().filter(written::containsKey).toList();
-        assertThat(read.keySet()).containsExactlyElementsOf(present);
-        present.forEach(key -> assertThat(read.get(key)).as(key).isEqualTo(written.get(key)));
+        assertReadsExactly(asked, written);
     }
 
     /** Far more keys under the prefix than asked for: the read stays bounded and still correct. */
@@ -788,15 +783,13 @@ public abstract class CoordinatorContract {
         for (int i = 0; i < 1200; i += 12) {
             asked.add("crowded:" + i);
         }
-        Map<String, byte[]> read = coordinator().getAll(asked);
-        assertThat(read.keySet()).containsExactlyElementsOf(asked);
-        asked.forEach(key -> assertThat(read.get(key)).as(key).isEqualTo(written.get(key)));
+        assertReadsExactly(asked, written);
     }
 
     /**
      * The same many keys read again and again (a leader reads every member's report each round):
-     * every read sees every change since the one before, however the backend saves itself work
-     * between reads (etcd reads only what changed): a value rewritten, keys deleted, a key
+     * every read sees every change since the one before, however a backend saves itself work
+     * between reads (reading only what changed, say): a value rewritten, keys deleted, a key
      * deleted while another is added (the count stays the same), a value that expired.
      */
     @Test
@@ -831,6 +824,7 @@ public abstract class CoordinatorContract {
         assertReadsExactly(asked, written);
     }
 
+    /** {@code getAll(asked)} returns exactly the keys of {@code asked} that {@code written} holds, in order, with their values. */
     private void assertReadsExactly(List<String> asked, Map<String, byte[]> written) {
         Map<String, byte[]> read = coordinator().getAll(asked);
         List<String> present = asked.stream().filter(written::containsKey).toList();
