@@ -510,7 +510,7 @@ final class EtcdGrants {
                         + RemoteText.escape(holder) + ")"));
             }
         }
-        this.leases.learnGrantedTtls(call, candidates.stream().mapToLong(grant -> grant.entry().getLease()).toArray());
+        this.leases.learnSomeGrantedTtls(call, candidates.stream().mapToLong(grant -> grant.entry().getLease()).toArray());
         List<GrantRecord> valid = new ArrayList<>();
         long longest = Plausibility.longestTtlMillis(this.grantTtlUsed.get());
         for (GrantRecord grant : candidates) {

@@ -482,7 +482,7 @@ final class EtcdLeadership {
         catch (IllegalArgumentException ex) {
             return new LeaderRecord(entry, "", 0, 0, "a value that is not a leader record (" + ex.getMessage() + ")");
         }
-        this.leases.learnGrantedTtls(call, entry.getLease());
+        this.leases.learnGrantedTtl(call, entry.getLease());
         String problem = this.leases.leaseProblem(entry.getLease(), ttlMillis);
         return new LeaderRecord(entry, holder, token, ttlMillis,
                 (problem == null || problem.isEmpty()) ? problem : "a leader record " + problem);

@@ -1,7 +1,6 @@
 package io.pivotpool.etcd;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -27,12 +26,16 @@ import static io.pivotpool.etcd.EtcdFailures.isLeaseNotFound;
  * server's minimum), and what the coordinator knows of leases: which it granted itself (each
  * holds one key of its own, so revoking it harms nobody), which lease each registration is on and
  * which registration leases carry grants (never revoked: left to run out with their grants), and
- * the granted TTL of every lease seen on a record, checked once each against the record's own TTL.
+ * the granted TTL of every lease seen on a record, checked once each against the record's own TTL
+ * (a bounded number per read of many records).
  */
 final class EtcdLeases {
 
     /** The longest an etcd lease may be (etcd's MaxLeaseTTL). */
     private static final long MAX_ETCD_LEASE_SECONDS = 9_000_000_000L;
+
+    /** The most leases one read of many records looks up ({@link #learnSomeGrantedTtls}). */
+    static final int MAX_LOOKUPS_PER_READ = 32;
 
     /** The most leases each of the maps below remembers; the least recently used are forgotten first. */
     private static final int MAX_TRACKED_LEASES = 4096;
@@ -206,31 +209,69 @@ final class EtcdLeases {
         }
     }
 
-    /** Looks up, in parallel, the granted TTLs of the leases not seen before. */
-    void learnGrantedTtls(EtcdCall call, long... leaseIds) {
-        Map<Long, CompletableFuture<LeaseTimeToLiveResponse>> lookups = new HashMap<>();
+    /**
+     * Looks up the granted TTL of a leader record's lease if not seen before; a lookup that fails
+     * fails the call: whether the term may be trusted turns on it.
+     */
+    void learnGrantedTtl(EtcdCall call, long lease) {
+        if (lease == 0 || this.grantedTtls.containsKey(lease)) {
+            return;
+        }
+        LeaseTimeToLiveResponse response = call.await(this.leases.timeToLive(lease, LeaseOption.DEFAULT));
+        this.grantedTtls.put(lease, grantedOrGone(response));
+    }
+
+    /**
+     * Looks up, in parallel, the granted TTLs of at most {@value #MAX_LOOKUPS_PER_READ} of the
+     * leases in {@code leaseIds} not seen before (the first ones, in the order given); the others
+     * stay unknown until a later read. A listing of members or of a pool's grants holds up to
+     * thousands of leases, each new to an instance that has never read them: looking them all up
+     * made every such read O(N) calls, and an instance's first reconcile of a pool of 300 holders
+     * 300 calls; a fleet reconciling after a rolling deploy fell into storms of them (BENCHMARKS.md,
+     * round eleven). A lookup that fails leaves its lease unknown instead of failing the read: an
+     * unknown lease is trusted until checked ({@link #leaseProblem}), which only lets a record count
+     * for a while longer, as it would have until now anyway.
+     */
+    void learnSomeGrantedTtls(EtcdCall call, long... leaseIds) {
+        Map<Long, CompletableFuture<LeaseTimeToLiveResponse>> lookups = new LinkedHashMap<>();
         for (long lease : leaseIds) {
+            if (lookups.size() == MAX_LOOKUPS_PER_READ) {
+                break;
+            }
             if (lease != 0 && !this.grantedTtls.containsKey(lease) && !lookups.containsKey(lease)) {
                 lookups.put(lease, this.leases.timeToLive(lease, LeaseOption.DEFAULT));
             }
         }
         for (Map.Entry<Long, CompletableFuture<LeaseTimeToLiveResponse>> lookup : lookups.entrySet()) {
-            LeaseTimeToLiveResponse response = call.await(lookup.getValue());
-            // TTL -1: the lease has ended (its keys are going with it); 0 stands for "gone".
-            this.grantedTtls.put(lookup.getKey(), (response.getTTL() < 0) ? 0L : response.getGrantedTTL());
+            try {
+                this.grantedTtls.put(lookup.getKey(), grantedOrGone(call.await(lookup.getValue())));
+            }
+            catch (CoordinatorException ex) {
+                logger.debug("etcd coordinator could not look up lease {}; it stays unchecked: {}", lookup.getKey(),
+                        ex.getMessage());
+            }
         }
+    }
+
+    /** A lease's granted TTL in seconds; 0 for "gone": TTL -1, the lease has ended (its keys are going with it). */
+    private static long grantedOrGone(LeaseTimeToLiveResponse response) {
+        return (response.getTTL() < 0) ? 0L : response.getGrantedTTL();
     }
 
     /**
      * What is wrong with a record's lease: {@code null} if it ends within the record's own TTL (as
-     * etcd rounds it), empty if it has already ended, else a description.
+     * etcd rounds it) or has not been looked up yet ({@link #learnSomeGrantedTtls}), empty if it
+     * has already ended, else a description.
      */
     @Nullable String leaseProblem(long lease, long ttlMillis) {
         if (lease == 0) {
             return "without expiry (no lease)";
         }
         Long granted = this.grantedTtls.get(lease);
-        if (granted == null || granted == 0L) {
+        if (granted == null) {
+            return null;
+        }
+        if (granted == 0L) {
             return "";
         }
         long allowed = Math.max(leaseSeconds(ttlMillis), this.minLeaseSeconds);

@@ -260,7 +260,7 @@ final class EtcdMembership {
                 this.connection.dropIfUnchanged(call, entry, String.valueOf(ex.getMessage()));
             }
         }
-        this.leases.learnGrantedTtls(call, records.stream().mapToLong(record -> record.entry().getLease()).toArray());
+        this.leases.learnSomeGrantedTtls(call, records.stream().mapToLong(record -> record.entry().getLease()).toArray());
         List<InstanceInfo> live = new ArrayList<>();
         long longest = Plausibility.longestTtlMillis(this.instanceTtlUsed.get());
         // What the listing keeps (and the status shows) is bounded in bytes too: a registration may

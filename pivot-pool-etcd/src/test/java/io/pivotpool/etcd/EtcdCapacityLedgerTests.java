@@ -1,5 +1,11 @@
 package io.pivotpool.etcd;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -143,6 +149,69 @@ class EtcdCapacityLedgerTests {
         long total = this.coordinator.capacity("p").total();
         assertThat(total).isLessThanOrEqualTo(10);
         assertThat(sum("p")).as("the running sum after concurrent changes").isEqualTo(total);
+    }
+
+    /**
+     * An instance's first reconcile of a pool reads every grant, each on a lease it has never
+     * seen: it looks up a bounded number of those leases, not one per holder (at 300 holders that
+     * made a fleet's reconciles a storm of lookups), and a grant on a lease longer than its own
+     * ttl is still found and dropped, a few reconciles later.
+     */
+    @Test
+    void aReconcileOfManyHoldersShouldLookUpAFewOfTheirLeasesAndStillDropALongOneSoon() {
+        EtcdCoordinator others = newCoordinator(namespaceOf());
+        int holders = 3 * EtcdLeases.MAX_LOOKUPS_PER_READ;
+        for (int i = 0; i < holders; i++) {
+            others.requestCapacity("p", String.format("h%03d", i), 1, 1000, LONG);
+        }
+        long hour = RawEtcd.await(raw.client().getLeaseClient().grant(3600)).getID();
+        // Last in key order, so that only a later reconcile gets to its lease.
+        RawEtcd.await(raw.client().getKVClient().put(RawEtcd.bytes(this.keys.grant("p", "zz")), RawEtcd.bytes("5:60000"),
+                PutOption.builder().withLeaseId(hour).build()));
+        long before = leaseLookups();
+        reconcile();
+        assertThat(leaseLookups() - before).as("leases looked up by a reconcile of %d grants", holders + 1)
+            .isLessThanOrEqualTo(EtcdLeases.MAX_LOOKUPS_PER_READ);
+        int reconciles = 1;
+        while (present(this.keys.grant("p", "zz")) && reconciles <= holders) {
+            reconcile();
+            reconciles++;
+        }
+        // In key order, a bounded number more each time: the fourth reaches the last lease.
+        assertThat(reconciles).as("reconciles until the grant on a lease of an hour was dropped")
+            .isEqualTo(holders / EtcdLeases.MAX_LOOKUPS_PER_READ + 1);
+        assertThat(sum("p")).isEqualTo(holders + 1);
+    }
+
+    private static boolean present(String key) {
+        return RawEtcd.await(raw.client().getKVClient().get(RawEtcd.bytes(key))).getCount() > 0;
+    }
+
+    /** Makes the next request reconcile: a missing version key is reconciled at once. */
+    private void reconcile() {
+        RawEtcd.await(raw.client().getKVClient().delete(RawEtcd.bytes(this.keys.poolVersion("p"))));
+        assertThat(this.coordinator.requestCapacity("p", "mine", 1, 1000, LONG).granted()).isEqualTo(1);
+    }
+
+    /** The server's count of {@code LeaseTimeToLive} calls answered so far, from its {@code /metrics}. */
+    private static long leaseLookups() {
+        try {
+            HttpResponse<String> metrics = HttpClient.newHttpClient().send(
+                    HttpRequest.newBuilder(URI.create(server.member().clientUrl() + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return metrics.body().lines()
+                .filter(line -> line.startsWith("grpc_server_handled_total{")
+                        && line.contains("grpc_method=\"LeaseTimeToLive\""))
+                .mapToLong(line -> (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+                .sum();
+        }
+        catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(ex);
+        }
     }
 
     private String namespaceOf() {
