@@ -34,7 +34,15 @@ final class EtcdLeases {
     /** The longest an etcd lease may be (etcd's MaxLeaseTTL). */
     private static final long MAX_ETCD_LEASE_SECONDS = 9_000_000_000L;
 
-    /** The most leases one read of many records looks up ({@link #learnSomeGrantedTtls}). */
+    /**
+     * The most leases one read of a pool's grants looks up ({@link #learnSomeGrantedTtls}). Every
+     * instance reads every grant of a pool when it reconciles it: looking each new lease up made an
+     * instance's first reconcile of a pool of 300 holders 300 calls, and a fleet of 300 on etcd
+     * reconciling after a change fell into storms of them (56,833 lookups from 457 reconciles,
+     * lookups timing out and failing the requests, which left more instances short: BENCHMARKS.md,
+     * round eleven). Bounded, a grant on a lease longer than its ttl among a thousand is still
+     * found, a few reads later.
+     */
     static final int MAX_LOOKUPS_PER_READ = 32;
 
     /** The most leases each of the maps below remembers; the least recently used are forgotten first. */
@@ -222,20 +230,16 @@ final class EtcdLeases {
     }
 
     /**
-     * Looks up, in parallel, the granted TTLs of at most {@value #MAX_LOOKUPS_PER_READ} of the
-     * leases in {@code leaseIds} not seen before (the first ones, in the order given); the others
-     * stay unknown until a later read. A listing of members or of a pool's grants holds up to
-     * thousands of leases, each new to an instance that has never read them: looking them all up
-     * made every such read O(N) calls, and an instance's first reconcile of a pool of 300 holders
-     * 300 calls; a fleet reconciling after a rolling deploy fell into storms of them (BENCHMARKS.md,
-     * round eleven). A lookup that fails leaves its lease unknown instead of failing the read: an
-     * unknown lease is trusted until checked ({@link #leaseProblem}), which only lets a record count
-     * for a while longer, as it would have until now anyway.
+     * Looks up, in parallel, the granted TTLs of at most {@code most} of the leases in
+     * {@code leaseIds} not seen before (the first ones, in the order given); the others stay
+     * unknown until a later read. A lookup that fails leaves its lease unknown instead of failing
+     * the read. An unknown lease is trusted until checked ({@link #leaseProblem}), which only lets
+     * a record count for a while longer.
      */
-    void learnSomeGrantedTtls(EtcdCall call, long... leaseIds) {
+    void learnSomeGrantedTtls(EtcdCall call, int most, long... leaseIds) {
         Map<Long, CompletableFuture<LeaseTimeToLiveResponse>> lookups = new LinkedHashMap<>();
         for (long lease : leaseIds) {
-            if (lookups.size() == MAX_LOOKUPS_PER_READ) {
+            if (lookups.size() == most) {
                 break;
             }
             if (lease != 0 && !this.grantedTtls.containsKey(lease) && !lookups.containsKey(lease)) {
