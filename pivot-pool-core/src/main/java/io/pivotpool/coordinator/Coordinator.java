@@ -231,6 +231,18 @@ public interface Coordinator extends AutoCloseable {
         return Map.of();
     }
 
+    /**
+     * How many capacity requests so far found the pool's grants changed by another instance
+     * between reading and writing them, and tried again: the cost of a backend whose grants are
+     * optimistic transactions (etcd serialises every change of a pool's grants on one key), which
+     * grows with the instances changing their grants at once. {@code -1} where the backend has no
+     * such conflicts (a Redis script or an in-process lock runs each request alone); the default.
+     * Read from a counter the coordinator keeps, never by calling the backend.
+     */
+    default long capacityConflicts() {
+        return -1;
+    }
+
     // ---- a follower's round ------------------------------------------------------------------
 
     /**

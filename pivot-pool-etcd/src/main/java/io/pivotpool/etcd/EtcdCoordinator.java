@@ -378,9 +378,10 @@ public final class EtcdCoordinator implements Coordinator {
     }
 
     /**
-     * Transactions on a pool's ledger that found it changed since it was read and were tried again:
-     * what the version key's serialisation of grant changes costs. For probes and diagnostics.
+     * Transactions on a pool's ledger (its version key, which serialises every change of its
+     * grants) that found it changed since it was read and were tried again.
      */
+    @Override
     public long capacityConflicts() {
         return this.grants.capacityConflicts();
     }

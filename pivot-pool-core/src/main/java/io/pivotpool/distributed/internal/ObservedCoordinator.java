@@ -77,6 +77,11 @@ public final class ObservedCoordinator implements Coordinator {
     }
 
     @Override
+    public long capacityConflicts() {
+        return this.delegate.capacityConflicts();
+    }
+
+    @Override
     public void close() {
         this.delegate.close();
     }

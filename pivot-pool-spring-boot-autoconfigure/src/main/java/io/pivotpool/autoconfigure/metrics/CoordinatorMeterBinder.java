@@ -63,6 +63,17 @@ public class CoordinatorMeterBinder implements MeterBinder {
             counter("pivot.coordinator.rebalances", tags,
                     "Rounds in which this instance, as leader, shared the pools' caps anew",
                     CoordinationStatus::rebalances);
+            if (CoordinatorMeterBinder.this.manager.coordinator().capacityConflicts() >= 0) {
+                // Only for backends whose grants can conflict (etcd): a counter that is always 0
+                // elsewhere would only suggest that nothing contends.
+                FunctionCounter
+                    .builder("pivot.coordinator.capacity.conflicts", CoordinatorMeterBinder.this.manager,
+                            (manager) -> Math.max(0, manager.coordinator().capacityConflicts()))
+                    .tags(tags)
+                    .description("Capacity requests that found a pool's grants changed by another instance "
+                            + "meanwhile and tried again")
+                    .register(this.registry);
+            }
             current.pools().keySet().forEach(this::bindCapacity);
         }
 

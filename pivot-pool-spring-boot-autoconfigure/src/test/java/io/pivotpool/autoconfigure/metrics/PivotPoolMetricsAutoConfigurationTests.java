@@ -1,5 +1,6 @@
 package io.pivotpool.autoconfigure.metrics;
 
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -8,6 +9,7 @@ import io.pivotpool.autoconfigure.AfterNames;
 import io.pivotpool.autoconfigure.PivotPoolAutoConfiguration;
 import io.pivotpool.autoconfigure.TestPools.Renderer;
 import io.pivotpool.autoconfigure.TestPools.RendererSpec;
+import io.pivotpool.extension.custom.CustomCoordinator;
 import io.pivotpool.pool.Lease;
 import io.pivotpool.pool.Pool;
 import org.junit.jupiter.api.Test;
@@ -18,6 +20,8 @@ import org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConf
 import org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -94,6 +98,26 @@ class PivotPoolMetricsAutoConfigurationTests {
     }
 
     @Test
+    void capacityConflictsShouldBeCountedWhereTheBackendHasThem() {
+        this.contextRunner.withUserConfiguration(ConflictingBackend.class).run((context) -> {
+            FunctionCounter conflicts = context.getBean(MeterRegistry.class)
+                .get("pivot.coordinator.capacity.conflicts")
+                .tag("backend", "custom")
+                .functionCounter();
+            assertThat(conflicts.count()).isZero();
+            context.getBean(ConflictCountingCoordinator.class).conflicts.set(3);
+            assertThat(conflicts.count()).as("read through the coordinator the manager wraps").isEqualTo(3);
+        });
+    }
+
+    @Test
+    void capacityConflictsShouldNotBeBoundWhereTheBackendHasNone() {
+        this.contextRunner.run((context) -> assertThat(
+                context.getBean(MeterRegistry.class).find("pivot.coordinator.capacity.conflicts").functionCounter())
+            .isNull());
+    }
+
+    @Test
     void fallbackShouldBeCounted() {
         this.contextRunner.withPropertyValues("distributed.enabled=true", "distributed.coordination=redis")
             .run((context) -> assertThat(context.getBean(MeterRegistry.class)
@@ -126,5 +150,29 @@ class PivotPoolMetricsAutoConfigurationTests {
                     AutoConfigurations.of(PivotPoolMetricsAutoConfiguration.class, PivotPoolAutoConfiguration.class))
             .withClassLoader(new FilteredClassLoader(MeterRegistry.class))
             .run((context) -> assertThat(context).hasNotFailed().doesNotHaveBean(PoolMeterBinder.class));
+    }
+
+    /** A backend whose grants can conflict, as etcd's do. */
+    static class ConflictCountingCoordinator extends CustomCoordinator {
+
+        final AtomicLong conflicts = new AtomicLong();
+
+        ConflictCountingCoordinator() {
+            super("conflicts", false);
+        }
+
+        @Override
+        public long capacityConflicts() {
+            return this.conflicts.get();
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class ConflictingBackend {
+
+        @Bean
+        ConflictCountingCoordinator conflictCountingCoordinator() {
+            return new ConflictCountingCoordinator();
+        }
     }
 }

@@ -49,6 +49,11 @@ public class ForwardingCoordinator implements Coordinator {
     }
 
     @Override
+    public long capacityConflicts() {
+        return this.delegate.capacityConflicts();
+    }
+
+    @Override
     public void close() {
         this.delegate.close();
     }
