@@ -62,6 +62,18 @@ final class EtcdGrants {
      */
     private static final long RECONCILE_MILLIS = 1000;
 
+    /**
+     * Conflicts after which a request that would not shrink its grant keeps what it holds for this
+     * round instead of trying again. When a rebalance moves a pool's demand, most of its instances
+     * change their grants within one sync interval, every change serialised on the pool's version
+     * key; requests that kept losing that race ran out of their time and failed the whole round
+     * (30–42 a run in a fleet of 300: BENCHMARKS.md, round eleven), and every retry is one more
+     * transaction through Raft for the others to queue behind. A grant kept as recorded, its lease
+     * just renewed, is exactly what a renewal at the same amount returns; it grows next round.
+     * Requests that shrink keep trying: they free what the others wait for.
+     */
+    static final int CONFLICTS_BEFORE_KEEPING = 2;
+
     /** A pool's running sum is reconciled at least this many grant ttls apart, however right it looks. */
     private static final int AUDIT_TTLS = 8;
 
@@ -137,6 +149,7 @@ final class EtcdGrants {
         String myKey = this.keys.grant(pool, instanceId);
         String versionKey = this.keys.poolVersion(pool);
         GrantRead prefetched = first;
+        int conflicts = 0;
         while (call.hasTimeLeft()) {
             GrantRead read = (prefetched != null) ? prefetched
                     : grantRead(call.await(this.kv.txn().Then(grantReads(pool, instanceId)).commit()).getGetResponses(), 0);
@@ -152,6 +165,7 @@ final class EtcdGrants {
                 if (grant != null) {
                     return grant;
                 }
+                conflicts++;
                 continue;
             }
             long others = ledger[0] - mineGranted;
@@ -164,6 +178,7 @@ final class EtcdGrants {
                 if (grant != null) {
                     return grant;
                 }
+                conflicts++;
                 continue;
             }
             long shared = this.leases.sharedLease(instanceId, roundLease, seconds);
@@ -174,6 +189,11 @@ final class EtcdGrants {
                 // The steady state: the same amount, its lease just renewed. Writing it again would change no
                 // sum, only cost a Raft proposal per instance and pool every round.
                 return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, true);
+            }
+            if (!newLease && lease == current && conflicts >= CONFLICTS_BEFORE_KEEPING && mineGranted <= requested) {
+                // Contended: keep the grant as recorded (its lease just renewed) rather than race on.
+                return new CapacityGrant(pool, instanceId, (int) mineGranted, saturatedInt(ledger[0]), globalMaxSize,
+                        true);
             }
             if (newLease) {
                 lease = this.leases.grantLease(call, seconds).id();
@@ -198,6 +218,7 @@ final class EtcdGrants {
             }
             if (!recorded.isSucceeded()) {
                 this.capacityConflicts.increment();
+                conflicts++;
                 if (newLease) {
                     this.leases.revokeQuietly(lease);
                 }

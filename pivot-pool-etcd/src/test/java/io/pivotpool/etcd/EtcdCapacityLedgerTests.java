@@ -152,6 +152,50 @@ class EtcdCapacityLedgerTests {
     }
 
     /**
+     * Instances changing their grants of one pool at once, as after a rebalance, each through its
+     * own coordinator: every request answers (one that keeps losing the race for the pool's
+     * version key keeps what it holds rather than run out of time), none is granted more than it
+     * asked for, and the grants never sum above the cap, while they change or after.
+     */
+    @Test
+    void contendedRequestsShouldAnswerAndNeverSumAboveTheCap() throws Exception {
+        int instances = 8;
+        int cap = 16;
+        List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < instances; i++) {
+            EtcdCoordinator through = newCoordinator(namespaceOf());
+            String id = "i" + i;
+            threads.add(new Thread(() -> {
+                try {
+                    for (int round = 0; round < 40; round++) {
+                        int requested = (round % 2 == 0) ? 1 : 6;
+                        int granted = through.requestCapacity("p", id, requested, cap, LONG).granted();
+                        assertThat(granted).as("granted to %s asking for %d", id, requested)
+                            .isBetween(0, requested);
+                    }
+                }
+                catch (Throwable failure) {
+                    failures.add(failure);
+                }
+            }));
+        }
+        threads.forEach(Thread::start);
+        long most = 0;
+        while (threads.stream().anyMatch(Thread::isAlive)) {
+            most = Math.max(most, this.coordinator.capacity("p").total());
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        assertThat(failures).isEmpty();
+        assertThat(most).as("the most the grants summed to while they changed").isLessThanOrEqualTo(cap);
+        long total = this.coordinator.capacity("p").total();
+        assertThat(total).isLessThanOrEqualTo(cap);
+        assertThat(sum("p")).as("the running sum after the contention").isEqualTo(total);
+    }
+
+    /**
      * An instance's first reconcile of a pool reads every grant, each on a lease it has never
      * seen: it looks up a bounded number of those leases, not one per holder (at 300 holders that
      * made a fleet's reconciles a storm of lookups), and a grant on a lease longer than its own
