@@ -260,9 +260,9 @@ final class EtcdMembership {
                 this.connection.dropIfUnchanged(call, entry, String.valueOf(ex.getMessage()));
             }
         }
-        // Every new lease at once: only a leader lists the members, so each lease is looked up once
-        // per term, not once per instance as a pool's grants would be.
-        this.leases.learnSomeGrantedTtls(call, Integer.MAX_VALUE, records.stream().mapToLong(record -> record.entry().getLease()).toArray());
+        // A bounded number at a time here too: a new leader of a thousand would otherwise make a
+        // thousand lookups at once, with every change of leader (BENCHMARKS.md, round eleven).
+        this.leases.learnSomeGrantedTtls(call, EtcdLeases.MAX_LOOKUPS_PER_READ, records.stream().mapToLong(record -> record.entry().getLease()).toArray());
         List<InstanceInfo> live = new ArrayList<>();
         long longest = Plausibility.longestTtlMillis(this.instanceTtlUsed.get());
         // What the listing keeps (and the status shows) is bounded in bytes too: a registration may
