@@ -33,6 +33,13 @@ class RedisLeadershipRaceTests {
 
     private static final Duration RACE = Duration.ofSeconds(2);
 
+    /**
+     * The terms the race must have granted to have exercised anything; it runs past {@link #RACE}
+     * (up to five times as long) until it has, since how often terms change hands is left to chance
+     * and the machine's pace: one run on a loaded machine granted exactly 30 in two seconds.
+     */
+    private static final int MIN_TERMS = 30;
+
     private static final Duration TTL = Duration.ofMillis(300);
 
     /** How long before the lease's end (counted from the request) a leader stops acting as one. */
@@ -73,7 +80,8 @@ class RedisLeadershipRaceTests {
             candidates.add(threads.submit(() -> {
                 start.await();
                 long end = System.nanoTime() + RACE.toNanos();
-                while (System.nanoTime() < end) {
+                long latest = System.nanoTime() + 5 * RACE.toNanos();
+                while (System.nanoTime() < end || (holderByToken.size() <= MIN_TERMS && System.nanoTime() < latest)) {
                     long sentAt = System.nanoTime();
                     Optional<LeaderLease> lease = coordinator.tryAcquireLeadership(id, TTL);
                     long answeredAt = System.nanoTime();
@@ -108,12 +116,12 @@ class RedisLeadershipRaceTests {
         }
         start.countDown();
         for (Future<?> candidate : candidates) {
-            candidate.get(RACE.toMillis() + 10_000, TimeUnit.MILLISECONDS);
+            candidate.get(5 * RACE.toMillis() + 10_000, TimeUnit.MILLISECONDS);
         }
         threads.shutdown();
 
         assertThat(mostActingAtOnce.get()).as("instances acting as leader at the same moment").isEqualTo(1);
-        assertThat(holderByToken.size()).as("terms granted during the race").isGreaterThan(30);
+        assertThat(holderByToken.size()).as("terms granted during the race").isGreaterThan(MIN_TERMS);
         // Linearizable terms: once a call has returned term t, no call sent later returns an older one.
         List<Observation> byAnswer = new ArrayList<>(observations);
         byAnswer.sort((a, b) -> Long.compare(a.answeredAt(), b.answeredAt()));
