@@ -531,8 +531,7 @@ final class EtcdGrants {
                         + RemoteText.escape(holder) + ")"));
             }
         }
-        this.leases.learnSomeGrantedTtls(call, EtcdLeases.MAX_LOOKUPS_PER_READ,
-                candidates.stream().mapToLong(grant -> grant.entry().getLease()).toArray());
+        this.leases.learnSomeGrantedTtls(call, candidates.stream().mapToLong(grant -> grant.entry().getLease()).toArray());
         List<GrantRecord> valid = new ArrayList<>();
         long longest = Plausibility.longestTtlMillis(this.grantTtlUsed.get());
         for (GrantRecord grant : candidates) {

@@ -231,16 +231,16 @@ final class EtcdLeases {
     }
 
     /**
-     * Looks up, in parallel, the granted TTLs of at most {@code most} of the leases in
-     * {@code leaseIds} not seen before (the first ones, in the order given); the others stay
+     * Looks up, in parallel, the granted TTLs of at most {@value #MAX_LOOKUPS_PER_READ} of the
+     * leases in {@code leaseIds} not seen before (the first ones, in the order given); the others stay
      * unknown until a later read. A lookup that fails leaves its lease unknown instead of failing
      * the read. An unknown lease is trusted until checked ({@link #leaseProblem}), which only lets
      * a record count for a while longer.
      */
-    void learnSomeGrantedTtls(EtcdCall call, int most, long... leaseIds) {
+    void learnSomeGrantedTtls(EtcdCall call, long... leaseIds) {
         Map<Long, CompletableFuture<LeaseTimeToLiveResponse>> lookups = new LinkedHashMap<>();
         for (long lease : leaseIds) {
-            if (lookups.size() == most) {
+            if (lookups.size() == MAX_LOOKUPS_PER_READ) {
                 break;
             }
             if (lease != 0 && !this.grantedTtls.containsKey(lease) && !lookups.containsKey(lease)) {

@@ -262,8 +262,7 @@ final class EtcdMembership {
         }
         // A bounded number at a time here too: a new leader of a thousand would otherwise make a
         // thousand lookups at once, with every change of leader (BENCHMARKS.md, round eleven).
-        this.leases.learnSomeGrantedTtls(call, EtcdLeases.MAX_LOOKUPS_PER_READ,
-                records.stream().mapToLong(record -> record.entry().getLease()).toArray());
+        this.leases.learnSomeGrantedTtls(call, records.stream().mapToLong(record -> record.entry().getLease()).toArray());
         List<InstanceInfo> live = new ArrayList<>();
         long longest = Plausibility.longestTtlMillis(this.instanceTtlUsed.get());
         // What the listing keeps (and the status shows) is bounded in bytes too: a registration may
