@@ -243,10 +243,10 @@ public interface Coordinator extends AutoCloseable {
         return -1;
     }
 
-    // ---- a follower's round ------------------------------------------------------------------
+    // ---- a round in one call -------------------------------------------------------------------
 
     /**
-     * Runs the steps of a follower's synchronisation round ({@link SyncRound}), in order, stopping
+     * Runs the steps of an instance's synchronisation round ({@link SyncRound}), in order, stopping
      * at the first failure. A backend that can should do them in one call (Redis runs one script),
      * because at scale its cost of coordination is mostly the cost of round trips. Not atomic
      * unless the backend says so: after a failure some steps may have taken effect, as after a

@@ -11,8 +11,8 @@ import io.pivotpool.coordinator.support.CoordinatorArguments;
 import org.jspecify.annotations.Nullable;
 
 /**
- * What a follower asks of the backend in one synchronisation round, so that a backend can do it in
- * one call ({@link Coordinator#round}): in a fleet of a thousand instances, the backend's cost of
+ * What an instance asks of the backend in one synchronisation round (a follower's whole round; a
+ * leader's heartbeat, lease and own grants), so that a backend can do it in one call ({@link Coordinator#round}): in a fleet of a thousand instances, the backend's cost of
  * coordination is mostly the cost of round trips, not of the work inside them.
  *
  * <p>The steps, in this order: renew {@code instance}'s registration for {@code instanceTtl} (as

@@ -63,7 +63,8 @@ import org.slf4j.LoggerFactory;
  * the cluster's size, one call where the backend can do the round in one ({@link Coordinator#round}:
  * it reads only its own targets, rewrites its demand reports only when they change or half their
  * TTL has passed, and never lists the members: its status counts them, once a round and only if
- * somebody read the status since). The leader's round is a fixed number of round trips too: one
+ * somebody read the status since). The leader's round is a fixed number of round trips too: the
+ * same one call for its heartbeat, lease and own grants, one
  * listing of the members (which Redis and etcd answer from their last one while the membership
  * stays the same), one batched read of every demand report and, when it rebalances, one batched
  * write of the targets that changed ({@link Coordinator#getAll}, {@link Coordinator#setAll}); only
@@ -669,7 +670,7 @@ public final class DistributedPoolManager implements AutoCloseable {
                 this.coordinator.connect();
                 this.connectPending = false;
             }
-            Outcome outcome = (first || isLeader()) ? separateCalls(first, before) : oneCall(before);
+            Outcome outcome = first ? firstRound(before) : oneCall(before);
             this.state = new SyncState(true, outcome.members(), outcome.memberCount(), outcome.leader(),
                     Instant.now(this.wallClock), this.nanoClock.getAsLong(), null);
             if (!before.connected() && before.lastError() != null) {
@@ -724,24 +725,29 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /**
-     * A follower's round in one coordinator call ({@link Coordinator#round}): heartbeat, seek
+     * A round in one coordinator call ({@link Coordinator#round}): heartbeat, seek or renew
      * leadership, count the members if somebody read the status, write the demand reports that
      * changed, renew or change every grant, read the targets. The grants follow the targets read
      * in the round before (they are asked for in the same call that reads the new ones), so a new
      * target takes effect one sync interval later than in separate calls; in exchange a follower
      * costs the backend one round trip per round, which at a thousand instances is most of
-     * coordination's cost to a shared Redis. If the call makes this instance the leader, the
-     * leader's part follows in the same round.
+     * coordination's cost to a shared Redis. The leader's part (listing the members, sharing the
+     * caps, reaping) follows the call in the same round, whether this call won the lease or
+     * renewed it; a leader neither reports its demand nor reads its own targets (it sets them), so
+     * its call only heartbeats, renews and asks for its grants: on etcd that saves a leader of a
+     * thousand members about a third of its round (BENCHMARKS.md, round ten).
      */
     private Outcome oneCall(SyncState before) {
         long now = this.nanoClock.getAsLong();
-        boolean countMembers = this.memberCountWanted || (before.memberCount() == 0 && !this.shares.isEmpty());
+        boolean wasLeading = isLeader();
+        boolean countMembers = !wasLeading
+                && (this.memberCountWanted || (before.memberCount() == 0 && !this.shares.isEmpty()));
         if (countMembers) {
             this.memberCountWanted = false;
         }
         Map<String, CapacityRecords.Demand> demands = sampleDemands();
         Duration reportTtl = reportTtl();
-        Map<String, byte[]> reports = changedReports(demands, now, reportTtl);
+        Map<String, byte[]> reports = wasLeading ? Map.of() : changedReports(demands, now, reportTtl);
         List<CapacityShare> order = new ArrayList<>(this.shares.values());
         List<SyncRound.CapacityRequest> requests = new ArrayList<>(order.size());
         int[] requested = new int[order.size()];
@@ -756,7 +762,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         boolean electing = this.settings.leaderElection();
         SyncRound round = new SyncRound(this.self, this.settings.instanceTtl(),
                 electing ? this.leadership.ttl() : null, countMembers, reports, reportTtl, requests,
-                new ArrayList<>(targets.keySet()));
+                wasLeading ? List.of() : new ArrayList<>(targets.keySet()));
         long sentAt = this.nanoClock.getAsLong();
         SyncRound.Reply reply = this.coordinator.round(round);
         if (reply == null) {
@@ -789,25 +795,44 @@ public final class DistributedPoolManager implements AutoCloseable {
             }
             return new Outcome(List.of(), memberCount, leader);
         }
-        // Won in this call: the leader's part follows at once.
+        // Won or renewed in this call: the leader's part follows at once.
         List<InstanceInfo> members = this.coordinator.liveInstances();
         warnIfShared(members);
+        int[] targetsBefore = new int[order.size()];
+        for (int i = 0; i < order.size(); i++) {
+            targetsBefore[i] = order.get(i).status().target();
+        }
         leaderPart(Objects.requireNonNull(leader, "won, so a lease").fencingToken(), members, demands);
+        giveBackAtOnce(order, targetsBefore, members.size());
         return new Outcome(members, members.size(), leader);
     }
 
     /**
-     * The first round, and a leader's: one call per step. A leader lists the members and shares
-     * the caps, which a follower's single call cannot do.
+     * A leader's grants were asked for in its round's one call, before it rebalanced; a share its
+     * new rebalance gave a lower target than it holds is asked for again at once, with a call of
+     * its own, rather than in the next round. What it gives back is what the followers the
+     * rebalance moved it to are waiting for: a round later, they would be short one more round
+     * than when the leader made its calls one by one (BENCHMARKS.md, round twelve). Growth waits
+     * for the next round, as a follower's does. Only in the round whose rebalance lowered the
+     * target, so that a pool still draining towards it costs no extra call a round.
      */
-    private Outcome separateCalls(boolean first, SyncState before) {
+    private void giveBackAtOnce(List<CapacityShare> order, int[] targetsBefore, int membersSeen) {
+        for (int i = 0; i < order.size(); i++) {
+            CapacityShare share = order.get(i);
+            PoolCapacity now = share.status();
+            if (now.target() >= 0 && now.target() != targetsBefore[i] && now.target() < now.grant()) {
+                requestGrant(share, Math.max(1, membersSeen));
+            }
+        }
+    }
+
+    /**
+     * The first round: one call per step, registering rather than renewing, so that a failure
+     * names the step that failed and the first listing finds this instance among the members.
+     */
+    private Outcome firstRound(SyncState before) {
         long sentAt = this.nanoClock.getAsLong();
-        if (first) {
-            this.coordinator.register(this.self, this.settings.instanceTtl());
-        }
-        else {
-            this.coordinator.heartbeat(this.self, this.settings.instanceTtl());
-        }
+        this.coordinator.register(this.self, this.settings.instanceTtl());
         registered(sentAt);
         LeaderLease leader = this.settings.leaderElection() ? seekLeadership()
                 : this.coordinator.currentLeader().orElse(null);
@@ -823,7 +848,7 @@ public final class DistributedPoolManager implements AutoCloseable {
             memberCount = members.size();
             warnIfShared(members);
         }
-        else if (first || this.memberCountWanted || (memberCount == 0 && !this.shares.isEmpty())) {
+        else {
             this.memberCountWanted = false;
             memberCount = this.coordinator.liveInstanceCount();
         }

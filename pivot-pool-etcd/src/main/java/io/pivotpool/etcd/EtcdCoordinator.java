@@ -401,12 +401,13 @@ public final class EtcdCoordinator implements Coordinator {
         return this.grants.capacity(pool);
     }
 
-    // ---- a follower's round -------------------------------------------------------------------
+    // ---- a round in one read --------------------------------------------------------------
 
     /**
-     * A follower's round ({@link SyncRound}) with its reads in one transaction: the registration's
-     * key (keys only), the three keys of leadership, the member count when asked for, each pool's
-     * version key and grant, and the values asked for, all at one revision. Each step then runs as its own call would, starting
+     * A round ({@link SyncRound}: a follower's whole round, a leader's heartbeat, lease and grants)
+     * with its reads in one transaction: the registration's key (keys only), the three keys of
+     * leadership, the member count when asked for, each pool's version key and grant, and the
+     * values asked for, all at one revision. Each step then runs as its own call would, starting
      * from what was read instead of reading it again, and makes only the calls that are left: the
      * keep-alives of the registration's and the grants' leases, and the writes when something
      * changed. A steady follower costs etcd one transaction and its keep-alives per round instead
