@@ -249,7 +249,8 @@ final class EtcdGrants {
      */
     private @Nullable CapacityGrant reconcileAndRequest(EtcdCall call, String pool, String instanceId, int requested,
             int globalMaxSize, long ttlMillis, long roundLease) {
-        Grants grants = readGrants(call, pool);
+        // No lease is looked up here: see readGrants.
+        Grants grants = readGrants(call, pool, false);
         if (grants == null) {
             return null;
         }
@@ -449,7 +450,7 @@ final class EtcdGrants {
         EtcdCall call = this.connection.call("read capacity of pool '" + pool + "'");
         Grants grants = null;
         while (grants == null && call.hasTimeLeft()) {
-            grants = readGrants(call, pool);
+            grants = readGrants(call, pool, true);
         }
         if (grants == null) {
             throw call.timedOut();
@@ -490,8 +491,20 @@ final class EtcdGrants {
     /**
      * The pool's version and live grants, read at one revision; garbage listed to be dropped.
      * {@code null} if there were too many grants to be real and they were dropped (read again).
+     *
+     * <p>A grant on a lease longer than its own ttl is garbage (a member's grant rides on a lease
+     * of its ttl), but only a lookup of the lease can tell, and each coordinator looks each lease up
+     * once. Every instance reconciles (reads every grant of a pool) when it is short, so were the
+     * reconciles to look up their holders' leases, a fleet of N would make N² lookups after every
+     * start or rolling deploy (with at most 32 a read, a fleet of 1,000 still made 6,176 lookups in
+     * 30 s, and its requests timed out: BENCHMARKS.md, round twelve). So only
+     * {@code lookUpLeases} reads do: {@link #capacity}, which the leader calls to reap one pool's
+     * grants each round, at most {@value EtcdLeases#MAX_LOOKUPS_PER_READ} new leases a read, and
+     * drops a grant it finds on a long lease for every instance. A reconcile still drops the grants
+     * whose leases this coordinator already knows to be wrong, and counts the others: a grant counted
+     * makes the sum larger, never smaller, the cap's side.
      */
-    private @Nullable Grants readGrants(EtcdCall call, String pool) {
+    private @Nullable Grants readGrants(EtcdCall call, String pool, boolean lookUpLeases) {
         String prefix = this.keys.pool(pool);
         String grantPrefix = this.keys.grants(pool);
         String versionKey = this.keys.poolVersion(pool);
@@ -531,7 +544,10 @@ final class EtcdGrants {
                         + RemoteText.escape(holder) + ")"));
             }
         }
-        this.leases.learnSomeGrantedTtls(call, candidates.stream().mapToLong(grant -> grant.entry().getLease()).toArray());
+        if (lookUpLeases) {
+            this.leases.learnSomeGrantedTtls(call,
+                    candidates.stream().mapToLong(grant -> grant.entry().getLease()).toArray());
+        }
         List<GrantRecord> valid = new ArrayList<>();
         long longest = Plausibility.longestTtlMillis(this.grantTtlUsed.get());
         for (GrantRecord grant : candidates) {

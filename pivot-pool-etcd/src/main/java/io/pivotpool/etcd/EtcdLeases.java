@@ -36,13 +36,12 @@ final class EtcdLeases {
 
     /**
      * The most leases one read of a pool's grants or of the members looks up
-     * ({@link #learnSomeGrantedTtls}). Every instance reads every grant of a pool when it
-     * reconciles it: looking each new lease up made an instance's first reconcile of a pool of 300
-     * holders 300 calls, and a fleet of 300 on etcd reconciling after a change fell into storms of
-     * them (56,833 lookups from 457 reconciles, lookups timing out and failing the requests, which
-     * left more instances short: BENCHMARKS.md, round eleven); a new leader's first listing of a
-     * thousand members would be a thousand. Bounded, a record on a lease longer than its ttl among
-     * a thousand is still found, a few reads later.
+     * ({@link #learnSomeGrantedTtls}); only the leader's reads look leases up (its listing, and its
+     * reads of a pool's grants to reap them), since a fleet's reconciles looking up every holder's
+     * lease made storms of lookups (56,833 from 457 reconciles at N = 300: BENCHMARKS.md, round
+     * eleven). A new leader's first listing of a thousand members would be a thousand lookups at
+     * once; bounded, a record on a lease longer than its ttl among a thousand is still found, a few
+     * reads later.
      */
     static final int MAX_LOOKUPS_PER_READ = 32;
 
