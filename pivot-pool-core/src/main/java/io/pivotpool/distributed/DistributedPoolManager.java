@@ -670,7 +670,11 @@ public final class DistributedPoolManager implements AutoCloseable {
                 this.coordinator.connect();
                 this.connectPending = false;
             }
-            Outcome outcome = first ? firstRound(before) : oneCall(before);
+            // A leader whose last round failed renews in a call of its own: one step that keeps
+            // failing (a pool's grants contended past the call's time) would otherwise hide every
+            // renewal of its lease that the same call made, and it would step down for it.
+            boolean renewApart = isLeader() && before.lastError() != null;
+            Outcome outcome = (first || renewApart) ? separateCalls(first, before) : oneCall(before);
             this.state = new SyncState(true, outcome.members(), outcome.memberCount(), outcome.leader(),
                     Instant.now(this.wallClock), this.nanoClock.getAsLong(), null);
             if (!before.connected() && before.lastError() != null) {
@@ -827,12 +831,18 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /**
-     * The first round: one call per step, registering rather than renewing, so that a failure
-     * names the step that failed and the first listing finds this instance among the members.
+     * The first round, registering rather than renewing, so that a failure names the step that
+     * failed and the first listing finds this instance among the members; and a leader's round
+     * after one that failed. One call per step.
      */
-    private Outcome firstRound(SyncState before) {
+    private Outcome separateCalls(boolean first, SyncState before) {
         long sentAt = this.nanoClock.getAsLong();
-        this.coordinator.register(this.self, this.settings.instanceTtl());
+        if (first) {
+            this.coordinator.register(this.self, this.settings.instanceTtl());
+        }
+        else {
+            this.coordinator.heartbeat(this.self, this.settings.instanceTtl());
+        }
         registered(sentAt);
         LeaderLease leader = this.settings.leaderElection() ? seekLeadership()
                 : this.coordinator.currentLeader().orElse(null);
@@ -848,7 +858,7 @@ public final class DistributedPoolManager implements AutoCloseable {
             memberCount = members.size();
             warnIfShared(members);
         }
-        else {
+        else if (first || this.memberCountWanted || (memberCount == 0 && !this.shares.isEmpty())) {
             this.memberCountWanted = false;
             memberCount = this.coordinator.liveInstanceCount();
         }

@@ -34,12 +34,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The cluster-wide cap's promises under the failures a hostile review found: a reply that comes
  * back too late, a pool created before the manager starts, a failing leadership listener, a close
- * racing a round, a backend that loses its data between two rounds, and a leader that closes.
- * Each test failed before the fix it names.
+ * racing a round, a backend that loses its data between two rounds, and a leader that closes; and
+ * what a leader's round in one call must not cost its followers. Each test failed before the fix
+ * it names.
  */
 class CapacityFailureModesTests {
 
@@ -380,6 +382,120 @@ class CapacityFailureModesTests {
                 events.add(id + " revoked");
             }
         };
+    }
+
+    // ---- a leader asks for its own grants before it rebalances: a lowered target waits no round ----
+
+    /*
+     * The leader's grants are asked for in its round's call, from the target of its previous
+     * rebalance. Were a lowered target followed only by the next round's call, the objects the
+     * rebalance moved to a follower would stay with the leader one sync interval longer than
+     * when the leader made its calls one by one. So at the start of each of the leader's rounds,
+     * with its objects idle (nothing keeps its pool above its target), the grant the backend
+     * holds for it is already no more than the target it set itself in the round before.
+     */
+    @Test
+    void aLeaderGivesBackWhatItsRebalanceTookFromItInTheSameRound() throws Exception {
+        NoOpCoordinator server = connected(new NoOpCoordinator());
+        List<String> lateGiveBacks = new CopyOnWriteArrayList<>();
+        List<Integer> lowered = new CopyOnWriteArrayList<>();
+        AtomicBoolean watching = new AtomicBoolean();
+        DistributedPoolManager[] leader = new DistributedPoolManager[1];
+        Coordinator clientOfA = new SharedClient(server) {
+            private int lastTarget = -1;
+
+            @Override
+            protected void before(String operation) {
+                DistributedPoolManager a = leader[0];
+                if (!operation.equals("tryAcquireLeadership") || a == null || !watching.get() || !a.isLeader()) {
+                    return;
+                }
+                int target = a.capacityOf("p").target();
+                int held = server.capacity("p").grants().getOrDefault("a", 0);
+                if (target >= 0 && target < this.lastTarget) {
+                    lowered.add(target);
+                }
+                if (target >= 0 && held > target) {
+                    lateGiveBacks.add("round began with a grant of " + held + " over its target " + target);
+                }
+                this.lastTarget = target;
+            }
+        };
+        DistributedPoolManager a = manager("a", clientOfA, System::nanoTime);
+        leader[0] = a;
+        a.start();
+        assertThat(a.isLeader()).isTrue();
+        Pool<Object> poolOfA = track(a.createPool(PoolSpec.of("p", Object::new), WAITING, GlobalCapacity.of(12)));
+        DistributedPoolManager b = manager("b", new SharedClient(server), System::nanoTime);
+        b.start();
+        Pool<Object> poolOfB = track(b.createPool(PoolSpec.of("p", Object::new), WAITING, GlobalCapacity.of(12)));
+
+        // a busy with most of the cap, b idle.
+        List<Lease<Object>> heldByA = new ArrayList<>();
+        await().atMost(Duration.ofSeconds(5)).until(() -> {
+            Lease<Object> lease = poolOfA.tryBorrow();
+            if (lease != null) {
+                heldByA.add(lease);
+            }
+            return heldByA.size() >= 10;
+        });
+        // The demand moves: a's objects go idle, b turns borrowers away until its share grows.
+        heldByA.forEach(Lease::close);
+        watching.set(true);
+        List<Lease<Object>> heldByB = new ArrayList<>();
+        await().atMost(Duration.ofSeconds(5)).until(() -> {
+            try {
+                heldByB.add(poolOfB.borrow());
+            }
+            catch (PoolExhaustedException ex) {
+                // turned away: b's demand report says so
+            }
+            return heldByB.size() >= 10;
+        });
+        watching.set(false);
+        heldByB.forEach(Lease::close);
+
+        assertThat(a.isLeader()).as("a led throughout").isTrue();
+        assertThat(lowered).as("rebalances that lowered the leader's own target").isNotEmpty();
+        assertThat(lateGiveBacks).as("leader rounds that began holding more than their own target").isEmpty();
+    }
+
+    // ---- a leader's round is one call: a step that keeps failing must not hide its renewals ----
+
+    /*
+     * The lease renewal and the grant requests of a leader's round are one call, which fails at its
+     * first failing step. A pool whose grant requests keep failing (its grants contended past the
+     * call's time) would make every round fail after its renewal had succeeded, unseen, and the
+     * leader would step down when its trust in the lease ran out. A leader whose round failed
+     * renews in a call of its own next time, and keeps leading.
+     */
+    @Test
+    void aLeaderWhoseGrantRequestsOfOnePoolKeepFailingKeepsLeading() throws Exception {
+        NoOpCoordinator server = connected(new NoOpCoordinator());
+        AtomicBoolean failing = new AtomicBoolean();
+        Coordinator client = new SharedClient(server) {
+            @Override
+            public CapacityGrant requestCapacity(String pool, String id, int requested, int cap, Duration ttl) {
+                if (failing.get() && pool.equals("p2")) {
+                    throw new CoordinatorException("the grants of p2 changed under every try until the call's time ran out");
+                }
+                return super.requestCapacity(pool, id, requested, cap, ttl);
+            }
+        };
+        DistributedPoolManager a = manager("a", client, System::nanoTime);
+        List<String> events = new CopyOnWriteArrayList<>();
+        a.addLeadershipListener(recorder("a", events));
+        a.start();
+        track(a.createPool(countedSpec("p1"), WAITING, new GlobalCapacity(8, 0)));
+        track(a.createPool(countedSpec("p2"), WAITING, new GlobalCapacity(8, 0)));
+        assertThat(a.isLeader()).isTrue();
+        failing.set(true);
+        await().atMost(Duration.ofSeconds(2)).until(() -> a.status().lastError() != null);
+        // Three leader-ttls: without renewals it sees, a leader steps down within one.
+        Thread.sleep(FAST.leaderTtl().multipliedBy(3).toMillis());
+        assertThat(a.status().lastError()).contains("p2");
+        assertThat(events).as("leadership events").containsExactly("a granted");
+        assertThat(a.isLeader()).isTrue();
     }
 
     // ---- harness ---------------------------------------------------------------------------------
