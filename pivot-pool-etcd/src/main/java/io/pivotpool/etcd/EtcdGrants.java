@@ -198,15 +198,27 @@ final class EtcdGrants {
             if (newLease) {
                 lease = this.leases.grantLease(call, seconds).id();
             }
+            // Contended, a grant that does not grow is written alone, leaving the running sum as
+            // it was (above the grants' sum by what this one gave back): the sum only has to keep
+            // the grants under the cap, and a sum too high only makes grants smaller until the next
+            // reconcile, which a request granted less than it asked for starts within a second.
+            // So only growth waits for the version key: when a rebalance moves a pool's demand,
+            // the many instances giving back no longer race the few that grow for one key.
+            boolean alone = conflicts > 0 && mine != null && granted <= mineGranted;
+            ByteSequence grantValue = ByteSequence.from(utf8(granted + ":" + ttlMillis));
+            PutOption onLease = PutOption.builder().withLeaseId(lease).build();
             TxnResponse recorded;
             try {
-                recorded = call.await(this.kv.txn()
-                    .If(absentOrUnchanged(versionKey, Objects.requireNonNull(version, "the ledger is read from it").getModRevision()),
-                            absentOrUnchanged(myKey, (mine != null) ? mine.getModRevision() : 0))
-                    .Then(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(others + granted, ledger[1]), PutOption.DEFAULT),
-                            Op.put(EtcdKeys.bytes(myKey), ByteSequence.from(utf8(granted + ":" + ttlMillis)),
-                                    PutOption.builder().withLeaseId(lease).build()))
-                    .commit());
+                long myRevision = (mine != null) ? mine.getModRevision() : 0;
+                recorded = call.await(alone
+                        ? this.kv.txn().If(absentOrUnchanged(myKey, myRevision))
+                            .Then(Op.put(EtcdKeys.bytes(myKey), grantValue, onLease)).commit()
+                        : this.kv.txn()
+                            .If(absentOrUnchanged(versionKey, Objects.requireNonNull(version, "the ledger is read from it").getModRevision()),
+                                    absentOrUnchanged(myKey, myRevision))
+                            .Then(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(others + granted, ledger[1]), PutOption.DEFAULT),
+                                    Op.put(EtcdKeys.bytes(myKey), grantValue, onLease))
+                            .commit());
             }
             catch (CoordinatorException ex) {
                 if (!newLease && isLeaseNotFound(ex)) {

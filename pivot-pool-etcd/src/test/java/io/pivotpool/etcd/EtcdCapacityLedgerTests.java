@@ -129,8 +129,13 @@ class EtcdCapacityLedgerTests {
         assertThat(this.coordinator.capacity("p").grants()).isEqualTo(Map.of("b", 10));
     }
 
+    /**
+     * Two instances changing their grants at once: the running sum never falls below the grants
+     * (a grant that shrinks after losing a race is written alone, leaving the sum above them until
+     * the next reconcile) and never rises above the cap.
+     */
     @Test
-    void concurrentChangesShouldKeepTheSumExact() throws Exception {
+    void concurrentChangesShouldKeepTheSumBetweenTheGrantsAndTheCap() throws Exception {
         EtcdCoordinator other = newCoordinator(namespaceOf());
         List<Thread> threads = new ArrayList<>();
         for (EtcdCoordinator through : List.of(this.coordinator, other)) {
@@ -148,7 +153,7 @@ class EtcdCapacityLedgerTests {
         }
         long total = this.coordinator.capacity("p").total();
         assertThat(total).isLessThanOrEqualTo(10);
-        assertThat(sum("p")).as("the running sum after concurrent changes").isEqualTo(total);
+        assertThat(sum("p")).as("the running sum after concurrent changes").isBetween(total, 10L);
     }
 
     /**
@@ -192,7 +197,7 @@ class EtcdCapacityLedgerTests {
         assertThat(most).as("the most the grants summed to while they changed").isLessThanOrEqualTo(cap);
         long total = this.coordinator.capacity("p").total();
         assertThat(total).isLessThanOrEqualTo(cap);
-        assertThat(sum("p")).as("the running sum after the contention").isEqualTo(total);
+        assertThat(sum("p")).as("the running sum after the contention").isBetween(total, (long) cap);
     }
 
     /**
