@@ -110,10 +110,11 @@ final class EtcdGrants {
      * as {@link io.pivotpool.coordinator.Coordinator#requestCapacity} describes.
      *
      * <p>The pool's version key holds the running sum of its grants and when it was last
-     * reconciled ({@code sum:reconciledAtMillis}). Every change of a grant is written together
+     * reconciled ({@code sum:reconciledAtMillis}). Every growth of a grant is written together
      * with the new sum in a transaction that requires both the version key and the caller's grant
      * unchanged since they were read: two requests that read the same sum cannot both commit, so
-     * the recorded grants never sum above the cap. A request reads two keys, whatever the number
+     * the recorded grants never sum above the cap. A grant that does not grow is written the same
+     * way, unless it lost that race once: then alone, leaving the sum above the grants' total. A request reads two keys, whatever the number
      * of holders, and a renewal at the same amount writes nothing (its lease's keep-alive renews
      * it).
      *
