@@ -70,9 +70,9 @@ import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactor
  *
  * <p>Then convergence: one pool's demand moves to a tenth of the instances (each wants 10, its
  * local maximum, while the others are idle): the time until every busy instance holds 10 objects,
- * with Σ objects of that pool alive over the fleet, counted at every creation, against G. And a rolling deploy: a tenth
- * of the instances stop and as many new ones start at once; the time until every new one holds a
- * grant, with Σ alive counted as before and leadership counted.
+ * with Σ objects of that pool alive over the fleet, counted at every creation, against G. And a
+ * rolling deploy: a tenth of the instances stop and as many new ones start at once; the time until
+ * every new one holds a grant, with Σ alive counted as before and leadership counted.
  *
  * <p>Simulating a thousand applications saturates this JVM (five threads and a round every sync
  * interval each, on two cores): the "rounds kept" column says how much of the nominal pace it

@@ -12,7 +12,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What an instance asks of the backend in one synchronisation round (a follower's whole round; a
- * leader's heartbeat, lease and own grants), so that a backend can do it in one call ({@link Coordinator#round}): in a fleet of a thousand instances, the backend's cost of
+ * leader's heartbeat, lease and own grants), so that a backend can do it in one call
+ * ({@link Coordinator#round}): in a fleet of a thousand instances, the backend's cost of
  * coordination is mostly the cost of round trips, not of the work inside them.
  *
  * <p>The steps, in this order: renew {@code instance}'s registration for {@code instanceTtl} (as

@@ -114,9 +114,9 @@ final class EtcdGrants {
      * with the new sum in a transaction that requires both the version key and the caller's grant
      * unchanged since they were read: two requests that read the same sum cannot both commit, so
      * the recorded grants never sum above the cap. A grant that does not grow is written the same
-     * way, unless it lost that race once: then alone, leaving the sum above the grants' total. A request reads two keys, whatever the number
-     * of holders, and a renewal at the same amount writes nothing (its lease's keep-alive renews
-     * it).
+     * way, unless it lost that race once: then alone, leaving the sum above the grants' total. A
+     * request reads two keys, whatever the number of holders, and a renewal at the same amount
+     * writes nothing (its lease's keep-alive renews it).
      *
      * <p>A grant whose lease expires leaves the sum too high, which can only make grants smaller.
      * A request that is granted less than it asked for reconciles the pool (reads every grant,
@@ -211,13 +211,14 @@ final class EtcdGrants {
             TxnResponse recorded;
             try {
                 long myRevision = (mine != null) ? mine.getModRevision() : 0;
+                long versionRevision = Objects.requireNonNull(version, "the ledger is read from it").getModRevision();
+                ByteSequence sum = ledgerValue(others + granted, ledger[1]);
                 recorded = call.await(alone
                         ? this.kv.txn().If(absentOrUnchanged(myKey, myRevision))
                             .Then(Op.put(EtcdKeys.bytes(myKey), grantValue, onLease)).commit()
                         : this.kv.txn()
-                            .If(absentOrUnchanged(versionKey, Objects.requireNonNull(version, "the ledger is read from it").getModRevision()),
-                                    absentOrUnchanged(myKey, myRevision))
-                            .Then(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(others + granted, ledger[1]), PutOption.DEFAULT),
+                            .If(absentOrUnchanged(versionKey, versionRevision), absentOrUnchanged(myKey, myRevision))
+                            .Then(Op.put(EtcdKeys.bytes(versionKey), sum, PutOption.DEFAULT),
                                     Op.put(EtcdKeys.bytes(myKey), grantValue, onLease))
                             .commit());
             }
