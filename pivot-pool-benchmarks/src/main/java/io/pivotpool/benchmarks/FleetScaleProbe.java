@@ -447,9 +447,10 @@ public final class FleetScaleProbe {
                     TimeUnit.MILLISECONDS.sleep(50);
                 }
                 double seconds = (System.nanoTime() - start) / 1e9;
-                return String.format(Locale.ROOT, "%.1f s, max Σ %d/%d", seconds, Alive.most(cap), cap);
+                return String.format(Locale.ROOT, "%.1f s, max Σ %d/%d", seconds, Alive.most(), cap);
             }
             finally {
+                Alive.reportIfAbove(cap);
                 held.forEach(Lease::close);
             }
         }
@@ -501,10 +502,10 @@ public final class FleetScaleProbe {
                 }
                 double seconds = (System.nanoTime() - start) / 1e9;
                 oneLeader("after the rolling deploy");
-                return String.format(Locale.ROOT, "%.1f s, max Σ %d/%d", seconds, Alive.most(cap), cap);
+                return String.format(Locale.ROOT, "%.1f s, max Σ %d/%d", seconds, Alive.most(), cap);
             }
             finally {
-                Alive.most(cap);
+                Alive.reportIfAbove(cap);
             }
         }
 
@@ -596,13 +597,17 @@ public final class FleetScaleProbe {
             MOST.set(NOW.get());
         }
 
-        /** The most alive since {@link #reset}, reported when above {@code cap}. */
-        static int most(int cap) {
+        /** The most alive since {@link #reset}. */
+        static int most() {
+            return MOST.get();
+        }
+
+        /** Says so when the most alive since {@link #reset} was above {@code cap}, whatever the phase's outcome. */
+        static void reportIfAbove(int cap) {
             int most = MOST.get();
             if (most > cap) {
                 System.out.println("# Σ alive " + most + " above the cap " + cap);
             }
-            return most;
         }
     }
 
