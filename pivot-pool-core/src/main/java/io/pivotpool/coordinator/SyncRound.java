@@ -20,7 +20,10 @@ import org.jspecify.annotations.Nullable;
  * {@link Coordinator#heartbeat}); seek leadership for {@code leaderTtl} (as
  * {@link Coordinator#seekLeadership}), or only read the current leader when it is null; count the
  * live instances when {@code countMembers}; store {@code writes} for {@code writeTtl} (as
- * {@link Coordinator#setAll}); request every {@code capacity} grant in turn (as
+ * {@link Coordinator#setAll}), or, when {@code writeTtl} is at least {@code instanceTtl}, for as
+ * long as the registration renewed by this round lives (a backend may tie them to it, so that
+ * keeping them costs nothing more than the heartbeats: they then vanish with the registration,
+ * possibly before {@code writeTtl}); request every {@code capacity} grant in turn (as
  * {@link Coordinator#requestCapacity}); read {@code reads} (as {@link Coordinator#getAll}).
  *
  * @param instance the instance whose round this is

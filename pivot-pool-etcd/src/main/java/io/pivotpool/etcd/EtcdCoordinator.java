@@ -46,8 +46,10 @@ import static io.pivotpool.etcd.EtcdRecords.utf8;
  * capacity grant each sit on an etcd lease, renewed by {@code keepAliveOnce} when the manager
  * renews them (heartbeat, renewed leadership, repeated request), so a crashed instance's entries
  * vanish one TTL after its last renewal. Grants requested in a {@link #round} go on the lease of
- * the instance's registration when their TTLs match (one keep-alive renews them all); grants
- * requested on their own, and terms, have a lease of their own; a lease TTL is whole seconds, rounded up, and at
+ * the instance's registration when their TTLs match (one keep-alive renews them all), and so do
+ * the values a round writes when they are to live at least as long as it (they then live while it
+ * does); grants requested on their own, terms, and values set on their own have a lease of their
+ * own (one per {@link #setAll} batch); a lease TTL is whole seconds, rounded up, and at
  * least the server's minimum (1.5 election timeouts, probed at {@link #connect()}), so entries may
  * live longer than asked, never shorter. {@link #unregister}, {@link #releaseLeadership} and
  * {@link #releaseCapacity} delete the key and revoke the lease at once, unless grants ride on it:
@@ -469,7 +471,18 @@ public final class EtcdCoordinator implements Coordinator {
         }
         Duration writeTtl = round.writeTtl();
         if (!round.writes().isEmpty() && writeTtl != null) {
-            this.values.setAll(round.writes(), writeTtl);
+            if (registration != null && registration[1] <= EtcdLeases.valueTtlSeconds(writeTtl)) {
+                // On the registration's lease, which this round's heartbeat just renewed: they live
+                // while the instance does (SyncRound allows it). A lease granted per batch instead was
+                // two more Raft proposals (its grant, and its expiry once the values were replaced):
+                // in a steady fleet nearly all of etcd's proposals (BENCHMARKS.md, "Round thirteen").
+                if (!this.values.setAllOnLease(round.writes(), writeTtl, roundLease)) {
+                    this.leases.forgetRegistrationLease(id, roundLease);
+                }
+            }
+            else {
+                this.values.setAll(round.writes(), writeTtl);
+            }
         }
         List<CapacityGrant> grants = new ArrayList<>(round.capacity().size());
         for (SyncRound.CapacityRequest request : round.capacity()) {
@@ -497,6 +510,11 @@ public final class EtcdCoordinator implements Coordinator {
     /** For tests: how often the same bad key is warned about at most. */
     void garbageWarningInterval(Duration interval) {
         this.connection.garbageWarningInterval(interval);
+    }
+
+    /** For tests: the values of this coordinator's namespace. */
+    EtcdValues values() {
+        return this.values;
     }
 
     /** For tests: the keys of this coordinator's namespace. */

@@ -30,6 +30,7 @@ import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.support.CoordinatorArguments;
 import org.jspecify.annotations.Nullable;
 
+import static io.pivotpool.etcd.EtcdFailures.isLeaseNotFound;
 import static io.pivotpool.etcd.EtcdFailures.isTooLarge;
 import static io.pivotpool.etcd.EtcdLeases.valueTtlSeconds;
 import static io.pivotpool.etcd.EtcdRecords.STATE_TAG;
@@ -260,9 +261,37 @@ final class EtcdValues {
         if (values.isEmpty()) {
             return;
         }
-        List<Op> writes = new ArrayList<>();
         EtcdCall call = this.connection.call("set " + values.size() + " keys");
-        long lease = this.leases.grantLease(call, seconds).id();
+        putAll(call, values, this.leases.grantLease(call, seconds).id());
+    }
+
+    /**
+     * As {@link #setAll}, on {@code lease}, a lease already granted and kept alive by its owner
+     * (a registration's, in a round): no lease is granted, so the batch is one Raft proposal per
+     * transaction, and no lease is left to expire (another proposal) once the values are
+     * replaced. Falls back to {@link #setAll} with {@code ttl} when that lease is gone; returns
+     * whether the values went on {@code lease}.
+     */
+    boolean setAllOnLease(Map<String, byte[]> values, Duration ttl, long lease) {
+        CoordinatorArguments.requirePositiveTtl(ttl);
+        if (values.isEmpty()) {
+            return true;
+        }
+        try {
+            putAll(this.connection.call("set " + values.size() + " keys"), values, lease);
+            return true;
+        }
+        catch (CoordinatorException ex) {
+            if (!isLeaseNotFound(ex)) {
+                throw ex;
+            }
+            setAll(values, ttl);
+            return false;
+        }
+    }
+
+    private void putAll(EtcdCall call, Map<String, byte[]> values, long lease) {
+        List<Op> writes = new ArrayList<>();
         PutOption withLease = PutOption.builder().withLeaseId(lease).build();
         values.forEach((key, value) -> {
             Objects.requireNonNull(key, "key must not be null");

@@ -1,10 +1,12 @@
 package io.pivotpool.etcd;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.etcd.jetcd.ByteSequence;
@@ -25,9 +27,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * What a follower's round does on etcd beyond what the contract checks of every backend: it reads
  * in one transaction, and its grants ride on the registration's lease so that one keep-alive
- * renews them all; releasing a grant must then keep the registration, unregistering must leave a
- * grant kept for borrowed objects to run out, and a reply too large for one read must still be
- * served.
+ * renews them all, and so do the values it writes; releasing a grant must then keep the
+ * registration, unregistering must leave a grant kept for borrowed objects to run out, and a reply
+ * too large for one read must still be served.
  */
 class EtcdRoundTests {
 
@@ -136,6 +138,42 @@ class EtcdRoundTests {
     }
 
     @Test
+    void aRoundsWritesShouldRideOnTheRegistrationsLeaseAndVanishWithIt() {
+        round("a", LONG, Map.of("report:a", "1", "report:b", "2"), LONG.multipliedBy(4));
+        long registration = lease(this.keys.member("a"));
+        assertThat(lease(this.keys.state("report:a"))).isEqualTo(registration);
+        assertThat(lease(this.keys.state("report:b"))).isEqualTo(registration);
+        round("a", LONG, Map.of("report:a", "3"), LONG.multipliedBy(4));
+        assertThat(lease(this.keys.state("report:a"))).isEqualTo(registration);
+        assertThat(text(this.coordinator.get("report:a"))).isEqualTo("3");
+        // No grant rides on the registration: unregistering revokes its lease, and the values go with it.
+        this.coordinator.unregister("a");
+        assertThat(this.coordinator.get("report:a")).isEmpty();
+        assertThat(this.coordinator.get("report:b")).isEmpty();
+    }
+
+    @Test
+    void aRoundsWritesShorterLivedThanTheRegistrationShouldHaveALeaseOfTheirOwn() {
+        round("a", LONG, Map.of("report:a", "1"), Duration.ofSeconds(10));
+        long own = lease(this.keys.state("report:a"));
+        assertThat(own).isNotZero().isNotEqualTo(lease(this.keys.member("a")));
+        long granted = RawEtcd.await(raw.client().getLeaseClient().timeToLive(own, LeaseOption.DEFAULT)).getGrantedTTL();
+        assertThat(granted).as("the values' own ttl").isEqualTo(10);
+    }
+
+    @Test
+    void valuesForALeaseFoundGoneShouldGoOnALeaseOfTheirOwn() {
+        round("a", LONG, Map.of(), LONG);
+        long registration = lease(this.keys.member("a"));
+        RawEtcd.await(raw.client().getLeaseClient().revoke(registration));
+        assertThat(this.coordinator.values().setAllOnLease(Map.of("report:a", bytes("1")), LONG, registration))
+            .as("written on the registration's lease").isFalse();
+        long own = lease(this.keys.state("report:a"));
+        assertThat(own).isNotZero().isNotEqualTo(registration);
+        assertThat(text(this.coordinator.get("report:a"))).isEqualTo("1");
+    }
+
+    @Test
     void aRoundShouldReadValuesTooLargeForOneReplyOneByOne() {
         // etcd takes values of up to 1.5 MiB; three of these do not fit in one 4 MiB reply.
         byte[] large = new byte[1_400_000];
@@ -155,6 +193,21 @@ class EtcdRoundTests {
     private SyncRound.Reply round(String id, Duration ttl, List<String> pools, List<String> reads) {
         return this.coordinator.round(new SyncRound(instance(id), ttl, null, false, Map.of(), null,
                 pools.stream().map(pool -> new SyncRound.CapacityRequest(pool, 3, 10, ttl)).toList(), reads));
+    }
+
+    private SyncRound.Reply round(String id, Duration ttl, Map<String, String> writes, Duration writeTtl) {
+        Map<String, byte[]> values = new java.util.LinkedHashMap<>();
+        writes.forEach((key, value) -> values.put(key, bytes(value)));
+        return this.coordinator.round(new SyncRound(instance(id), ttl, null, false, values, writeTtl, List.of(),
+                List.of()));
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String text(Optional<byte[]> value) {
+        return new String(value.orElseThrow(), StandardCharsets.UTF_8);
     }
 
     private long lease(String key) {
