@@ -213,13 +213,17 @@ final class EtcdGrants {
                 long myRevision = (mine != null) ? mine.getModRevision() : 0;
                 long versionRevision = Objects.requireNonNull(version, "the ledger is read from it").getModRevision();
                 ByteSequence sum = ledgerValue(others + granted, ledger[1]);
+                // Lost, the transaction reads both keys again instead: the next attempt starts from
+                // them without a read of its own, one round trip per attempt rather than two.
                 recorded = call.await(alone
                         ? this.kv.txn().If(absentOrUnchanged(myKey, myRevision))
-                            .Then(Op.put(EtcdKeys.bytes(myKey), grantValue, onLease)).commit()
+                            .Then(Op.put(EtcdKeys.bytes(myKey), grantValue, onLease))
+                            .Else(grantReads(pool, instanceId)).commit()
                         : this.kv.txn()
                             .If(absentOrUnchanged(versionKey, versionRevision), absentOrUnchanged(myKey, myRevision))
                             .Then(Op.put(EtcdKeys.bytes(versionKey), sum, PutOption.DEFAULT),
                                     Op.put(EtcdKeys.bytes(myKey), grantValue, onLease))
+                            .Else(grantReads(pool, instanceId))
                             .commit());
             }
             catch (CoordinatorException ex) {
@@ -236,6 +240,7 @@ final class EtcdGrants {
                 if (newLease) {
                     this.leases.revokeQuietly(lease);
                 }
+                prefetched = grantRead(recorded.getGetResponses(), 0);
                 continue;
             }
             if (mine != null && mine.getLease() != lease) {
@@ -367,8 +372,12 @@ final class EtcdGrants {
 
     /**
      * Deletes the caller's grant and lowers the pool's sum by it in one transaction; if the pool
-     * keeps changing until the timeout, or its ledger is not one, deletes the grant alone (the sum
-     * then stays too high until the next reconciliation, which only makes grants smaller).
+     * changed since it was read, or its ledger is not one, deletes the grant alone (the sum then
+     * stays too high until the next reconciliation, which only makes grants smaller, and which a
+     * request granted less than it asked for starts within a second). Not tried again, as a
+     * contended shrink is not: when a deploy stops a hundred instances while a hundred new ones ask
+     * for their first grants, releases that raced the newcomers for the version key took seconds
+     * each and made the newcomers' requests lose more often (BENCHMARKS.md, "Round thirteen").
      */
     void releaseCapacity(String pool, String instanceId) {
         Objects.requireNonNull(pool, "pool must not be null");
@@ -397,7 +406,9 @@ final class EtcdGrants {
         List<Cmp> unlessMember = (memberKey == null) ? List.of() : List.of(absentOrUnchanged(memberKey, 0));
         String versionKey = this.keys.poolVersion(pool);
         KeyValue released = null;
-        for (int attempt = 0; attempt < 8 && call.hasTimeLeft() && released == null; attempt++) {
+        // The leader's reaping tries again: it runs a pool a round, and an exact sum spares a reconcile.
+        int attempts = (memberKey == null) ? 1 : 8;
+        for (int attempt = 0; attempt < attempts && call.hasTimeLeft() && released == null; attempt++) {
             TxnResponse read = call.await(this.kv.txn().Then(Op.get(EtcdKeys.bytes(versionKey), GetOption.DEFAULT),
                     Op.get(EtcdKeys.bytes(myKey), GetOption.DEFAULT)).commit());
             KeyValue version = first(read.getGetResponses().get(0));

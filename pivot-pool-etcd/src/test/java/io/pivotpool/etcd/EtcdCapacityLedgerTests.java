@@ -41,6 +41,9 @@ class EtcdCapacityLedgerTests {
 
     private final List<EtcdCoordinator> coordinators = new ArrayList<>();
 
+    /** Clients a test built itself: a coordinator created on a client leaves it open. */
+    private final List<io.etcd.jetcd.Client> clients = new ArrayList<>();
+
     private EtcdCoordinator coordinator;
 
     private EtcdKeys keys;
@@ -83,6 +86,7 @@ class EtcdCapacityLedgerTests {
     @AfterEach
     void closeCoordinators() {
         this.coordinators.forEach(EtcdCoordinator::close);
+        this.clients.forEach(io.etcd.jetcd.Client::close);
     }
 
     @Test
@@ -237,6 +241,123 @@ class EtcdCapacityLedgerTests {
             .isEqualTo(holders / EtcdLeases.MAX_LOOKUPS_PER_READ + 1);
         reconcile();
         assertThat(sum("p")).isEqualTo(holders + 1);
+    }
+
+    /**
+     * A request that loses the race for the version key starts its next attempt from what the lost
+     * transaction read back: one transaction per attempt, not a read and a transaction. At a
+     * thousand instances every extra round trip of a contended request is one more chance to lose.
+     */
+    @Test
+    void aRequestThatLosesTheRaceShouldTryAgainWithoutAReadOfItsOwn() throws Exception {
+        AtomicInteger transactions = new AtomicInteger();
+        EtcdCoordinator counted = countingTransactions(transactions);
+        try (VersionKeyToucher toucher = new VersionKeyToucher("p")) {
+            for (int attempt = 0; attempt < 200; attempt++) {
+                counted.releaseCapacity("p", "a");
+                long conflicts = counted.capacityConflicts();
+                int before = transactions.get();
+                assertThat(counted.requestCapacity("p", "a", 3, 10, LONG).granted()).isEqualTo(3);
+                long lost = counted.capacityConflicts() - conflicts;
+                if (lost > 0) {
+                    assertThat(transactions.get() - before).as("transactions of a request that lost %d time(s)", lost)
+                        .isEqualTo(1 + lost + 1);
+                    assertThat(sum("p")).isEqualTo(3);
+                    return;
+                }
+            }
+        }
+        throw new AssertionError("no request lost the race for the version key in 200 tries");
+    }
+
+    /**
+     * A release that loses the race for the version key deletes the grant alone at once, leaving
+     * the sum above the grants' total (which only makes grants smaller until a reconcile), rather
+     * than race the requests of newcomers again and again, as a deploy's shutdowns did.
+     */
+    @Test
+    void aReleaseThatLosesTheRaceShouldDeleteTheGrantAlone() throws Exception {
+        AtomicInteger transactions = new AtomicInteger();
+        EtcdCoordinator counted = countingTransactions(transactions);
+        this.coordinator.requestCapacity("p", "other", 2, 10, LONG);
+        try (VersionKeyToucher toucher = new VersionKeyToucher("p")) {
+            for (int attempt = 0; attempt < 200; attempt++) {
+                counted.requestCapacity("p", "a", 3, 10, LONG);
+                long conflicts = counted.capacityConflicts();
+                int before = transactions.get();
+                counted.releaseCapacity("p", "a");
+                assertThat(counted.capacity("p").grants()).doesNotContainKey("a");
+                if (counted.capacityConflicts() > conflicts) {
+                    assertThat(transactions.get() - before).as("transactions of a release that lost the race")
+                        .isEqualTo(3);
+                    assertThat(sum("p")).as("the sum, still counting what was released").isEqualTo(5);
+                    return;
+                }
+            }
+        }
+        throw new AssertionError("no release lost the race for the version key in 200 tries");
+    }
+
+    /** A coordinator of this test's namespace whose client counts the KV transactions it sends. */
+    private EtcdCoordinator countingTransactions(AtomicInteger transactions) {
+        io.etcd.jetcd.Client client = io.etcd.jetcd.Client.builder()
+            .endpoints(server.endpoints().toArray(String[]::new))
+            .interceptor(new io.grpc.ClientInterceptor() {
+                @Override
+                public <Q, R> io.grpc.ClientCall<Q, R> interceptCall(io.grpc.MethodDescriptor<Q, R> method,
+                        io.grpc.CallOptions options, io.grpc.Channel next) {
+                    if (method.getFullMethodName().endsWith("KV/Txn")) {
+                        transactions.incrementAndGet();
+                    }
+                    return next.newCall(method, options);
+                }
+            })
+            .build();
+        EtcdCoordinator created = EtcdCoordinator.create(client, EtcdCoordinatorSettings.builder()
+            .endpoints(server.endpoints())
+            .namespace(namespaceOf())
+            .timeout(Duration.ofSeconds(2))
+            .build());
+        created.connect();
+        this.coordinators.add(created);
+        this.clients.add(client);
+        return created;
+    }
+
+    /**
+     * Rewrites a pool's version key with the value it holds, as fast as it can, in transactions of
+     * its own client: the sum stays right, but every request that read the key before loses.
+     */
+    private final class VersionKeyToucher implements AutoCloseable {
+
+        private final java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+
+        private final Thread thread;
+
+        VersionKeyToucher(String pool) {
+            io.etcd.jetcd.ByteSequence key = RawEtcd.bytes(EtcdCapacityLedgerTests.this.keys.poolVersion(pool));
+            this.thread = new Thread(() -> {
+                while (this.running.get()) {
+                    List<KeyValue> kvs = RawEtcd.await(raw.client().getKVClient().get(key)).getKvs();
+                    if (kvs.isEmpty()) {
+                        continue;
+                    }
+                    KeyValue version = kvs.get(0);
+                    RawEtcd.await(raw.client().getKVClient().txn()
+                        .If(new io.etcd.jetcd.op.Cmp(key, io.etcd.jetcd.op.Cmp.Op.EQUAL,
+                                io.etcd.jetcd.op.CmpTarget.modRevision(version.getModRevision())))
+                        .Then(io.etcd.jetcd.op.Op.put(key, version.getValue(), PutOption.DEFAULT))
+                        .commit());
+                }
+            }, "version-key-toucher");
+            this.thread.start();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            this.running.set(false);
+            this.thread.join();
+        }
     }
 
     private static boolean present(String key) {
