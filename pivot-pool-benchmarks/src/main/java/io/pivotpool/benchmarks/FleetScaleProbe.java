@@ -5,6 +5,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -359,10 +360,15 @@ public final class FleetScaleProbe {
                         error.getValue(), error.getKey()));
             if (Boolean.parseBoolean(this.probe.option("converge", "true"))) {
                 // Printed as each phase ends: at N = 1,000 on two cores a run can outlast a timeout before its table.
+                Map<String, Double> phase = this.server.metrics();
+                long phaseStart = System.nanoTime();
                 result.convergence = converge();
                 System.out.println("# convergence: " + result.convergence);
+                phase = printPhase("convergence", phase, phaseStart);
+                phaseStart = System.nanoTime();
                 result.rollingDeploy = rollingDeploy();
                 System.out.println("# rolling deploy: " + result.rollingDeploy);
+                printPhase("rolling deploy", phase, phaseStart);
             }
             return result.row();
         }
@@ -401,6 +407,20 @@ public final class FleetScaleProbe {
                 }
                 TimeUnit.MILLISECONDS.sleep(50);
             }
+        }
+
+        /**
+         * What the server did during a phase that began at {@code startNanos} with the counters
+         * {@code before}: its CPU, Raft proposals and the ledger's conflicts. Returns the counters now.
+         */
+        Map<String, Double> printPhase(String name, Map<String, Double> before, long startNanos) throws Exception {
+            Map<String, Double> after = this.server.metrics();
+            Map<String, Double> delta = Backend.delta(before, after);
+            double seconds = (System.nanoTime() - startNanos) / 1e9;
+            System.out.printf(Locale.ROOT, "# %s, %.1f s: server CPU %.1f%% of a core, proposals %.0f, conflicts %.0f%n",
+                    name, seconds, 100 * delta.getOrDefault("cpu", 0.0) / seconds, delta.getOrDefault("proposals", 0.0),
+                    delta.getOrDefault("conflicts", 0.0));
+            return after;
         }
 
         /**
@@ -468,8 +488,11 @@ public final class FleetScaleProbe {
                 }
             }
             List<Instance> joining = new ArrayList<>();
-            Thread closer = new Thread(() -> leaving.forEach(Instance::close));
-            closer.start();
+            // Closed side by side too, as a deploy stops its old processes: each close makes blocking
+            // calls (releases, unregistration), a hundred of them one after the other took 30 s and more.
+            java.util.concurrent.ExecutorService closers = java.util.concurrent.Executors.newFixedThreadPool(16);
+            leaving.forEach(instance -> closers.execute(instance::close));
+            closers.shutdown();
             // Started side by side, as a deploy starts its new processes: one after the other, a
             // hundred starts on a busy etcd take minutes, which would measure the probe, not the cluster.
             java.util.concurrent.ExecutorService starters = java.util.concurrent.Executors.newFixedThreadPool(16);
@@ -491,11 +514,14 @@ public final class FleetScaleProbe {
             synchronized (this.instances) {
                 this.instances.addAll(joining);
             }
-            closer.join();
+            closers.awaitTermination(10, TimeUnit.MINUTES);
+            System.out.printf(Locale.ROOT, "# rolling deploy: %d started and %d closed in %.1f s%n", moving, moving,
+                    (System.nanoTime() - start) / 1e9);
             long limit = start + this.probe.settings.rebalanceInterval().toNanos() * 6;
             try {
                 while (!joining.stream().allMatch(Instance::holdsEveryGrant)) {
                     if (System.nanoTime() - limit > 0) {
+                        System.out.print(withoutGrant(joining));
                         return "not settled in " + (limit - start) / 1_000_000_000 + " s (" + describe(joining) + ")";
                     }
                     TimeUnit.MILLISECONDS.sleep(20);
@@ -507,6 +533,60 @@ public final class FleetScaleProbe {
             finally {
                 Alive.reportIfAbove(cap);
             }
+        }
+
+        /**
+         * For each pool, the instances among {@code some} that may hold none of it: what they were
+         * granted and told, their last errors, and what the backend records of the pool's grants.
+         */
+        String withoutGrant(List<Instance> some) {
+            StringBuilder out = new StringBuilder();
+            for (int p = 0; p < this.probe.pools; p++) {
+                String name = "pool-" + p;
+                Map<String, Integer> byState = new java.util.TreeMap<>();
+                Map<String, Integer> errors = new java.util.TreeMap<>();
+                java.util.Set<String> ids = new java.util.HashSet<>();
+                for (Instance instance : some) {
+                    if (instance.pools.get(p).maxSize() >= 1) {
+                        continue;
+                    }
+                    var status = instance.manager.status();
+                    var capacity = status.pools().get(name);
+                    ids.add(status.instanceId());
+                    byState.merge(String.format(Locale.ROOT, "grant %d target %d demand %d%s", capacity.grant(),
+                            capacity.target(), capacity.demand(), capacity.partitioned() ? " partitioned" : ""), 1,
+                            Integer::sum);
+                    if (status.lastError() != null) {
+                        String error = status.lastError();
+                        errors.merge(error.length() > 160 ? error.substring(0, 160) : error, 1, Integer::sum);
+                    }
+                }
+                if (ids.isEmpty()) {
+                    continue;
+                }
+                String recorded;
+                try {
+                    var view = this.server.coordinator().capacity(name);
+                    long theirs = view.grants().entrySet().stream().filter(grant -> ids.contains(grant.getKey())).count();
+                    recorded = String.format(Locale.ROOT, "%d grants recorded, Σ %d of %d; %d of theirs", view.grants().size(),
+                            view.total(), 2 * this.n, theirs);
+                    if (this.server instanceof EtcdBackend etcd) {
+                        // The running sum and when it was reconciled, as the version key holds them.
+                        var version = etcd.client.getKVClient()
+                            .get(io.etcd.jetcd.ByteSequence.from("fleet/cap/" + name + "/v", StandardCharsets.UTF_8))
+                            .get(5, TimeUnit.SECONDS);
+                        recorded += version.getKvs().isEmpty() ? "; no version key" : "; version key "
+                                + version.getKvs().get(0).getValue().toString(StandardCharsets.UTF_8) + " at "
+                                + System.currentTimeMillis();
+                    }
+                }
+                catch (Exception ex) {
+                    recorded = "grants not read: " + ex;
+                }
+                out.append(String.format(Locale.ROOT, "# %s: %d new instances without a grant %s; %s; errors %s%n", name,
+                        ids.size(), byState, recorded, errors));
+            }
+            return out.toString();
         }
 
         /** What the first pool of these instances holds and is told, for a report that did not settle. */
