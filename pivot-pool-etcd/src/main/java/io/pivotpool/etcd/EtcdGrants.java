@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -69,10 +70,23 @@ final class EtcdGrants {
      * key; requests that kept losing that race ran out of their time and failed the whole round
      * (30–42 a run in a fleet of 300: BENCHMARKS.md, round eleven), and every retry is one more
      * transaction through Raft for the others to queue behind. A grant kept as recorded, its lease
-     * just renewed, is exactly what a renewal at the same amount returns; it grows next round.
-     * Requests that shrink keep trying: they free what the others wait for.
+     * just renewed, is exactly what a renewal at the same amount returns; it grows next round. A
+     * newcomer, which holds nothing yet, tries longer ({@link #MAX_PAUSE_MILLIS}). Requests that
+     * shrink keep trying (written alone after one loss): they free what the others wait for.
      */
     static final int CONFLICTS_BEFORE_KEEPING = 2;
+
+    /**
+     * The longest pause between two attempts of a newcomer's request (no grant recorded yet): it
+     * pauses at random, a little longer after each loss, and once half its time is gone it records
+     * a grant of nothing for this round instead of trying again. A deploy's newcomers ask at about
+     * the same moment, and every one that wins the pool's version key makes all the others lose:
+     * tried again at once until they won, 32 of them lost 406-412 transactions here, each a Raft
+     * proposal, and at a deploy of a hundred in a fleet of a thousand their requests ran out of
+     * time and failed their rounds (BENCHMARKS.md, "Round thirteen"). Spread out, most win in a few
+     * attempts; the rest grow at their next request, and no request runs out of time for it.
+     */
+    static final long MAX_PAUSE_MILLIS = 64;
 
     /** A pool's running sum is reconciled at least this many grant ttls apart, however right it looks. */
     private static final int AUDIT_TTLS = 8;
@@ -172,7 +186,9 @@ final class EtcdGrants {
             long others = ledger[0] - mineGranted;
             int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
             long sinceReconciled = System.currentTimeMillis() - ledger[1];
-            if ((granted < requested && sinceReconciled >= Math.min(ttlMillis, RECONCILE_MILLIS))
+            boolean contended = (mine == null) ? conflicts > 0 && call.pastHalfItsTime()
+                    : conflicts >= CONFLICTS_BEFORE_KEEPING;
+            if ((granted < requested && sinceReconciled >= Math.min(ttlMillis, RECONCILE_MILLIS) && !contended)
                     || sinceReconciled >= AUDIT_TTLS * ttlMillis) {
                 CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
                         roundLease);
@@ -191,10 +207,17 @@ final class EtcdGrants {
                 // sum, only cost a Raft proposal per instance and pool every round.
                 return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, true);
             }
-            if (!newLease && lease == current && conflicts >= CONFLICTS_BEFORE_KEEPING && mineGranted <= requested) {
+            if (!newLease && lease == current && contended && mineGranted <= requested) {
                 // Contended: keep the grant as recorded (its lease just renewed) rather than race on.
                 return new CapacityGrant(pool, instanceId, (int) mineGranted, saturatedInt(ledger[0]), globalMaxSize,
                         true);
+            }
+            if (mine == null && contended) {
+                // A contended newcomer holds nothing to keep: it records a grant of nothing, which
+                // changes no sum and so needs no version key, and grows next round. Racing on until
+                // its time ran out failed its whole round, and at a deploy of a hundred the
+                // newcomers' rounds failing in turn lost their grants and fed the race.
+                granted = 0;
             }
             if (newLease) {
                 lease = this.leases.grantLease(call, seconds).id();
@@ -205,7 +228,7 @@ final class EtcdGrants {
             // reconcile, which a request granted less than it asked for starts within a second.
             // So only growth waits for the version key: when a rebalance moves a pool's demand,
             // the many instances giving back no longer race the few that grow for one key.
-            boolean alone = conflicts > 0 && mine != null && granted <= mineGranted;
+            boolean alone = (conflicts > 0 && mine != null && granted <= mineGranted) || (mine == null && granted == 0);
             ByteSequence grantValue = ByteSequence.from(utf8(granted + ":" + ttlMillis));
             PutOption onLease = PutOption.builder().withLeaseId(lease).build();
             TxnResponse recorded;
@@ -239,6 +262,12 @@ final class EtcdGrants {
                 conflicts++;
                 if (newLease) {
                     this.leases.revokeQuietly(lease);
+                }
+                if (mine == null && conflicts > 1) {
+                    // A newcomer among others: a random pause, after which what the lost transaction read is stale.
+                    long ceiling = Math.min(MAX_PAUSE_MILLIS, 2L << conflicts);
+                    call.pause(ThreadLocalRandom.current().nextLong(ceiling + 1));
+                    continue;
                 }
                 prefetched = grantRead(recorded.getGetResponses(), 0);
                 continue;
