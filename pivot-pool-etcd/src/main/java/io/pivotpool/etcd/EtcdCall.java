@@ -41,11 +41,6 @@ final class EtcdCall {
         return this.deadline - System.nanoTime() > 0;
     }
 
-    /** Whether less than half the call's time is left. */
-    boolean pastHalfItsTime() {
-        return this.deadline - System.nanoTime() < this.connection.timeoutNanos() / 2;
-    }
-
     /**
      * Waits {@code millis} before another attempt, but never more than half the time the call has
      * left, so that the attempt still has time to answer. An interrupt ends the wait early and

@@ -71,21 +71,28 @@ final class EtcdGrants {
      * (30–42 a run in a fleet of 300: BENCHMARKS.md, round eleven), and every retry is one more
      * transaction through Raft for the others to queue behind. A grant kept as recorded, its lease
      * just renewed, is exactly what a renewal at the same amount returns; it grows next round. A
-     * newcomer, which holds nothing yet, tries longer ({@link #MAX_PAUSE_MILLIS}). Requests that
-     * shrink keep trying (written alone after one loss): they free what the others wait for.
+     * newcomer, which holds nothing yet, tries longer ({@link #NEWCOMER_CONFLICTS_BEFORE_KEEPING}).
+     * Requests that shrink keep trying (written alone after one loss): they free what the others
+     * wait for.
      */
     static final int CONFLICTS_BEFORE_KEEPING = 2;
 
     /**
-     * The longest pause between two attempts of a newcomer's request (no grant recorded yet): it
-     * pauses at random, a little longer after each loss, and once half its time is gone it records
-     * a grant of nothing for this round instead of trying again. A deploy's newcomers ask at about
-     * the same moment, and every one that wins the pool's version key makes all the others lose:
-     * tried again at once until they won, 32 of them lost 406-412 transactions here, each a Raft
-     * proposal, and at a deploy of a hundred in a fleet of a thousand their requests ran out of
+     * Conflicts after which a newcomer (no grant recorded yet) records a grant of nothing for this
+     * round instead of trying again; after its second loss it pauses at random before each
+     * attempt, a little longer each time, up to {@link #MAX_PAUSE_MILLIS}. A deploy's newcomers ask
+     * at about the same moment, and every one that wins the pool's version key makes all the others
+     * lose: tried again at once until they won, 32 of them lost 406-412 transactions here, each a
+     * Raft proposal, and at a deploy of a hundred in a fleet of a thousand their requests ran out of
      * time and failed their rounds (BENCHMARKS.md, "Round thirteen"). Spread out, most win in a few
-     * attempts; the rest grow at their next request, and no request runs out of time for it.
+     * attempts; the rest grow at their next request. Bounded by a count, not by time: about a
+     * quarter of a second of pauses at most, so that a stalled process's last attempt still has
+     * time to answer (trying until half the call's time was gone left some requests out of time in
+     * a saturated fleet).
      */
+    static final int NEWCOMER_CONFLICTS_BEFORE_KEEPING = 8;
+
+    /** The longest pause between two attempts of a newcomer: {@link #NEWCOMER_CONFLICTS_BEFORE_KEEPING}. */
     static final long MAX_PAUSE_MILLIS = 64;
 
     /** A pool's running sum is reconciled at least this many grant ttls apart, however right it looks. */
@@ -186,8 +193,8 @@ final class EtcdGrants {
             long others = ledger[0] - mineGranted;
             int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
             long sinceReconciled = System.currentTimeMillis() - ledger[1];
-            boolean contended = (mine == null) ? conflicts > 0 && call.pastHalfItsTime()
-                    : conflicts >= CONFLICTS_BEFORE_KEEPING;
+            boolean contended = conflicts >= ((mine == null) ? NEWCOMER_CONFLICTS_BEFORE_KEEPING
+                    : CONFLICTS_BEFORE_KEEPING);
             if ((granted < requested && sinceReconciled >= Math.min(ttlMillis, RECONCILE_MILLIS) && !contended)
                     || sinceReconciled >= AUDIT_TTLS * ttlMillis) {
                 CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.etcd.jetcd.KeyValue;
@@ -307,8 +308,8 @@ class EtcdCapacityLedgerTests {
      * others' attempts lose. Racing on at once until they won made about half the square of their
      * number lose (406-412 for 32 here), each lost transaction a Raft proposal, and at a deploy of a
      * hundred in a fleet of a thousand their requests ran out of time (BENCHMARKS.md, "Round
-     * thirteen"). Pausing at random between attempts, they lose a few times each; one that has used
-     * half its time records a grant of nothing and grows at its next request, so that no request
+     * thirteen"). Pausing at random between attempts, they lose a few times each; one that lost
+     * eight times records a grant of nothing and grows at its next request, so that no request
      * runs out of time for it.
      */
     @Test
@@ -342,7 +343,8 @@ class EtcdCapacityLedgerTests {
                 thread.join();
             }
             assertThat(failures).as("requests of wave %d", wave).isEmpty();
-            assertThat(java.util.Arrays.stream(granted).boxed().toList()).as("granted in wave %d", wave).isSubsetOf(0, 2);
+            assertThat(java.util.Arrays.stream(granted).boxed().toList()).as("granted in wave %d", wave)
+                .isSubsetOf(0, 2);
             long lost = through.stream().mapToLong(EtcdCoordinator::capacityConflicts).sum() - lostBefore;
             assertThat(lost).as("transactions lost in wave %d", wave).isLessThanOrEqualTo(8L * newcomers);
             assertThat(sum("p")).as("the running sum after wave %d", wave).isLessThanOrEqualTo(2L * newcomers);
@@ -383,7 +385,7 @@ class EtcdCapacityLedgerTests {
      */
     private final class VersionKeyToucher implements AutoCloseable {
 
-        private final java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        private final AtomicBoolean running = new AtomicBoolean(true);
 
         private final Thread thread;
 

@@ -157,7 +157,8 @@ class EtcdRoundTests {
         round("a", LONG, Map.of("report:a", "1"), Duration.ofSeconds(10));
         long own = lease(this.keys.state("report:a"));
         assertThat(own).isNotZero().isNotEqualTo(lease(this.keys.member("a")));
-        long granted = RawEtcd.await(raw.client().getLeaseClient().timeToLive(own, LeaseOption.DEFAULT)).getGrantedTTL();
+        long granted = RawEtcd.await(raw.client().getLeaseClient().timeToLive(own, LeaseOption.DEFAULT))
+            .getGrantedTTL();
         assertThat(granted).as("the values' own ttl").isEqualTo(10);
     }
 
