@@ -172,121 +172,136 @@ final class EtcdGrants {
         String versionKey = this.keys.poolVersion(pool);
         GrantRead prefetched = first;
         int conflicts = 0;
-        while (call.hasTimeLeft()) {
-            GrantRead read = (prefetched != null) ? prefetched
-                    : grantRead(call.await(this.kv.txn().Then(grantReads(pool, instanceId)).commit()).getGetResponses(), 0);
-            prefetched = null;
-            KeyValue version = read.version();
-            KeyValue mine = read.mine();
-            long[] ledger = (version != null) ? ledger(version) : null;
-            GrantRecord own = (mine != null) ? ownGrant(mine, instanceId) : null;
-            long mineGranted = (own != null) ? own.granted() : 0;
-            if (ledger == null || (mine != null && own == null) || ledger[0] < mineGranted) {
-                CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
-                        roundLease);
-                if (grant != null) {
-                    return grant;
-                }
-                conflicts++;
-                continue;
-            }
-            long others = ledger[0] - mineGranted;
-            int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
-            long sinceReconciled = System.currentTimeMillis() - ledger[1];
-            boolean contended = conflicts >= ((mine == null) ? NEWCOMER_CONFLICTS_BEFORE_KEEPING
-                    : CONFLICTS_BEFORE_KEEPING);
-            if ((granted < requested && sinceReconciled >= Math.min(ttlMillis, RECONCILE_MILLIS) && !contended)
-                    || sinceReconciled >= AUDIT_TTLS * ttlMillis) {
-                CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
-                        roundLease);
-                if (grant != null) {
-                    return grant;
-                }
-                conflicts++;
-                continue;
-            }
-            long shared = this.leases.sharedLease(instanceId, roundLease, seconds);
-            long current = (own != null && own.ttlMillis() == ttlMillis) ? this.leases.renewed(call, Objects.requireNonNull(mine, "own is read from it").getLease(), shared) : 0;
-            long lease = (shared != 0) ? shared : current;
-            boolean newLease = lease == 0;
-            if (!newLease && lease == current && mineGranted == granted) {
-                // The steady state: the same amount, its lease just renewed. Writing it again would change no
-                // sum, only cost a Raft proposal per instance and pool every round.
-                return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, true);
-            }
-            if (!newLease && lease == current && contended && mineGranted <= requested) {
-                // Contended: keep the grant as recorded (its lease just renewed) rather than race on.
-                return new CapacityGrant(pool, instanceId, (int) mineGranted, saturatedInt(ledger[0]), globalMaxSize,
-                        true);
-            }
-            if (mine == null && contended) {
-                // A contended newcomer holds nothing to keep: it records a grant of nothing, which
-                // changes no sum and so needs no version key, and grows next round. Racing on until
-                // its time ran out failed its whole round, and at a deploy of a hundred the
-                // newcomers' rounds failing in turn lost their grants and fed the race.
-                granted = 0;
-            }
-            if (newLease) {
-                lease = this.leases.grantLease(call, seconds).id();
-            }
-            // Contended, a grant that does not grow is written alone, leaving the running sum as
-            // it was (above the grants' sum by what this one gave back): the sum only has to keep
-            // the grants under the cap, and a sum too high only makes grants smaller until the next
-            // reconcile, which a request granted less than it asked for starts within a second.
-            // So only growth waits for the version key: when a rebalance moves a pool's demand,
-            // the many instances giving back no longer race the few that grow for one key.
-            boolean alone = (conflicts > 0 && mine != null && granted <= mineGranted) || (mine == null && granted == 0);
-            ByteSequence grantValue = ByteSequence.from(utf8(granted + ":" + ttlMillis));
-            PutOption onLease = PutOption.builder().withLeaseId(lease).build();
-            TxnResponse recorded;
-            try {
-                long myRevision = (mine != null) ? mine.getModRevision() : 0;
-                long versionRevision = Objects.requireNonNull(version, "the ledger is read from it").getModRevision();
-                ByteSequence sum = ledgerValue(others + granted, ledger[1]);
-                // Lost, the transaction reads both keys again instead: the next attempt starts from
-                // them without a read of its own, one round trip per attempt rather than two.
-                recorded = call.await(alone
-                        ? this.kv.txn().If(absentOrUnchanged(myKey, myRevision))
-                            .Then(Op.put(EtcdKeys.bytes(myKey), grantValue, onLease))
-                            .Else(grantReads(pool, instanceId)).commit()
-                        : this.kv.txn()
-                            .If(absentOrUnchanged(versionKey, versionRevision), absentOrUnchanged(myKey, myRevision))
-                            .Then(Op.put(EtcdKeys.bytes(versionKey), sum, PutOption.DEFAULT),
-                                    Op.put(EtcdKeys.bytes(myKey), grantValue, onLease))
-                            .Else(grantReads(pool, instanceId))
-                            .commit());
-            }
-            catch (CoordinatorException ex) {
-                if (!newLease && isLeaseNotFound(ex)) {
-                    // Gone since it was renewed (revoked by someone): the next attempt renews or grants another.
-                    this.leases.forgetRegistrationLease(instanceId, lease);
+        // A lease granted for an attempt that lost, for the next attempt to write on: granting and
+        // revoking one per attempt made each lost attempt of a newcomer (outside a round, as a
+        // manager's first requests are) three Raft proposals instead of one.
+        long spare = 0;
+        try {
+            while (call.hasTimeLeft()) {
+                GrantRead read = (prefetched != null) ? prefetched
+                        : grantRead(call.await(this.kv.txn().Then(grantReads(pool, instanceId)).commit()).getGetResponses(), 0);
+                prefetched = null;
+                KeyValue version = read.version();
+                KeyValue mine = read.mine();
+                long[] ledger = (version != null) ? ledger(version) : null;
+                GrantRecord own = (mine != null) ? ownGrant(mine, instanceId) : null;
+                long mineGranted = (own != null) ? own.granted() : 0;
+                if (ledger == null || (mine != null && own == null) || ledger[0] < mineGranted) {
+                    CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
+                            roundLease);
+                    if (grant != null) {
+                        return grant;
+                    }
+                    conflicts++;
                     continue;
                 }
-                throw ex;
-            }
-            if (!recorded.isSucceeded()) {
-                this.capacityConflicts.increment();
-                conflicts++;
+                long others = ledger[0] - mineGranted;
+                int granted = (int) Math.max(0, Math.min(requested, globalMaxSize - others));
+                long sinceReconciled = System.currentTimeMillis() - ledger[1];
+                boolean contended = conflicts >= ((mine == null) ? NEWCOMER_CONFLICTS_BEFORE_KEEPING
+                        : CONFLICTS_BEFORE_KEEPING);
+                if ((granted < requested && sinceReconciled >= Math.min(ttlMillis, RECONCILE_MILLIS) && !contended)
+                        || sinceReconciled >= AUDIT_TTLS * ttlMillis) {
+                    CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
+                            roundLease);
+                    if (grant != null) {
+                        return grant;
+                    }
+                    conflicts++;
+                    continue;
+                }
+                long shared = this.leases.sharedLease(instanceId, roundLease, seconds);
+                long current = (own != null && own.ttlMillis() == ttlMillis) ? this.leases.renewed(call, Objects.requireNonNull(mine, "own is read from it").getLease(), shared) : 0;
+                long lease = (shared != 0) ? shared : current;
+                boolean newLease = lease == 0;
+                if (!newLease && lease == current && mineGranted == granted) {
+                    // The steady state: the same amount, its lease just renewed. Writing it again would change no
+                    // sum, only cost a Raft proposal per instance and pool every round.
+                    return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, true);
+                }
+                if (!newLease && lease == current && contended && mineGranted <= requested) {
+                    // Contended: keep the grant as recorded (its lease just renewed) rather than race on.
+                    return new CapacityGrant(pool, instanceId, (int) mineGranted, saturatedInt(ledger[0]), globalMaxSize,
+                            true);
+                }
+                if (mine == null && contended) {
+                    // A contended newcomer holds nothing to keep: it records a grant of nothing, which
+                    // changes no sum and so needs no version key, and grows next round. Racing on until
+                    // its time ran out failed its whole round, and at a deploy of a hundred the
+                    // newcomers' rounds failing in turn lost their grants and fed the race.
+                    granted = 0;
+                }
                 if (newLease) {
-                    this.leases.revokeQuietly(lease);
+                    lease = (spare != 0) ? spare : this.leases.grantLease(call, seconds).id();
+                    spare = 0;
                 }
-                if (mine == null && conflicts > 1) {
-                    // A newcomer among others: a random pause, after which what the lost transaction read is stale.
-                    long ceiling = Math.min(MAX_PAUSE_MILLIS, 2L << conflicts);
-                    call.pause(ThreadLocalRandom.current().nextLong(ceiling + 1));
+                // Contended, a grant that does not grow is written alone, leaving the running sum as
+                // it was (above the grants' sum by what this one gave back): the sum only has to keep
+                // the grants under the cap, and a sum too high only makes grants smaller until the next
+                // reconcile, which a request granted less than it asked for starts within a second.
+                // So only growth waits for the version key: when a rebalance moves a pool's demand,
+                // the many instances giving back no longer race the few that grow for one key.
+                boolean alone = (conflicts > 0 && mine != null && granted <= mineGranted) || (mine == null && granted == 0);
+                ByteSequence grantValue = ByteSequence.from(utf8(granted + ":" + ttlMillis));
+                PutOption onLease = PutOption.builder().withLeaseId(lease).build();
+                TxnResponse recorded;
+                try {
+                    long myRevision = (mine != null) ? mine.getModRevision() : 0;
+                    long versionRevision = Objects.requireNonNull(version, "the ledger is read from it").getModRevision();
+                    ByteSequence sum = ledgerValue(others + granted, ledger[1]);
+                    // Lost, the transaction reads both keys again instead: the next attempt starts from
+                    // them without a read of its own, one round trip per attempt rather than two.
+                    recorded = call.await(alone
+                            ? this.kv.txn().If(absentOrUnchanged(myKey, myRevision))
+                                .Then(Op.put(EtcdKeys.bytes(myKey), grantValue, onLease))
+                                .Else(grantReads(pool, instanceId)).commit()
+                            : this.kv.txn()
+                                .If(absentOrUnchanged(versionKey, versionRevision), absentOrUnchanged(myKey, myRevision))
+                                .Then(Op.put(EtcdKeys.bytes(versionKey), sum, PutOption.DEFAULT),
+                                        Op.put(EtcdKeys.bytes(myKey), grantValue, onLease))
+                                .Else(grantReads(pool, instanceId))
+                                .commit());
+                }
+                catch (CoordinatorException ex) {
+                    if (isLeaseNotFound(ex)) {
+                        // Gone since it was renewed or granted (revoked by someone, or a spare one ran
+                        // out): the next attempt renews or grants another.
+                        if (!newLease) {
+                            this.leases.forgetRegistrationLease(instanceId, lease);
+                        }
+                        continue;
+                    }
+                    throw ex;
+                }
+                if (!recorded.isSucceeded()) {
+                    this.capacityConflicts.increment();
+                    conflicts++;
+                    if (newLease) {
+                        spare = lease;
+                    }
+                    if (mine == null && conflicts > 1) {
+                        // A newcomer among others: a random pause, after which what the lost transaction read is stale.
+                        long ceiling = Math.min(MAX_PAUSE_MILLIS, 2L << conflicts);
+                        call.pause(ThreadLocalRandom.current().nextLong(ceiling + 1));
+                        continue;
+                    }
+                    prefetched = grantRead(recorded.getGetResponses(), 0);
                     continue;
                 }
-                prefetched = grantRead(recorded.getGetResponses(), 0);
-                continue;
+                if (mine != null && mine.getLease() != lease) {
+                    this.leases.revokeIfOwn(mine.getLease());
+                }
+                // renewed: the previous grant was still live (its lease had not expired, nothing lost it)
+                return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize,
+                        own != null);
             }
-            if (mine != null && mine.getLease() != lease) {
-                this.leases.revokeIfOwn(mine.getLease());
-            }
-            // renewed: the previous grant was still live (its lease had not expired, nothing lost it)
-            return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize,
-                    own != null);
+            throw call.timedOut();
         }
-        throw call.timedOut();
+        finally {
+            if (spare != 0) {
+                this.leases.revokeQuietly(spare);
+            }
+        }
     }
 
     /**

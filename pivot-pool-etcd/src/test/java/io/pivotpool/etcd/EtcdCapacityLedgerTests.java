@@ -42,6 +42,9 @@ class EtcdCapacityLedgerTests {
 
     private final List<EtcdCoordinator> coordinators = new ArrayList<>();
 
+    /** Lease grants and revocations sent by the coordinators of {@link #countingTransactions}. */
+    private final AtomicInteger leaseCalls = new AtomicInteger();
+
     /** Clients a test built itself: a coordinator created on a client leaves it open. */
     private final List<io.etcd.jetcd.Client> clients = new ArrayList<>();
 
@@ -246,8 +249,9 @@ class EtcdCapacityLedgerTests {
 
     /**
      * A request that loses the race for the version key once starts its next attempt at once from
-     * what the lost transaction read back: one transaction per attempt, not a read and a transaction. At a
-     * thousand instances every extra round trip of a contended request is one more chance to lose.
+     * what the lost transaction read back: one transaction per attempt, not a read and a
+     * transaction, and on the lease the lost attempt was granted, not a new one. At a thousand
+     * instances every extra round trip of a contended request is one more chance to lose.
      */
     @Test
     void aRequestThatLosesTheRaceShouldTryAgainWithoutAReadOfItsOwn() throws Exception {
@@ -259,11 +263,14 @@ class EtcdCapacityLedgerTests {
                 String holder = "a" + attempt;
                 long conflicts = counted.capacityConflicts();
                 int before = transactions.get();
+                int leasesBefore = this.leaseCalls.get();
                 int granted = counted.requestCapacity("p", holder, 3, 1000, LONG).granted();
                 if (counted.capacityConflicts() - conflicts == 1) {
                     assertThat(granted).isEqualTo(3);
                     assertThat(transactions.get() - before).as("transactions of a request that lost once")
                         .isEqualTo(3);
+                    // Outside a round the grant has a lease of its own: one, granted once for both attempts.
+                    assertThat(this.leaseCalls.get() - leasesBefore).as("lease grants and revocations").isOne();
                     assertThat(this.coordinator.capacity("p").grants()).containsEntry(holder, 3);
                     return;
                 }
@@ -353,7 +360,10 @@ class EtcdCapacityLedgerTests {
         assertThat(this.coordinator.capacity("p").total()).isEqualTo(2 * newcomers);
     }
 
-    /** A coordinator of this test's namespace whose client counts the KV transactions it sends. */
+    /**
+     * A coordinator of this test's namespace whose client counts the KV transactions it sends, and
+     * its lease grants and revocations in {@link #leaseCalls}.
+     */
     private EtcdCoordinator countingTransactions(AtomicInteger transactions) {
         io.etcd.jetcd.Client client = io.etcd.jetcd.Client.builder()
             .endpoints(server.endpoints().toArray(String[]::new))
@@ -363,6 +373,10 @@ class EtcdCapacityLedgerTests {
                         io.grpc.CallOptions options, io.grpc.Channel next) {
                     if (method.getFullMethodName().endsWith("KV/Txn")) {
                         transactions.incrementAndGet();
+                    }
+                    if (method.getFullMethodName().endsWith("Lease/LeaseGrant")
+                            || method.getFullMethodName().endsWith("Lease/LeaseRevoke")) {
+                        leaseCalls.incrementAndGet();
                     }
                     return next.newCall(method, options);
                 }
