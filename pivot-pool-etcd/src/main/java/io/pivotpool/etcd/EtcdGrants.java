@@ -174,7 +174,9 @@ final class EtcdGrants {
         int conflicts = 0;
         // A lease granted for an attempt that lost, for the next attempt to write on: granting and
         // revoking one per attempt made each lost attempt of a newcomer (outside a round, as a
-        // manager's first requests are) three Raft proposals instead of one.
+        // manager's first requests are) three Raft proposals instead of one. Granted after this
+        // request was sent, it still outlives the caller's trust in the grant (which runs from the
+        // sending), however late the attempt that writes on it.
         long spare = 0;
         try {
             while (call.hasTimeLeft()) {
