@@ -417,9 +417,13 @@ public final class FleetScaleProbe {
             Map<String, Double> after = this.server.metrics();
             Map<String, Double> delta = Backend.delta(before, after);
             double seconds = (System.nanoTime() - startNanos) / 1e9;
-            System.out.printf(Locale.ROOT, "# %s, %.1f s: server CPU %.1f%% of a core, proposals %.0f, conflicts %.0f%n",
+            // Bytes out and transactions too: a stampede of reconciliations (each reading every grant
+            // of a pool) shows in the bytes, a race for a version key in the transactions.
+            System.out.printf(Locale.ROOT, "# %s, %.1f s: server CPU %.1f%% of a core, proposals %.0f, conflicts %.0f, "
+                    + "transactions %.0f, ranges %.0f, MB out %.1f%n",
                     name, seconds, 100 * delta.getOrDefault("cpu", 0.0) / seconds, delta.getOrDefault("proposals", 0.0),
-                    delta.getOrDefault("conflicts", 0.0));
+                    delta.getOrDefault("conflicts", 0.0), delta.getOrDefault("grpc.Txn", 0.0),
+                    delta.getOrDefault("grpc.Range", 0.0), delta.getOrDefault("bytesOut", 0.0) / 1e6);
             return after;
         }
 
