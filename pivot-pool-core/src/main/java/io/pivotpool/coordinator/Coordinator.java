@@ -218,6 +218,27 @@ public interface Coordinator extends AutoCloseable {
         return false;
     }
 
+    /**
+     * The leader's help for a backend whose grants are optimistic transactions: raises, in a few
+     * calls, the recorded grants of holders whose {@code targets} are above them, as far as the
+     * cap allows (in the order of {@code targets}), never letting the grants sum above
+     * {@code globalMaxSize}. Only grants that exist are raised, each on the lease it has, so it
+     * ends when its holder's would: a holder relies on nothing more until its own next request
+     * finds the grant raised and renews it. When a rebalance moves capacity, the holders that
+     * grow then find their grants already written instead of each racing the others for the
+     * pool's ledger. The default raises nothing: every holder grows at its own request (a Redis
+     * script runs each request alone, without such races). The pool manager calls it only where
+     * {@link #capacityConflicts()} is not {@code -1}.
+     *
+     * @param targets the targets of the pool's members, by instance id, in the order in which
+     * capacity that does not suffice for all of them should go
+     * @return how many holders are still below their targets (0 when the default raises nothing):
+     * while some are, the leader calls again at its next round
+     */
+    default int growGrants(String pool, int globalMaxSize, Map<String, Integer> targets) {
+        return 0;
+    }
+
     /** The live grants of a pool and their sum. */
     CapacityView capacity(String pool);
 

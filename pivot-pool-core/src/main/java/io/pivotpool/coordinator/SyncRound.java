@@ -56,12 +56,22 @@ public record SyncRound(InstanceInfo instance, Duration instanceTtl, @Nullable D
     /**
      * One grant asked for in a round, with the arguments of {@link Coordinator#requestCapacity}
      * (the instance is the round's).
+     *
+     * @param growthMayWait whether the leader is about to raise this grant
+     * ({@link Coordinator#growGrants}): a backend whose requests race each other for growth may
+     * then keep the grant as recorded instead of racing to grow it (etcd does); a grant above the
+     * request is still lowered. A backend without such races ignores it.
      */
-    public record CapacityRequest(String pool, int requested, int globalMaxSize, Duration ttl) {
+    public record CapacityRequest(String pool, int requested, int globalMaxSize, Duration ttl, boolean growthMayWait) {
 
         public CapacityRequest {
             Objects.requireNonNull(pool, "pool must not be null");
             CoordinatorArguments.requirePositiveTtl(ttl);
+        }
+
+        /** A request whose growth does not wait for the leader. */
+        public CapacityRequest(String pool, int requested, int globalMaxSize, Duration ttl) {
+            this(pool, requested, globalMaxSize, ttl, false);
         }
     }
 

@@ -67,6 +67,11 @@ final class CapacityShare {
      */
     private boolean renewedLastRound;
 
+    /** Whether and when (monotonic nanos) the target last rose above the grant: {@link #growthMayWait}. */
+    private boolean targetRose;
+
+    private long targetRoseAt;
+
     /** Whether growth is held back until {@link #growthHeldUntil} (monotonic nanos): see {@link #granted}. */
     private boolean growthHeld;
 
@@ -159,12 +164,13 @@ final class CapacityShare {
      * instance on a stale target for good, holding a share nobody can move (found by the
      * simulation, seed 167254). Targets only steer; grants keep the cap.
      */
-    boolean acceptTarget(CapacityRecords.Target written, long currentTerm) {
+    boolean acceptTarget(CapacityRecords.Target written, long currentTerm, long now) {
         this.lock.lock();
         try {
             if (written.fencingToken() != currentTerm) {
                 return false;
             }
+            noteTargetRise(written.target(), now);
             this.target = written.target();
             publish();
             return true;
@@ -179,12 +185,35 @@ final class CapacityShare {
      * no longer needed here (see {@link #acceptTarget}); the parameter stays until the leader's
      * round, which is being reworked on main, can stop passing it.
      */
-    void leaderTarget(int target, long term, Map<String, Integer> distribution) {
+    void leaderTarget(int target, long term, Map<String, Integer> distribution, long now) {
         this.lock.lock();
         try {
+            noteTargetRise(target, now);
             this.target = target;
             this.distribution = PoolCapacity.sorted(distribution);
             publish();
+        }
+        finally {
+            this.lock.unlock();
+        }
+    }
+
+    private void noteTargetRise(int target, long now) {
+        if (target > this.target && target > this.grant) {
+            this.targetRose = true;
+            this.targetRoseAt = now;
+        }
+    }
+
+    /**
+     * Whether this share's growth may wait for the leader to raise its grant
+     * ({@link io.pivotpool.coordinator.Coordinator#growGrants}): its target rose above its grant
+     * less than {@code windowNanos} before {@code now}. After that it grows at its own requests.
+     */
+    boolean growthMayWait(long now, long windowNanos) {
+        this.lock.lock();
+        try {
+            return this.targetRose && this.grant < this.target && now - this.targetRoseAt < windowNanos;
         }
         finally {
             this.lock.unlock();

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -155,6 +156,12 @@ public final class DistributedPoolManager implements AutoCloseable {
     private boolean connectPending;
 
     private @Nullable Rebalance lastRebalance;
+
+    /**
+     * By pool: the targets of the last rebalance whose grants the coordinator still has to raise
+     * ({@link Coordinator#growGrants}), until it has or the next rebalance replaces them.
+     */
+    private final Map<String, Growth> growths = new LinkedHashMap<>();
 
     /** The targets this instance wrote as leader, by key, so that an unchanged one is not rewritten at every rebalance. */
     private final Map<String, WrittenTarget> writtenTargets = new HashMap<>();
@@ -756,11 +763,15 @@ public final class DistributedPoolManager implements AutoCloseable {
         List<SyncRound.CapacityRequest> requests = new ArrayList<>(order.size());
         int[] requested = new int[order.size()];
         Map<String, CapacityShare> targets = new HashMap<>();
+        // Where the leader raises grants (growGrants), a share whose target just rose lets it: one
+        // round to wait, the next grows on its own if the leader could not.
+        boolean raising = this.coordinator.capacityConflicts() >= 0;
+        long mayWait = this.settings.syncInterval().toNanos() * 3 / 2;
         for (int i = 0; i < order.size(); i++) {
             CapacityShare share = order.get(i);
             requested[i] = share.prepareRequest(Math.max(1, before.memberCount()), now);
             requests.add(new SyncRound.CapacityRequest(share.name(), requested[i], share.capacity().globalMaxSize(),
-                    this.settings.instanceTtl()));
+                    this.settings.instanceTtl(), raising && share.growthMayWait(now, mayWait)));
             targets.put(CapacityRecords.targetKey(share.name(), this.self.id()), share);
         }
         boolean electing = this.settings.leaderElection();
@@ -973,7 +984,7 @@ public final class DistributedPoolManager implements AutoCloseable {
                 return;
             }
             try {
-                share.acceptTarget(CapacityRecords.Target.decode(value), term);
+                share.acceptTarget(CapacityRecords.Target.decode(value), term, this.nanoClock.getAsLong());
             }
             catch (IllegalArgumentException ex) {
                 warnGarbage(key, ex.getMessage());
@@ -996,7 +1007,51 @@ public final class DistributedPoolManager implements AutoCloseable {
         members.forEach(member -> ids.add(member.id()));
         ids.add(this.self.id());
         rebalanceIfDue(term, ids, own);
+        growGrants(term);
         reapNonMemberGrants(term, ids);
+    }
+
+    /**
+     * Where holders race for a pool's ledger (etcd: {@link Coordinator#capacityConflicts()} is
+     * counted), raises the grants of the members the last rebalance gave more, in a few calls of
+     * the leader's, from the round after it and again each round until all are raised (capacity
+     * given back meanwhile makes room) or a rebalance-interval has passed since a target last rose.
+     * At a rolling deploy of a hundred instances in a fleet of a thousand, the holders that grew
+     * each raced the others for the pool's version key, and lost 13,000-31,000 transactions in
+     * all (BENCHMARKS.md, round thirteen); a holder that finds its grant raised only renews it.
+     * A failure is logged and tried again next round: the holders still grow on their own.
+     */
+    private void growGrants(long term) {
+        if (this.growths.isEmpty()) {
+            return;
+        }
+        long now = this.nanoClock.getAsLong();
+        for (Iterator<Map.Entry<String, Growth>> it = this.growths.entrySet().iterator(); it.hasNext();) {
+            Map.Entry<String, Growth> entry = it.next();
+            Growth growth = entry.getValue();
+            CapacityShare share = this.shares.get(entry.getKey());
+            if (share == null || growth.term() != term
+                    || now - growth.atNanos() >= this.settings.rebalanceInterval().toNanos()) {
+                it.remove();
+                continue;
+            }
+            if (now - growth.sinceNanos() < this.settings.syncInterval().toNanos() * 3 / 4) {
+                // Not in the rebalance's own round: a follower's request is prepared before its
+                // round reads its target, so one that had not read the new target yet would ask
+                // for its old one and give back at once what was raised. A round later every
+                // follower has read it.
+                continue;
+            }
+            try {
+                if (this.coordinator.growGrants(share.name(), share.capacity().globalMaxSize(), growth.targets()) <= 0) {
+                    it.remove();
+                }
+            }
+            catch (RuntimeException ex) {
+                logger.debug("Instance {} could not raise the grants of pool '{}' to their targets; the holders "
+                        + "grow at their own requests: {}", this.self.id(), share.name(), describe(ex));
+            }
+        }
     }
 
     /**
@@ -1073,6 +1128,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         Map<String, byte[]> written = new HashMap<>();
         Map<String, WrittenTarget> writing = new HashMap<>();
         Map<CapacityShare, Map<String, Integer>> planned = new LinkedHashMap<>();
+        Set<CapacityShare> rose = new HashSet<>();
         for (Map.Entry<CapacityShare, List<CapacityPlanner.Member>> plan : plans.entrySet()) {
             CapacityShare share = plan.getKey();
             Map<String, Integer> targets = CapacityPlanner.targets(share.capacity().globalMaxSize(), plan.getValue());
@@ -1085,6 +1141,9 @@ public final class DistributedPoolManager implements AutoCloseable {
                     // targets only steer, the grants keep the cap.
                     String key = CapacityRecords.targetKey(share.name(), target.getKey());
                     WrittenTarget before = this.writtenTargets.get(key);
+                    if (before == null || before.term() != term || before.target() < target.getValue()) {
+                        rose.add(share);
+                    }
                     if (before == null || before.term() != term || before.target() != target.getValue()
                             || now - before.atNanos() >= refreshAfter(key, refreshNanos)) {
                         written.put(key, new CapacityRecords.Target(term, target.getValue()).encode());
@@ -1104,7 +1163,22 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
         this.writtenTargets.putAll(writing);
         // Only once the followers' targets are written: a failed write leaves this rebalance due.
-        planned.forEach((share, targets) -> share.leaderTarget(targets.getOrDefault(this.self.id(), 0), term, targets));
+        planned.forEach((share, targets) -> share.leaderTarget(targets.getOrDefault(this.self.id(), 0), term, targets, now));
+        if (this.coordinator.capacityConflicts() >= 0) {
+            planned.forEach((share, targets) -> {
+                Growth under = this.growths.get(share.name());
+                if (under != null && under.term() == term) {
+                    // A raising under way goes on towards the new targets, from the round it was due:
+                    // during a rolling deploy the membership changes every round, and restarting the
+                    // wait at each rebalance raised nothing until the deploy was over.
+                    this.growths.put(share.name(), new Growth(term, targets, under.sinceNanos(),
+                            rose.contains(share) ? now : under.atNanos()));
+                }
+                else if (rose.contains(share)) {
+                    this.growths.put(share.name(), new Growth(term, targets, now, now));
+                }
+            });
+        }
         this.lastRebalance = new Rebalance(term, ids, now);
         this.rebalances.incrementAndGet();
     }
@@ -1279,6 +1353,14 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     private record Rebalance(long term, TreeSet<String> members, long atNanos) {
+    }
+
+    /**
+     * A pool's targets from the last rebalance of {@code term}, for {@link Coordinator#growGrants}:
+     * due since {@code sinceNanos}, the rebalance that first raised a target; {@code atNanos}, the
+     * last one that did.
+     */
+    private record Growth(long term, Map<String, Integer> targets, long sinceNanos, long atNanos) {
     }
 
     /** A follower's target as this leader last wrote it, and when (monotonic nanos, taken before the write). */

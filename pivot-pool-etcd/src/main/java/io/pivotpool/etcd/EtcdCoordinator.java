@@ -379,6 +379,11 @@ public final class EtcdCoordinator implements Coordinator {
         return this.grants.requestCapacity(pool, instanceId, requested, globalMaxSize, ttl);
     }
 
+    @Override
+    public int growGrants(String pool, int globalMaxSize, Map<String, Integer> targets) {
+        return this.grants.growGrants(pool, globalMaxSize, targets);
+    }
+
     /**
      * Transactions on a pool's ledger (its version key, which serialises every change of its
      * grants) that found it changed since it was read and were tried again.
@@ -487,7 +492,7 @@ public final class EtcdCoordinator implements Coordinator {
         List<CapacityGrant> grants = new ArrayList<>(round.capacity().size());
         for (SyncRound.CapacityRequest request : round.capacity()) {
             grants.add(this.grants.requestCapacity(request.pool(), id, request.requested(), request.globalMaxSize(),
-                    request.ttl(), EtcdGrants.grantRead(got, next), roundLease));
+                    request.ttl(), EtcdGrants.grantRead(got, next), roundLease, request.growthMayWait()));
             next += 2;
         }
         Map<String, byte[]> values = new LinkedHashMap<>();

@@ -95,6 +95,12 @@ final class EtcdGrants {
     /** The longest pause between two attempts of a newcomer: {@link #NEWCOMER_CONFLICTS_BEFORE_KEEPING}. */
     static final long MAX_PAUSE_MILLIS = 64;
 
+    /**
+     * Grants a leader raises in one transaction: with the version key, one comparison and one write
+     * each, within etcd's default {@code --max-txn-ops} of {@value EtcdValues#TXN_OPS}.
+     */
+    static final int GROWTHS_PER_TXN = 100;
+
     /** A pool's running sum is reconciled at least this many grant ttls apart, however right it looks. */
     private static final int AUDIT_TTLS = 8;
 
@@ -149,7 +155,7 @@ final class EtcdGrants {
      */
     CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
             Duration ttl) {
-        return requestCapacity(pool, instanceId, requested, globalMaxSize, ttl, null, 0);
+        return requestCapacity(pool, instanceId, requested, globalMaxSize, ttl, null, 0, false);
     }
 
     /**
@@ -157,10 +163,12 @@ final class EtcdGrants {
      * version key and the caller's grant read a moment ago (by a {@link EtcdCoordinator#round}), used for the first
      * attempt instead of reading them again; null to read them. {@code roundLease}: the lease of the
      * caller's registration, renewed by the heartbeat of the round this request is part of, or 0
-     * outside a round (see {@link EtcdLeases#sharedLease}).
+     * outside a round (see {@link EtcdLeases#sharedLease}). {@code growthMayWait}: the leader is
+     * about to raise this grant ({@link #growGrants}), so a grant that would grow is kept as
+     * recorded, its lease renewed, without a write or a race for the version key.
      */
     CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
-            Duration ttl, @Nullable GrantRead first, long roundLease) {
+            Duration ttl, @Nullable GrantRead first, long roundLease, boolean growthMayWait) {
         CoordinatorArguments.requireCapacityRequest(pool, instanceId, requested, globalMaxSize);
         requireId(instanceId, "instanceId");
         this.duplicates.requireNotHeld(instanceId);
@@ -202,8 +210,9 @@ final class EtcdGrants {
                 long sinceReconciled = System.currentTimeMillis() - ledger[1];
                 boolean contended = conflicts >= ((mine == null) ? NEWCOMER_CONFLICTS_BEFORE_KEEPING
                         : CONFLICTS_BEFORE_KEEPING);
-                if ((granted < requested && sinceReconciled >= Math.min(ttlMillis, RECONCILE_MILLIS) && !contended)
-                        || sinceReconciled >= AUDIT_TTLS * ttlMillis) {
+                boolean waits = growthMayWait && mine != null && granted > mineGranted;
+                if ((granted < requested && sinceReconciled >= Math.min(ttlMillis, RECONCILE_MILLIS) && !contended
+                        && !waits) || sinceReconciled >= AUDIT_TTLS * ttlMillis) {
                     CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
                             roundLease);
                     if (grant != null) {
@@ -221,8 +230,9 @@ final class EtcdGrants {
                     // sum, only cost a Raft proposal per instance and pool every round.
                     return new CapacityGrant(pool, instanceId, granted, saturatedInt(others + granted), globalMaxSize, true);
                 }
-                if (!newLease && lease == current && contended && mineGranted <= requested) {
-                    // Contended: keep the grant as recorded (its lease just renewed) rather than race on.
+                if (!newLease && lease == current && (contended || waits) && mineGranted <= requested) {
+                    // Contended, or waiting for the leader to raise it: keep the grant as recorded
+                    // (its lease just renewed) rather than race on.
                     return new CapacityGrant(pool, instanceId, (int) mineGranted, saturatedInt(ledger[0]), globalMaxSize,
                             true);
                 }
@@ -242,7 +252,8 @@ final class EtcdGrants {
                 // the grants under the cap, and a sum too high only makes grants smaller until the next
                 // reconcile, which a request granted less than it asked for starts within a second.
                 // So only growth waits for the version key: when a rebalance moves a pool's demand,
-                // the many instances giving back no longer race the few that grow for one key.
+                // the many instances giving back no longer race the few that grow for one key. Not at
+                // the first attempt: what a grant gives back is then at once free for the next request.
                 boolean alone = (conflicts > 0 && mine != null && granted <= mineGranted) || (mine == null && granted == 0);
                 ByteSequence grantValue = ByteSequence.from(utf8(granted + ":" + ttlMillis));
                 PutOption onLease = PutOption.builder().withLeaseId(lease).build();
@@ -521,6 +532,91 @@ final class EtcdGrants {
     private boolean stillNoMember(EtcdCall call, String memberKey) {
         return call.await(this.kv.get(EtcdKeys.bytes(memberKey), GetOption.builder().withCountOnly(true).build()))
             .getCount() == 0;
+    }
+
+    /**
+     * The leader's raising of grants to their targets, as
+     * {@link io.pivotpool.coordinator.Coordinator#growGrants} describes: one read of the pool's
+     * grants, then transactions of up to {@value #GROWTHS_PER_TXN} raised grants each, every one
+     * requiring the version key and the raised grants unchanged since they were read, and writing
+     * the new sum (reconciled: it is the grants' true sum plus what was raised). Each grant is
+     * rewritten on its own lease, so it still ends when its holder's would. A pool with garbage or
+     * an invalid version key is left to the requests' reconciliation, which drops what needs
+     * dropping; a lost transaction ends the call (the leader calls again next round).
+     */
+    int growGrants(String pool, int globalMaxSize, Map<String, Integer> targets) {
+        CoordinatorArguments.requireCapacityRequest(pool, "leader", 0, globalMaxSize);
+        Objects.requireNonNull(targets, "targets must not be null");
+        EtcdCall call = this.connection.call("raise the grants of pool '" + pool + "'");
+        Grants grants = readGrants(call, pool, false);
+        if (grants == null || !grants.garbage().isEmpty() || grants.badVersion() != null
+                || grants.versionModRevision() == 0) {
+            return targets.size();
+        }
+        Map<String, GrantRecord> byHolder = new LinkedHashMap<>();
+        long sum = 0;
+        for (GrantRecord grant : grants.valid()) {
+            byHolder.put(grant.holder(), grant);
+            sum += grant.granted();
+        }
+        List<GrantRecord> raised = new ArrayList<>();
+        List<Integer> to = new ArrayList<>();
+        int below = 0;
+        for (Map.Entry<String, Integer> target : targets.entrySet()) {
+            GrantRecord grant = byHolder.get(target.getKey());
+            if (grant == null || target.getValue() <= grant.granted()) {
+                // A member without a grant asks for its first one itself: its lease is not known here.
+                below += (grant == null && target.getValue() > 0) ? 1 : 0;
+                continue;
+            }
+            long room = globalMaxSize - sum;
+            int grown = (int) Math.min(target.getValue(), grant.granted() + Math.max(0, room));
+            if (grown > grant.granted() && grant.entry().getLease() != 0) {
+                raised.add(grant);
+                to.add(grown);
+                sum += grown - grant.granted();
+            }
+            below += (grown < target.getValue()) ? 1 : 0;
+        }
+        String versionKey = this.keys.poolVersion(pool);
+        long versionRevision = grants.versionModRevision();
+        for (int from = 0; from < raised.size(); from += GROWTHS_PER_TXN) {
+            int end = Math.min(raised.size(), from + GROWTHS_PER_TXN);
+            long chunkSum = sum;
+            for (int i = end; i < raised.size(); i++) {
+                chunkSum -= to.get(i) - raised.get(i).granted();
+            }
+            List<Cmp> unchanged = new ArrayList<>();
+            List<Op> writes = new ArrayList<>();
+            unchanged.add(absentOrUnchanged(versionKey, versionRevision));
+            writes.add(Op.put(EtcdKeys.bytes(versionKey), ledgerValue(chunkSum, System.currentTimeMillis()),
+                    PutOption.DEFAULT));
+            for (int i = from; i < end; i++) {
+                GrantRecord grant = raised.get(i);
+                unchanged.add(new Cmp(grant.entry().getKey(), Cmp.Op.EQUAL,
+                        CmpTarget.modRevision(grant.entry().getModRevision())));
+                writes.add(Op.put(grant.entry().getKey(), ByteSequence.from(utf8(to.get(i) + ":" + grant.ttlMillis())),
+                        PutOption.builder().withLeaseId(grant.entry().getLease()).build()));
+            }
+            TxnResponse recorded;
+            try {
+                recorded = call.await(this.kv.txn().If(unchanged.toArray(Cmp[]::new))
+                    .Then(writes.toArray(Op[]::new)).commit());
+            }
+            catch (CoordinatorException ex) {
+                if (isLeaseNotFound(ex)) {
+                    // A holder's lease ended since the read: its grant is gone; the next call reads again.
+                    return Math.max(1, below + raised.size() - from);
+                }
+                throw ex;
+            }
+            if (!recorded.isSucceeded()) {
+                this.capacityConflicts.increment();
+                return Math.max(1, below + raised.size() - from);
+            }
+            versionRevision = recorded.getHeader().getRevision();
+        }
+        return below;
     }
 
     CapacityView capacity(String pool) {

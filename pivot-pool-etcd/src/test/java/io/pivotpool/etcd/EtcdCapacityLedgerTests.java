@@ -361,6 +361,148 @@ class EtcdCapacityLedgerTests {
     }
 
     /**
+     * The leader raises grants to their targets in one transaction, each on its holder's lease; a
+     * holder's next request for its target finds it raised and writes nothing; a member without a
+     * grant is not given one (its lease is unknown), it is counted as still below its target.
+     */
+    @Test
+    void theLeaderShouldRaiseGrantsToTheirTargetsOnTheirOwnLeasesInOneTransaction() {
+        for (String holder : List.of("a", "b", "c")) {
+            assertThat(this.coordinator.requestCapacity("p", holder, 1, 10, LONG).granted()).isEqualTo(1);
+        }
+        Map<String, Long> leases = new java.util.HashMap<>();
+        for (String holder : List.of("a", "b", "c")) {
+            leases.put(holder, grantEntry(holder).getLease());
+        }
+        AtomicInteger transactions = new AtomicInteger();
+        EtcdCoordinator leader = countingTransactions(transactions);
+        Map<String, Integer> targets = new java.util.LinkedHashMap<>();
+        targets.put("a", 5);
+        targets.put("b", 3);
+        targets.put("c", 1);
+        targets.put("d", 1);
+        assertThat(leader.growGrants("p", 10, targets)).as("members still below their targets").isEqualTo(1);
+        assertThat(transactions).as("transactions of the leader").hasValue(1);
+        assertThat(this.coordinator.capacity("p").grants()).containsExactlyInAnyOrderEntriesOf(Map.of("a", 5, "b", 3,
+                "c", 1));
+        assertThat(sum("p")).isEqualTo(9);
+        for (String holder : List.of("a", "b", "c")) {
+            assertThat(grantEntry(holder).getLease()).as("lease of %s's grant", holder).isEqualTo(leases.get(holder));
+        }
+        long revision = grantEntry("a").getModRevision();
+        var grant = this.coordinator.requestCapacity("p", "a", 5, 10, LONG);
+        assertThat(grant.granted()).isEqualTo(5);
+        assertThat(grant.renewed()).isTrue();
+        assertThat(grantEntry("a").getModRevision()).as("a's grant rewritten by its request").isEqualTo(revision);
+        assertThat(this.coordinator.capacityConflicts()).isZero();
+    }
+
+    /** Raised only as far as the cap allows, in the targets' order; what a holder gives back makes room. */
+    @Test
+    void theLeaderShouldRaiseGrantsOnlyAsFarAsTheCapAllows() {
+        for (String holder : List.of("a", "b", "c")) {
+            this.coordinator.requestCapacity("p", holder, 2, 6, LONG);
+        }
+        EtcdCoordinator leader = newCoordinator(namespaceOf());
+        Map<String, Integer> targets = new java.util.LinkedHashMap<>();
+        targets.put("c", 4);
+        targets.put("a", 1);
+        targets.put("b", 1);
+        assertThat(leader.growGrants("p", 6, targets)).isEqualTo(1);
+        assertThat(this.coordinator.capacity("p").grants()).containsExactlyInAnyOrderEntriesOf(Map.of("a", 2, "b", 2,
+                "c", 2));
+        this.coordinator.requestCapacity("p", "a", 1, 6, LONG);
+        assertThat(leader.growGrants("p", 6, targets)).isEqualTo(1);
+        assertThat(this.coordinator.capacity("p").grants()).containsExactlyInAnyOrderEntriesOf(Map.of("a", 1, "b", 2,
+                "c", 3));
+        this.coordinator.requestCapacity("p", "b", 1, 6, LONG);
+        assertThat(leader.growGrants("p", 6, targets)).isZero();
+        assertThat(this.coordinator.capacity("p").grants()).containsExactlyInAnyOrderEntriesOf(Map.of("a", 1, "b", 1,
+                "c", 4));
+        assertThat(sum("p")).isEqualTo(6);
+    }
+
+    /**
+     * Holders asking for random amounts on their own coordinators while a leader raises their
+     * grants to random targets: the recorded grants, read at one revision, never sum above the cap.
+     */
+    @Test
+    void grantsRaisedByTheLeaderWhileHoldersAskShouldNeverSumAboveTheCap() throws Exception {
+        int cap = 12;
+        int holders = 6;
+        List<EtcdCoordinator> through = new ArrayList<>();
+        for (int i = 0; i < holders; i++) {
+            through.add(newCoordinator(namespaceOf()));
+            through.get(i).requestCapacity("p", "h" + i, 1, cap, LONG);
+        }
+        EtcdCoordinator leader = newCoordinator(namespaceOf());
+        AtomicBoolean running = new AtomicBoolean(true);
+        List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        AtomicInteger raisings = new AtomicInteger();
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < holders; i++) {
+            EtcdCoordinator holder = through.get(i);
+            String id = "h" + i;
+            threads.add(new Thread(() -> {
+                java.util.Random random = new java.util.Random(id.hashCode());
+                while (running.get()) {
+                    try {
+                        holder.requestCapacity("p", id, random.nextInt(5), cap, LONG);
+                    }
+                    catch (RuntimeException ex) {
+                        // A request out of time under the race is allowed; the sum is what is checked.
+                    }
+                    catch (Throwable failure) {
+                        failures.add(failure);
+                    }
+                }
+            }));
+        }
+        threads.add(new Thread(() -> {
+            java.util.Random random = new java.util.Random(42);
+            while (running.get()) {
+                Map<String, Integer> targets = new java.util.LinkedHashMap<>();
+                for (int i = 0; i < holders; i++) {
+                    targets.put("h" + i, 1 + random.nextInt(6));
+                }
+                try {
+                    leader.growGrants("p", cap, targets);
+                    raisings.incrementAndGet();
+                }
+                catch (Throwable failure) {
+                    failures.add(failure);
+                }
+            }
+        }));
+        threads.forEach(Thread::start);
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        int checks = 0;
+        while (System.nanoTime() < deadline) {
+            List<KeyValue> grants = RawEtcd.await(raw.client().getKVClient().get(RawEtcd.bytes(this.keys.grants("p")),
+                    io.etcd.jetcd.options.GetOption.builder().isPrefix(true).build())).getKvs();
+            long total = 0;
+            for (KeyValue grant : grants) {
+                String value = grant.getValue().toString(StandardCharsets.UTF_8);
+                total += Long.parseLong(value.substring(0, value.indexOf(':')));
+            }
+            assertThat(total).as("grants summed at one revision, check %d", checks).isLessThanOrEqualTo(cap);
+            assertThat(sum("p")).as("running sum against the grants, check %d", checks).isLessThanOrEqualTo(cap);
+            checks++;
+        }
+        running.set(false);
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        assertThat(failures).isEmpty();
+        assertThat(raisings.get()).as("raisings by the leader").isPositive();
+        assertThat(this.coordinator.capacity("p").total()).isLessThanOrEqualTo(cap);
+    }
+
+    private KeyValue grantEntry(String holder) {
+        return RawEtcd.await(raw.client().getKVClient().get(RawEtcd.bytes(this.keys.grant("p", holder)))).getKvs().get(0);
+    }
+
+    /**
      * A coordinator of this test's namespace whose client counts the KV transactions it sends, and
      * its lease grants and revocations in {@link #leaseCalls}.
      */

@@ -191,6 +191,31 @@ class EtcdRoundTests {
         assertThat(reply.values().get("t:2")).hasSize(large.length - 1);
     }
 
+    /**
+     * A request whose growth may wait for the leader keeps its grant as recorded, without a write:
+     * the leader is about to raise it. A grant above the request is still lowered, and without the
+     * flag the grant grows.
+     */
+    @Test
+    void aGrowthThatMayWaitForTheLeaderShouldKeepTheGrantWithoutAWrite() {
+        assertThat(request("a", 2, false).granted()).isEqualTo(2);
+        String grant = this.keys.grant("p", "a");
+        long written = modRevision(grant);
+        assertThat(request("a", 5, true).granted()).isEqualTo(2);
+        assertThat(modRevision(grant)).as("the grant rewritten").isEqualTo(written);
+        assertThat(request("a", 1, true).granted()).isEqualTo(1);
+        assertThat(request("a", 5, false).granted()).isEqualTo(5);
+    }
+
+    private io.pivotpool.coordinator.CapacityGrant request(String id, int requested, boolean growthMayWait) {
+        return this.coordinator.round(new SyncRound(instance(id), LONG, null, false, Map.of(), null,
+                List.of(new SyncRound.CapacityRequest("p", requested, 10, LONG, growthMayWait)), List.of())).grants().get(0);
+    }
+
+    private long modRevision(String key) {
+        return RawEtcd.await(raw.client().getKVClient().get(RawEtcd.bytes(key))).getKvs().get(0).getModRevision();
+    }
+
     private SyncRound.Reply round(String id, Duration ttl, List<String> pools, List<String> reads) {
         return this.coordinator.round(new SyncRound(instance(id), ttl, null, false, Map.of(), null,
                 pools.stream().map(pool -> new SyncRound.CapacityRequest(pool, 3, 10, ttl)).toList(), reads));

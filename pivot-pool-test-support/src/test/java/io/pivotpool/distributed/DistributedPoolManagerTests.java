@@ -16,6 +16,7 @@ import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
 import io.pivotpool.coordinator.NoOpCoordinator;
+import io.pivotpool.coordinator.SyncRound;
 import io.pivotpool.distributed.internal.ActiveCoordinator;
 import io.pivotpool.distributed.internal.CoordinatorSelection;
 import io.pivotpool.distributed.internal.Managers;
@@ -518,6 +519,115 @@ class DistributedPoolManagerTests {
                         + "(the sum of their max-size is 3), so the cap limits nothing; lower global-max-size or "
                         + "raise max-size");
         }
+    }
+
+    /**
+     * Where holders race for the ledger, the leader raises the grants of the targets a rebalance
+     * raised, with the targets in their order, a round after it wrote them (a follower that had
+     * not read its new target yet would give a raised grant back at once); where they do not race
+     * (a backend that counts no conflicts), it never calls.
+     */
+    @Test
+    void aLeaderRaisesTheGrantsOfTheTargetsItRaisedARoundAfterWritingThemWhereHoldersRace() {
+        List<Call> targetsWritten = new CopyOnWriteArrayList<>();
+        List<Call> raised = new CopyOnWriteArrayList<>();
+        List<Map<String, Integer>> raisedTo = new CopyOnWriteArrayList<>();
+        Coordinator racing = new ForwardingCoordinator(this.backend) {
+            @Override
+            public long capacityConflicts() {
+                return 0;
+            }
+
+            @Override
+            public void setAll(Map<String, byte[]> values, Duration ttl) {
+                targetsWritten.add(new Call(String.join(",", values.keySet()), System.nanoTime()));
+                super.setAll(values, ttl);
+            }
+
+            @Override
+            public int growGrants(String pool, int globalMaxSize, Map<String, Integer> targets) {
+                raised.add(new Call(pool, System.nanoTime()));
+                raisedTo.add(Map.copyOf(targets));
+                return 0;
+            }
+        };
+        DistributedPoolManager a = manager(racing, FAST, "a");
+        a.addPool(pool("clients"), 8);
+        a.start();
+        await().atMost(Duration.ofSeconds(2)).until(() -> a.status().isLeader());
+        DistributedPoolManager b = manager(racing, FAST, "b");
+        b.addPool(pool("clients"), 8);
+        b.start();
+        await().atMost(Duration.ofSeconds(3)).until(() -> raisedTo.stream().anyMatch(targets -> targets.containsKey("b")));
+        int first = 0;
+        while (!raisedTo.get(first).containsKey("b")) {
+            first++;
+        }
+        Map<String, Integer> targets = raisedTo.get(first);
+        assertThat(targets.keySet()).containsExactlyInAnyOrder("a", "b");
+        assertThat(targets.values().stream().mapToInt(Integer::intValue).sum()).isLessThanOrEqualTo(8);
+        long raisedAt = raised.get(first).atNanos();
+        long bTargetWrittenAt = targetsWritten.stream().filter(call -> call.operation().contains(":b"))
+            .mapToLong(Call::atNanos).min().orElseThrow();
+        assertThat(raisedAt - bTargetWrittenAt).as("nanos from writing b's target to raising its grant")
+            .isGreaterThanOrEqualTo(FAST.syncInterval().toNanos() * 3 / 4);
+
+        List<Call> neverRaised = new CopyOnWriteArrayList<>();
+        NoOpCoordinator calm = new NoOpCoordinator();
+        Coordinator notRacing = new ForwardingCoordinator(calm) {
+            @Override
+            public int growGrants(String pool, int globalMaxSize, Map<String, Integer> grown) {
+                neverRaised.add(new Call(pool, System.nanoTime()));
+                return 0;
+            }
+        };
+        DistributedSettings often = FAST.toBuilder().rebalanceInterval(Duration.ofMillis(200)).build();
+        DistributedPoolManager c = manager(notRacing, often, "c");
+        c.addPool(pool("clients"), 8);
+        c.start();
+        DistributedPoolManager d = manager(notRacing, often, "d");
+        d.addPool(pool("clients"), 8);
+        d.start();
+        await().atMost(Duration.ofSeconds(3)).until(() -> c.status().rebalances() >= 3);
+        assertThat(neverRaised).isEmpty();
+    }
+
+    /**
+     * A follower whose target rose lets the leader raise its grant: its next round's request says
+     * its growth may wait; if the leader raised nothing (this coordinator's leader never does), the
+     * round after grows on its own.
+     */
+    @Test
+    void aFollowerWhoseTargetRoseWaitsARoundForTheLeaderThenGrowsOnItsOwn() {
+        List<Boolean> bMayWait = new CopyOnWriteArrayList<>();
+        Coordinator racing = new ForwardingCoordinator(this.backend) {
+            @Override
+            public long capacityConflicts() {
+                return 0;
+            }
+
+            @Override
+            public SyncRound.Reply round(SyncRound round) {
+                if (round.instance().id().equals("b")) {
+                    round.capacity().forEach(request -> bMayWait.add(request.growthMayWait()));
+                }
+                return super.round(round);
+            }
+        };
+        DistributedPoolManager a = manager(racing, FAST, "a");
+        a.addPool(pool("clients"), 8);
+        a.start();
+        await().atMost(Duration.ofSeconds(2)).until(() -> a.status().isLeader());
+        assertThat(a.status().pools().get("clients").grant()).isEqualTo(8);
+        DistributedPoolManager b = manager(racing, FAST, "b");
+        b.addPool(pool("clients"), 8);
+        b.start();
+        await().atMost(Duration.ofSeconds(3)).until(() -> b.status().pools().get("clients").grant() == 4);
+        int waited = bMayWait.indexOf(true);
+        assertThat(waited).as("a round of b whose growth waited for the leader").isNotNegative();
+        await().atMost(Duration.ofSeconds(1)).until(() -> bMayWait.subList(waited, bMayWait.size()).contains(false));
+        assertThat(bMayWait.stream().filter(Boolean::booleanValue).count()).as("rounds of b that waited")
+            .isLessThanOrEqualTo(2);
     }
 
     @Test

@@ -200,6 +200,11 @@ public final class ObservedCoordinator implements Coordinator {
     }
 
     @Override
+    public int growGrants(String pool, int globalMaxSize, Map<String, Integer> targets) {
+        return call("growGrants", () -> this.delegate.growGrants(pool, globalMaxSize, targets));
+    }
+
+    @Override
     public CapacityView capacity(String pool) {
         return call("capacity", () -> this.delegate.capacity(pool));
     }

@@ -38,9 +38,21 @@ final class Schedules {
         return new Simulation(seed, mutant, dropped, tracing, HORIZON_NANOS).run();
     }
 
+    /** As {@link #run(long, SimulatedBackend.Mutant, Set, boolean)}, raising grants as {@code like} did. */
+    private static Simulation.Outcome rerun(Simulation.Outcome like, SimulatedBackend.Mutant mutant, Set<Integer> dropped,
+            boolean tracing) {
+        Simulation simulation = new Simulation(like.seed(), mutant, dropped, tracing, HORIZON_NANOS);
+        return (like.raising() ? simulation.raisingGrants() : simulation).run();
+    }
+
     /** Also checks the known gap after data loss (TESTING.md, finding 1). */
     static Simulation.Outcome runStrictAfterDataLoss(long seed) {
         return new Simulation(seed, null, Set.of(), false, HORIZON_NANOS).strictAfterDataLoss().run();
+    }
+
+    /** The leader raises grants to their targets, as on etcd. */
+    static Simulation.Outcome runRaising(long seed, SimulatedBackend.Mutant mutant) {
+        return new Simulation(seed, mutant, Set.of(), false, HORIZON_NANOS).raisingGrants().run();
     }
 
     /** Evictions may pick the leader key (TESTING.md, finding 2). */
@@ -57,7 +69,7 @@ final class Schedules {
                 dropped.add(fault.index());
             }
         }
-        Simulation.Outcome shortest = run(failure.seed(), mutant, dropped, false);
+        Simulation.Outcome shortest = rerun(failure, mutant, dropped, false);
         if (shortest.broken() != failure.broken()) {
             dropped.clear();
             shortest = failure;
@@ -68,13 +80,13 @@ final class Schedules {
             }
             Set<Integer> fewer = new TreeSet<>(dropped);
             fewer.add(fault.index());
-            Simulation.Outcome outcome = run(failure.seed(), mutant, fewer, false);
+            Simulation.Outcome outcome = rerun(failure, mutant, fewer, false);
             if (outcome.broken() == failure.broken()) {
                 dropped = fewer;
                 shortest = outcome;
             }
         }
-        Simulation.Outcome traced = run(failure.seed(), mutant, dropped, true);
+        Simulation.Outcome traced = rerun(failure, mutant, dropped, true);
         StringBuilder report = new StringBuilder();
         report.append("Schedule ").append(failure.seed()).append(" broke ").append(failure.broken()).append(" at ")
             .append(String.format(java.util.Locale.ROOT, "%.3f s", failure.atNanos() / 1e9)).append(": ")
@@ -95,6 +107,9 @@ final class Schedules {
         }
         if (mutant != null) {
             report.append(" -Dsim.mutant=").append(mutant);
+        }
+        if (failure.raising()) {
+            report.append(" -Dsim.raising=true");
         }
         report.append("\nTimeline of the shrunk schedule (").append(traced.failed() ? traced.broken() : "it passed when traced")
             .append("):\n");

@@ -61,7 +61,9 @@ final class SimulatedBackend {
          * without waiting until no member can still trust it (a manager's mutant: the backend is
          * unchanged).
          */
-        NON_MEMBER_GRANTS_REAPED_AT_ONCE
+        NON_MEMBER_GRANTS_REAPED_AT_ONCE,
+        /** The leader raises grants to their targets whatever the others hold (only where it raises grants). */
+        RAISED_BEYOND_THE_CAP
     }
 
     private static final long SERVER_EPOCH_MICROS = 1_795_000_000_000_000L;
@@ -112,6 +114,9 @@ final class SimulatedBackend {
     private final Mutant mutant;
 
     private int grantsOfNonMembersReaped;
+
+
+    private int grantsRaised;
 
     private Data data = new Data();
 
@@ -323,6 +328,15 @@ final class SimulatedBackend {
     // ---- capacity ----------------------------------------------------------------------------
 
     CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize, Duration ttl) {
+        return requestCapacity(pool, instanceId, requested, globalMaxSize, ttl, false);
+    }
+
+    /**
+     * {@code growthMayWait}: as etcd, a grant that would grow is kept as recorded (renewed) while
+     * the leader is about to raise it.
+     */
+    CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize, Duration ttl,
+            boolean growthMayWait) {
         long now = now();
         TreeMap<String, Grant> holders = this.data.grants.computeIfAbsent(pool, name -> new TreeMap<>());
         holders.values().removeIf(grant -> now >= grant.expiresAt());
@@ -333,6 +347,10 @@ final class SimulatedBackend {
             others += grant.granted();
         }
         int granted = Math.max(0, Math.min(requested, globalMaxSize - others));
+        if (growthMayWait && previous != null && granted > previous.granted()) {
+            granted = previous.granted();
+            requested = granted;
+        }
         boolean unchanged = previous != null && previous.granted() == requested && granted == requested;
         if (unchanged && (previous.expiresAt() - now >= ttl.toNanos()
                 || this.mutant == Mutant.UNCHANGED_GRANTS_NEVER_REWRITTEN)) {
@@ -347,6 +365,42 @@ final class SimulatedBackend {
         }
         return new CapacityGrant(pool, instanceId, granted, others + granted, globalMaxSize,
                 renewed || this.mutant == Mutant.GRANTS_ALWAYS_RENEWED);
+    }
+
+    /**
+     * As etcd's raising of grants by the leader ({@code Coordinator#growGrants}), in one step: each
+     * live grant whose target is above it is raised as far as the others leave room, in the
+     * targets' order, and keeps its expiry (it stays on its holder's lease). Absent grants are not
+     * created. Returns how many members are still below their targets.
+     */
+    int growGrants(String pool, int globalMaxSize, Map<String, Integer> targets) {
+        long now = now();
+        TreeMap<String, Grant> holders = this.data.grants.computeIfAbsent(pool, name -> new TreeMap<>());
+        holders.values().removeIf(grant -> now >= grant.expiresAt());
+        int sum = 0;
+        for (Grant grant : holders.values()) {
+            sum += grant.granted();
+        }
+        int below = 0;
+        for (Map.Entry<String, Integer> target : targets.entrySet()) {
+            Grant grant = holders.get(target.getKey());
+            if (grant == null || target.getValue() <= grant.granted()) {
+                below += (grant == null && target.getValue() > 0) ? 1 : 0;
+                continue;
+            }
+            int room = (this.mutant == Mutant.RAISED_BEYOND_THE_CAP) ? target.getValue() : globalMaxSize - sum;
+            int grown = Math.min(target.getValue(), grant.granted() + Math.max(0, room));
+            if (grown > grant.granted()) {
+                holders.put(target.getKey(), new Grant(grown, grant.expiresAt()));
+                this.grantsRaised++;
+            }
+            sum += grown - grant.granted();
+            below += (grown < target.getValue()) ? 1 : 0;
+        }
+        if (sum > globalMaxSize && this.brokenPromise == null) {
+            this.brokenPromise = "raised grants of pool '" + pool + "' sum to " + sum + " > " + globalMaxSize;
+        }
+        return below;
     }
 
     void releaseCapacity(String pool, String instanceId) {
@@ -368,6 +422,11 @@ final class SimulatedBackend {
         }
         this.grantsOfNonMembersReaped++;
         return true;
+    }
+
+    /** How many grants {@link #growGrants} raised: the suite checks that raising happens. */
+    int grantsRaised() {
+        return this.grantsRaised;
     }
 
     /** How many grants {@link #releaseCapacityOfNonMember} gave back: the suite checks that reaping happens. */

@@ -1,8 +1,11 @@
 package io.pivotpool.distributed.simulation;
 
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
 
@@ -12,6 +15,7 @@ import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.InstanceInfo;
 import io.pivotpool.coordinator.LeaderLease;
+import io.pivotpool.coordinator.SyncRound;
 
 /**
  * One process's client of the {@link SimulatedBackend}: every call crosses a simulated network.
@@ -68,6 +72,9 @@ final class SimulatedCoordinator implements Coordinator {
     private long highestLeaderSeen;
 
     private boolean connected = true;
+
+    /** The pools of the round under way whose growth may wait for the leader: {@link #round}. */
+    private Set<String> mayWait = Set.of();
 
     SimulatedCoordinator(Simulation simulation, SimulatedProcess owner) {
         this.simulation = simulation;
@@ -356,13 +363,45 @@ final class SimulatedCoordinator implements Coordinator {
 
     // ---- capacity ------------------------------------------------------------------------------
 
+    /**
+     * Where the simulation raises grants, the pools of the round whose growth may wait for the
+     * leader (as etcd keeps such a grant as recorded); the rest as {@link Coordinator#round}.
+     */
+    @Override
+    public SyncRound.Reply round(SyncRound round) {
+        if (!this.simulation.raisesGrants()) {
+            return Coordinator.super.round(round);
+        }
+        this.mayWait = new HashSet<>();
+        round.capacity().stream().filter(SyncRound.CapacityRequest::growthMayWait)
+            .forEach(request -> this.mayWait.add(request.pool()));
+        try {
+            return Coordinator.super.round(round);
+        }
+        finally {
+            this.mayWait = Set.of();
+        }
+    }
+
     @Override
     public CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
             Duration ttl) {
+        boolean waits = this.mayWait.contains(pool);
         CapacityGrant grant = call("request " + requested + " of " + pool,
-                () -> this.backend.requestCapacity(pool, instanceId, requested, globalMaxSize, ttl));
+                () -> this.backend.requestCapacity(pool, instanceId, requested, globalMaxSize, ttl, waits));
         this.owner.granted(this.simulation.poolIndex(pool));
         return grant;
+    }
+
+    /** Counted (0) where the simulation raises grants, as etcd does: the leader then calls {@link #growGrants}. */
+    @Override
+    public long capacityConflicts() {
+        return this.simulation.raisesGrants() ? 0 : -1;
+    }
+
+    @Override
+    public int growGrants(String pool, int globalMaxSize, Map<String, Integer> targets) {
+        return call("raise grants of", pool, () -> this.backend.growGrants(pool, globalMaxSize, targets));
     }
 
     @Override

@@ -42,7 +42,7 @@ final class Simulation {
 
     /** What a run found. */
     record Outcome(long seed, Invariant broken, String detail, long atNanos, List<String> timeline,
-            List<Fault> faults, long events, int grantsOfNonMembersReaped) {
+            List<Fault> faults, long events, int grantsOfNonMembersReaped, boolean raising, int grantsRaised) {
 
         boolean failed() {
             return this.broken != null;
@@ -112,6 +112,13 @@ final class Simulation {
      * {@code -Dsim.evictLeaderKey=true} turns it on for a replay.
      */
     private boolean evictLeaderKey = Boolean.getBoolean("sim.evictLeaderKey");
+
+    /**
+     * Whether the leader raises grants to their targets as it does on etcd
+     * ({@code Coordinator#growGrants}, called where a backend counts conflicts). Off in the main
+     * suite, which models Redis; {@code -Dsim.raising=true} turns it on for a replay.
+     */
+    private boolean raisesGrants = Boolean.getBoolean("sim.raising");
 
     private Invariant broken;
 
@@ -410,7 +417,8 @@ final class Simulation {
             checkLiveness();
         }
         return new Outcome(this.seed, this.broken, this.brokenDetail, this.brokenAt, this.timeline,
-                List.copyOf(this.faults), this.loop.eventsRun(), this.backend.grantsOfNonMembersReaped());
+                List.copyOf(this.faults), this.loop.eventsRun(), this.backend.grantsOfNonMembersReaped(),
+                this.raisesGrants, this.backend.grantsRaised());
     }
 
     private String describeSettings() {
@@ -422,6 +430,9 @@ final class Simulation {
         for (int i = 0; i < this.capacities.length; i++) {
             text.append(", ").append(this.poolNames[i]).append(" G=").append(this.capacities[i].globalMaxSize())
                 .append(" partition-size ").append(this.capacities[i].partitionSize());
+        }
+        if (this.raisesGrants) {
+            text.append(", the leader raises grants");
         }
         if (this.mutant != null) {
             text.append(", MUTANT ").append(this.mutant);
@@ -530,6 +541,16 @@ final class Simulation {
             }
         }
         throw new IllegalArgumentException(name);
+    }
+
+    /** The leader raises grants to their targets, as on etcd. */
+    Simulation raisingGrants() {
+        this.raisesGrants = true;
+        return this;
+    }
+
+    boolean raisesGrants() {
+        return this.raisesGrants;
     }
 
     /** Lets evictions pick the leader key too (the test that shows finding 2). */

@@ -37,6 +37,9 @@ class SimulationTests {
     /** Seeds whose evictions may pick the leader key ({@link #anEvictedLeaderKeyNeverLetsTwoInstancesLead}). */
     private static final long EVICTION_SCHEDULES = Long.getLong("sim.evictionSchedules", 2_000);
 
+    /** Seeds with the leader raising grants ({@link #everyScheduleKeepsEveryInvariantWhenTheLeaderRaisesGrants}). */
+    private static final long RAISING_SCHEDULES = Long.getLong("sim.raisingSchedules", 10_000);
+
     /** How many seeds a mutant may take to be caught. */
     private static final long MUTANT_BUDGET = 5_000;
 
@@ -75,6 +78,41 @@ class SimulationTests {
     }
 
     /**
+     * The same seeds with the leader raising grants to their targets, as it does on etcd
+     * ({@code Coordinator#growGrants}): every invariant holds, and the schedules do raise grants.
+     */
+    @Test
+    void everyScheduleKeepsEveryInvariantWhenTheLeaderRaisesGrants() throws Exception {
+        LongAdder raised = new LongAdder();
+        LongAdder raising = new LongAdder();
+        List<Simulation.Outcome> failures = runSeeds(1, RAISING_SCHEDULES, seed -> {
+            Simulation.Outcome outcome = Schedules.runRaising(seed, null);
+            raised.add(outcome.grantsRaised());
+            raising.add((outcome.grantsRaised() > 0) ? 1 : 0);
+            return outcome;
+        });
+        System.out.printf(java.util.Locale.ROOT, "%d schedules with the leader raising grants: it raised grants in %d "
+                + "of them (%d in all)%n", RAISING_SCHEDULES, raising.sum(), raised.sum());
+        assertThat(failures).as(() -> explain(failures, null)).isEmpty();
+        assertThat(raising.sum()).as("schedules in which the leader raised a grant").isGreaterThan(RAISING_SCHEDULES / 2);
+    }
+
+    /** A leader raising grants without minding the cap is caught: the test above can fail. */
+    @Test
+    void aLeaderRaisingGrantsBeyondTheCapIsCaught() {
+        long caughtAt = -1;
+        for (long seed = 1; seed <= MUTANT_BUDGET && caughtAt < 0; seed++) {
+            Simulation.Outcome outcome = Schedules.runRaising(seed, SimulatedBackend.Mutant.RAISED_BEYOND_THE_CAP);
+            if (outcome.broken() == Invariant.RECORDED_GRANTS_WITHIN_CAP) {
+                caughtAt = seed;
+                System.out.println("Mutant RAISED_BEYOND_THE_CAP caught by seed " + seed + ": " + outcome.detail());
+            }
+        }
+        assertThat(caughtAt).as("raising beyond the cap breaks %s within %d seeds", Invariant.RECORDED_GRANTS_WITHIN_CAP,
+                MUTANT_BUDGET).isPositive();
+    }
+
+    /**
      * Bugs the simulation found, each by the seed that first showed it: after the fix each keeps
      * every invariant (before it, each broke the one named).
      */
@@ -103,6 +141,7 @@ class SimulationTests {
             case NO_LEADER_UNTIL -> Invariant.ONE_TRUSTED_LEADER;
             case UNCHANGED_GRANTS_NEVER_REWRITTEN -> Invariant.OBJECTS_WITHIN_BOUND;
             case NON_MEMBER_GRANTS_REAPED_AT_ONCE -> Invariant.OBJECTS_WITHIN_BOUND;
+            case RAISED_BEYOND_THE_CAP -> Invariant.RECORDED_GRANTS_WITHIN_CAP;
         };
         long caughtAt = -1;
         for (long seed = 1; seed <= MUTANT_BUDGET && caughtAt < 0; seed++) {

@@ -163,6 +163,12 @@ public class ForwardingCoordinator implements Coordinator {
     }
 
     @Override
+    public int growGrants(String pool, int globalMaxSize, Map<String, Integer> targets) {
+        before("growGrants");
+        return this.delegate.growGrants(pool, globalMaxSize, targets);
+    }
+
+    @Override
     public CapacityView capacity(String pool) {
         before("capacity");
         return this.delegate.capacity(pool);
