@@ -492,7 +492,7 @@ public final class EtcdCoordinator implements Coordinator {
         List<CapacityGrant> grants = new ArrayList<>(round.capacity().size());
         for (SyncRound.CapacityRequest request : round.capacity()) {
             grants.add(this.grants.requestCapacity(request.pool(), id, request.requested(), request.globalMaxSize(),
-                    request.ttl(), EtcdGrants.grantRead(got, next), roundLease, request.growthMayWait()));
+                    request.ttl(), EtcdGrants.grantRead(got, next), roundLease, request.growthMayWait(), true));
             next += 2;
         }
         Map<String, byte[]> values = new LinkedHashMap<>();

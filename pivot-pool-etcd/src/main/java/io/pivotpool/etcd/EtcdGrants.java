@@ -155,7 +155,7 @@ final class EtcdGrants {
      */
     CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
             Duration ttl) {
-        return requestCapacity(pool, instanceId, requested, globalMaxSize, ttl, null, 0, false);
+        return requestCapacity(pool, instanceId, requested, globalMaxSize, ttl, null, 0, false, false);
     }
 
     /**
@@ -166,9 +166,11 @@ final class EtcdGrants {
      * outside a round (see {@link EtcdLeases#sharedLease}). {@code growthMayWait}: the leader is
      * about to raise this grant ({@link #growGrants}), so a grant that would grow is kept as
      * recorded, its lease renewed, without a write or a race for the version key.
+     * {@code shrinkAlone}: a grant that shrinks is written alone at the first attempt, not only
+     * after a loss (see below).
      */
     CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
-            Duration ttl, @Nullable GrantRead first, long roundLease, boolean growthMayWait) {
+            Duration ttl, @Nullable GrantRead first, long roundLease, boolean growthMayWait, boolean shrinkAlone) {
         CoordinatorArguments.requireCapacityRequest(pool, instanceId, requested, globalMaxSize);
         requireId(instanceId, "instanceId");
         this.duplicates.requireNotHeld(instanceId);
@@ -252,9 +254,16 @@ final class EtcdGrants {
                 // the grants under the cap, and a sum too high only makes grants smaller until the next
                 // reconcile, which a request granted less than it asked for starts within a second.
                 // So only growth waits for the version key: when a rebalance moves a pool's demand,
-                // the many instances giving back no longer race the few that grow for one key. Not at
-                // the first attempt: what a grant gives back is then at once free for the next request.
-                boolean alone = (conflicts > 0 && mine != null && granted <= mineGranted) || (mine == null && granted == 0);
+                // the many instances giving back no longer race the few that grow for one key. In a
+                // round, a shrink is written alone at once: that is how hundreds give back after a
+                // rebalance, and their racing for the key made the leader's raising of grants lose
+                // too (BENCHMARKS.md, round fourteen); the leader's raising writes the true sum. A
+                // request of its own (a pool
+                // just added, a leader giving back at once) tries the key first, so that what it
+                // gives back is free at once for the next request.
+                boolean shrinks = mine != null && granted < mineGranted;
+                boolean alone = (conflicts > 0 && mine != null && granted <= mineGranted) || (shrinkAlone && shrinks)
+                        || (mine == null && granted == 0);
                 ByteSequence grantValue = ByteSequence.from(utf8(granted + ":" + ttlMillis));
                 PutOption onLease = PutOption.builder().withLeaseId(lease).build();
                 TxnResponse recorded;

@@ -207,6 +207,20 @@ class EtcdRoundTests {
         assertThat(request("a", 5, false).granted()).isEqualTo(5);
     }
 
+    /**
+     * In a round a shrink is written alone, leaving the pool's sum as it was (above the grants'
+     * total): the hundreds that give back after a rebalance do not race for the version key.
+     */
+    @Test
+    void aShrinkInARoundShouldBeWrittenAloneLeavingTheSumAsItWas() {
+        assertThat(request("a", 6, false).granted()).isEqualTo(6);
+        String version = this.keys.poolVersion("p");
+        long written = modRevision(version);
+        assertThat(request("a", 2, false).granted()).isEqualTo(2);
+        assertThat(modRevision(version)).as("the version key rewritten by a shrink").isEqualTo(written);
+        assertThat(this.coordinator.capacity("p").total()).isEqualTo(2);
+    }
+
     private io.pivotpool.coordinator.CapacityGrant request(String id, int requested, boolean growthMayWait) {
         return this.coordinator.round(new SyncRound(instance(id), LONG, null, false, Map.of(), null,
                 List.of(new SyncRound.CapacityRequest("p", requested, 10, LONG, growthMayWait)), List.of())).grants().get(0);
