@@ -763,10 +763,14 @@ public final class DistributedPoolManager implements AutoCloseable {
         List<SyncRound.CapacityRequest> requests = new ArrayList<>(order.size());
         int[] requested = new int[order.size()];
         Map<String, CapacityShare> targets = new HashMap<>();
-        // Where the leader raises grants (growGrants), a share whose target just rose lets it: one
-        // round to wait, the next grows on its own if the leader could not.
+        // Where the leader raises grants (growGrants), a share whose target rose lets it, for as
+        // long as the leader goes on raising (a rebalance-interval, and at least two rounds); then
+        // it grows on its own. Growers that raced each other for capacity as it was given back
+        // lost 7,080 transactions in a deploy of a hundred when they waited two rounds only
+        // (BENCHMARKS.md, round fourteen).
         boolean raising = this.coordinator.capacityConflicts() >= 0;
-        long mayWait = this.settings.syncInterval().toNanos() * 3 / 2;
+        long mayWait = Math.max(this.settings.rebalanceInterval().toNanos(),
+                this.settings.syncInterval().toNanos() * 5 / 2);
         for (int i = 0; i < order.size(); i++) {
             CapacityShare share = order.get(i);
             requested[i] = share.prepareRequest(Math.max(1, before.memberCount()), now);

@@ -594,11 +594,11 @@ class DistributedPoolManagerTests {
 
     /**
      * A follower whose target rose lets the leader raise its grant: its next round's request says
-     * its growth may wait; if the leader raised nothing (this coordinator's leader never does), the
-     * round after grows on its own.
+     * its growth may wait; once its grant has reached its target (here the backend ignores the
+     * flag and grants at once) it no longer does.
      */
     @Test
-    void aFollowerWhoseTargetRoseWaitsARoundForTheLeaderThenGrowsOnItsOwn() {
+    void aFollowerWhoseTargetRoseLetsItsGrowthWaitForTheLeaderUntilItHasGrown() {
         List<Boolean> bMayWait = new CopyOnWriteArrayList<>();
         Coordinator racing = new ForwardingCoordinator(this.backend) {
             @Override
