@@ -101,7 +101,7 @@ final class EtcdGrants {
      */
     static final int GROWTHS_PER_TXN = 100;
 
-    /** A pool's running sum is reconciled at least this many grant ttls apart, however right it looks. */
+    /** A pool's running sum is reconciled at most this many grant ttls apart, however right it looks. */
     private static final int AUDIT_TTLS = 8;
 
     private final KV kv;
@@ -148,10 +148,12 @@ final class EtcdGrants {
      * <p>A grant whose lease expires leaves the sum too high, which can only make grants smaller.
      * A request that is granted less than it asked for reconciles the pool (reads every grant,
      * drops garbage, writes the true sum) when nobody has for {@value #RECONCILE_MILLIS} ms (or
-     * the ttl, if shorter), so a departed instance's share is freed within about a second of being
-     * wanted, at the cost of at most one O(N) read per pool and second cluster-wide. A missing or invalid version key is reconciled at once, and
-     * any pool every {@value #AUDIT_TTLS} ttls whatever it looks like, so that a well-formed but
-     * wrong sum (written by hand, or by another tenant) is not believed for longer.
+     * the ttl, if shorter) plus up to as long again, drawn at random by each request, so a
+     * departed instance's share is freed within about two seconds of being wanted, at the cost of
+     * about one O(N) read per pool and second cluster-wide. A missing or invalid version key is
+     * reconciled at once, and any pool after 7 to {@value #AUDIT_TTLS} ttls (drawn the same way)
+     * whatever it looks like, so that a well-formed but wrong sum (written by hand, or by another
+     * tenant) is not believed for longer.
      */
     CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
             Duration ttl) {
@@ -213,8 +215,16 @@ final class EtcdGrants {
                 boolean contended = conflicts >= ((mine == null) ? NEWCOMER_CONFLICTS_BEFORE_KEEPING
                         : CONFLICTS_BEFORE_KEEPING);
                 boolean waits = growthMayWait && mine != null && granted > mineGranted;
-                if ((granted < requested && sinceReconciled >= Math.min(ttlMillis, RECONCILE_MILLIS) && !contended
-                        && !waits) || sinceReconciled >= AUDIT_TTLS * ttlMillis) {
+                // Each request draws its own moment within the bound: when the same moment came for a
+                // fleet's every request, each that read the key before the first reconcile committed
+                // read every grant too (a thousand instances made 1,500-2,000 reads, 70-86 MB, in the
+                // phase the audit came due in, and demand took 17-52 s to converge instead of 11-14:
+                // BENCHMARKS.md, round fourteen). Drawn at random, about one request reconciles.
+                ThreadLocalRandom random = ThreadLocalRandom.current();
+                long shortAfter = Math.min(ttlMillis, RECONCILE_MILLIS) + random.nextLong(RECONCILE_MILLIS + 1);
+                long auditAfter = AUDIT_TTLS * ttlMillis - random.nextLong(ttlMillis + 1);
+                if ((granted < requested && sinceReconciled >= shortAfter && !contended && !waits)
+                        || sinceReconciled >= auditAfter) {
                     CapacityGrant grant = reconcileAndRequest(call, pool, instanceId, requested, globalMaxSize, ttlMillis,
                             roundLease);
                     if (grant != null) {
