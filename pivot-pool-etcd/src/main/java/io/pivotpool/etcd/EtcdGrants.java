@@ -564,8 +564,11 @@ final class EtcdGrants {
      * dropping; a lost transaction ends the call (the leader calls again next round).
      */
     int growGrants(String pool, int globalMaxSize, Map<String, Integer> targets) {
-        CoordinatorArguments.requireCapacityRequest(pool, "leader", 0, globalMaxSize);
+        Objects.requireNonNull(pool, "pool must not be null");
         Objects.requireNonNull(targets, "targets must not be null");
+        if (globalMaxSize < 0) {
+            throw new IllegalArgumentException("globalMaxSize must not be negative, was " + globalMaxSize);
+        }
         EtcdCall call = this.connection.call("raise the grants of pool '" + pool + "'");
         Grants grants = readGrants(call, pool, false);
         if (grants == null || !grants.garbage().isEmpty() || grants.badVersion() != null
@@ -583,14 +586,18 @@ final class EtcdGrants {
         int below = 0;
         for (Map.Entry<String, Integer> target : targets.entrySet()) {
             GrantRecord grant = byHolder.get(target.getKey());
-            if (grant == null || target.getValue() <= grant.granted()) {
-                // A member without a grant asks for its first one itself: its lease is not known here.
-                below += (grant == null && target.getValue() > 0) ? 1 : 0;
+            if (grant == null || grant.entry().getLease() == 0) {
+                // A member without a grant (or with one on no lease) asks for its own: there is no
+                // lease here for a raised grant to end with its holder's.
+                below += (target.getValue() > 0) ? 1 : 0;
+                continue;
+            }
+            if (target.getValue() <= grant.granted()) {
                 continue;
             }
             long room = globalMaxSize - sum;
             int grown = (int) Math.min(target.getValue(), grant.granted() + Math.max(0, room));
-            if (grown > grant.granted() && grant.entry().getLease() != 0) {
+            if (grown > grant.granted()) {
                 raised.add(grant);
                 to.add(grown);
                 sum += grown - grant.granted();
