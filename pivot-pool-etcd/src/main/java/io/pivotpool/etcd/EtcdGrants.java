@@ -56,10 +56,10 @@ import static io.pivotpool.etcd.EtcdRecords.utf8;
 final class EtcdGrants {
 
     /**
-     * The least time between two reconciliations of a pool that a request granted less than it
-     * asked for may start (or the request's ttl, if shorter): a departed holder's share is freed
-     * within about this long of being wanted, and a pool short of capacity costs at most one read
-     * of every grant this often, cluster-wide.
+     * How old a pool's last reconciliation must be (or the request's ttl, if shorter), less up to
+     * half of it drawn at random by each request, before a request granted less than it asked for
+     * starts another: a departed holder's share is freed within about this long of being wanted,
+     * and a pool short of capacity costs about one read of every grant this often, cluster-wide.
      */
     private static final long RECONCILE_MILLIS = 1000;
 
@@ -148,9 +148,9 @@ final class EtcdGrants {
      * <p>A grant whose lease expires leaves the sum too high, which can only make grants smaller.
      * A request that is granted less than it asked for reconciles the pool (reads every grant,
      * drops garbage, writes the true sum) when nobody has for {@value #RECONCILE_MILLIS} ms (or
-     * the ttl, if shorter) plus up to as long again, drawn at random by each request, so a
-     * departed instance's share is freed within about two seconds of being wanted, at the cost of
-     * about one O(N) read per pool and second cluster-wide. A missing or invalid version key is
+     * the ttl, if shorter), less up to half of it, drawn at random by each request, so a departed
+     * instance's share is freed within about a second of being wanted, at the cost of about one
+     * O(N) read per pool and second cluster-wide. A missing or invalid version key is
      * reconciled at once, and any pool after 7 to {@value #AUDIT_TTLS} ttls (drawn the same way)
      * whatever it looks like, so that a well-formed but wrong sum (written by hand, or by another
      * tenant) is not believed for longer.
@@ -220,8 +220,11 @@ final class EtcdGrants {
                 // read every grant too (a thousand instances made 1,500-2,000 reads, 70-86 MB, in the
                 // phase the audit came due in, and demand took 17-52 s to converge instead of 11-14:
                 // BENCHMARKS.md, round fourteen). Drawn at random, about one request reconciles.
+                // Both drawn below their bounds, never above: an expired grant (gone a ttl after
+                // the request that made the sum count it) still frees its share for the next request.
                 ThreadLocalRandom random = ThreadLocalRandom.current();
-                long shortAfter = Math.min(ttlMillis, RECONCILE_MILLIS) + random.nextLong(RECONCILE_MILLIS + 1);
+                long shortest = Math.min(ttlMillis, RECONCILE_MILLIS);
+                long shortAfter = shortest - random.nextLong(shortest / 2 + 1);
                 long auditAfter = AUDIT_TTLS * ttlMillis - random.nextLong(ttlMillis + 1);
                 if ((granted < requested && sinceReconciled >= shortAfter && !contended && !waits)
                         || sinceReconciled >= auditAfter) {
