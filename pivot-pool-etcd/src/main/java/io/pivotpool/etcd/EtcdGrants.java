@@ -215,13 +215,13 @@ final class EtcdGrants {
                 boolean contended = conflicts >= ((mine == null) ? NEWCOMER_CONFLICTS_BEFORE_KEEPING
                         : CONFLICTS_BEFORE_KEEPING);
                 boolean waits = growthMayWait && mine != null && granted > mineGranted;
-                // Each request draws its own moment within the bound: when the same moment came for a
+                // Each request draws its own moment to reconcile: when the same moment came for a
                 // fleet's every request, each that read the key before the first reconcile committed
                 // read every grant too (a thousand instances made 1,500-2,000 reads, 70-86 MB, in the
                 // phase the audit came due in, and demand took 17-52 s to converge instead of 11-14:
-                // BENCHMARKS.md, round fourteen). Drawn at random, about one request reconciles.
-                // Both drawn below their bounds, never above: an expired grant (gone a ttl after
-                // the request that made the sum count it) still frees its share for the next request.
+                // BENCHMARKS.md, round fourteen); drawn at random, about one request reconciles. Drawn
+                // below the bounds, never above, so that an expired grant (gone a ttl after the request
+                // that made the sum count it) still frees its share for the next request.
                 ThreadLocalRandom random = ThreadLocalRandom.current();
                 long shortest = Math.min(ttlMillis, RECONCILE_MILLIS);
                 long shortAfter = shortest - random.nextLong(shortest / 2 + 1);
@@ -271,9 +271,8 @@ final class EtcdGrants {
                 // round, a shrink is written alone at once: that is how hundreds give back after a
                 // rebalance, and their racing for the key made the leader's raising of grants lose
                 // too (BENCHMARKS.md, round fourteen); the leader's raising writes the true sum. A
-                // request of its own (a pool
-                // just added, a leader giving back at once) tries the key first, so that what it
-                // gives back is free at once for the next request.
+                // request of its own (a pool just added, a leader giving back at once) tries the key
+                // first, so that what it gives back is free at once for the next request.
                 boolean shrinks = mine != null && granted < mineGranted;
                 boolean alone = (conflicts > 0 && mine != null && granted <= mineGranted) || (shrinkAlone && shrinks)
                         || (mine == null && granted == 0);
