@@ -96,13 +96,21 @@ class EtcdRoundTests {
         assertThat(lease(this.keys.grant("p", "a"))).isEqualTo(registration);
     }
 
+    /**
+     * A newcomer's first grant, asked for before its first round, moves onto its registration's
+     * lease in that round: the same amount, so written alone, without a race for the version key
+     * (every newcomer of a rolling deploy does this).
+     */
     @Test
     void aGrantOnALeaseOfItsOwnShouldMoveOntoTheRegistrationsLeaseInARound() {
         this.coordinator.register(instance("a"), LONG);
         this.coordinator.requestCapacity("p", "a", 3, 10, LONG);
         long own = lease(this.keys.grant("p", "a"));
         assertThat(own).isNotEqualTo(lease(this.keys.member("a")));
+        long versionWritten = modRevision(this.keys.poolVersion("p"));
         SyncRound.Reply reply = round("a", LONG, List.of("p"), List.of());
+        assertThat(modRevision(this.keys.poolVersion("p"))).as("the version key rewritten by a move")
+            .isEqualTo(versionWritten);
         assertThat(reply.grants().get(0).granted()).isEqualTo(3);
         assertThat(reply.grants().get(0).renewed()).as("the grant was held all along").isTrue();
         assertThat(lease(this.keys.grant("p", "a"))).isEqualTo(lease(this.keys.member("a")));
