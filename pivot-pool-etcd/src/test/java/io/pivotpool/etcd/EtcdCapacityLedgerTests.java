@@ -397,6 +397,33 @@ class EtcdCapacityLedgerTests {
         assertThat(this.coordinator.capacityConflicts()).isZero();
     }
 
+    /**
+     * A raise that finds the pool changed since its read reads the grants again and raises them in
+     * the same call: a leader whose raise lost once a round during a deploy left the holders below
+     * their targets, racing each other.
+     */
+    @Test
+    void aRaiseThatLosesTheRaceShouldReadAgainAndRaiseInTheSameCall() throws Exception {
+        AtomicInteger transactions = new AtomicInteger();
+        EtcdCoordinator leader = countingTransactions(transactions);
+        try (VersionKeyToucher toucher = new VersionKeyToucher("p")) {
+            for (int attempt = 0; attempt < 200; attempt++) {
+                String holder = "h" + attempt;
+                this.coordinator.requestCapacity("p", holder, 1, 1000, LONG);
+                long conflicts = leader.capacityConflicts();
+                int before = transactions.get();
+                int below = leader.growGrants("p", 1000, Map.of(holder, 2));
+                if (leader.capacityConflicts() - conflicts == 1) {
+                    assertThat(below).as("holders below their targets").isZero();
+                    assertThat(transactions.get() - before).as("transactions of a raise that lost once").isEqualTo(2);
+                    assertThat(this.coordinator.capacity("p").grants()).containsEntry(holder, 2);
+                    return;
+                }
+            }
+        }
+        throw new AssertionError("no raise lost the race for the version key exactly once in 200 tries");
+    }
+
     /** Raised only as far as the cap allows, in the targets' order; what a holder gives back makes room. */
     @Test
     void theLeaderShouldRaiseGrantsOnlyAsFarAsTheCapAllows() {
