@@ -67,10 +67,16 @@ final class CapacityShare {
      */
     private boolean renewedLastRound;
 
-    /** Whether and when (monotonic nanos) the target last rose above the grant: {@link #growthMayWait}. */
+    /**
+     * Whether and when (monotonic nanos) the target last rose above the grant, or the leader last
+     * raised a grant still below it: {@link #growthMayWait}.
+     */
     private boolean targetRose;
 
     private long targetRoseAt;
+
+    /** Whether this round's request lets the leader raise the grant: {@link #growthMayWait}. */
+    private boolean waiting;
 
     /** Whether growth is held back until {@link #growthHeldUntil} (monotonic nanos): see {@link #granted}. */
     private boolean growthHeld;
@@ -207,13 +213,15 @@ final class CapacityShare {
 
     /**
      * Whether this share's growth may wait for the leader to raise its grant
-     * ({@link io.pivotpool.coordinator.Coordinator#growGrants}): its target rose above its grant
-     * less than {@code windowNanos} before {@code now}. After that it grows at its own requests.
+     * ({@link io.pivotpool.coordinator.Coordinator#growGrants}): its target rose above its grant,
+     * or the leader raised its grant while it waited, less than {@code windowNanos} before
+     * {@code now}. After that it grows at its own requests.
      */
     boolean growthMayWait(long now, long windowNanos) {
         this.lock.lock();
         try {
-            return this.targetRose && this.grant < this.target && now - this.targetRoseAt < windowNanos;
+            this.waiting = this.targetRose && this.grant < this.target && now - this.targetRoseAt < windowNanos;
+            return this.waiting;
         }
         finally {
             this.lock.unlock();
@@ -324,6 +332,14 @@ final class CapacityShare {
                     this.partitionHeldUntil = this.growthHeldUntil;
                 }
             }
+            if (this.waiting && trusted > this.grant && trusted < this.target) {
+                // Raised by the leader while waiting, and not yet to the target: the leader is
+                // raising as capacity is given back, so this share waits a window longer rather
+                // than race the others for the rest (a deploy's holders whose wait ran out while
+                // the leader still raised them lost 10,082 transactions: BENCHMARKS.md, round fifteen).
+                this.targetRoseAt = now;
+            }
+            this.waiting = false;
             this.grant = trusted;
             this.granted = true;
             this.renewedLastRound = true;

@@ -1019,7 +1019,8 @@ public final class DistributedPoolManager implements AutoCloseable {
      * Where holders race for a pool's ledger (etcd: {@link Coordinator#capacityConflicts()} is
      * counted), raises the grants of the members the last rebalance gave more, in a few calls of
      * the leader's, from the round after it and again each round until all are raised (capacity
-     * given back meanwhile makes room) or a rebalance-interval has passed since a target last rose.
+     * given back meanwhile makes room) or a rebalance-interval has passed since a target last rose
+     * or a call last left fewer holders below their targets than the call before it.
      * At a rolling deploy of a hundred instances in a fleet of a thousand, the holders that grew
      * each raced the others for the pool's version key, and lost 13,000-31,000 transactions in
      * all (BENCHMARKS.md, round thirteen); a holder that finds its grant raised only renews it.
@@ -1047,8 +1048,14 @@ public final class DistributedPoolManager implements AutoCloseable {
                 continue;
             }
             try {
-                if (this.coordinator.growGrants(share.name(), share.capacity().globalMaxSize(), growth.targets()) <= 0) {
+                int below = this.coordinator.growGrants(share.name(), share.capacity().globalMaxSize(), growth.targets());
+                if (below <= 0) {
                     it.remove();
+                }
+                else if (below < growth.below()) {
+                    // Fewer below than after the last call: some were raised, and the holders raised
+                    // wait a window longer (CapacityShare#granted), so the raising goes on as long.
+                    entry.setValue(new Growth(growth.term(), growth.targets(), growth.sinceNanos(), now, below));
                 }
             }
             catch (RuntimeException ex) {
@@ -1176,10 +1183,10 @@ public final class DistributedPoolManager implements AutoCloseable {
                     // during a rolling deploy the membership changes every round, and restarting the
                     // wait at each rebalance raised nothing until the deploy was over.
                     this.growths.put(share.name(), new Growth(term, targets, under.sinceNanos(),
-                            rose.contains(share) ? now : under.atNanos()));
+                            rose.contains(share) ? now : under.atNanos(), Integer.MAX_VALUE));
                 }
                 else if (rose.contains(share)) {
-                    this.growths.put(share.name(), new Growth(term, targets, now, now));
+                    this.growths.put(share.name(), new Growth(term, targets, now, now, Integer.MAX_VALUE));
                 }
             });
         }
@@ -1362,9 +1369,11 @@ public final class DistributedPoolManager implements AutoCloseable {
     /**
      * A pool's targets from the last rebalance of {@code term}, for {@link Coordinator#growGrants}:
      * due since {@code sinceNanos}, the rebalance that first raised a target; {@code atNanos}, the
-     * last one that did.
+     * last one that did or the last call that left fewer holders below than the call before it;
+     * {@code below}, how many the last call left below their targets ({@link Integer#MAX_VALUE}
+     * before the first call towards these targets).
      */
-    private record Growth(long term, Map<String, Integer> targets, long sinceNanos, long atNanos) {
+    private record Growth(long term, Map<String, Integer> targets, long sinceNanos, long atNanos, int below) {
     }
 
     /** A follower's target as this leader last wrote it, and when (monotonic nanos, taken before the write). */

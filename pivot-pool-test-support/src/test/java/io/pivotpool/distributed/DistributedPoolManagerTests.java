@@ -630,6 +630,60 @@ class DistributedPoolManagerTests {
             .isLessThanOrEqualTo(2);
     }
 
+    /**
+     * A follower the leader raises a little at a time (capacity given back slowly, as in a rolling
+     * deploy) goes on waiting for as long as it is being raised, past the window counted from its
+     * target's rise: racing the others for the rest had made the leader's raising lose. Here the
+     * backend stands in for the leader, raising the waiting grant by one every other round.
+     */
+    @Test
+    void aFollowerRaisedLittleByLittleWaitsForAsLongAsTheLeaderRaisesIt() {
+        List<Boolean> bMayWait = new CopyOnWriteArrayList<>();
+        AtomicInteger held = new AtomicInteger();
+        AtomicInteger waitingRounds = new AtomicInteger();
+        Coordinator racing = new ForwardingCoordinator(this.backend) {
+            @Override
+            public long capacityConflicts() {
+                return 0;
+            }
+
+            @Override
+            public SyncRound.Reply round(SyncRound round) {
+                if (!round.instance().id().equals("b") || round.capacity().isEmpty()) {
+                    return super.round(round);
+                }
+                SyncRound.CapacityRequest request = round.capacity().get(0);
+                bMayWait.add(request.growthMayWait());
+                if (request.growthMayWait()) {
+                    int step = waitingRounds.incrementAndGet() % 2;
+                    request = new SyncRound.CapacityRequest(request.pool(), Math.min(request.requested(), held.get() + step),
+                            request.globalMaxSize(), request.ttl());
+                }
+                SyncRound.Reply reply = super.round(new SyncRound(round.instance(), round.instanceTtl(), round.leaderTtl(),
+                        round.countMembers(), round.writes(), round.writeTtl(), List.of(request), round.reads()));
+                held.set(reply.grants().get(0).granted());
+                return reply;
+            }
+        };
+        // A window of 500 ms (the rebalance-interval); raised from nothing to 5 by one every other
+        // round of 100 ms takes about 1 s.
+        DistributedSettings settings = FAST.toBuilder().rebalanceInterval(Duration.ofMillis(500)).build();
+        DistributedPoolManager a = manager(racing, settings, "a");
+        a.addPool(pool("clients"), 10);
+        a.start();
+        await().atMost(Duration.ofSeconds(2)).until(() -> a.status().isLeader());
+        DistributedPoolManager b = manager(racing, settings, "b");
+        b.addPool(pool("clients"), 10);
+        b.start();
+        await().atMost(Duration.ofSeconds(3)).until(() -> bMayWait.contains(true));
+        await().atMost(Duration.ofSeconds(5)).until(() -> b.status().pools().get("clients").grant() == 5);
+        List<Boolean> rounds = List.copyOf(bMayWait);
+        int first = rounds.indexOf(true);
+        int last = rounds.lastIndexOf(true);
+        assertThat(rounds.subList(first, last + 1)).as("b's rounds from its first wait to its last").doesNotContain(false);
+        assertThat(waitingRounds.get()).as("rounds b waited").isGreaterThanOrEqualTo(9);
+    }
+
     @Test
     void onTheNoOpCoordinatorAStarvedRoundNeverPartitionsACappedPool() throws Exception {
         AtomicLong clock = new AtomicLong();
