@@ -532,12 +532,7 @@ class DistributedPoolManagerTests {
         List<Call> targetsWritten = new CopyOnWriteArrayList<>();
         List<Call> raised = new CopyOnWriteArrayList<>();
         List<Map<String, Integer>> raisedTo = new CopyOnWriteArrayList<>();
-        Coordinator racing = new ForwardingCoordinator(this.backend) {
-            @Override
-            public long capacityConflicts() {
-                return 0;
-            }
-
+        Coordinator racing = new Racing(this.backend) {
             @Override
             public void setAll(Map<String, byte[]> values, Duration ttl) {
                 targetsWritten.add(new Call(String.join(",", values.keySet()), System.nanoTime()));
@@ -600,12 +595,7 @@ class DistributedPoolManagerTests {
     @Test
     void aFollowerWhoseTargetRoseLetsItsGrowthWaitForTheLeaderUntilItHasGrown() {
         List<Boolean> bMayWait = new CopyOnWriteArrayList<>();
-        Coordinator racing = new ForwardingCoordinator(this.backend) {
-            @Override
-            public long capacityConflicts() {
-                return 0;
-            }
-
+        Coordinator racing = new Racing(this.backend) {
             @Override
             public SyncRound.Reply round(SyncRound round) {
                 if (round.instance().id().equals("b")) {
@@ -641,12 +631,7 @@ class DistributedPoolManagerTests {
         List<Boolean> bMayWait = new CopyOnWriteArrayList<>();
         AtomicInteger held = new AtomicInteger();
         AtomicInteger waitingRounds = new AtomicInteger();
-        Coordinator racing = new ForwardingCoordinator(this.backend) {
-            @Override
-            public long capacityConflicts() {
-                return 0;
-            }
-
+        Coordinator racing = new Racing(this.backend) {
             @Override
             public SyncRound.Reply round(SyncRound round) {
                 if (!round.instance().id().equals("b") || round.capacity().isEmpty()) {
@@ -732,6 +717,19 @@ class DistributedPoolManagerTests {
         Pool<Object> pool = Pool.create(PoolSpec.of(name, Object::new), PoolSettings.DEFAULTS);
         this.toClose.add(pool);
         return pool;
+    }
+
+    /** A backend whose holders race for the ledger, as etcd's do: it counts conflicts, so the leader raises grants. */
+    private static class Racing extends ForwardingCoordinator {
+
+        Racing(Coordinator delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public long capacityConflicts() {
+            return 0;
+        }
     }
 
     /** A backend call as a test double saw it, and when. */
