@@ -41,24 +41,6 @@ final class EtcdCall {
         return this.deadline - System.nanoTime() > 0;
     }
 
-    /**
-     * Waits {@code millis} before another attempt, but never more than half the time the call has
-     * left, so that the attempt still has time to answer. An interrupt ends the wait early and
-     * stays set: the next round trip fails with it.
-     */
-    void pause(long millis) {
-        long wait = Math.min(TimeUnit.MILLISECONDS.toNanos(millis), (this.deadline - System.nanoTime()) / 2);
-        if (wait <= 0) {
-            return;
-        }
-        try {
-            TimeUnit.NANOSECONDS.sleep(wait);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     CoordinatorException timedOut() {
         return new CoordinatorException(RemoteText.escapeControls(this.connection.describe(this.operation))
                 + ": no answer within " + Duration.ofNanos(this.connection.timeoutNanos()).toMillis() + " ms");

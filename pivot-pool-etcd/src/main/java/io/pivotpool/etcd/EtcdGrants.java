@@ -71,29 +71,25 @@ final class EtcdGrants {
      * (30–42 a run in a fleet of 300: BENCHMARKS.md, round eleven), and every retry is one more
      * transaction through Raft for the others to queue behind. A grant kept as recorded, its lease
      * just renewed, is exactly what a renewal at the same amount returns; it grows next round. A
-     * newcomer, which holds nothing yet, tries longer ({@link #NEWCOMER_CONFLICTS_BEFORE_KEEPING}).
+     * newcomer, which holds nothing yet, stops sooner ({@link #NEWCOMER_CONFLICTS_BEFORE_KEEPING}).
      * Requests that shrink keep trying (written alone after one loss): they free what the others
      * wait for.
      */
     static final int CONFLICTS_BEFORE_KEEPING = 2;
 
     /**
-     * Conflicts after which a newcomer (no grant recorded yet) records a grant of nothing for this
-     * round instead of trying again; after its second loss it pauses at random before each
-     * attempt, a little longer each time, up to {@link #MAX_PAUSE_MILLIS}. A deploy's newcomers ask
-     * at about the same moment, and every one that wins the pool's version key makes all the others
-     * lose: tried again at once until they won, 32 of them lost 406-412 transactions here, each a
-     * Raft proposal, and at a deploy of a hundred in a fleet of a thousand their requests ran out of
-     * time and failed their rounds (BENCHMARKS.md, "Round thirteen"). Spread out, most win in a few
-     * attempts; the rest grow at their next request. Bounded by a count, not by time: about a
-     * quarter of a second of pauses at most, so that a stalled process's last attempt still has
-     * time to answer (trying until half the call's time was gone left some requests out of time in
-     * a saturated fleet).
+     * Conflicts after which a newcomer (no grant recorded yet) records a grant of nothing instead
+     * of trying again. A deploy's newcomers ask at about the same moment, and every one that wins
+     * the pool's version key makes all the others lose: tried again at once until they won, 32 of
+     * them lost 406-412 transactions, and at a deploy of a hundred in a fleet of a thousand their
+     * requests ran out of time (BENCHMARKS.md, round thirteen). Round thirteen then had them pause
+     * at random and give up after eight losses; since the leader raises grants (round fourteen),
+     * a newcomer that lost once gives up at once: the leader's next rebalance (due at once, the
+     * membership having changed) gives it a target, and the leader raises its grant of nothing to
+     * it. A deploy of a hundred at N = 1,000 then lost 460-561 transactions instead of 629-787, and
+     * no newcomer's start waits out pauses (BENCHMARKS.md, round fifteen).
      */
-    static final int NEWCOMER_CONFLICTS_BEFORE_KEEPING = 8;
-
-    /** The longest pause between two attempts of a newcomer: {@link #NEWCOMER_CONFLICTS_BEFORE_KEEPING}. */
-    static final long MAX_PAUSE_MILLIS = 64;
+    static final int NEWCOMER_CONFLICTS_BEFORE_KEEPING = 1;
 
     /**
      * Grants a leader raises in one transaction: with the version key, one comparison and one write
@@ -319,12 +315,6 @@ final class EtcdGrants {
                     conflicts++;
                     if (newLease) {
                         spare = lease;
-                    }
-                    if (mine == null && conflicts > 1) {
-                        // A newcomer among others: a random pause, after which what the lost transaction read is stale.
-                        long ceiling = Math.min(MAX_PAUSE_MILLIS, 2L << conflicts);
-                        call.pause(ThreadLocalRandom.current().nextLong(ceiling + 1));
-                        continue;
                     }
                     prefetched = grantRead(recorded.getGetResponses(), 0);
                     continue;

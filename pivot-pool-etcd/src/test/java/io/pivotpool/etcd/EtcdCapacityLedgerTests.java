@@ -251,7 +251,8 @@ class EtcdCapacityLedgerTests {
      * A request that loses the race for the version key once starts its next attempt at once from
      * what the lost transaction read back: one transaction per attempt, not a read and a
      * transaction, and on the lease the lost attempt was granted, not a new one. At a thousand
-     * instances every extra round trip of a contended request is one more chance to lose.
+     * instances every extra round trip of a contended request is one more chance to lose. A
+     * newcomer's next attempt records a grant of nothing, alone (the leader raises it later).
      */
     @Test
     void aRequestThatLosesTheRaceShouldTryAgainWithoutAReadOfItsOwn() throws Exception {
@@ -266,12 +267,12 @@ class EtcdCapacityLedgerTests {
                 int leasesBefore = this.leaseCalls.get();
                 int granted = counted.requestCapacity("p", holder, 3, 1000, LONG).granted();
                 if (counted.capacityConflicts() - conflicts == 1) {
-                    assertThat(granted).isEqualTo(3);
+                    assertThat(granted).as("a newcomer's grant after one loss").isZero();
                     assertThat(transactions.get() - before).as("transactions of a request that lost once")
                         .isEqualTo(3);
                     // Outside a round the grant has a lease of its own: one, granted once for both attempts.
                     assertThat(this.leaseCalls.get() - leasesBefore).as("lease grants and revocations").isOne();
-                    assertThat(this.coordinator.capacity("p").grants()).containsEntry(holder, 3);
+                    assertThat(this.coordinator.capacity("p").grants()).containsEntry(holder, 0);
                     return;
                 }
             }
@@ -315,9 +316,9 @@ class EtcdCapacityLedgerTests {
      * others' attempts lose. Racing on at once until they won made about half the square of their
      * number lose (406-412 for 32 here), each lost transaction a Raft proposal, and at a deploy of a
      * hundred in a fleet of a thousand their requests ran out of time (BENCHMARKS.md, "Round
-     * thirteen"). Pausing at random between attempts, they lose a few times each; one that lost
-     * eight times records a grant of nothing and grows at its next request, so that no request
-     * runs out of time for it.
+     * thirteen"). A newcomer that lost once records a grant of nothing (the leader raises it in a
+     * fleet); here the holders then grow at their next requests, each losing at most twice before
+     * it keeps what it holds for that request.
      */
     @Test
     void newcomersAskingAtOnceShouldNotRaceForTheVersionKeyUntilTheyWin() throws Exception {
@@ -353,7 +354,8 @@ class EtcdCapacityLedgerTests {
             assertThat(java.util.Arrays.stream(granted).boxed().toList()).as("granted in wave %d", wave)
                 .isSubsetOf(0, 2);
             long lost = through.stream().mapToLong(EtcdCoordinator::capacityConflicts).sum() - lostBefore;
-            assertThat(lost).as("transactions lost in wave %d", wave).isLessThanOrEqualTo(8L * newcomers);
+            assertThat(lost).as("transactions lost in wave %d", wave)
+                .isLessThanOrEqualTo((wave == 1) ? newcomers : 2L * newcomers);
             assertThat(sum("p")).as("the running sum after wave %d", wave).isLessThanOrEqualTo(2L * newcomers);
         }
         assertThat(granted).as("granted at last").containsOnly(2);
