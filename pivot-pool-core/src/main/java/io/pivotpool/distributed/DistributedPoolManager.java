@@ -763,12 +763,12 @@ public final class DistributedPoolManager implements AutoCloseable {
         List<SyncRound.CapacityRequest> requests = new ArrayList<>(order.size());
         int[] requested = new int[order.size()];
         Map<String, CapacityShare> targets = new HashMap<>();
-        // Where the leader raises grants (growGrants), a share whose target rose lets it, for as
-        // long as the leader goes on raising (a rebalance-interval, and at least two rounds); then
-        // it grows on its own. Growers that raced each other for capacity as it was given back
-        // lost 7,080 transactions in a deploy of a hundred when they waited two rounds only
-        // (BENCHMARKS.md, round fourteen).
-        boolean raising = this.coordinator.capacityConflicts() >= 0;
+        // Where the leader raises grants, a share whose target rose lets it, for as long as the
+        // leader goes on raising (a rebalance-interval, and at least two rounds, from the rise or
+        // from the leader's last raise of it); then it grows on its own. Growers that raced each
+        // other for capacity as it was given back lost 7,080 transactions in a deploy of a hundred
+        // when they waited two rounds only (BENCHMARKS.md, round fourteen).
+        boolean raising = leaderRaisesGrants();
         long mayWait = Math.max(this.settings.rebalanceInterval().toNanos(),
                 this.settings.syncInterval().toNanos() * 5 / 2);
         for (int i = 0; i < order.size(); i++) {
@@ -1016,8 +1016,16 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /**
-     * Where holders race for a pool's ledger (etcd: {@link Coordinator#capacityConflicts()} is
-     * counted), raises the grants of the members the last rebalance gave more, in a few calls of
+     * Whether the leader raises grants ({@link Coordinator#growGrants}): only where holders race
+     * for a pool's ledger, which a backend says by counting conflicts (etcd); a Redis script runs
+     * each request alone, without such races.
+     */
+    private boolean leaderRaisesGrants() {
+        return this.coordinator.capacityConflicts() >= 0;
+    }
+
+    /**
+     * Where holders race for a pool's ledger ({@link #leaderRaisesGrants}), raises the grants of the members the last rebalance gave more, in a few calls of
      * the leader's, from the round after it and again each round until all are raised (capacity
      * given back meanwhile makes room) or a rebalance-interval has passed since a target last rose
      * or a call last left fewer holders below their targets than the call before it.
@@ -1175,7 +1183,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         this.writtenTargets.putAll(writing);
         // Only once the followers' targets are written: a failed write leaves this rebalance due.
         planned.forEach((share, targets) -> share.leaderTarget(targets.getOrDefault(this.self.id(), 0), term, targets, now));
-        if (this.coordinator.capacityConflicts() >= 0) {
+        if (leaderRaisesGrants()) {
             planned.forEach((share, targets) -> {
                 Growth under = this.growths.get(share.name());
                 if (under != null && under.term() == term) {
