@@ -155,6 +155,16 @@ public final class RedisCoordinator implements Coordinator {
 
     private final AtomicLong grantTtlUsed = new AtomicLong();
 
+    /**
+     * How many grants each pool held when this coordinator last requested one, passed to the next
+     * request: a request that keeps its grant then takes the audit's odds from it instead of
+     * reading the pool's length ({@link RedisScripts#REQUEST_CAPACITY}). Only steers how often a
+     * ledger is audited; at most {@value #MAX_HOLDER_HINTS} pools, then forgotten.
+     */
+    private final Map<String, Integer> holdersSeen = new ConcurrentHashMap<>();
+
+    private static final int MAX_HOLDER_HINTS = 4096;
+
     /** Other live processes registering this coordinator's instance id, as heartbeats found them. */
     private final DuplicateInstanceIds duplicates = new DuplicateInstanceIds();
 
@@ -934,8 +944,25 @@ public final class RedisCoordinator implements Coordinator {
                 this.keys.capacityLedger(pool),
                 bytes(instanceId), bytes(Integer.toString(requested)), bytes(Integer.toString(globalMaxSize)),
                 bytes(Long.toString(ttlMillis)),
-                bytes(longest(this.grantTtlUsed, RedisScripts.grantLeaseMillis(ttlMillis))));
+                bytes(longest(this.grantTtlUsed, RedisScripts.grantLeaseMillis(ttlMillis))), holdersHint(pool));
         return reply(operation, key, () -> grantOf(result, pool, instanceId, requested, globalMaxSize));
+    }
+
+    /** The number of holders of the pool this coordinator was last told, or empty. */
+    private byte[] holdersHint(String pool) {
+        Integer holders = this.holdersSeen.get(pool);
+        return (holders != null) ? bytes(holders.toString()) : NO_BYTES;
+    }
+
+    private void sawHolders(String pool, long holders) {
+        if (holders < 1 || holders > Integer.MAX_VALUE) {
+            this.holdersSeen.remove(pool);
+            return;
+        }
+        if (this.holdersSeen.size() >= MAX_HOLDER_HINTS && !this.holdersSeen.containsKey(pool)) {
+            this.holdersSeen.clear();
+        }
+        this.holdersSeen.put(pool, (int) holders);
     }
 
     /** Reads the request script's reply. */
@@ -945,6 +972,9 @@ public final class RedisCoordinator implements Coordinator {
         // The script grants at most what is left under an int cap; saturate anyway, never wrap.
         int granted = Math.min(saturatedInt(integer(parts.get(0))), requested);
         boolean renewed = parts.size() > 3 && integer(parts.get(3)) == 1;
+        if (parts.size() > 4) {
+            sawHolders(pool, integer(parts.get(4)));
+        }
         return new CapacityGrant(pool, instanceId, granted, saturatedInt(integer(parts.get(1))), globalMaxSize,
                 renewed);
     }
@@ -1014,6 +1044,7 @@ public final class RedisCoordinator implements Coordinator {
             args.add(bytes(Integer.toString(request.requested())));
             args.add(bytes(Integer.toString(request.globalMaxSize())));
             args.add(bytes(Long.toString(leaseTtlMillis(request.ttl()))));
+            args.add(holdersHint(request.pool()));
         }
         round.reads().forEach(key -> keyNames.add(this.keys.state(Objects.requireNonNull(key, "key must not be null"))));
         String operation = "synchronise";

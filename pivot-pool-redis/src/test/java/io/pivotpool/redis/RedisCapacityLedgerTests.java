@@ -41,6 +41,8 @@ class RedisCapacityLedgerTests {
 
     private String prefix;
 
+    private String namespace;
+
     @BeforeAll
     static void connectRaw() {
         raw = new RawRedis(server);
@@ -53,17 +55,22 @@ class RedisCapacityLedgerTests {
 
     @BeforeEach
     void createCoordinator() {
-        String namespace = "ledger" + namespaces.incrementAndGet();
-        raw.establish(namespace);
-        this.prefix = "{" + namespace + "}:";
-        this.coordinator = RedisCoordinator.create(RedisCoordinatorSettings.builder()
+        this.namespace = "ledger" + namespaces.incrementAndGet();
+        raw.establish(this.namespace);
+        this.prefix = "{" + this.namespace + "}:";
+        this.coordinator = newCoordinator();
+    }
+
+    private RedisCoordinator newCoordinator() {
+        RedisCoordinator created = RedisCoordinator.create(RedisCoordinatorSettings.builder()
             .host(server.host())
             .port(server.port())
-            .namespace(namespace)
+            .namespace(this.namespace)
             .timeout(Duration.ofSeconds(2))
             .build());
-        this.coordinators.add(this.coordinator);
-        this.coordinator.connect();
+        this.coordinators.add(created);
+        created.connect();
+        return created;
     }
 
     @AfterEach
@@ -214,6 +221,26 @@ class RedisCapacityLedgerTests {
     }
 
     @Test
+    void aGrantAskedForAgainShouldTakeTheAuditsOddsFromTheHoldersItWasToldOfWithoutReadingThePoolsLength() {
+        this.coordinator.requestCapacity("p", "other", 4, 10, LONG);
+        this.coordinator.requestCapacity("p", "a", 3, 10, LONG);
+        // Each call that keeps its grant reads the grant and the sum only: the hash's length is
+        // read by the calls that take the full step (the audits, about one in 8 here), not by all.
+        long before = hlenCalls();
+        for (int call = 0; call < 40; call++) {
+            CapacityGrant again = this.coordinator.requestCapacity("p", "a", 3, 10, LONG);
+            assertThat(again.granted()).isEqualTo(3);
+            assertThat(again.totalGranted()).isEqualTo(7);
+        }
+        assertThat(hlenCalls() - before).as("HLEN calls in 40 requests keeping their grant").isLessThan(20);
+        // A coordinator that was never told (a new one) reads the length, as before.
+        RedisCoordinator fresh = newCoordinator();
+        long start = hlenCalls();
+        fresh.requestCapacity("p", "a", 3, 10, LONG);
+        assertThat(hlenCalls() - start).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
     void aGrantAskedForAgainShouldBeRecomputedWhenTheRequestOrTheCapChanged() {
         this.coordinator.requestCapacity("p", "other", 4, 10, LONG);
         this.coordinator.requestCapacity("p", "a", 3, 10, LONG);
@@ -255,6 +282,13 @@ class RedisCapacityLedgerTests {
     private static long serverMillis() {
         List<String> time = raw.commands().time();
         return Long.parseLong(time.get(0)) * 1000 + Long.parseLong(time.get(1)) / 1000;
+    }
+
+    /** How many HLEN commands the server ran so far. */
+    private static long hlenCalls() {
+        String stats = raw.commands().info("commandstats");
+        java.util.regex.Matcher hlen = java.util.regex.Pattern.compile("cmdstat_hlen:calls=(\\d+)").matcher(stats);
+        return hlen.find() ? Long.parseLong(hlen.group(1)) : 0;
     }
 
     /** The running sum the ledger holds. */

@@ -432,6 +432,32 @@ class RedisCoordinatorTests {
     }
 
     @Test
+    void aRoundReadingMoreValuesThanOnePageShouldReturnEachUnderItsOwnKey() {
+        // The round reads in pages of 512 (RedisScripts.ROUND): every value must come back under
+        // its key across the pages' edges, the absent and the refused ones left out.
+        String prefix = "{" + this.namespace + "}:kv:";
+        List<String> reads = new java.util.ArrayList<>();
+        for (int i = 0; i < 1300; i++) {
+            reads.add("k" + i);
+            if (i % 3 == 0) {
+                this.coordinator.set("k" + i, bytes("v" + i), null);
+            }
+            else if (i % 7 == 0) {
+                raw.commands().rpush(prefix + "k" + i, "a list");
+            }
+        }
+        try (LogCapture logs = LogCapture.everything()) {
+            io.pivotpool.coordinator.SyncRound.Reply reply = this.coordinator.round(new io.pivotpool.coordinator.SyncRound(
+                    instance("a"), Duration.ofMinutes(1), null, false, Map.of(), null, List.of(), reads));
+            assertThat(reply.values()).hasSize(434);
+            for (int i = 0; i < 1300; i += 3) {
+                assertThat(reply.values().get("k" + i)).as("k" + i).isEqualTo(bytes("v" + i));
+            }
+            assertThat(logs.messages(Level.WARN)).anyMatch(w -> w.contains(prefix + "k7") && w.contains("not a value"));
+        }
+    }
+
+    @Test
     void garbageInTheCoordinatorsOwnKeysShouldBeSkippedWithOneWarningEach() {
         String prefix = "{" + this.namespace + "}:";
         raw.commands().set(prefix + "leader", "not a lease");
