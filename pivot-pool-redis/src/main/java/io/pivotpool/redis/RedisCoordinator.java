@@ -98,6 +98,9 @@ public final class RedisCoordinator implements Coordinator {
 
     private static final byte[] NO_BYTES = new byte[0];
 
+    /** Pools whose number of holders a coordinator remembers at most ({@link #holdersSeen}). */
+    private static final int MAX_HOLDER_HINTS = 4096;
+
     /** How long it takes at most to read every listed member again while the membership's version says nothing changed. */
     private static final long RELIST_NANOS = TimeUnit.SECONDS.toNanos(10);
 
@@ -162,8 +165,6 @@ public final class RedisCoordinator implements Coordinator {
      * ledger is audited; at most {@value #MAX_HOLDER_HINTS} pools, then forgotten.
      */
     private final Map<String, Integer> holdersSeen = new ConcurrentHashMap<>();
-
-    private static final int MAX_HOLDER_HINTS = 4096;
 
     /** Other live processes registering this coordinator's instance id, as heartbeats found them. */
     private final DuplicateInstanceIds duplicates = new DuplicateInstanceIds();

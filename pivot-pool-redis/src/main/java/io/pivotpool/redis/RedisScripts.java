@@ -842,8 +842,8 @@ final class RedisScripts {
      * ({@link #grantLeaseMillis}) and only rewritten when less than the ttl is left, or when it
      * changes: a request that would record the same grant (it equals the request and the pool's sum
      * is within the cap) while at least the ttl is left only reads the grant and the sum (and the
-     * hash's length when the caller knows no number of holders). Either way the grant lives at least the ttl after every request, which is all its
-     * holder trusts, and a follower whose grant holds writes it one round in about four instead of
+     * hash's length when the caller knows no number of holders). Either way the grant lives at
+     * least the ttl after every request, which is all its holder trusts, and a follower whose grant holds writes it one round in about four instead of
      * every round (a quarter fewer commands per round, and fewer writes for replicas and an
      * append-only file: BENCHMARKS.md, round four). The price: the share of an instance that died
      * without releasing it is freed up to twice the ttl after its last request instead of once.
@@ -869,7 +869,7 @@ final class RedisScripts {
             local kept = type(held) == 'string' and grantOf(held, now)
             if kept and kept[1] == requested and kept[2] - now >= ttl then
               local text, length = redis.pcall('GET', total), tonumber(ARGV[6] or '')
-              if not (length and length >= 1 and length <= %d and length == math.floor(length)) then
+              if not (length and length >= 1 and length == math.floor(length)) then
                 length = redis.pcall('HLEN', key)
               end
               if type(text) == 'string' and isInt(text) and #text <= 15 and type(length) == 'number'
@@ -889,7 +889,7 @@ final class RedisScripts {
             redis.call('ZADD', index, int(now + lease), id)
             expireLedger(key, index, total, others + granted, others + granted ~= sum, now, lease)
             return {granted, others + granted, garbage, renewed, ledgerHolders + (own and 0 or 1)}
-            """.formatted(MAX_GRANTS, MAX_GRANTS, MAX_GRANTS);
+            """.formatted(MAX_GRANTS, MAX_GRANTS);
 
     /**
      * The lease a grant requested for {@code ttlMillis} is written with ({@link #REQUEST_STEP}):
@@ -1024,7 +1024,8 @@ final class RedisScripts {
      * values written, of grants, of values read, of registration fields, fields changed (0|1, as
      * {@link #REGISTER} takes it), the longest lease, registration and grant a member writes
      * ({@code Plausibility}); then the fields' names and values, the values written,
-     * and requested, global max, ttl ms and holders last told per grant (all validated by the caller). Returns
+     * and requested, global max, ttl ms and holders last told per grant (all validated by the
+     * caller). Returns
      * {@code {register's reply, leadership's reply, member count or -1, {request's reply, ...},
      * {value or nil, ...}, {refused key, description, ...}}}: a value longer than
      * {@link #MAX_ROUND_VALUE_BYTES} or of another type is refused, not read ({@code STRLEN} of

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.pivotpool.coordinator.CapacityGrant;
 import io.pivotpool.testsupport.redis.RedisServer;
@@ -29,6 +31,8 @@ class RedisCapacityLedgerTests {
     private static final AtomicInteger namespaces = new AtomicInteger();
 
     private static final Duration LONG = Duration.ofMinutes(1);
+
+    private static final Pattern HLEN_CALLS = Pattern.compile("cmdstat_hlen:calls=(\\d+)");
 
     @RegisterExtension
     static final RedisServer server = RedisServer.fixture();
@@ -286,8 +290,7 @@ class RedisCapacityLedgerTests {
 
     /** How many HLEN commands the server ran so far. */
     private static long hlenCalls() {
-        String stats = raw.commands().info("commandstats");
-        java.util.regex.Matcher hlen = java.util.regex.Pattern.compile("cmdstat_hlen:calls=(\\d+)").matcher(stats);
+        Matcher hlen = HLEN_CALLS.matcher(raw.commands().info("commandstats"));
         return hlen.find() ? Long.parseLong(hlen.group(1)) : 0;
     }
 
