@@ -75,6 +75,15 @@ final class CapacityShare {
 
     private long targetRoseAt;
 
+    /**
+     * Whether this share asked for nothing at first, leaving its first grant to the leader
+     * ({@link #askedNothingFirst}), and until when (monotonic nanos) it waits for a target before
+     * it asks for a fair share on its own.
+     */
+    private boolean awaitsFirstTarget;
+
+    private long firstTargetDueBy;
+
     /** Whether this round's request lets the leader raise the grant: {@link #growthMayWait}. */
     private boolean waiting;
 
@@ -228,6 +237,24 @@ final class CapacityShare {
         }
     }
 
+    /**
+     * The first request asked for nothing, for the leader to raise once its rebalance gives this
+     * share a target. Until {@code dueBy} (monotonic nanos) the share renews what it holds, as any
+     * share without a target does; if no target came by then (a leader that does not know this
+     * pool, or that never rebalances), it asks for a fair share on its own, as a newcomer that asked
+     * at once would have.
+     */
+    void askedNothingFirst(long dueBy) {
+        this.lock.lock();
+        try {
+            this.awaitsFirstTarget = true;
+            this.firstTargetDueBy = dueBy;
+        }
+        finally {
+            this.lock.unlock();
+        }
+    }
+
     /** No longer leading: the distribution shown is no longer this instance's to show. */
     void forgetDistribution() {
         this.lock.lock();
@@ -245,13 +272,14 @@ final class CapacityShare {
     /**
      * What to ask the coordinator for this round, after lowering the limit if this instance must
      * shrink. Without a target yet: the last grant (a renewal), or for a newcomer a fair share of
-     * the members it saw. While growth is held back (after a failed round, or after the backend
+     * the members it saw, unless it left its first grant to the leader ({@link #askedNothingFirst})
+     * and is still within the time it waits for a target. While growth is held back (after a failed round, or after the backend
      * forgot this instance's grant) it only renews.
      */
     int prepareRequest(int membersSeen, long now) {
         this.lock.lock();
         try {
-            int desired = desired(membersSeen);
+            int desired = desired(membersSeen, now);
             if (this.growthHeld && now - this.growthHeldUntil >= 0) {
                 this.growthHeld = false;
             }
@@ -279,12 +307,16 @@ final class CapacityShare {
         }
     }
 
-    private int desired(int membersSeen) {
+    private int desired(int membersSeen, long now) {
         int desired;
         if (this.target >= 0) {
             desired = Math.min(this.target, this.localMaxSize);
         }
-        else if (this.granted) {
+        else if (this.awaitsFirstTarget && now - this.firstTargetDueBy < 0) {
+            // Left to the leader (askedNothingFirst): renew what it holds, nothing at first.
+            desired = this.granted ? this.grant : 0;
+        }
+        else if (this.granted && !this.awaitsFirstTarget) {
             desired = this.grant;
         }
         else {
@@ -340,6 +372,10 @@ final class CapacityShare {
                 this.targetRoseAt = now;
             }
             this.waiting = false;
+            if (this.awaitsFirstTarget && sentAt - this.firstTargetDueBy >= 0) {
+                // Asked for a fair share on its own (see desired): from now on it renews what it holds.
+                this.awaitsFirstTarget = false;
+            }
             this.grant = trusted;
             this.granted = true;
             this.renewedLastRound = true;

@@ -419,9 +419,11 @@ public final class DistributedPoolManager implements AutoCloseable {
             long sentAt = this.nanoClock.getAsLong();
             CapacityGrant grant = null;
             RuntimeException failure = null;
+            boolean leftToLeader = false;
             try {
                 registerBeforeRequest();
-                grant = this.coordinator.requestCapacity(spec.name(), this.self.id(), requested,
+                leftToLeader = anotherInstanceRaisesGrants();
+                grant = this.coordinator.requestCapacity(spec.name(), this.self.id(), leftToLeader ? 0 : requested,
                         capacity.globalMaxSize(), this.settings.instanceTtl());
             }
             catch (RuntimeException ex) {
@@ -430,8 +432,11 @@ public final class DistributedPoolManager implements AutoCloseable {
             Pool<T> pool = Pool.create(spec, settings, (grant != null) ? Math.min(grant.granted(), requested) : 0);
             CapacityShare share = new CapacityShare(pool, capacity, this.active.fellBack());
             if (grant != null) {
-                share.granted(grant.granted(), requested, true, sentAt, this.nanoClock.getAsLong(),
+                share.granted(grant.granted(), leftToLeader ? 0 : requested, true, sentAt, this.nanoClock.getAsLong(),
                         this.grantTrustNanos, this.growthHoldNanos);
+                if (leftToLeader) {
+                    share.askedNothingFirst(firstTargetDueBy(sentAt));
+                }
             }
             else {
                 share.firstRequestFailed();
@@ -466,6 +471,9 @@ public final class DistributedPoolManager implements AutoCloseable {
             checkRegistrable(pool.name());
             CapacityShare share = new CapacityShare(pool, capacity, this.active.fellBack());
             try {
+                if (anotherInstanceRaisesGrants()) {
+                    share.askedNothingFirst(firstTargetDueBy(this.nanoClock.getAsLong()));
+                }
                 requestGrant(share, membersSeen());
             }
             catch (RuntimeException ex) {
@@ -518,6 +526,41 @@ public final class DistributedPoolManager implements AutoCloseable {
     }
 
     /** A newcomer's first request: a fair share of the members it can see, itself included. */
+    /**
+     * Whether a new pool's first grant is left to the leader: where holders race for a pool's
+     * ledger and the leader raises grants ({@link #leaderRaisesGrants}), and another instance leads.
+     * Such a pool asks for nothing at first, which races nobody, and waits for the target the
+     * leader's rebalance gives it (due at once, the membership having changed) and for the leader
+     * to raise its grant to it. Asking for a share at once gained little: in a fleet whose cap is
+     * all granted there is nothing to take until the others shrink to their new targets. And at a
+     * rolling deploy of a hundred in a fleet of a thousand on etcd, the newcomers' first requests
+     * racing each other and the leaving instances for the pools' version keys lost 207-333
+     * transactions; asking for nothing, none (BENCHMARKS.md, round seventeen).
+     */
+    private boolean anotherInstanceRaisesGrants() {
+        if (!leaderRaisesGrants() || isLeader()) {
+            return false;
+        }
+        SyncState last = this.state;
+        try {
+            // The leader the last round read, once a round has: a pool added later costs no call.
+            LeaderLease leader = last.connected() ? last.leader() : this.coordinator.currentLeader().orElse(null);
+            return leader != null && !leader.holderId().equals(this.self.id());
+        }
+        catch (RuntimeException ex) {
+            return false;
+        }
+    }
+
+    /**
+     * Until when a pool that left its first grant to the leader waits for a target: the leader's
+     * next round sees the new member and rebalances at once, and this instance reads the target at
+     * its next round; a rebalance-interval more covers a leader that changes meanwhile.
+     */
+    private long firstTargetDueBy(long sentAt) {
+        return sentAt + this.settings.rebalanceInterval().toNanos() + 2 * this.settings.syncInterval().toNanos();
+    }
+
     private int firstRequest(GlobalCapacity capacity) {
         return Math.max(1, capacity.globalMaxSize() / membersSeen());
     }

@@ -5,12 +5,14 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 import ch.qos.logback.classic.Level;
+import io.pivotpool.coordinator.CapacityGrant;
 import io.pivotpool.coordinator.Coordinator;
 import io.pivotpool.coordinator.CoordinatorException;
 import io.pivotpool.coordinator.InstanceInfo;
@@ -585,6 +587,65 @@ class DistributedPoolManagerTests {
         d.start();
         await().atMost(Duration.ofSeconds(3)).until(() -> c.status().rebalances() >= 3);
         assertThat(neverRaised).isEmpty();
+    }
+
+    /**
+     * Where the leader raises grants, a pool created while another instance leads asks for nothing
+     * at first, racing nobody for the ledger, and takes its share once the leader's rebalance gives
+     * it a target; the first instance, which nobody else leads, asks for its share at once.
+     */
+    @Test
+    void aPoolCreatedWhileAnotherInstanceLeadsLeavesItsFirstGrantToTheLeader() {
+        Map<String, List<Integer>> asked = new ConcurrentHashMap<>();
+        Coordinator racing = new Racing(this.backend) {
+            @Override
+            public CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize,
+                    Duration ttl) {
+                asked.computeIfAbsent(instanceId, id -> new CopyOnWriteArrayList<>()).add(requested);
+                return super.requestCapacity(pool, instanceId, requested, globalMaxSize, ttl);
+            }
+        };
+        DistributedPoolManager a = manager(racing, FAST, "a");
+        Pool<Object> first = a.createPool(PoolSpec.of("clients", Object::new), PoolSettings.DEFAULTS, GlobalCapacity.of(8));
+        this.toClose.add(first);
+        assertThat(asked.get("a")).as("a's first request").first().isEqualTo(8);
+        assertThat(first.maxSize()).isEqualTo(8);
+        a.start();
+        await().atMost(Duration.ofSeconds(2)).until(() -> a.status().isLeader());
+        DistributedPoolManager b = manager(racing, FAST, "b");
+        Pool<Object> second = b.createPool(PoolSpec.of("clients", Object::new), PoolSettings.DEFAULTS,
+                GlobalCapacity.of(8));
+        this.toClose.add(second);
+        assertThat(asked.get("b")).as("b's requests before it started").isNotEmpty().containsOnly(0);
+        assertThat(second.maxSize()).isZero();
+        b.start();
+        await().atMost(Duration.ofSeconds(3)).until(() -> b.status().pools().get("clients").grant() == 4
+                && second.maxSize() == 4);
+    }
+
+    /**
+     * A pool that asked for nothing at first and is given no target (its leader does not know the
+     * pool) asks for a fair share on its own once a rebalance-interval and two rounds have passed,
+     * never before: without that it would hold nothing for good.
+     */
+    @Test
+    void aPoolLeftToALeaderThatGivesItNoTargetAsksForAShareOnItsOwn() {
+        DistributedSettings settings = FAST.toBuilder().rebalanceInterval(Duration.ofMillis(500)).build();
+        Coordinator racing = new Racing(this.backend);
+        DistributedPoolManager a = manager(racing, settings, "a");
+        a.addPool(pool("others"), 8);
+        a.start();
+        await().atMost(Duration.ofSeconds(2)).until(() -> a.status().isLeader());
+        DistributedPoolManager b = manager(racing, settings, "b");
+        long createdAt = System.nanoTime();
+        Pool<Object> pool = b.createPool(PoolSpec.of("clients", Object::new), PoolSettings.DEFAULTS, GlobalCapacity.of(8));
+        this.toClose.add(pool);
+        assertThat(pool.maxSize()).isZero();
+        b.start();
+        await().atMost(Duration.ofSeconds(3)).until(() -> pool.maxSize() > 0);
+        assertThat(System.nanoTime() - createdAt).as("nanos from creating the pool to a share of it")
+            .isGreaterThanOrEqualTo(settings.rebalanceInterval().toNanos() + 2 * settings.syncInterval().toNanos());
+        assertThat(b.status().pools().get("clients").target()).as("no target").isNegative();
     }
 
     /**

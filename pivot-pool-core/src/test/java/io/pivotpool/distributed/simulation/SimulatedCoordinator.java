@@ -289,7 +289,7 @@ final class SimulatedCoordinator implements Coordinator {
                         + granted.fencingToken() + " after term " + this.highestTokenGranted);
             }
             this.highestTokenGranted = Math.max(this.highestTokenGranted, granted.fencingToken());
-            sawLeader(granted);
+            sawLeader(granted, this.highestLeaderSeen);
         });
         return lease;
     }
@@ -301,20 +301,23 @@ final class SimulatedCoordinator implements Coordinator {
 
     @Override
     public Optional<LeaderLease> currentLeader() {
+        long seenBefore = this.highestLeaderSeen;
         Optional<LeaderLease> leader = call("read leader", this.backend::currentLeader);
-        leader.ifPresent(this::sawLeader);
+        leader.ifPresent(lease -> sawLeader(lease, seenBefore));
         return leader;
     }
 
     /**
      * Terms this process sees never go backwards, except that after a lossy fail-over another
      * instance's resurrected lease may be read until its holder's next renewal ends it (documented
-     * in pivot-pool-redis/README.md, Limits).
+     * in pivot-pool-redis/README.md, Limits). A read is held to what the process had seen when it
+     * sent it ({@code seenBefore}): another of its calls (a pool added on the application's thread
+     * while the rounds run) may see a newer term while the read's reply is on its way.
      */
-    private void sawLeader(LeaderLease lease) {
-        if (lease.fencingToken() < this.highestLeaderSeen && !this.simulation.writesWereLost()) {
+    private void sawLeader(LeaderLease lease, long seenBefore) {
+        if (lease.fencingToken() < seenBefore && !this.simulation.writesWereLost()) {
             this.simulation.violated(Invariant.TOKENS_INCREASE, this.owner.label() + " read term "
-                    + lease.fencingToken() + " of " + lease.holderId() + " after term " + this.highestLeaderSeen);
+                    + lease.fencingToken() + " of " + lease.holderId() + " after term " + seenBefore);
         }
         this.highestLeaderSeen = Math.max(this.highestLeaderSeen, lease.fencingToken());
     }
