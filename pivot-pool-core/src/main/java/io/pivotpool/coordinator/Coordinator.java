@@ -202,7 +202,13 @@ public interface Coordinator extends AutoCloseable {
      */
     CapacityGrant requestCapacity(String pool, String instanceId, int requested, int globalMaxSize, Duration ttl);
 
-    /** Returns {@code instanceId}'s share of the pool's capacity at once. */
+    /**
+     * Gives back {@code instanceId}'s grant of the pool's capacity at once. The share is free for
+     * the others' requests at once where requests run one at a time (Redis); where they race for a
+     * ledger that keeps a running sum (etcd), the release leaves the sum as it was, so as to race
+     * nobody, and the share counts until the next reconciliation, which a request granted less than
+     * it asked for starts within about a second.
+     */
     void releaseCapacity(String pool, String instanceId);
 
     /**

@@ -453,13 +453,14 @@ final class EtcdGrants {
     }
 
     /**
-     * Deletes the caller's grant and lowers the pool's sum by it in one transaction; if the pool
-     * changed since it was read, or its ledger is not one, deletes the grant alone (the sum then
-     * stays too high until the next reconciliation, which only makes grants smaller, and which a
-     * request granted less than it asked for starts within a second). Not tried again, as a
-     * contended shrink is not: when a deploy stops a hundred instances while a hundred new ones ask
-     * for their first grants, releases that raced the newcomers for the version key took seconds
-     * each and made the newcomers' requests lose more often (BENCHMARKS.md, "Round thirteen").
+     * Deletes the caller's grant alone, leaving the pool's sum as it was: above the grants' total
+     * by what was given back, which only makes grants smaller until the next reconciliation (the
+     * leader's raising writes the true sum, and a request granted less than it asked for starts one
+     * within a second). A release that lowered the sum raced every other change of the pool for its
+     * version key: at a rolling deploy of a hundred in a fleet of a thousand, the leaving instances
+     * lost 204-222 of their 300 releases' transactions to the newcomers and to each other
+     * (BENCHMARKS.md, round fifteen); written alone, with newcomers that leave their first grants
+     * to the leader, such a deploy lost 3 transactions in all (round seventeen).
      */
     void releaseCapacity(String pool, String instanceId) {
         Objects.requireNonNull(pool, "pool must not be null");
@@ -488,8 +489,9 @@ final class EtcdGrants {
         List<Cmp> unlessMember = (memberKey == null) ? List.of() : List.of(absentOrUnchanged(memberKey, 0));
         String versionKey = this.keys.poolVersion(pool);
         KeyValue released = null;
-        // The leader's reaping tries again: it runs a pool a round, and an exact sum spares a reconcile.
-        int attempts = (memberKey == null) ? 1 : 8;
+        // Only the leader's reaping lowers the sum (see releaseCapacity), and tries again: it runs a
+        // pool a round, and an exact sum spares a reconcile.
+        int attempts = (memberKey == null) ? 0 : 8;
         for (int attempt = 0; attempt < attempts && call.hasTimeLeft() && released == null; attempt++) {
             TxnResponse read = call.await(this.kv.txn().Then(Op.get(EtcdKeys.bytes(versionKey), GetOption.DEFAULT),
                     Op.get(EtcdKeys.bytes(myKey), GetOption.DEFAULT)).commit());
