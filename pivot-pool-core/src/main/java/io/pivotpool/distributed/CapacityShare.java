@@ -273,8 +273,8 @@ final class CapacityShare {
      * What to ask the coordinator for this round, after lowering the limit if this instance must
      * shrink. Without a target yet: the last grant (a renewal), or for a newcomer a fair share of
      * the members it saw, unless it left its first grant to the leader ({@link #askedNothingFirst})
-     * and is still within the time it waits for a target. While growth is held back (after a failed round, or after the backend
-     * forgot this instance's grant) it only renews.
+     * and is still within the time it waits for a target. While growth is held back (after a
+     * failed round, or after the backend forgot this instance's grant) it only renews.
      */
     int prepareRequest(int membersSeen, long now) {
         this.lock.lock();

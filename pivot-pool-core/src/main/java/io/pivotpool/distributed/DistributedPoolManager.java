@@ -401,7 +401,9 @@ public final class DistributedPoolManager implements AutoCloseable {
      * (on the calling thread, within the backend's operation timeout), and the pool starts with
      * that grant as its size limit, min-idle filled within it, so it never holds more than its
      * share, not even while it starts. If the coordinator does not answer, the pool starts empty
-     * (limit 0) and takes its share at the first round that reaches the coordinator.
+     * (limit 0) and takes its share at the first round that reaches the coordinator. Where the
+     * leader raises grants (etcd) and another instance leads, it asks for nothing and starts
+     * empty too: its grant is left to the leader's rebalance and raise, about two rounds later.
      *
      * @throws IllegalArgumentException as {@link #addPool(Pool, GlobalCapacity)} does
      * @throws IllegalStateException if the manager was closed
@@ -525,17 +527,17 @@ public final class DistributedPoolManager implements AutoCloseable {
         }
     }
 
-    /** A newcomer's first request: a fair share of the members it can see, itself included. */
     /**
      * Whether a new pool's first grant is left to the leader: where holders race for a pool's
      * ledger and the leader raises grants ({@link #leaderRaisesGrants}), and another instance leads.
      * Such a pool asks for nothing at first, which races nobody, and waits for the target the
      * leader's rebalance gives it (due at once, the membership having changed) and for the leader
-     * to raise its grant to it. Asking for a share at once gained little: in a fleet whose cap is
-     * all granted there is nothing to take until the others shrink to their new targets. And at a
-     * rolling deploy of a hundred in a fleet of a thousand on etcd, the newcomers' first requests
-     * racing each other and the leaving instances for the pools' version keys lost 207-333
-     * transactions; asking for nothing, none (BENCHMARKS.md, round seventeen).
+     * to raise its grant to it, about two rounds. Asking for a share at once gains little in a
+     * fleet whose cap is all granted: there is nothing to take until the others shrink to their
+     * new targets. In a rolling deploy it could take what a leaving instance gave back, but the
+     * newcomers then race each other for it: at a deploy of a hundred in a fleet of a thousand on
+     * etcd their first requests lost 136-333 transactions on the pools' version keys; asking for
+     * nothing, none (BENCHMARKS.md, rounds fifteen and seventeen).
      */
     private boolean anotherInstanceRaisesGrants() {
         if (!leaderRaisesGrants() || isLeader()) {
@@ -561,6 +563,7 @@ public final class DistributedPoolManager implements AutoCloseable {
         return sentAt + this.settings.rebalanceInterval().toNanos() + 2 * this.settings.syncInterval().toNanos();
     }
 
+    /** A newcomer's first request: a fair share of the members it can see, itself included. */
     private int firstRequest(GlobalCapacity capacity) {
         return Math.max(1, capacity.globalMaxSize() / membersSeen());
     }
