@@ -416,16 +416,16 @@ public final class DistributedPoolManager implements AutoCloseable {
         this.lifecycle.lock();
         try {
             checkRegistrable(spec.name());
-            int requested = Math.min(Math.min(settings.maxSize(), firstRequest(capacity)),
+            // Left to the leader, the pool asks for nothing, and need not count the members.
+            boolean leftToLeader = anotherInstanceRaisesGrants();
+            int requested = leftToLeader ? 0 : Math.min(Math.min(settings.maxSize(), firstRequest(capacity)),
                     this.active.fellBack() ? capacity.partitionSize() : Integer.MAX_VALUE);
             long sentAt = this.nanoClock.getAsLong();
             CapacityGrant grant = null;
             RuntimeException failure = null;
-            boolean leftToLeader = false;
             try {
                 registerBeforeRequest();
-                leftToLeader = anotherInstanceRaisesGrants();
-                grant = this.coordinator.requestCapacity(spec.name(), this.self.id(), leftToLeader ? 0 : requested,
+                grant = this.coordinator.requestCapacity(spec.name(), this.self.id(), requested,
                         capacity.globalMaxSize(), this.settings.instanceTtl());
             }
             catch (RuntimeException ex) {
@@ -434,7 +434,7 @@ public final class DistributedPoolManager implements AutoCloseable {
             Pool<T> pool = Pool.create(spec, settings, (grant != null) ? Math.min(grant.granted(), requested) : 0);
             CapacityShare share = new CapacityShare(pool, capacity, this.active.fellBack());
             if (grant != null) {
-                share.granted(grant.granted(), leftToLeader ? 0 : requested, true, sentAt, this.nanoClock.getAsLong(),
+                share.granted(grant.granted(), requested, true, sentAt, this.nanoClock.getAsLong(),
                         this.grantTrustNanos, this.growthHoldNanos);
                 if (leftToLeader) {
                     share.askedNothingFirst(firstTargetDueBy(sentAt));
